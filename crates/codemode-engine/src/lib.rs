@@ -1,0 +1,1 @@
+//! codemode-engine (placeholder; see ARCHITECTURE.md)

@@ -1,0 +1,1 @@
+//! codemode-mcp (placeholder; see ARCHITECTURE.md)

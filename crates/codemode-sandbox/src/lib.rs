@@ -1,0 +1,83 @@
+//! codemode-sandbox owns the execution of agent-written JavaScript/TypeScript: every run gets a fresh
+//! QuickJS runtime and context (rquickjs), hard limits (wall-clock deadline with an uncatchable interrupt,
+//! memory, stack, host calls, log and result bytes), a capturing `console`, and host functions injected by
+//! name through the [`Host`] trait — the only way data leaves the sandbox. Key types: [`Sandbox`] (a pool of
+//! worker threads with a bounded queue), [`SandboxConfig`], [`RunRequest`], [`RunOutput`], [`RunError`].
+//! The code forms a model writes (async arrow, function body with `return`, bare statements, `export
+//! default`, fenced blocks) are accepted, and TypeScript is stripped with oxc ([`strip_typescript`]).
+//! This crate must NOT know about OpenAPI, HTTP or credentials: the caller's prelude and [`Host`] give
+//! meaning to the functions it installs.
+
+mod config;
+mod error;
+mod forms;
+mod host;
+mod pool;
+mod runner;
+mod typescript;
+
+pub use config::SandboxConfig;
+pub use error::{RunError, RunErrorKind};
+pub use host::{Host, HostError, HostFuture};
+pub use pool::Sandbox;
+pub use typescript::strip_typescript;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One run of agent code.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// Agent code: JavaScript or TypeScript, in any accepted form.
+    pub code: String,
+    /// Trusted JavaScript evaluated first in the same context (e.g. defines `globalThis.api`). Its frames
+    /// are hidden from user stacks and an exception in it is reported as [`RunErrorKind::Internal`].
+    pub prelude: Option<Arc<str>>,
+    /// Names installed on `globalThis`, each `(arg) => Promise<json>`, served by [`Host::call`].
+    pub async_functions: Vec<String>,
+    /// Names installed on `globalThis`, each `(arg) => json`, served by [`Host::call_sync`].
+    pub sync_functions: Vec<String>,
+}
+
+/// What a successful run produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutput {
+    /// The script's result converted to JSON (see the crate README in `SandboxConfig` docs for the rules).
+    pub result: serde_json::Value,
+    /// Captured console lines, bounded by [`SandboxConfig::max_log_bytes`].
+    pub logs: Vec<LogLine>,
+    /// How many host functions (sync and async) the script called.
+    pub host_calls: u32,
+    /// Wall-clock time of the run on its worker.
+    pub elapsed: Duration,
+}
+
+/// One captured console line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub text: String,
+}
+
+/// The console method that produced a [`LogLine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogLevel {
+    Log,
+    Info,
+    Warn,
+    Error,
+    Debug,
+}
+
+impl LogLevel {
+    /// The console method name (`log`, `info`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Log => "log",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Debug => "debug",
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! codemode-search (placeholder; see ARCHITECTURE.md)

@@ -1,0 +1,442 @@
+//! The internal model of an API: what every other crate reads, whatever the source format was.
+//!
+//! Schemas stay JSON (`serde_json::Value`) in the OpenAPI 3.1 dialect, with every reference
+//! rewritten to `#/components/schemas/<name>` and the target present in [`Spec::schemas`].
+//! Nothing in the model points into a file, a URL or another document.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::Diagnostic;
+
+/// A loaded API description.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub title: String,
+    pub version: String,
+    /// The version string the source declared (`"3.0.3"`, `"3.1.0"`, `"2.0"`).
+    pub source_version: String,
+    pub description: Option<String>,
+    pub servers: Vec<Server>,
+    pub security_schemes: IndexMap<String, SecurityScheme>,
+    /// Security requirements that apply where an operation says nothing.
+    pub security: Vec<SecurityRequirement>,
+    /// Named schemas, referenced as `#/components/schemas/<name>`.
+    pub schemas: IndexMap<String, Value>,
+    /// Every operation in document order.
+    pub operations: Vec<Operation>,
+    /// Number of distinct path templates under `paths`.
+    pub path_count: usize,
+    /// Defects that were tolerated while loading, each with its location.
+    pub warnings: Vec<Diagnostic>,
+    pub(crate) lookup: HashMap<String, usize>,
+}
+
+/// One callable operation: a method on a path template.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// Unique, stable, a valid JavaScript identifier: how scripts call it (`api.<name>`).
+    pub name: String,
+    /// The operationId exactly as the spec wrote it.
+    pub operation_id: Option<String>,
+    pub method: Method,
+    /// The path template as written under `paths`, e.g. `/repos/{owner}/{repo}`.
+    pub path: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub deprecated: bool,
+    /// Path-level and operation-level parameters, merged (operation wins on name + location).
+    pub parameters: Vec<Parameter>,
+    pub request_body: Option<RequestBody>,
+    /// The first 2xx response (by status code), or `default` when no 2xx is declared.
+    pub success: Option<Response>,
+    /// `None` means the spec-wide requirements apply; `Some(vec![])` means no auth.
+    pub security: Option<Vec<SecurityRequirement>>,
+    /// Operation- or path-level servers; empty means the spec-wide servers apply.
+    pub servers: Vec<Server>,
+    /// `x-*` extensions of the operation (pagination hints and the like).
+    pub extensions: IndexMap<String, Value>,
+}
+
+impl Operation {
+    /// The `METHOD /path` key, e.g. `GET /pets/{petId}`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// Whether the operation may change state upstream (anything but GET, HEAD, OPTIONS, TRACE).
+    pub fn is_mutating(&self) -> bool {
+        self.method.is_mutating()
+    }
+
+    pub fn parameter(&self, name: &str, location: ParameterLocation) -> Option<&Parameter> {
+        self.parameters
+            .iter()
+            .find(|p| p.name == name && p.location == location)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Head,
+    Patch,
+    Trace,
+}
+
+impl Method {
+    pub const ALL: [Method; 8] = [
+        Method::Get,
+        Method::Put,
+        Method::Post,
+        Method::Delete,
+        Method::Options,
+        Method::Head,
+        Method::Patch,
+        Method::Trace,
+    ];
+
+    /// Parses a method name in any case (`get`, `GET`).
+    pub fn parse(name: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Trace => "TRACE",
+        }
+    }
+
+    pub fn is_mutating(self) -> bool {
+        !matches!(
+            self,
+            Method::Get | Method::Head | Method::Options | Method::Trace
+        )
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParameterLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParameterLocation {
+    pub fn parse(name: &str) -> Option<ParameterLocation> {
+        match name {
+            "path" => Some(ParameterLocation::Path),
+            "query" => Some(ParameterLocation::Query),
+            "header" => Some(ParameterLocation::Header),
+            "cookie" => Some(ParameterLocation::Cookie),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterLocation::Path => "path",
+            ParameterLocation::Query => "query",
+            ParameterLocation::Header => "header",
+            ParameterLocation::Cookie => "cookie",
+        }
+    }
+}
+
+impl fmt::Display for ParameterLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a parameter value is written into the URL or a header (OpenAPI `style`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParameterStyle {
+    Form,
+    Simple,
+    Label,
+    Matrix,
+    DeepObject,
+    SpaceDelimited,
+    PipeDelimited,
+}
+
+impl ParameterStyle {
+    pub fn parse(name: &str) -> Option<ParameterStyle> {
+        match name {
+            "form" => Some(ParameterStyle::Form),
+            "simple" => Some(ParameterStyle::Simple),
+            "label" => Some(ParameterStyle::Label),
+            "matrix" => Some(ParameterStyle::Matrix),
+            "deepObject" => Some(ParameterStyle::DeepObject),
+            "spaceDelimited" => Some(ParameterStyle::SpaceDelimited),
+            "pipeDelimited" => Some(ParameterStyle::PipeDelimited),
+            _ => None,
+        }
+    }
+
+    /// The default style for a location (OpenAPI 3: form for query and cookie, simple otherwise).
+    pub fn default_for(location: ParameterLocation) -> ParameterStyle {
+        match location {
+            ParameterLocation::Query | ParameterLocation::Cookie => ParameterStyle::Form,
+            ParameterLocation::Path | ParameterLocation::Header => ParameterStyle::Simple,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParameterLocation,
+    pub required: bool,
+    pub deprecated: bool,
+    pub description: Option<String>,
+    pub style: ParameterStyle,
+    pub explode: bool,
+    pub allow_reserved: bool,
+    /// The parameter's schema (`{}` when the spec gave none).
+    pub schema: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    pub required: bool,
+    pub description: Option<String>,
+    /// One entry per declared media type, in document order.
+    pub content: Vec<MediaType>,
+}
+
+impl RequestBody {
+    /// The media type a client should send by default: JSON first, then form, multipart, the rest.
+    pub fn preferred(&self) -> Option<&MediaType> {
+        self.content.iter().min_by_key(|m| m.kind.preference())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// `"200"`, `"2XX"` or `"default"`.
+    pub status: String,
+    pub description: Option<String>,
+    pub content: Vec<MediaType>,
+}
+
+impl Response {
+    pub fn is_empty(&self) -> bool {
+        self.content.is_empty()
+    }
+
+    pub fn preferred(&self) -> Option<&MediaType> {
+        self.content.iter().min_by_key(|m| m.kind.preference())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MediaType {
+    /// The media type as written, e.g. `application/vnd.github+json`.
+    pub media_type: String,
+    pub kind: BodyKind,
+    /// The schema (`{}` when the spec gave none).
+    pub schema: Value,
+    /// Per-property encoding for form and multipart bodies (OpenAPI `encoding`), kept as JSON.
+    pub encoding: IndexMap<String, Value>,
+}
+
+/// What family a media type belongs to; decides serialization and the declared TypeScript type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BodyKind {
+    /// `application/json` and any `+json` suffix.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// `multipart/*`.
+    Multipart,
+    /// `text/*`, and XML.
+    Text,
+    /// Everything else: octet-stream, images, archives.
+    Binary,
+}
+
+impl BodyKind {
+    pub fn classify(media_type: &str) -> BodyKind {
+        let essence = media_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence == "application/json" || essence.ends_with("+json") || essence == "*/*" {
+            BodyKind::Json
+        } else if essence == "application/x-www-form-urlencoded" {
+            BodyKind::Form
+        } else if essence.starts_with("multipart/") {
+            BodyKind::Multipart
+        } else if essence.starts_with("text/")
+            || essence.ends_with("/xml")
+            || essence.ends_with("+xml")
+        {
+            BodyKind::Text
+        } else {
+            BodyKind::Binary
+        }
+    }
+
+    fn preference(self) -> u8 {
+        match self {
+            BodyKind::Json => 0,
+            BodyKind::Form => 1,
+            BodyKind::Multipart => 2,
+            BodyKind::Text => 3,
+            BodyKind::Binary => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Server {
+    pub url: String,
+    pub description: Option<String>,
+    /// Server variables with their default values.
+    pub variables: IndexMap<String, String>,
+}
+
+impl Server {
+    /// The URL with every `{variable}` replaced by its default.
+    pub fn default_url(&self) -> String {
+        let mut url = self.url.clone();
+        for (name, value) in &self.variables {
+            url = url.replace(&format!("{{{name}}}"), value);
+        }
+        url
+    }
+}
+
+/// Alternatives: any one requirement satisfies the operation; within one, every scheme is needed.
+pub type SecurityRequirement = IndexMap<String, Vec<String>>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecurityScheme {
+    /// `Authorization: Bearer …` (`type: http, scheme: bearer`, or an OAuth2/OpenID scheme used as one).
+    Bearer {
+        format: Option<String>,
+    },
+    Basic,
+    ApiKey {
+        name: String,
+        location: ApiKeyLocation,
+    },
+    OAuth2 {
+        /// Token URL of the client-credentials flow, when the spec declares one.
+        client_credentials_token_url: Option<String>,
+        scopes: Vec<String>,
+    },
+    OpenIdConnect {
+        url: String,
+    },
+    /// A scheme this model does not understand (kept so requirements that name it still resolve).
+    Other {
+        kind: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    Header,
+    Query,
+    Cookie,
+}
+
+impl Spec {
+    /// Finds an operation by name, by original operationId, or by `METHOD /path` key.
+    pub fn find(&self, key: &str) -> Option<&Operation> {
+        if let Some(&i) = self.lookup.get(key) {
+            return self.operations.get(i);
+        }
+        let (method, path) = key.trim().split_once(' ')?;
+        let method = Method::parse(method)?;
+        let path = path.trim();
+        self.operations
+            .iter()
+            .find(|op| op.method == method && op.path == path)
+    }
+
+    /// The target of a `#/components/schemas/<name>` reference.
+    pub fn schema_by_ref(&self, reference: &str) -> Option<&Value> {
+        let name = reference.strip_prefix(SCHEMA_REF_PREFIX)?;
+        self.schemas.get(&unescape_pointer_token(name))
+    }
+
+    /// Follows `$ref`s (at most a few hops) to the schema they name; other schemas come back as given.
+    pub fn deref_schema<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
+        for _ in 0..16 {
+            match schema.get("$ref").and_then(Value::as_str) {
+                Some(r) => match self.schema_by_ref(r) {
+                    Some(target) => schema = target,
+                    None => return schema,
+                },
+                None => return schema,
+            }
+        }
+        schema
+    }
+
+    /// The base URL requests go to by default: the first server, variables filled with defaults.
+    pub fn default_server_url(&self) -> Option<String> {
+        self.servers.first().map(Server::default_url)
+    }
+
+    pub(crate) fn rebuild_lookup(&mut self) {
+        let mut lookup = HashMap::with_capacity(self.operations.len() * 3);
+        // Insert in reverse so the first operation in document order wins on duplicates.
+        for (i, op) in self.operations.iter().enumerate().rev() {
+            lookup.insert(op.key(), i);
+            if let Some(id) = &op.operation_id {
+                lookup.insert(id.clone(), i);
+            }
+        }
+        // Names are unique and take precedence over operationIds that happen to equal another name.
+        for (i, op) in self.operations.iter().enumerate() {
+            lookup.insert(op.name.clone(), i);
+        }
+        self.lookup = lookup;
+    }
+}
+
+/// The prefix of every schema reference in the model.
+pub const SCHEMA_REF_PREFIX: &str = "#/components/schemas/";
+
+/// The reference string for a named schema.
+pub fn schema_ref(name: &str) -> String {
+    format!("{SCHEMA_REF_PREFIX}{}", escape_pointer_token(name))
+}
+
+pub fn escape_pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+pub fn unescape_pointer_token(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}

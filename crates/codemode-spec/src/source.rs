@@ -1,0 +1,492 @@
+//! Reading spec documents: files (JSON or YAML, optionally gzipped), http(s) URLs, and the sibling
+//! files a multi-file spec references. This is the only module that does IO.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::LoadError;
+
+/// How a spec is loaded.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Largest document accepted, after decompression. Default 100 MiB.
+    pub max_bytes: u64,
+    /// Allow `$ref`s to http(s) URLs (and relative refs inside a spec loaded from a URL). Default off.
+    pub allow_remote_refs: bool,
+    /// Timeout for fetching a URL. Default 30 s.
+    pub fetch_timeout: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_bytes: 100 * 1024 * 1024,
+            allow_remote_refs: false,
+            fetch_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Where one document came from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Origin {
+    File(PathBuf),
+    Url(String),
+    /// Text handed in directly (tests, embedded specs); has no siblings.
+    Inline(String),
+}
+
+impl Origin {
+    pub(crate) fn display(&self) -> String {
+        match self {
+            Origin::File(p) => p.display().to_string(),
+            Origin::Url(u) => u.clone(),
+            Origin::Inline(name) => name.clone(),
+        }
+    }
+}
+
+pub(crate) type DocId = usize;
+
+/// Why a `$ref` could not be followed: refused or unreadable (the load fails), or just missing
+/// (a warning; the part that needed it is dropped).
+pub(crate) enum RefFailure {
+    Fatal(LoadError),
+    Missing(LoadError),
+}
+
+/// Removes `.` and `..` components without touching the file system.
+fn lexically_normal(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Every document a load has read, the root first. Documents are parsed once and shared.
+pub(crate) struct Documents {
+    docs: Vec<(Origin, Arc<Value>)>,
+    by_origin: HashMap<Origin, DocId>,
+    /// Relative file refs must stay inside this directory (the root spec's).
+    root_dir: Option<PathBuf>,
+    options: LoadOptions,
+}
+
+pub(crate) fn is_url(source: &str) -> bool {
+    let lower = source.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+impl Documents {
+    pub(crate) fn open(source: &str, options: &LoadOptions) -> Result<Documents, LoadError> {
+        let (origin, root_dir) = if is_url(source) {
+            (Origin::Url(source.to_string()), None)
+        } else {
+            let path = Path::new(source);
+            let canonical = path.canonicalize().map_err(|e| LoadError::Io {
+                file: source.to_string(),
+                message: e.to_string(),
+            })?;
+            let dir = canonical.parent().map(Path::to_path_buf);
+            (Origin::File(canonical), dir)
+        };
+        let mut docs = Documents {
+            docs: Vec::new(),
+            by_origin: HashMap::new(),
+            root_dir,
+            options: options.clone(),
+        };
+        docs.load(origin)?;
+        Ok(docs)
+    }
+
+    pub(crate) fn from_text(name: &str, text: &str) -> Result<Documents, LoadError> {
+        let origin = Origin::Inline(name.to_string());
+        let value = parse_document(name, text.as_bytes(), name)?;
+        let mut docs = Documents {
+            docs: Vec::new(),
+            by_origin: HashMap::new(),
+            root_dir: None,
+            options: LoadOptions::default(),
+        };
+        docs.by_origin.insert(origin.clone(), 0);
+        docs.docs.push((origin, Arc::new(value)));
+        Ok(docs)
+    }
+
+    pub(crate) fn root(&self) -> Arc<Value> {
+        self.docs[0].1.clone()
+    }
+
+    pub(crate) fn value(&self, doc: DocId) -> Arc<Value> {
+        self.docs[doc].1.clone()
+    }
+
+    pub(crate) fn replace_root(&mut self, value: Value) {
+        self.docs[0].1 = Arc::new(value);
+    }
+
+    pub(crate) fn name(&self, doc: DocId) -> String {
+        self.docs[doc].0.display()
+    }
+
+    /// A short name for the document, for naming schemas hoisted out of it (`models/app.yml` → `app`).
+    pub(crate) fn stem(&self, doc: DocId) -> String {
+        let full = self.name(doc);
+        let last = full.rsplit(['/', '\\']).next().unwrap_or(&full);
+        last.split('.').next().unwrap_or(last).to_string()
+    }
+
+    /// Resolves a `$ref` string found in document `from` into the document and JSON pointer it names,
+    /// loading the target document on first use.
+    pub(crate) fn resolve(
+        &mut self,
+        from: DocId,
+        reference: &str,
+    ) -> Result<(DocId, String), RefFailure> {
+        let (file_part, fragment) = match reference.split_once('#') {
+            Some((file, fragment)) => (file, fragment),
+            None => (reference, ""),
+        };
+        let pointer = percent_decode(fragment);
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return Err(RefFailure::Missing(self.ref_error(
+                from,
+                reference,
+                "only JSON-pointer fragments (#/…) are supported",
+            )));
+        }
+        if file_part.is_empty() {
+            return Ok((from, pointer));
+        }
+        let origin = self.target_origin(from, file_part, reference)?;
+        let doc = self.load(origin).map_err(RefFailure::Fatal)?;
+        Ok((doc, pointer))
+    }
+
+    fn target_origin(
+        &self,
+        from: DocId,
+        file_part: &str,
+        reference: &str,
+    ) -> Result<Origin, RefFailure> {
+        let refused = |message: &str| RefFailure::Fatal(self.ref_error(from, reference, message));
+        let has_scheme = file_part.split_once(':').is_some_and(|(scheme, _)| {
+            scheme.len() > 1
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        });
+        if has_scheme {
+            if !is_url(file_part) {
+                return Err(refused("refused: only http(s) references are allowed"));
+            }
+            if !self.options.allow_remote_refs {
+                return Err(refused(
+                    "refused: remote references are off (allow them with --allow-remote-refs)",
+                ));
+            }
+            return Ok(Origin::Url(file_part.to_string()));
+        }
+        match &self.docs[from].0 {
+            Origin::Url(base) => {
+                if !self.options.allow_remote_refs {
+                    return Err(refused(
+                        "refused: a spec loaded from a URL may only use relative references with --allow-remote-refs",
+                    ));
+                }
+                let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
+                Ok(Origin::Url(format!("{base}/{file_part}")))
+            }
+            Origin::Inline(_) => Err(refused(
+                "refused: a spec given as text cannot reference files",
+            )),
+            Origin::File(path) => {
+                let dir = path.parent().unwrap_or(Path::new("/"));
+                let joined = dir.join(percent_decode(file_part));
+                let root = self.root_dir.as_deref().unwrap_or(Path::new("/"));
+                // Canonicalize to see through `..` and symlinks before the containment check.
+                // Check containment on the lexical path first, so a missing file outside the
+                // directory is still reported as an escape rather than as missing.
+                if !lexically_normal(&joined).starts_with(root) {
+                    return Err(refused(&format!(
+                        "refused: the reference escapes the spec's directory {}",
+                        root.display()
+                    )));
+                }
+                let canonical = joined.canonicalize().map_err(|e| {
+                    RefFailure::Missing(self.ref_error(
+                        from,
+                        reference,
+                        &format!("cannot read {}: {e}", joined.display()),
+                    ))
+                })?;
+                if !canonical.starts_with(root) {
+                    return Err(refused(&format!(
+                        "refused: the reference escapes the spec's directory {}",
+                        root.display()
+                    )));
+                }
+                Ok(Origin::File(canonical))
+            }
+        }
+    }
+
+    fn ref_error(&self, from: DocId, reference: &str, message: &str) -> LoadError {
+        LoadError::reference(self.name(from), reference, message)
+    }
+
+    fn load(&mut self, origin: Origin) -> Result<DocId, LoadError> {
+        if let Some(&id) = self.by_origin.get(&origin) {
+            return Ok(id);
+        }
+        let name = origin.display();
+        let bytes = match &origin {
+            Origin::File(path) => read_file(path, self.options.max_bytes)?,
+            Origin::Url(url) => fetch_url(url, &self.options)?,
+            Origin::Inline(_) => {
+                return Err(LoadError::Invalid {
+                    file: name,
+                    message: "inline documents cannot be loaded by reference".into(),
+                });
+            }
+        };
+        let bytes = maybe_gunzip(&name, bytes, self.options.max_bytes)?;
+        let value = parse_document(&name, &bytes, &name)?;
+        let id = self.docs.len();
+        self.by_origin.insert(origin.clone(), id);
+        self.docs.push((origin, Arc::new(value)));
+        Ok(id)
+    }
+}
+
+fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    let file_name = path.display().to_string();
+    let io = |e: std::io::Error| LoadError::Io {
+        file: file_name.clone(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    // Read one byte past the limit so an oversized file is detected without reading all of it.
+    file.take(max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > max_bytes {
+        return Err(LoadError::TooLarge {
+            file: file_name,
+            limit_bytes: max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+fn fetch_url(url: &str, options: &LoadOptions) -> Result<Vec<u8>, LoadError> {
+    let err = |message: String| LoadError::Io {
+        file: url.to_string(),
+        message,
+    };
+    let client = reqwest::blocking::Client::builder()
+        .timeout(options.fetch_timeout)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .map_err(|e| err(e.to_string()))?;
+    let response = client
+        .get(url)
+        .send()
+        .map_err(|e| err(format!("fetch failed: {e}")))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(err(format!("fetch failed: HTTP {status}")));
+    }
+    if response
+        .content_length()
+        .is_some_and(|n| n > options.max_bytes)
+    {
+        return Err(LoadError::TooLarge {
+            file: url.to_string(),
+            limit_bytes: options.max_bytes,
+        });
+    }
+    let mut bytes = Vec::new();
+    response
+        .take(options.max_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| err(format!("fetch failed: {e}")))?;
+    if bytes.len() as u64 > options.max_bytes {
+        return Err(LoadError::TooLarge {
+            file: url.to_string(),
+            limit_bytes: options.max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+fn maybe_gunzip(name: &str, bytes: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(&bytes[..])
+        .take(max_bytes + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| LoadError::Io {
+            file: name.to_string(),
+            message: format!("bad gzip data: {e}"),
+        })?;
+    if out.len() as u64 > max_bytes {
+        return Err(LoadError::TooLarge {
+            file: name.to_string(),
+            limit_bytes: max_bytes,
+        });
+    }
+    Ok(out)
+}
+
+/// Parses JSON or YAML (JSON when the first non-blank byte is `{` or `[`), with located errors.
+pub(crate) fn parse_document(name: &str, bytes: &[u8], file: &str) -> Result<Value, LoadError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(bytes, e.valid_up_to());
+        LoadError::Syntax {
+            file: file.to_string(),
+            line,
+            column,
+            message: "the file is not valid UTF-8".into(),
+        }
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.trim_start().chars().next();
+    let looks_json = matches!(first, Some('{') | Some('['));
+    if looks_json || name.ends_with(".json") {
+        serde_json::from_str(text).map_err(|e| LoadError::Syntax {
+            file: file.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: format!("invalid JSON: {e}"),
+        })
+    } else {
+        parse_yaml(text, file)
+    }
+}
+
+fn parse_yaml(text: &str, file: &str) -> Result<Value, LoadError> {
+    let lenient = yaml_serde::from_str::<LenientJson>(text).map_err(|e| match e.location() {
+        Some(loc) => LoadError::Syntax {
+            file: file.to_string(),
+            line: loc.line(),
+            column: loc.column(),
+            message: format!("invalid YAML: {e}"),
+        },
+        None => LoadError::Parse {
+            file: file.to_string(),
+            message: format!("invalid YAML: {e}"),
+        },
+    })?;
+    Ok(lenient.0)
+}
+
+/// A JSON value read from YAML, accepting what YAML allows and JSON does not: integers beyond
+/// 64 bits (OpenAI writes `minimum: -9223372036854776000`; they become floats) and non-string
+/// keys (`200:` for a status code; they become their text).
+struct LenientJson(Value);
+
+impl<'de> serde::Deserialize<'de> for LenientJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(LenientVisitor)
+            .map(LenientJson)
+    }
+}
+
+struct LenientVisitor;
+
+impl<'de> serde::de::Visitor<'de> for LenientVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(float(v as f64))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(float(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(LenientVisitor)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(LenientJson(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some((LenientJson(key), LenientJson(value))) = map.next_entry()? {
+            let key = match key {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            out.insert(key, value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// NaN and infinities have no JSON form; they become null.
+fn float(v: f64) -> Value {
+    serde_json::Number::from_f64(v)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = &bytes[..offset.min(bytes.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+    (line, column)
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}

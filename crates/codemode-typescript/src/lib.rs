@@ -1,0 +1,1 @@
+//! codemode-typescript (placeholder; see ARCHITECTURE.md)

@@ -1,0 +1,1 @@
+//! codemode-upstream (placeholder; see ARCHITECTURE.md)
