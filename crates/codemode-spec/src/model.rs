@@ -72,11 +72,61 @@ impl Operation {
         self.method.is_mutating()
     }
 
+    /// How a script passes this operation's inputs: one `args` object whose keys are listed here.
+    ///
+    /// Every parameter is keyed by its own name, and the request body by `body`. Where a name is
+    /// taken (the same name in two locations, or a parameter called `body` when there is a request
+    /// body), the later parameter is keyed `<location>_<name>` instead (`query_body`, `header_id`).
+    /// The TypeScript declarations and the upstream client both read this, so they always agree.
+    pub fn arguments(&self) -> Vec<Argument> {
+        let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+        if self.request_body.is_some() {
+            taken.insert(BODY_ARGUMENT.to_string());
+        }
+        let mut out = Vec::with_capacity(self.parameters.len() + 1);
+        for (index, param) in self.parameters.iter().enumerate() {
+            let key = if taken.contains(&param.name) {
+                format!("{}_{}", param.location, param.name)
+            } else {
+                param.name.clone()
+            };
+            taken.insert(key.clone());
+            out.push(Argument {
+                key,
+                source: ArgumentSource::Parameter(index),
+            });
+        }
+        if self.request_body.is_some() {
+            out.push(Argument {
+                key: BODY_ARGUMENT.to_string(),
+                source: ArgumentSource::Body,
+            });
+        }
+        out
+    }
+
     pub fn parameter(&self, name: &str, location: ParameterLocation) -> Option<&Parameter> {
         self.parameters
             .iter()
             .find(|p| p.name == name && p.location == location)
     }
+}
+
+/// The key under which a script passes the request body.
+pub const BODY_ARGUMENT: &str = "body";
+
+/// One key of an operation's `args` object; see [`Operation::arguments`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Argument {
+    pub key: String,
+    pub source: ArgumentSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentSource {
+    /// Index into [`Operation::parameters`].
+    Parameter(usize),
+    Body,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
