@@ -258,9 +258,9 @@
     const run = async () => {
       let v = await evaluated;
       if (unwrapCompletion) v = v === null || v === undefined ? undefined : v.value;
-      if (typeof v === "function") v = await v();
-      else v = await v;
-      return v;
+      // The body form evaluates to its wrapper function, which may itself return the agent's function.
+      for (let calls = 0; calls < 2 && typeof v === "function"; calls++) v = await v();
+      return await v;
     };
     promiseThen(
       run(),

@@ -43,7 +43,7 @@ pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
     let options = ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() };
     let parsed = Parser::new(&allocator, code, source_type).with_options(options).parse();
     if let Some(diagnostic) = parsed.diagnostics.first() {
-        let offset = diagnostic.labels.first().map_or(0, |label| label.offset());
+        let offset = diagnostic.labels.first().map_or(0, |label| label.offset() as usize);
         let (line, col) = line_col(code, offset);
         return Err(RunError::new(RunErrorKind::Syntax, format!("SyntaxError: {}", diagnostic.message)).at(line, col));
     }
@@ -56,7 +56,7 @@ pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
     let transformed =
         Transformer::new(&allocator, path, &TransformOptions::default()).build_with_scoping(scoping, &mut program);
     if let Some(diagnostic) = transformed.diagnostics.first() {
-        let offset = diagnostic.labels.first().map_or(0, |label| label.offset());
+        let offset = diagnostic.labels.first().map_or(0, |label| label.offset() as usize);
         let (line, col) = line_col(code, offset);
         return Err(RunError::new(
             RunErrorKind::Syntax,
