@@ -4,11 +4,17 @@
 //! dry runs and confirmation hooks. Must not know MCP, rmcp or any wire format: the server and the
 //! CLI are thin shells over [`Engine`].
 //!
-//! NOTE (work in progress): the public types below are the contract the MCP server codes against;
-//! the bodies are being wired to codemode-sandbox, codemode-search, codemode-typescript and
-//! codemode-upstream.
 
+mod answer;
+mod audit;
+mod host;
+mod policy;
+
+pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
+pub use codemode_typescript as typescript;
+pub use codemode_upstream as upstream;
+pub use policy::{ConfirmFallback, PolicyConfig, PolicyError, RuleSpec, Verdict};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,13 +22,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-/// The engine: one loaded spec plus everything needed to search it and run programs against it.
-/// Cheap to share (`Arc<Engine>`); every method takes `&self` and may run concurrently.
-pub struct Engine {
-    spec: Arc<spec::Spec>,
-}
+use crate::host::RunHost;
 
-/// Why the engine could not even start a request (not a script failure: those are in [`ExecuteOutcome`]).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("invalid request: {0}")]
@@ -123,59 +124,163 @@ pub struct CallRecord {
     pub ms: u64,
 }
 
+/// Everything the engine needs besides the spec. `Default` gives a server with no upstream
+/// (search works; execute explains that no base URL is configured).
+#[derive(Default)]
+pub struct EngineConfig {
+    pub sandbox: SandboxConfig,
+    /// `None`: no upstream configured; `api` calls fail with a clear message.
+    pub upstream: Option<upstream::UpstreamConfig>,
+    pub session: SessionSettings,
+    /// Token budget of a search answer (o200k). Default 1,500.
+    pub search_budget_tokens: Option<usize>,
+    pub policy: PolicyConfig,
+    /// In a dry run, send reads (GET/HEAD) for real so the program can proceed. Default true.
+    pub dry_run_skip_reads: bool,
+    /// Where one JSON line per upstream call goes (a file or stderr).
+    pub audit: Option<Box<dyn std::io::Write + Send>>,
+}
+
+/// Per-run limits on upstream calls.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    /// Upstream calls per run (pages of `api.paginate` count). Default 50.
+    pub max_calls: u32,
+    /// Upstream calls in flight at once per run. Default 10.
+    pub max_in_flight: usize,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings { max_calls: 50, max_in_flight: 10 }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) spec: Arc<spec::Spec>,
+    pub(crate) index: codemode_search::Index,
+    pub(crate) sandbox: codemode_sandbox::Sandbox,
+    pub(crate) client: Option<upstream::Client>,
+    pub(crate) session: SessionSettings,
+    pub(crate) search_budget_tokens: usize,
+    pub(crate) policy: policy::Policy,
+    pub(crate) dry_run_skip_reads: bool,
+    pub(crate) audit: Option<audit::AuditLog>,
+    pub(crate) run_counter: std::sync::atomic::AtomicU64,
+}
+
+/// The engine: one loaded spec plus everything needed to search it and run programs against it.
+/// Cheap to share (`Arc<Engine>`); every method takes `&self` and may run concurrently.
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+pub const DEFAULT_SEARCH_BUDGET_TOKENS: usize = 1500;
+const MAX_SEARCH_LIMIT: usize = 20;
+const DEFAULT_SEARCH_LIMIT: usize = 5;
+
 impl Engine {
-    pub fn new(spec: spec::Spec) -> Engine {
-        Engine { spec: Arc::new(spec) }
+    /// Builds the search index, the sandbox pool and the upstream client. Must be called inside a
+    /// tokio runtime (the sandbox bridges host calls to it).
+    pub fn new(spec: spec::Spec, config: EngineConfig) -> Result<Engine, EngineError> {
+        let tokio = tokio::runtime::Handle::try_current()
+            .map_err(|_| EngineError::InvalidRequest("the engine must be created inside a tokio runtime".into()))?;
+        let spec = Arc::new(spec);
+        let index = codemode_search::Index::build(&spec);
+        let client = match config.upstream {
+            Some(upstream) => Some(
+                upstream::Client::new(spec.clone(), upstream).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let policy = policy::Policy::new(&config.policy).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                spec,
+                index,
+                sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
+                client,
+                session: config.session,
+                search_budget_tokens: config.search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS),
+                policy,
+                dry_run_skip_reads: config.dry_run_skip_reads,
+                audit: config.audit.map(audit::AuditLog::new),
+                run_counter: std::sync::atomic::AtomicU64::new(0),
+            }),
+        })
     }
 
     pub fn spec(&self) -> &spec::Spec {
-        &self.spec
+        &self.inner.spec
     }
 
     /// The API's display name (the spec title).
     pub fn api_name(&self) -> &str {
-        &self.spec.title
+        &self.inner.spec.title
+    }
+
+    /// The policy's verdict for an operation (read-only mode, allow/deny and confirm rules).
+    pub fn verdict(&self, operation: &spec::Operation) -> Verdict {
+        self.inner.policy.verdict(operation)
     }
 
     /// Whether calling this operation is allowed by read-only mode and allow/deny rules.
-    pub fn is_allowed(&self, _operation: &spec::Operation) -> bool {
-        true
+    pub fn is_allowed(&self, operation: &spec::Operation) -> bool {
+        matches!(self.verdict(operation), Verdict::Allowed { .. })
     }
 
-    /// Whether the engine refuses every mutating call (the `--read-only` switch).
+    /// Whether the engine refuses mutating calls (the `--read-only` switch).
     pub fn read_only(&self) -> bool {
-        false
+        self.inner.policy.read_only()
     }
 
     /// The fixed TypeScript block that declares the sandbox globals (`api`, its helpers, `console`).
-    pub fn globals_declaration(&self) -> &str {
-        ""
+    pub fn globals_declaration(&self) -> &'static str {
+        codemode_typescript::GLOBALS
     }
 
-    pub fn search(&self, _request: &SearchRequest) -> Result<SearchAnswer, EngineError> {
-        Err(EngineError::Unavailable("search is not wired yet".into()))
+    /// Ranks operations for a task sentence and declares the best ones in TypeScript.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchAnswer, EngineError> {
+        let hits = self.ranked(request)?;
+        Ok(answer::render(&self.inner, &request.query, &hits))
+    }
+
+    /// The ranking alone, without declarations (for evaluations and `--json`).
+    pub fn rank(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, EngineError> {
+        let hits = self.ranked(request)?;
+        Ok(hits
+            .iter()
+            .filter_map(|h| self.inner.spec.operations.get(h.operation).map(|op| (op, h.score)))
+            .map(|(op, score)| SearchHit {
+                name: op.name.clone(),
+                method: op.method.as_str().to_string(),
+                path: op.path.clone(),
+                score,
+                blocked: !self.is_allowed(op),
+            })
+            .collect())
+    }
+
+    fn ranked(&self, request: &SearchRequest) -> Result<Vec<codemode_search::Hit>, EngineError> {
+        let limit = request.limit.unwrap_or(DEFAULT_SEARCH_LIMIT).clamp(1, MAX_SEARCH_LIMIT);
+        let options = codemode_search::SearchOptions { limit, ..Default::default() };
+        self.inner.index.search(&request.query, &options).map_err(|e| EngineError::InvalidRequest(e.to_string()))
     }
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
-    pub async fn search_code(&self, _code: String) -> ExecuteOutcome {
-        not_wired()
+    pub async fn search_code(&self, code: String) -> ExecuteOutcome {
+        host::run_discovery(&self.inner, code).await
     }
 
-    pub async fn execute(&self, _request: ExecuteRequest) -> ExecuteOutcome {
-        not_wired()
+    /// Runs an agent's program with `api` bound to the upstream.
+    pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
+        let host = RunHost::new(self.inner.clone(), request.dry_run, request.confirm.clone());
+        host.run_program(request.code).await
     }
 
     /// Per-operation mode: calls one operation with its arguments (parameters by name, `body`).
-    pub async fn call_operation(&self, _name: &str, _args: Value) -> ExecuteOutcome {
-        not_wired()
-    }
-}
-
-fn not_wired() -> ExecuteOutcome {
-    ExecuteOutcome {
-        result: Err(ScriptFailure { kind: "internal".into(), message: "execute is not wired yet".into(), line: None, col: None }),
-        logs: Vec::new(),
-        calls: Vec::new(),
-        planned: Vec::new(),
+    pub async fn call_operation(&self, name: &str, args: Value) -> ExecuteOutcome {
+        let host = RunHost::new(self.inner.clone(), false, None);
+        host.call_one(name, args).await
     }
 }

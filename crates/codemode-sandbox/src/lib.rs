@@ -12,6 +12,7 @@ mod config;
 mod error;
 mod forms;
 mod host;
+mod memory;
 mod pool;
 mod runner;
 mod typescript;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use rquickjs::context::EvalOptions;
 use rquickjs::{Array, Context, Ctx, Exception, Function, Object, Runtime, Value};
 
+use crate::memory::LimitedAllocator;
 use crate::forms::{self, AgentSource, BODY_PREFIX, BODY_SUFFIX, Locator};
 use crate::typescript;
 use crate::{Host, HostError, LogLevel, LogLine, RunError, RunErrorKind, RunOutput, RunRequest, SandboxConfig};
@@ -27,6 +28,7 @@ const BOOTSTRAP_JS: &str = include_str!("bootstrap.js");
 enum Abort {
     Timeout,
     HostCalls,
+    Memory,
 }
 
 /// The outcome of an async host call, sent from its tokio task to the worker.
@@ -100,6 +102,8 @@ impl LogBuffer {
 /// State shared by the host functions, the interrupt handler and the driver of one run.
 struct RunState {
     abort: Rc<Cell<Option<Abort>>>,
+    /// Set by the allocator when it refuses an allocation.
+    out_of_memory: Rc<Cell<bool>>,
     deadline: Instant,
     host_calls: Cell<u32>,
     next_call_id: Cell<u64>,
@@ -126,6 +130,7 @@ pub(crate) fn execute(
     let started = Instant::now();
     let state = Rc::new(RunState {
         abort: Rc::new(Cell::new(None)),
+        out_of_memory: Rc::new(Cell::new(false)),
         deadline: started + config.timeout,
         host_calls: Cell::new(0),
         next_call_id: Cell::new(1),
@@ -157,13 +162,19 @@ fn run_in_fresh_runtime(
     tokio: &tokio::runtime::Handle,
     state: &Rc<RunState>,
 ) -> Result<serde_json::Value, RunError> {
-    let runtime = Runtime::new().map_err(|e| internal(format!("cannot create a QuickJS runtime: {e}")))?;
-    runtime.set_memory_limit(config.memory_limit_bytes);
+    let allocator = LimitedAllocator::new(config.memory_limit_bytes, Rc::clone(&state.out_of_memory));
+    let runtime = Runtime::new_with_alloc(allocator)
+        .map_err(|e| internal(format!("cannot create a QuickJS runtime: {e}")))?;
     runtime.set_max_stack_size(config.max_stack_bytes);
     let abort = Rc::clone(&state.abort);
+    let out_of_memory = Rc::clone(&state.out_of_memory);
     let deadline = state.deadline;
     runtime.set_interrupt_handler(Some(Box::new(move || {
         if abort.get().is_some() {
+            return true;
+        }
+        if out_of_memory.get() {
+            abort.set(Some(Abort::Memory));
             return true;
         }
         if Instant::now() >= deadline {
@@ -486,7 +497,7 @@ impl<'a, 'js> Run<'a, 'js> {
     }
 
     fn check_abort(&self) -> Result<(), RunError> {
-        if let Some(abort) = self.state.abort.get() {
+        if let Some(abort) = self.current_abort() {
             return Err(self.limit_error(abort));
         }
         if Instant::now() >= self.state.deadline {
@@ -496,8 +507,20 @@ impl<'a, 'js> Run<'a, 'js> {
         Ok(())
     }
 
+    /// The limit that stopped the run, if any (memory counts even before the interrupt handler saw it).
+    fn current_abort(&self) -> Option<Abort> {
+        if self.state.out_of_memory.get() && self.state.abort.get().is_none() {
+            self.state.abort.set(Some(Abort::Memory));
+        }
+        self.state.abort.get()
+    }
+
     fn limit_error(&self, abort: Abort) -> RunError {
         match abort {
+            Abort::Memory => RunError::new(
+                RunErrorKind::Memory,
+                format!("memory limit of {} bytes exceeded", self.config.memory_limit_bytes),
+            ),
             Abort::Timeout => RunError::new(
                 RunErrorKind::Timeout,
                 format!("time limit of {} ms exceeded", self.config.timeout.as_millis()),
@@ -529,7 +552,7 @@ impl<'a, 'js> Run<'a, 'js> {
                 self.thrown_error(value, helpers, locator)
             }
             other => {
-                if let Some(abort) = self.state.abort.get() {
+                if let Some(abort) = self.current_abort() {
                     return self.limit_error(abort);
                 }
                 internal(other.to_string())
@@ -551,7 +574,7 @@ impl<'a, 'js> Run<'a, 'js> {
 
     /// Classify a thrown value: limits first, then Error objects, then anything else thrown.
     fn thrown_error(&self, value: Value<'js>, helpers: &Helpers<'js>, locator: &Locator) -> RunError {
-        if let Some(abort) = self.state.abort.get() {
+        if let Some(abort) = self.current_abort() {
             return self.limit_error(abort);
         }
         if let Some(exception) = value.as_exception() {
@@ -573,7 +596,7 @@ impl<'a, 'js> Run<'a, 'js> {
             .describe
             .call((value,))
             .unwrap_or_else(|_| "a value that cannot be described".to_string());
-        if let Some(abort) = self.state.abort.get() {
+        if let Some(abort) = self.current_abort() {
             return self.limit_error(abort);
         }
         RunError::new(RunErrorKind::Exception, format!("uncaught exception: {description} (not an Error object)"))
@@ -581,10 +604,7 @@ impl<'a, 'js> Run<'a, 'js> {
 
     fn limit_from_error(&self, name: &str, message: &str) -> Option<RunError> {
         match (name, message) {
-            ("InternalError", "out of memory") => Some(RunError::new(
-                RunErrorKind::Memory,
-                format!("memory limit of {} bytes exceeded", self.config.memory_limit_bytes),
-            )),
+            ("InternalError", "out of memory") => Some(self.limit_error(Abort::Memory)),
             ("InternalError", "interrupted") => Some(self.limit_error(Abort::Timeout)),
             ("RangeError" | "InternalError", m) if m.contains("call stack size exceeded") || m == "stack overflow" => {
                 Some(RunError::new(

@@ -49,7 +49,13 @@ const CASES: &[(&str, &str, fn() -> Expect)] = &[
     ("array memory bomb", "const a = []; for (;;) a.push(new Array(100000).fill(1.5));", || {
         Fails(RunErrorKind::Memory, "memory limit of 33554432 bytes exceeded")
     }),
-    ("string memory bomb", "let s = 'x'; for (;;) s = s + s;", || Fails(RunErrorKind::Memory, "memory limit")),
+    ("string doubling", "let s = 'x'; for (;;) s = s + s;", || Fails(RunErrorKind::Exception, "string too long")),
+    ("string memory bomb", "const parts = []; for (;;) parts.push('x'.repeat(1 << 20) + parts.length);", || {
+        Fails(RunErrorKind::Memory, "memory limit")
+    }),
+    ("memory limit is not catchable", "try { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); } catch (e) { return 'escaped' }", || {
+        Fails(RunErrorKind::Memory, "memory limit")
+    }),
     ("object memory bomb", "const m = new Map(); for (let i = 0; ; i++) m.set(i, { i, s: 'v' + i });", || {
         Fails(RunErrorKind::Memory, "memory limit")
     }),

@@ -1,1 +1,330 @@
-//! codemode-typescript (placeholder; see ARCHITECTURE.md)
+//! codemode-typescript owns the TypeScript an agent reads: declarations of operations as methods
+//! of `interface Api` (args keyed exactly as `Operation::arguments` says), the component schemas
+//! they reach as `interface`/`type` declarations (each once, cut at a depth budget, cycles ending
+//! in a type name), the fixed [`GLOBALS`] block for the sandbox, and o200k token counting so an
+//! answer fits a budget ([`declare_operations`], [`Declarations`], [`DeclareOptions`]). All spec
+//! text is treated as hostile and escaped. It must not know search ranking, the sandbox runtime,
+//! HTTP, or MCP: it reads a `codemode_spec::Spec` and returns text.
+//!
+//! Trimming order when an answer exceeds its token budget (each step re-renders everything):
+//! 1. long descriptions shortened (operation 200 → 100 characters, properties 120 → 60);
+//! 2. descriptions left out (operation summaries and `METHOD /path` stay; `@param` lines go);
+//! 3. `@format` / `@default` tags left out;
+//! 4. nested types cut one level at a time, down to depth 0 (a cut type is declared
+//!    `type Name = unknown;` under a comment saying it was not expanded: look it up by name);
+//! 5. operations left out from the end of the list (never the first one).
+//!
+//! Depth: the types an operation references directly are at depth 1, the types those reference
+//! at depth 2, and so on; types deeper than `max_depth` are cut as in step 4.
+
+mod globals;
+mod names;
+mod operation;
+mod schema;
+mod text;
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::OnceLock;
+
+use codemode_spec::{Operation, Spec};
+
+pub use globals::GLOBALS;
+pub use names::TypeNames;
+
+use operation::OperationDetail;
+use schema::{Detail, Writer};
+
+/// What to declare and how much room it may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclareOptions {
+    /// How many levels of named types to expand below an operation (default 4).
+    pub max_depth: usize,
+    /// Upper bound on the o200k tokens of the answer (`None`: unlimited).
+    pub token_budget: Option<usize>,
+    /// Print descriptions from the spec (default true). Summaries and `METHOD /path` always stay.
+    pub include_descriptions: bool,
+}
+
+impl Default for DeclareOptions {
+    fn default() -> Self {
+        DeclareOptions {
+            max_depth: 4,
+            token_budget: None,
+            include_descriptions: true,
+        }
+    }
+}
+
+/// Declarations for some operations, ready to show an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declarations {
+    /// `interface Api { … }` with the operations, then the named types they reach.
+    pub text: String,
+    /// o200k tokens of `text`.
+    pub tokens: usize,
+    /// What was left out or shortened (by the depth limit or the budget), one note per line.
+    pub trimmed: Vec<String>,
+    /// Names of the operations declared, in order.
+    pub operations: Vec<String>,
+}
+
+/// Declarations of the named operations plus the named types they reach, each type once.
+pub fn declare_operations(
+    spec: &Spec,
+    operations: &[&Operation],
+    options: &DeclareOptions,
+) -> Declarations {
+    let names = TypeNames::new(spec);
+    let steps = trim_steps(options);
+    let mut last = None;
+    for step in &steps {
+        let rendered = render(spec, &names, operations, &step.plan);
+        let tokens = count_tokens(&rendered.text);
+        let fits = options.token_budget.is_none_or(|budget| tokens <= budget);
+        if fits {
+            return finish(rendered, tokens, step, operations, &[]);
+        }
+        last = Some((rendered, tokens));
+    }
+    // Even the leanest rendering is too big: leave operations out from the end.
+    let leanest = &steps[steps.len() - 1];
+    let budget = options.token_budget.unwrap_or(usize::MAX);
+    let mut kept = operations.len();
+    while kept > 1 {
+        kept -= 1;
+        let rendered = render(spec, &names, &operations[..kept], &leanest.plan);
+        let tokens = count_tokens(&rendered.text);
+        if tokens <= budget {
+            return finish(
+                rendered,
+                tokens,
+                leanest,
+                &operations[..kept],
+                &operations[kept..],
+            );
+        }
+        last = Some((rendered, tokens));
+    }
+    let (rendered, tokens) = match last {
+        Some(last) if kept == operations.len() || operations.len() <= 1 => last,
+        _ => {
+            let rendered = render(spec, &names, &operations[..kept], &leanest.plan);
+            let tokens = count_tokens(&rendered.text);
+            (rendered, tokens)
+        }
+    };
+    let mut declarations = finish(
+        rendered,
+        tokens,
+        leanest,
+        &operations[..kept],
+        &operations[kept..],
+    );
+    declarations
+        .trimmed
+        .push(format!("over the token budget even after trimming ({tokens} tokens)"));
+    declarations
+}
+
+/// One operation's member signature alone (with its JSDoc), e.g. for a search hit; the named
+/// types it references are not declared.
+pub fn declare_operation_signature(
+    spec: &Spec,
+    operation: &Operation,
+    options: &DeclareOptions,
+) -> String {
+    let names = TypeNames::new(spec);
+    let plan = Plan::full(options);
+    let mut writer = Writer::new(spec, &names, plan.detail);
+    operation::signature(&mut writer, operation, plan.operation, 0)
+}
+
+/// Everything: `interface Api { … }` with every operation, and every type they reach, at any
+/// depth, with all descriptions (for `codemode types --all`).
+pub fn declare_all(spec: &Spec) -> String {
+    let names = TypeNames::new(spec);
+    let options = DeclareOptions {
+        max_depth: usize::MAX,
+        ..DeclareOptions::default()
+    };
+    let operations: Vec<&Operation> = spec.operations.iter().collect();
+    render(spec, &names, &operations, &Plan::full(&options)).text
+}
+
+/// o200k_base token count of `text`.
+pub fn count_tokens(text: &str) -> usize {
+    static BPE: OnceLock<Option<tiktoken_rs::CoreBPE>> = OnceLock::new();
+    match BPE.get_or_init(|| tiktoken_rs::o200k_base().ok()) {
+        Some(bpe) => bpe.encode_ordinary(text).len(),
+        // The vocabulary is compiled in; this only guards against a broken build: ~4 bytes/token.
+        None => text.len().div_ceil(4),
+    }
+}
+
+/// A valid, unique TypeScript identifier for a component schema name (deterministic per spec).
+/// Builds the names of the whole spec; hold a [`TypeNames`] to name many.
+pub fn type_name(spec: &Spec, schema_name: &str) -> String {
+    TypeNames::new(spec).get(schema_name)
+}
+
+/// Everything that decides how an answer is rendered.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    max_depth: usize,
+    detail: Detail,
+    operation: OperationDetail,
+}
+
+impl Plan {
+    fn full(options: &DeclareOptions) -> Plan {
+        let descriptions = options.include_descriptions;
+        Plan {
+            max_depth: options.max_depth,
+            detail: Detail {
+                property_description: if descriptions { 120 } else { 0 },
+                property_tags: true,
+            },
+            operation: OperationDetail {
+                description: if descriptions { 200 } else { 0 },
+                param_docs: descriptions,
+            },
+        }
+    }
+}
+
+/// A rendering plan and the note that explains what it gave up.
+struct Step {
+    plan: Plan,
+    notes: Vec<String>,
+}
+
+/// The plans to try, richest first, in the documented trimming order.
+fn trim_steps(options: &DeclareOptions) -> Vec<Step> {
+    let mut plan = Plan::full(options);
+    let mut notes = Vec::new();
+    let mut steps = vec![Step {
+        plan,
+        notes: notes.clone(),
+    }];
+    if options.token_budget.is_none() {
+        return steps;
+    }
+    if options.include_descriptions {
+        plan.detail.property_description = 60;
+        plan.operation.description = 100;
+        notes.push("long descriptions shortened".to_string());
+        steps.push(Step {
+            plan,
+            notes: notes.clone(),
+        });
+        plan.detail.property_description = 0;
+        plan.operation.description = 0;
+        plan.operation.param_docs = false;
+        notes.push("descriptions left out (summaries kept)".to_string());
+        steps.push(Step {
+            plan,
+            notes: notes.clone(),
+        });
+    }
+    plan.detail.property_tags = false;
+    notes.push("@format/@default tags left out".to_string());
+    steps.push(Step {
+        plan,
+        notes: notes.clone(),
+    });
+    let start = options.max_depth.min(8);
+    for depth in (0..start).rev() {
+        plan.max_depth = depth;
+        steps.push(Step {
+            plan,
+            notes: notes.clone(),
+        });
+    }
+    steps
+}
+
+struct Rendered {
+    text: String,
+    /// Types referenced but not expanded because of the depth limit.
+    cut: Vec<String>,
+}
+
+fn finish(
+    rendered: Rendered,
+    tokens: usize,
+    step: &Step,
+    kept: &[&Operation],
+    dropped: &[&Operation],
+) -> Declarations {
+    let mut trimmed = step.notes.clone();
+    if !rendered.cut.is_empty() {
+        trimmed.push(format!(
+            "types beyond depth {} not expanded (declared `unknown`): {}",
+            step.plan.max_depth,
+            list_some(&rendered.cut, 12)
+        ));
+    }
+    if !dropped.is_empty() {
+        let names: Vec<String> = dropped.iter().map(|op| op.name.clone()).collect();
+        trimmed.push(format!(
+            "operations left out (token budget): {}",
+            list_some(&names, 12)
+        ));
+    }
+    Declarations {
+        text: rendered.text,
+        tokens,
+        trimmed,
+        operations: kept.iter().map(|op| op.name.clone()).collect(),
+    }
+}
+
+fn list_some(items: &[String], at_most: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(at_most).map(String::as_str).collect();
+    let mut text = shown.join(", ");
+    if items.len() > at_most {
+        text.push_str(&format!(" and {} more", items.len() - at_most));
+    }
+    text
+}
+
+/// `interface Api { …operations… }`, then the named types breadth first (so the nearest come
+/// first), then one line declaring the cut ones as `unknown`.
+fn render(spec: &Spec, names: &TypeNames, operations: &[&Operation], plan: &Plan) -> Rendered {
+    let mut writer = Writer::new(spec, names, plan.detail);
+    let mut text = String::from("interface Api {\n");
+    let mut queue: VecDeque<(String, usize)> = VecDeque::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for op in operations {
+        text.push_str(&operation::signature(&mut writer, op, plan.operation, 2));
+        for name in writer.take_referenced() {
+            if seen.insert(name.clone()) {
+                queue.push_back((name, 1));
+            }
+        }
+    }
+    text.push_str("}\n");
+    let mut cut = Vec::new();
+    while let Some((name, depth)) = queue.pop_front() {
+        if depth > plan.max_depth {
+            cut.push(name);
+            continue;
+        }
+        text.push_str(&writer.declaration(&name));
+        for next in writer.take_referenced() {
+            if seen.insert(next.clone()) {
+                queue.push_back((next, depth.saturating_add(1)));
+            }
+        }
+    }
+    if !cut.is_empty() {
+        text.push_str("/** Not expanded here (depth limit); look these up by name. */\n");
+        let stubs: Vec<String> = cut
+            .iter()
+            .map(|name| format!("type {} = unknown;", names.get(name)))
+            .collect();
+        text.push_str(&stubs.join(" "));
+        text.push('\n');
+    }
+    Rendered { text, cut }
+}

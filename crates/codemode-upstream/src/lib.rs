@@ -1,1 +1,1 @@
-//! codemode-upstream (placeholder; see ARCHITECTURE.md)
+//! placeholder

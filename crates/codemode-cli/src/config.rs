@@ -1,0 +1,353 @@
+//! Server settings from flags and an optional TOML config file (`--config`), flags winning.
+//! Secrets are never written in either: flags name an environment variable or a file, and the
+//! config file may use `${VAR}` interpolation, resolved here and handed on as `Secret`s.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
+use codemode_engine::{EngineConfig, PolicyConfig, RuleSpec, SandboxConfig, SessionSettings};
+use serde::Deserialize;
+
+/// The upstream API and how to authenticate to it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct UpstreamArgs {
+    /// Base URL of the real API (the only origin scripts can reach); defaults to the spec's first server.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Send `Authorization: Bearer <token>`, reading the token from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub bearer_env: Option<String>,
+    /// Like --bearer-env, reading the token from a file.
+    #[arg(long, value_name = "PATH")]
+    pub bearer_file: Option<PathBuf>,
+    /// HTTP basic auth user name (the password comes from --basic-password-env).
+    #[arg(long, value_name = "USER")]
+    pub basic_user: Option<String>,
+    /// Environment variable holding the basic auth password.
+    #[arg(long, value_name = "VAR")]
+    pub basic_password_env: Option<String>,
+    /// Environment variable holding an API key, sent where the spec's apiKey scheme says (header, query or cookie).
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Which of the spec's apiKey security schemes the key is for (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub api_key_scheme: Option<String>,
+    /// OAuth2 client-credentials: the client id (the secret comes from --oauth-client-secret-env).
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+    /// Environment variable holding the OAuth2 client secret.
+    #[arg(long, value_name = "VAR")]
+    pub oauth_client_secret_env: Option<String>,
+    /// OAuth2 token URL (default: from the spec's clientCredentials flow).
+    #[arg(long, value_name = "URL")]
+    pub oauth_token_url: Option<String>,
+    /// OAuth2 scope to request (repeatable).
+    #[arg(long, value_name = "SCOPE")]
+    pub oauth_scope: Vec<String>,
+    /// Extra header on every upstream request, value from an environment variable: `NAME=VAR` (repeatable).
+    #[arg(long, value_name = "NAME=VAR")]
+    pub header_env: Vec<String>,
+}
+
+/// Limits of one run.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Wall-clock limit of one program, including time waiting on the API [default: 30000].
+    #[arg(long, value_name = "N")]
+    pub timeout_ms: Option<u64>,
+    /// Memory limit of one program's JS heap [default: 64].
+    #[arg(long, value_name = "N")]
+    pub memory_mb: Option<usize>,
+    /// Upstream calls one program may make [default: 50].
+    #[arg(long, value_name = "N")]
+    pub max_calls: Option<u32>,
+    /// Programs running at once [default: number of cores].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+}
+
+/// The config file. Every field is optional; flags override it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub spec: Option<String>,
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Extra headers on every upstream request (values may use `${VAR}`).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub allow: Vec<RuleSpec>,
+    #[serde(default)]
+    pub deny: Vec<RuleSpec>,
+    #[serde(default)]
+    pub confirm: Vec<RuleSpec>,
+    #[serde(default)]
+    pub confirm_mutating: bool,
+    #[serde(default)]
+    pub confirm_fallback: codemode_engine::ConfirmFallback,
+    /// Dry runs send reads for real unless this is true.
+    #[serde(default)]
+    pub dry_run_skip_reads: bool,
+    /// `-` for stderr, or a file path (appended).
+    pub audit_log: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub bearer: Option<String>,
+    pub basic_user: Option<String>,
+    pub basic_password: Option<String>,
+    pub api_key: Option<String>,
+    pub api_key_scheme: Option<String>,
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<String>,
+    pub oauth_token_url: Option<String>,
+    #[serde(default)]
+    pub oauth_scopes: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub timeout_ms: Option<u64>,
+    pub memory_mb: Option<usize>,
+    pub max_calls: Option<u32>,
+    pub workers: Option<usize>,
+    pub output_tokens: Option<usize>,
+    pub search_tokens: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub http: Option<String>,
+    pub tools: Option<String>,
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Environment variable holding the bearer token clients must send to `/mcp`.
+    pub auth_token_env: Option<String>,
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> anyhow::Result<ConfigFile> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+}
+
+/// Replaces `${VAR}` with the variable's value; a missing variable is an error naming it.
+pub fn interpolate(text: &str) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { bail!("unclosed ${{ in config value") };
+        let name = &after[..end];
+        let value = std::env::var(name).with_context(|| format!("environment variable {name} is not set (used in the config file)"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn env_secret(var: &str, what: &str) -> anyhow::Result<Secret> {
+    let value = std::env::var(var).with_context(|| format!("environment variable {var} (for {what}) is not set"))?;
+    if value.trim().is_empty() {
+        bail!("environment variable {var} (for {what}) is empty");
+    }
+    Ok(Secret::new(value.trim().to_string()))
+}
+
+fn config_secret(value: &Option<String>) -> anyhow::Result<Option<Secret>> {
+    value.as_deref().map(|v| interpolate(v).map(Secret::new)).transpose()
+}
+
+/// Credentials from flags first, then the config file.
+pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<Credential>> {
+    let mut out = Vec::new();
+    let auth = &file.auth;
+    if let Some(var) = &args.bearer_env {
+        out.push(Credential::Bearer(env_secret(var, "--bearer-env")?));
+    } else if let Some(path) = &args.bearer_file {
+        let token = std::fs::read_to_string(path).with_context(|| format!("cannot read --bearer-file {}", path.display()))?;
+        out.push(Credential::Bearer(Secret::new(token.trim().to_string())));
+    } else if let Some(token) = config_secret(&auth.bearer)? {
+        out.push(Credential::Bearer(token));
+    }
+    let basic_user = args.basic_user.clone().or_else(|| auth.basic_user.clone());
+    if let Some(username) = basic_user {
+        let password = match &args.basic_password_env {
+            Some(var) => env_secret(var, "--basic-password-env")?,
+            None => config_secret(&auth.basic_password)?.unwrap_or_else(|| Secret::new(String::new())),
+        };
+        out.push(Credential::Basic { username, password });
+    }
+    let api_key = match &args.api_key_env {
+        Some(var) => Some(env_secret(var, "--api-key-env")?),
+        None => config_secret(&auth.api_key)?,
+    };
+    if let Some(value) = api_key {
+        out.push(Credential::ApiKey { scheme: args.api_key_scheme.clone().or_else(|| auth.api_key_scheme.clone()), value });
+    }
+    let client_id = args.oauth_client_id.clone().or_else(|| auth.oauth_client_id.clone());
+    if let Some(client_id) = client_id {
+        let client_secret = match &args.oauth_client_secret_env {
+            Some(var) => env_secret(var, "--oauth-client-secret-env")?,
+            None => config_secret(&auth.oauth_client_secret)?.context("OAuth2 needs a client secret (--oauth-client-secret-env)")?,
+        };
+        let scopes = if args.oauth_scope.is_empty() { auth.oauth_scopes.clone() } else { args.oauth_scope.clone() };
+        out.push(Credential::OAuth2ClientCredentials {
+            token_url: args.oauth_token_url.clone().or_else(|| auth.oauth_token_url.clone()),
+            client_id,
+            client_secret,
+            scopes,
+        });
+    }
+    Ok(out)
+}
+
+fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<(String, Secret)>> {
+    let mut out = Vec::new();
+    for pair in &args.header_env {
+        let Some((name, var)) = pair.split_once('=') else { bail!("--header-env takes NAME=VAR, got {pair:?}") };
+        out.push((name.trim().to_string(), env_secret(var.trim(), "--header-env")?));
+    }
+    for (name, value) in &file.headers {
+        out.push((name.clone(), Secret::new(interpolate(value)?)));
+    }
+    Ok(out)
+}
+
+/// Where a spec-less base URL comes from: flag, config file, then the spec's first server.
+pub fn base_url(args: &UpstreamArgs, file: &ConfigFile, spec: &codemode_engine::spec::Spec) -> Option<String> {
+    args.base_url
+        .clone()
+        .or_else(|| file.base_url.as_deref().map(|u| interpolate(u).unwrap_or_else(|_| u.to_string())))
+        .or_else(|| spec.default_server_url().filter(|u| u.starts_with("http://") || u.starts_with("https://")))
+}
+
+pub struct EngineInputs<'a> {
+    pub upstream: &'a UpstreamArgs,
+    pub limits: &'a LimitArgs,
+    pub file: &'a ConfigFile,
+    pub read_only: bool,
+    pub require_base_url: bool,
+}
+
+/// Everything the engine needs, from flags and the config file.
+pub fn engine_config(inputs: EngineInputs<'_>, spec: &codemode_engine::spec::Spec) -> anyhow::Result<EngineConfig> {
+    let EngineInputs { upstream, limits, file, read_only, require_base_url } = inputs;
+    let mut sandbox = SandboxConfig::default();
+    if let Some(ms) = limits.timeout_ms.or(file.limits.timeout_ms) {
+        sandbox.timeout = Duration::from_millis(ms.max(1));
+    }
+    if let Some(mb) = limits.memory_mb.or(file.limits.memory_mb) {
+        sandbox.memory_limit_bytes = mb.max(1) * 1024 * 1024;
+    }
+    if let Some(workers) = limits.workers.or(file.limits.workers) {
+        sandbox.workers = workers.max(1);
+    }
+    let mut session = SessionSettings::default();
+    if let Some(n) = limits.max_calls.or(file.limits.max_calls) {
+        session.max_calls = n;
+        sandbox.max_host_calls = sandbox.max_host_calls.max(n.saturating_add(20));
+    }
+    let upstream_config = match base_url(upstream, file, spec) {
+        Some(base_url) => Some(UpstreamConfig {
+            base_url,
+            credentials: credentials(upstream, file)?,
+            static_headers: static_headers(upstream, file)?,
+            ..UpstreamConfig::default()
+        }),
+        None if require_base_url => bail!("no base URL: pass --base-url (the spec declares no absolute server URL)"),
+        None => None,
+    };
+    let audit: Option<Box<dyn std::io::Write + Send>> = match file.audit_log.as_deref() {
+        None => None,
+        Some("-") => Some(Box::new(std::io::stderr())),
+        Some(path) => Some(Box::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open audit log {path}"))?,
+        )),
+    };
+    Ok(EngineConfig {
+        sandbox,
+        upstream: upstream_config,
+        session,
+        search_budget_tokens: file.limits.search_tokens,
+        policy: PolicyConfig {
+            read_only: read_only || file.read_only,
+            allow: file.allow.clone(),
+            deny: file.deny.clone(),
+            confirm: file.confirm.clone(),
+            confirm_mutating: file.confirm_mutating,
+            confirm_fallback: file.confirm_fallback,
+        },
+        dry_run_skip_reads: file.dry_run_skip_reads,
+        audit,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation() {
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(interpolate("<${PATH}>").unwrap(), format!("<{path}>"));
+        assert_eq!(interpolate("plain").unwrap(), "plain");
+        let err = interpolate("${CODEMODE_TEST_MISSING_VAR}").unwrap_err().to_string();
+        assert!(err.contains("CODEMODE_TEST_MISSING_VAR is not set"), "{err}");
+        assert!(interpolate("${OPEN").is_err());
+    }
+
+    #[test]
+    fn config_file_parses_every_section() {
+        let file: ConfigFile = toml::from_str(
+            r#"
+spec = "api.yaml"
+base_url = "https://api.example.com"
+read_only = true
+confirm_mutating = true
+confirm_fallback = "allow"
+audit_log = "-"
+[auth]
+bearer = "${TOKEN}"
+[headers]
+"X-Team" = "platform"
+[limits]
+timeout_ms = 5000
+memory_mb = 32
+[server]
+http = "127.0.0.1:8080"
+tools = "per-operation"
+[[deny]]
+method = "DELETE"
+[[allow]]
+path = "/repos/*/issues"
+"#,
+        )
+        .unwrap();
+        assert!(file.read_only);
+        assert_eq!(file.deny[0].method.as_deref(), Some("DELETE"));
+        assert_eq!(file.limits.timeout_ms, Some(5000));
+        assert_eq!(file.server.tools.as_deref(), Some("per-operation"));
+        assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! `codemode search`: the search tool's answer, or JSON rankings for scripts and evaluations.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::Args;
+use codemode_engine::{Engine, EngineConfig, SearchRequest};
+use serde_json::json;
+
+use crate::options::SpecSource;
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
+    #[arg(long)]
+    pub spec: String,
+    /// How many operations to return (1–20).
+    #[arg(long, default_value_t = 5)]
+    pub limit: usize,
+    /// Print `{"query": …, "results": [{"name", "method", "path", "score"}]}` instead of the answer text.
+    #[arg(long)]
+    pub json: bool,
+    /// Read queries from stdin, one per line, and print one JSON object per line (implies --json).
+    #[arg(long)]
+    pub batch: bool,
+    /// The task, in words.
+    #[arg(required_unless_present = "batch")]
+    pub query: Option<String>,
+    #[command(flatten)]
+    pub source: SpecSource,
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let spec = args.source.load(&args.spec)?.spec;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let _guard = runtime.enter();
+    let engine = Engine::new(spec, EngineConfig::default())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.batch {
+        for line in std::io::stdin().lock().lines() {
+            let query = line?;
+            if query.trim().is_empty() {
+                continue;
+            }
+            let value = rankings(&engine, &query, args.limit);
+            writeln!(out, "{value}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let query = args.query.unwrap_or_default();
+    if args.json {
+        writeln!(out, "{}", rankings(&engine, &query, args.limit))?;
+    } else {
+        let answer = engine.search(&SearchRequest { query, limit: Some(args.limit) })?;
+        write!(out, "{}", answer.text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
+    match engine.rank(&SearchRequest { query: query.to_string(), limit: Some(limit) }) {
+        Ok(hits) => json!({
+            "query": query,
+            "results": hits.iter().map(|h| json!({
+                "name": h.name, "method": h.method, "path": h.path, "score": (h.score * 1000.0).round() / 1000.0,
+            })).collect::<Vec<_>>(),
+        }),
+        Err(e) => json!({ "query": query, "results": [], "error": e.to_string() }),
+    }
+}

@@ -1,0 +1,149 @@
+//! `codemode serve`: the MCP server, over stdio (default) or streamable HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use codemode_engine::Engine;
+use codemode_mcp::{ServerConfig, ToolMode};
+
+use crate::config::{ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate};
+use crate::options::SpecSource;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL. May come from --config.
+    #[arg(long)]
+    pub spec: Option<String>,
+    /// Serve streamable HTTP on this address (endpoint /mcp) instead of stdio, e.g. 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
+    /// Tool shape: `code` (search + execute) or `per-operation` (one tool per operation).
+    #[arg(long, value_enum)]
+    pub tools: Option<ToolsFlag>,
+    /// Refuse every call that changes data (only GET and HEAD, plus config `[[allow]]` rules, go out).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Token budget of one tool result (o200k) [default: 6000].
+    #[arg(long, value_name = "N")]
+    pub output_tokens: Option<usize>,
+    /// Environment variable holding a bearer token that HTTP clients must send to /mcp.
+    #[arg(long, value_name = "VAR")]
+    pub auth_token_env: Option<String>,
+    /// Host header values accepted over HTTP besides localhost (repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub allowed_host: Vec<String>,
+    /// Origin header values accepted over HTTP besides localhost (repeatable).
+    #[arg(long, value_name = "ORIGIN")]
+    pub allowed_origin: Vec<String>,
+    /// A TOML config file with any of these settings (flags win); values may use ${VAR}.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub upstream: UpstreamArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub source: SpecSource,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToolsFlag {
+    Code,
+    PerOperation,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let file = match &args.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let spec_source = match args.spec.clone().or_else(|| file.spec.clone()) {
+        Some(spec) => spec,
+        None => bail!("no spec: pass --spec FILE|URL (or `spec = …` in the config file)"),
+    };
+    let loaded = args.source.load(&spec_source)?;
+    let inputs = EngineInputs { upstream: &args.upstream, limits: &args.limits, file: &file, read_only: args.read_only, require_base_url: false };
+    let engine_config = engine_config(inputs, &loaded.spec)?;
+    let server_config = server_config(&args, &file)?;
+    let http = args.http.clone().or_else(|| file.server.http.clone());
+    let operations = loaded.spec.operations.len();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let engine = Arc::new(Engine::new(loaded.spec, engine_config)?);
+        let mode = match server_config.mode {
+            ToolMode::CodeMode => "search+execute",
+            ToolMode::PerOperation => "per-operation",
+        };
+        match http {
+            Some(addr) => {
+                let addr: SocketAddr = addr.parse().with_context(|| format!("--http wants HOST:PORT, got {addr:?}"))?;
+                let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                let bound = listener.local_addr()?;
+                eprintln!(
+                    "codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; streamable HTTP on http://{bound}/mcp",
+                    loaded.load_ms
+                );
+                codemode_mcp::serve_http_listener(engine, server_config, listener, shutdown_signal()).await?;
+            }
+            None => {
+                eprintln!("codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; stdio", loaded.load_ms);
+                codemode_mcp::serve_stdio(engine, server_config).await?;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerConfig> {
+    let mut config = ServerConfig::default();
+    let tools = match (args.tools, file.server.tools.as_deref()) {
+        (Some(flag), _) => flag,
+        (None, Some("per-operation")) => ToolsFlag::PerOperation,
+        (None, Some("code") | None) => ToolsFlag::Code,
+        (None, Some(other)) => bail!("config: server.tools must be \"code\" or \"per-operation\", got {other:?}"),
+    };
+    config.mode = match tools {
+        ToolsFlag::Code => ToolMode::CodeMode,
+        ToolsFlag::PerOperation => ToolMode::PerOperation,
+    };
+    if let Some(n) = args.output_tokens.or(file.limits.output_tokens) {
+        config.output_budget_tokens = n.max(100);
+    }
+    config.allowed_hosts.extend(args.allowed_host.iter().cloned().chain(file.server.allowed_hosts.iter().cloned()));
+    config.allowed_origins.extend(args.allowed_origin.iter().cloned().chain(file.server.allowed_origins.iter().cloned()));
+    if let Some(var) = args.auth_token_env.as_ref().or(file.server.auth_token_env.as_ref()) {
+        let token = interpolate(&format!("${{{var}}}"))?;
+        if token.trim().is_empty() {
+            bail!("environment variable {var} (the MCP endpoint's bearer token) is empty");
+        }
+        config.auth_token = Some(token);
+    }
+    Ok(config)
+}
+
+/// Resolves on ctrl-c or SIGTERM, for a graceful shutdown.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

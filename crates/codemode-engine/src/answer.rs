@@ -1,0 +1,103 @@
+//! Renders a search answer: the ranked operations, each headed by `METHOD /path`, with their
+//! TypeScript declarations, within the token budget, saying what was left out.
+
+use codemode_typescript::{DeclareOptions, count_tokens, declare_operations};
+
+use crate::spec::Operation;
+use crate::{Inner, SearchAnswer, SearchHit, Verdict};
+
+pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) -> SearchAnswer {
+    let spec = &inner.spec;
+    let ranked: Vec<(&Operation, f64, Option<String>)> = hits
+        .iter()
+        .filter_map(|h| spec.operations.get(h.operation).map(|op| (op, h.score, blocked_reason(inner, op))))
+        .collect();
+    if ranked.is_empty() {
+        return SearchAnswer {
+            text: format!("No operation matches {}. Try other words (a resource and a verb, e.g. \"list issues\").", quote(query)),
+            hits: Vec::new(),
+            omitted: 0,
+        };
+    }
+    // Fewer operations with full declarations beat many cut ones: drop from the bottom until it fits.
+    let budget = inner.search_budget_tokens;
+    let mut shown = ranked.len();
+    let text = loop {
+        let text = render_with(query, &ranked[..shown], ranked.len() - shown, budget, spec);
+        if shown == 1 || count_tokens(&text) <= budget {
+            break text;
+        }
+        shown -= 1;
+    };
+    SearchAnswer {
+        text,
+        hits: ranked[..shown]
+            .iter()
+            .map(|(op, score, blocked)| SearchHit {
+                name: op.name.clone(),
+                method: op.method.as_str().to_string(),
+                path: op.path.clone(),
+                score: *score,
+                blocked: blocked.is_some(),
+            })
+            .collect(),
+        omitted: ranked.len() - shown,
+    }
+}
+
+fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
+    match inner.policy.verdict(op) {
+        Verdict::Blocked(reason) => Some(reason),
+        Verdict::Allowed { .. } => None,
+    }
+}
+
+fn render_with(
+    query: &str,
+    shown: &[(&Operation, f64, Option<String>)],
+    omitted: usize,
+    budget: usize,
+    spec: &crate::spec::Spec,
+) -> String {
+    let mut text = format!(
+        "{} operation{} for {} (best first). Call them inside `execute` as `await api.<name>(args)`.\n",
+        shown.len(),
+        if shown.len() == 1 { "" } else { "s" },
+        quote(query)
+    );
+    for (i, (op, _, blocked)) in shown.iter().enumerate() {
+        text.push_str(&format!("{}. {} {} → api.{}", i + 1, op.method, op.path, op.name));
+        if op.deprecated {
+            text.push_str(" (deprecated)");
+        }
+        if let Some(reason) = blocked {
+            text.push_str(&format!(" — BLOCKED: {reason}"));
+        }
+        text.push('\n');
+    }
+    let header_tokens = count_tokens(&text) + 40;
+    let ops: Vec<&Operation> = shown.iter().map(|(op, _, _)| *op).collect();
+    let options = DeclareOptions { token_budget: Some(budget.saturating_sub(header_tokens).max(200)), ..DeclareOptions::default() };
+    let declarations = declare_operations(spec, &ops, &options);
+    text.push_str("\n```ts\n");
+    text.push_str(declarations.text.trim_end());
+    text.push_str("\n```\n");
+    if !declarations.trimmed.is_empty() {
+        text.push_str(&format!("Trimmed to fit the budget: {}.\n", declarations.trimmed.join("; ")));
+    }
+    if omitted > 0 {
+        text.push_str(&format!(
+            "{omitted} lower-ranked operation{} left out to stay within {budget} tokens; search with narrower words to see {}.\n",
+            if omitted == 1 { " was" } else { "s were" },
+            if omitted == 1 { "it" } else { "them" }
+        ));
+    }
+    text
+}
+
+/// Quotes a query for display, shortened so a 10 KB query does not flood the answer.
+fn quote(query: &str) -> String {
+    let short: String = query.chars().take(120).collect();
+    let ellipsis = if short.len() < query.len() { "…" } else { "" };
+    format!("{:?}", format!("{short}{ellipsis}"))
+}

@@ -1,0 +1,68 @@
+//! The audit log: one JSON line per upstream call, secrets already redacted by the upstream client.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde_json::json;
+
+pub(crate) struct AuditLog {
+    sink: Mutex<Box<dyn Write + Send>>,
+}
+
+impl AuditLog {
+    pub(crate) fn new(sink: Box<dyn Write + Send>) -> AuditLog {
+        AuditLog { sink: Mutex::new(sink) }
+    }
+
+    pub(crate) fn record(&self, run_id: &str, call: &crate::upstream::CallRecord) {
+        let line = json!({
+            "time": now_rfc3339(),
+            "run": run_id,
+            "operation": call.operation,
+            "method": call.method,
+            "path": call.path,
+            "status": call.status,
+            "ms": call.ms,
+            "bytes": call.bytes,
+        });
+        // A poisoned lock or a failed write must not fail the run; the log is best effort.
+        if let Ok(mut sink) = self.sink.lock() {
+            let _ = writeln!(sink, "{line}");
+            let _ = sink.flush();
+        }
+    }
+}
+
+/// UTC time as RFC 3339 with milliseconds, without a date-time dependency.
+fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_look_right() {
+        let t = super::now_rfc3339();
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
+    }
+}

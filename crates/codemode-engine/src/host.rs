@@ -1,0 +1,418 @@
+//! The host side of a run: what `api.<name>()`, `api.request()`, `api.paginate()` and `sleep()`
+//! do once they leave the sandbox, and how a run's outcome is assembled.
+//!
+//! Order of checks for every call, all before the network: policy (read-only, allow/deny), then
+//! validation and serialization (`Session::prepare`), then dry run and confirmation, then send.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use codemode_sandbox::{Host, HostError, HostFuture, RunError, RunOutput, RunRequest};
+use serde_json::{Value, json};
+
+use crate::policy::ConfirmFallback;
+use crate::spec::{Method, Operation};
+use crate::upstream::{CallError, PageLimits, PreparedRequest, RawRequest, Session, SessionLimits};
+use crate::{CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest, ScriptFailure, Verdict};
+
+const PRELUDE: &str = include_str!("prelude.js");
+const DISCOVERY_PRELUDE: &str = include_str!("discovery.js");
+
+/// One run's host: shared by every host call the run makes.
+#[derive(Clone)]
+pub(crate) struct RunHost {
+    inner: Arc<Inner>,
+    session: Option<Session>,
+    run_id: String,
+    dry_run: bool,
+    confirm: Option<Arc<dyn Confirm>>,
+    planned: Arc<Mutex<Vec<PlannedRequest>>>,
+    deadline: Instant,
+}
+
+impl RunHost {
+    pub(crate) fn new(inner: Arc<Inner>, dry_run: bool, confirm: Option<Arc<dyn Confirm>>) -> RunHost {
+        let run = inner.run_counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let deadline = Instant::now() + inner.sandbox.config().timeout;
+        let session = inner.client.as_ref().map(|client| {
+            client.session(SessionLimits {
+                max_calls: inner.session.max_calls,
+                max_in_flight: inner.session.max_in_flight,
+                deadline: Some(deadline),
+            })
+        });
+        RunHost {
+            run_id: format!("{}-{run}", std::process::id()),
+            inner,
+            session,
+            dry_run,
+            confirm,
+            planned: Arc::new(Mutex::new(Vec::new())),
+            deadline,
+        }
+    }
+
+    pub(crate) async fn run_program(self, code: String) -> ExecuteOutcome {
+        let request = RunRequest {
+            code,
+            prelude: Some(Arc::from(PRELUDE)),
+            async_functions: ["__codemode_call", "__codemode_request", "__codemode_paginate", "__codemode_sleep"]
+                .map(String::from)
+                .to_vec(),
+            sync_functions: Vec::new(),
+        };
+        let result = self.inner.sandbox.run(request, Arc::new(self.clone())).await;
+        self.outcome(result)
+    }
+
+    pub(crate) async fn call_one(self, name: &str, args: Value) -> ExecuteOutcome {
+        let result = self.operation_call(json!({ "name": name, "args": args })).await;
+        let result = result.map_err(|e| ScriptFailure { kind: failure_kind(&e), message: e.message, line: None, col: None });
+        self.finish(result, Vec::new())
+    }
+
+    fn outcome(&self, result: Result<RunOutput, RunError>) -> ExecuteOutcome {
+        match result {
+            Ok(output) => self.finish(Ok(output.result), convert_logs(&output.logs)),
+            Err(error) => {
+                let failure = ScriptFailure {
+                    kind: error.kind.as_str().to_string(),
+                    message: error.message.clone(),
+                    line: error.line,
+                    col: error.col,
+                };
+                self.finish(Err(failure), convert_logs(&error.logs))
+            }
+        }
+    }
+
+    /// Collects the call log, writes the audit lines, and redacts everything that goes back.
+    fn finish(&self, result: Result<Value, ScriptFailure>, logs: Vec<LogLine>) -> ExecuteOutcome {
+        let records = self.session.as_ref().map(Session::records).unwrap_or_default();
+        if let Some(audit) = &self.inner.audit {
+            for record in &records {
+                audit.record(&self.run_id, record);
+            }
+        }
+        let redact = |text: &str| match &self.inner.client {
+            Some(client) => client.redact(text),
+            None => text.to_string(),
+        };
+        let result = match result {
+            Ok(value) => Ok(redact_value(value, &redact)),
+            Err(mut failure) => {
+                failure.message = redact(&failure.message);
+                Err(failure)
+            }
+        };
+        ExecuteOutcome {
+            result,
+            logs: logs.into_iter().map(|l| LogLine { level: l.level, text: redact(&l.text) }).collect(),
+            calls: records
+                .iter()
+                .map(|r| CallRecord { method: r.method.clone(), path: r.path.clone(), status: r.status, ms: r.ms })
+                .collect(),
+            planned: self.planned.lock().map(|p| p.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn session(&self) -> Result<&Session, HostError> {
+        self.session.as_ref().ok_or_else(|| {
+            HostError::new("Error", "no upstream is configured: start codemode with --base-url to call the API")
+        })
+    }
+
+    async fn operation_call(&self, arg: Value) -> Result<Value, HostError> {
+        let name = arg.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
+        let throw = throw_on_error(&arg);
+        let session = self.session()?;
+        if let Some(op) = self.inner.spec.find(&name) {
+            self.check_policy(op)?;
+        }
+        let prepared = session.prepare(&name, &args).map_err(host_error)?;
+        self.send(session, prepared, throw).await
+    }
+
+    async fn raw_request(&self, arg: Value) -> Result<Value, HostError> {
+        let request = arg.get("request").cloned().unwrap_or(Value::Null);
+        let throw = throw_on_error(&arg);
+        let raw = RawRequest {
+            method: request.get("method").and_then(Value::as_str).unwrap_or("GET").to_string(),
+            path: request.get("path").and_then(Value::as_str).unwrap_or_default().to_string(),
+            query: request.get("query").cloned().filter(|v| !v.is_null()),
+            headers: request.get("headers").cloned().filter(|v| !v.is_null()),
+            body: request.get("body").cloned().filter(|v| !v.is_null()),
+            content_type: request.get("contentType").and_then(Value::as_str).map(str::to_string),
+        };
+        let session = self.session()?;
+        let prepared = session.prepare_raw(&raw).map_err(host_error)?;
+        self.check_policy(&self.route_of(&prepared))?;
+        self.send(session, prepared, throw).await
+    }
+
+    async fn paginate(&self, arg: Value) -> Result<Value, HostError> {
+        let name = arg.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
+        let limits = arg.get("limits").cloned().unwrap_or(Value::Null);
+        let session = self.session()?;
+        if let Some(op) = self.inner.spec.find(&name) {
+            self.check_policy(op)?;
+        }
+        let page_limits = PageLimits {
+            max_items: limits.get("maxItems").and_then(Value::as_u64).map(|n| n as usize),
+            max_pages: limits.get("maxPages").and_then(Value::as_u64).map(|n| n as usize),
+        };
+        let items = session.paginate(&name, &args, page_limits).await.map_err(host_error)?;
+        Ok(Value::Array(items))
+    }
+
+    async fn sleep(&self, arg: Value) -> Result<Value, HostError> {
+        let ms = arg.get("ms").and_then(Value::as_f64).unwrap_or(0.0).max(0.0);
+        let wanted = Duration::from_secs_f64(ms / 1000.0);
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        tokio::time::sleep(wanted.min(left)).await;
+        Ok(Value::Null)
+    }
+
+    fn check_policy(&self, op: &Operation) -> Result<(), HostError> {
+        match self.inner.policy.verdict(op) {
+            Verdict::Blocked(reason) => Err(HostError::new("PolicyError", reason)),
+            Verdict::Allowed { .. } => Ok(()),
+        }
+    }
+
+    /// The operation a prepared request belongs to: the spec's, or a stand-in for a raw path no
+    /// operation declares (so method rules and read-only mode still apply).
+    fn route_of(&self, prepared: &PreparedRequest) -> Operation {
+        if let Some(op) = prepared.operation.as_deref().and_then(|n| self.inner.spec.find(n)) {
+            return op.clone();
+        }
+        Operation {
+            name: "request".into(),
+            operation_id: None,
+            method: prepared.method,
+            path: prepared.path_template.clone(),
+            summary: None,
+            description: None,
+            tags: Vec::new(),
+            deprecated: false,
+            parameters: Vec::new(),
+            request_body: None,
+            success: None,
+            security: None,
+            servers: Vec::new(),
+            extensions: Default::default(),
+        }
+    }
+
+    /// Dry run, confirmation, then the network.
+    async fn send(&self, session: &Session, prepared: PreparedRequest, throw: bool) -> Result<Value, HostError> {
+        let mutating = prepared.method.is_mutating();
+        let planned = planned_request(&prepared);
+        if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
+            if let Ok(mut list) = self.planned.lock() {
+                list.push(planned.clone());
+            }
+            return Ok(json!({ "dryRun": true, "planned": planned }));
+        }
+        let needs_confirm = matches!(self.inner.policy.verdict(&self.route_of(&prepared)), Verdict::Allowed { confirm: true });
+        if needs_confirm {
+            self.confirm(planned).await?;
+        }
+        let response = session.send(prepared.clone()).await.map_err(host_error)?;
+        if response.is_success() {
+            return Ok(if throw { response.body } else { response_envelope(&response) });
+        }
+        if throw {
+            return Err(host_error(response.to_error(&prepared)));
+        }
+        Ok(response_envelope(&response))
+    }
+
+    async fn confirm(&self, planned: PlannedRequest) -> Result<(), HostError> {
+        let described = format!("{} {}", planned.method, planned.path);
+        let decision = match &self.confirm {
+            Some(confirm) => confirm.confirm(planned).await,
+            None => Confirmation::Unsupported,
+        };
+        match decision {
+            Confirmation::Approved => Ok(()),
+            Confirmation::Declined => Err(HostError::new("ConfirmationDeclined", format!("the user declined {described}"))),
+            Confirmation::Unsupported => match self.inner.policy.confirm_fallback {
+                ConfirmFallback::Allow => Ok(()),
+                ConfirmFallback::Deny => Err(HostError::new(
+                    "ConfirmationUnavailable",
+                    format!("{described} needs the user's confirmation, but this client cannot ask (no MCP elicitation support); the server denies such calls"),
+                )),
+            },
+        }
+    }
+}
+
+impl Host for RunHost {
+    fn call(&self, function: &str, arg: Value) -> HostFuture {
+        let this = self.clone();
+        let function = function.to_string();
+        Box::pin(async move {
+            match function.as_str() {
+                "__codemode_call" => this.operation_call(arg).await,
+                "__codemode_request" => this.raw_request(arg).await,
+                "__codemode_paginate" => this.paginate(arg).await,
+                "__codemode_sleep" => this.sleep(arg).await,
+                other => Err(HostError::new("Error", format!("no such host function {other:?}"))),
+            }
+        })
+    }
+}
+
+fn throw_on_error(arg: &Value) -> bool {
+    arg.pointer("/options/throwOnError").and_then(Value::as_bool) != Some(false)
+}
+
+fn response_envelope(response: &crate::upstream::ApiResponse) -> Value {
+    let headers: serde_json::Map<String, Value> =
+        response.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    json!({ "status": response.status, "headers": headers, "body": response.body })
+}
+
+fn planned_request(prepared: &PreparedRequest) -> PlannedRequest {
+    PlannedRequest {
+        operation: prepared.operation.clone(),
+        method: prepared.method.as_str().to_string(),
+        path: prepared.url.clone(),
+        query: prepared.query.clone(),
+        body: prepared.body_preview.clone(),
+    }
+}
+
+fn host_error(error: CallError) -> HostError {
+    let name = match error.kind {
+        crate::upstream::CallErrorKind::Api => "ApiError",
+        crate::upstream::CallErrorKind::Validation | crate::upstream::CallErrorKind::UnknownOperation => "ValidationError",
+        _ => "UpstreamError",
+    };
+    HostError::new(name, error.message).with_data(error.data)
+}
+
+fn failure_kind(error: &HostError) -> String {
+    match error.name.as_str() {
+        "ApiError" => "api_error",
+        "ValidationError" => "validation",
+        "PolicyError" => "policy",
+        "ConfirmationDeclined" | "ConfirmationUnavailable" => "declined",
+        _ => "upstream",
+    }
+    .to_string()
+}
+
+fn convert_logs(logs: &[codemode_sandbox::LogLine]) -> Vec<LogLine> {
+    logs.iter().map(|l| LogLine { level: l.level.as_str().to_string(), text: l.text.clone() }).collect()
+}
+
+fn redact_value(value: Value, redact: &dyn Fn(&str) -> String) -> Value {
+    match value {
+        Value::String(s) => Value::String(redact(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| redact_value(v, redact)).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (redact(&k), redact_value(v, redact))).collect()),
+        other => other,
+    }
+}
+
+// ----- discovery (`search` with code) -----
+
+/// Serves `spec.*` helpers to a read-only discovery program.
+struct DiscoveryHost {
+    inner: Arc<Inner>,
+}
+
+pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOutcome {
+    let request = RunRequest {
+        code,
+        prelude: Some(Arc::from(DISCOVERY_PRELUDE)),
+        async_functions: Vec::new(),
+        sync_functions: ["__spec_search", "__spec_operations", "__spec_operation", "__spec_declare"].map(String::from).to_vec(),
+    };
+    let host = Arc::new(DiscoveryHost { inner: inner.clone() });
+    let result = inner.sandbox.run(request, host).await;
+    let (result, logs) = match result {
+        Ok(output) => (Ok(output.result), convert_logs(&output.logs)),
+        Err(error) => (
+            Err(ScriptFailure { kind: error.kind.as_str().to_string(), message: error.message.clone(), line: error.line, col: error.col }),
+            convert_logs(&error.logs),
+        ),
+    };
+    ExecuteOutcome { result, logs, calls: Vec::new(), planned: Vec::new() }
+}
+
+impl Host for DiscoveryHost {
+    fn call(&self, function: &str, _arg: Value) -> HostFuture {
+        let message = format!("{function} is not available in a search program");
+        Box::pin(async move { Err(HostError::new("Error", message)) })
+    }
+
+    fn call_sync(&self, function: &str, arg: Value) -> Result<Value, HostError> {
+        let spec = &self.inner.spec;
+        match function {
+            "__spec_search" => {
+                let query = arg.get("query").and_then(Value::as_str).unwrap_or_default();
+                let limit = arg.get("limit").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize;
+                let options = codemode_search::SearchOptions { limit, ..Default::default() };
+                let hits = self.inner.index.search(query, &options).map_err(|e| HostError::new("Error", e.to_string()))?;
+                Ok(Value::Array(
+                    hits.iter()
+                        .filter_map(|h| spec.operations.get(h.operation).map(|op| (op, h.score)))
+                        .map(|(op, score)| {
+                            let mut v = operation_summary(op);
+                            v["score"] = json!((score * 1000.0).round() / 1000.0);
+                            v
+                        })
+                        .collect(),
+                ))
+            }
+            "__spec_operations" => Ok(Value::Array(spec.operations.iter().map(operation_summary).collect())),
+            "__spec_operation" => {
+                let name = arg.get("name").and_then(Value::as_str).unwrap_or_default();
+                Ok(spec.find(name).map(|op| operation_detail(&self.inner, op)).unwrap_or(Value::Null))
+            }
+            "__spec_declare" => {
+                let names: Vec<&str> =
+                    arg.get("names").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                let ops: Vec<&Operation> = names.iter().filter_map(|n| spec.find(n)).collect();
+                let declared = codemode_typescript::declare_operations(spec, &ops, &codemode_typescript::DeclareOptions::default());
+                Ok(Value::String(declared.text))
+            }
+            other => Err(HostError::new("Error", format!("no such helper {other:?}"))),
+        }
+    }
+}
+
+fn operation_summary(op: &Operation) -> Value {
+    json!({ "name": op.name, "method": op.method.as_str(), "path": op.path, "summary": op.summary, "tags": op.tags })
+}
+
+fn operation_detail(inner: &Inner, op: &Operation) -> Value {
+    let spec = &inner.spec;
+    let declaration = codemode_typescript::declare_operations(spec, &[op], &codemode_typescript::DeclareOptions::default());
+    json!({
+        "name": op.name,
+        "operationId": op.operation_id,
+        "method": op.method.as_str(),
+        "path": op.path,
+        "summary": op.summary,
+        "description": op.description,
+        "tags": op.tags,
+        "deprecated": op.deprecated,
+        "parameters": op.parameters.iter().map(|p| json!({
+            "name": p.name, "in": p.location.as_str(), "required": p.required, "description": p.description, "schema": p.schema,
+        })).collect::<Vec<_>>(),
+        "requestBody": op.request_body.as_ref().map(|b| json!({
+            "required": b.required,
+            "contentTypes": b.content.iter().map(|m| m.media_type.clone()).collect::<Vec<_>>(),
+            "schema": b.preferred().map(|m| m.schema.clone()),
+        })),
+        "blocked": matches!(inner.policy.verdict(op), Verdict::Blocked(_)),
+        "declaration": declaration.text,
+        "mutating": op.method != Method::Get && op.method != Method::Head,
+    })
+}

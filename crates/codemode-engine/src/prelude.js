@@ -1,0 +1,63 @@
+// The trusted prelude of every execute run: defines `api`, `ApiError` and `sleep` on top of the
+// raw host functions, then hides those. Runs before the agent's code in the same context.
+(() => {
+  "use strict";
+  const g = globalThis;
+  const hostCall = g.__codemode_call;
+  const hostRequest = g.__codemode_request;
+  const hostPaginate = g.__codemode_paginate;
+  const hostSleep = g.__codemode_sleep;
+  for (const name of ["__codemode_call", "__codemode_request", "__codemode_paginate", "__codemode_sleep"]) {
+    delete g[name];
+  }
+
+  class ApiError extends Error {
+    constructor(message, data) {
+      super(message);
+      this.name = "ApiError";
+      if (data && typeof data === "object") Object.assign(this, data);
+    }
+  }
+
+  // Host errors arrive as plain Errors carrying their data as properties; give API failures their
+  // class so `e instanceof ApiError` works, and keep every other error as it is.
+  const rethrow = (e) => {
+    if (e && e.name === "ApiError" && !(e instanceof ApiError)) {
+      const data = {};
+      for (const key of Object.keys(e)) data[key] = e[key];
+      throw new ApiError(e.message, data);
+    }
+    throw e;
+  };
+
+  const operation = (name) => (args, options) =>
+    hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).catch(rethrow);
+
+  const helpers = {
+    request: (req, options) => hostRequest({ request: req, options: options === undefined ? {} : options }).catch(rethrow),
+    paginate: (name, args, limits) =>
+      hostPaginate({ name, args: args === undefined ? {} : args, limits: limits === undefined ? {} : limits }).catch(rethrow),
+  };
+
+  // Operation methods are resolved lazily: thousands of operations cost nothing per run.
+  const api = new Proxy(Object.create(null), {
+    get(_target, name) {
+      if (typeof name !== "string") return undefined;
+      if (name === "then") return undefined; // `await api` must not look like a thenable
+      if (Object.prototype.hasOwnProperty.call(helpers, name)) return helpers[name];
+      return operation(name);
+    },
+    has: () => true,
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+    getPrototypeOf: () => null,
+    setPrototypeOf: () => false,
+  });
+
+  const sleep = (ms) => hostSleep({ ms: Number(ms) || 0 });
+
+  Object.defineProperty(g, "api", { value: api, writable: false, configurable: false, enumerable: false });
+  Object.defineProperty(g, "ApiError", { value: ApiError, writable: false, configurable: false, enumerable: false });
+  Object.defineProperty(g, "sleep", { value: sleep, writable: false, configurable: false, enumerable: false });
+})();

@@ -1,0 +1,650 @@
+//! JSON Schema (OpenAPI 3.1 dialect) → TypeScript type expressions.
+//!
+//! A [`Writer`] renders one schema at a time and records the component schemas it referenced, so
+//! the caller can declare them (breadth first, to a depth budget). References are always printed
+//! as the type's name; a named type is never inlined, which is also what ends cycles.
+
+use std::collections::HashSet;
+
+use codemode_spec::{SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
+use serde_json::{Map, Value};
+
+use crate::names::TypeNames;
+use crate::text;
+
+/// Which side of the wire a schema describes: `readOnly` properties are left out of requests,
+/// `writeOnly` ones out of responses. Named declarations are shared, so they are `Neutral`
+/// (readOnly properties are marked `readonly` there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Request,
+    Response,
+    Neutral,
+}
+
+/// How much prose to print; the token budget turns these down.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Detail {
+    /// Longest description of a property or a named type, in characters (0: none).
+    pub property_description: usize,
+    /// Whether `@format`, `@default` and `@deprecated` are printed for properties.
+    pub property_tags: bool,
+}
+
+/// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
+const MAX_INLINE_NESTING: usize = 24;
+
+/// Formats too common or too obvious to be worth a tag.
+const QUIET_FORMATS: &[&str] = &["int32", "float", "double", "binary"];
+
+/// Operator precedence of a rendered type, to know when to parenthesize.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Prec {
+    Union,
+    Intersection,
+    Atom,
+}
+
+struct Ty {
+    text: String,
+    prec: Prec,
+}
+
+impl Ty {
+    fn atom(text: impl Into<String>) -> Ty {
+        Ty {
+            text: text.into(),
+            prec: Prec::Atom,
+        }
+    }
+
+    fn unknown() -> Ty {
+        Ty::atom("unknown")
+    }
+
+    fn at_least(self, prec: Prec) -> String {
+        if self.prec < prec {
+            format!("({})", self.text)
+        } else {
+            self.text
+        }
+    }
+}
+
+pub(crate) struct Writer<'a> {
+    spec: &'a Spec,
+    names: &'a TypeNames,
+    detail: Detail,
+    /// Component schemas referenced so far, in first-seen order.
+    referenced: Vec<String>,
+    referenced_set: HashSet<String>,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(spec: &'a Spec, names: &'a TypeNames, detail: Detail) -> Writer<'a> {
+        Writer {
+            spec,
+            names,
+            detail,
+            referenced: Vec::new(),
+            referenced_set: HashSet::new(),
+        }
+    }
+
+    /// Component schemas referenced since the last call, in first-seen order.
+    pub(crate) fn take_referenced(&mut self) -> Vec<String> {
+        self.referenced_set.clear();
+        std::mem::take(&mut self.referenced)
+    }
+
+    /// A type expression for `schema`; `indent` is the indentation of the line it starts on.
+    pub(crate) fn type_of(&mut self, schema: &Value, mode: Mode, indent: usize) -> String {
+        self.render(schema, mode, indent, 0).text
+    }
+
+    /// A whole declaration for the component schema `schema_name`: `interface X { … }` when it is
+    /// a plain object, `type X = …;` otherwise, with its description as JSDoc.
+    pub(crate) fn declaration(&mut self, schema_name: &str) -> String {
+        let ident = self.names.get(schema_name);
+        let Some(schema) = self.spec.schemas.get(schema_name) else {
+            return format!("type {ident} = unknown;\n");
+        };
+        let mut out = String::new();
+        if let Some(doc) = self.schema_doc(schema) {
+            out.push_str(&format!("/** {doc} */\n"));
+        }
+        if let Some(object) = schema.as_object().filter(|o| is_plain_object(o)) {
+            let body = self.object_members(object, Mode::Neutral, 0, 0);
+            out.push_str(&format!("interface {ident} {body}\n"));
+        } else {
+            let ty = self.render(schema, Mode::Neutral, 0, 0).text;
+            out.push_str(&format!("type {ident} = {ty};\n"));
+        }
+        out
+    }
+
+    fn schema_doc(&self, schema: &Value) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(d) = schema.get("description").and_then(Value::as_str) {
+            let d = text::summarize(d, self.detail.property_description);
+            if !d.is_empty() {
+                parts.push(text::comment(&d));
+            }
+        }
+        if schema.get("deprecated") == Some(&Value::Bool(true)) {
+            parts.push("@deprecated".into());
+        }
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    fn render(&mut self, schema: &Value, mode: Mode, indent: usize, nesting: usize) -> Ty {
+        if nesting > MAX_INLINE_NESTING {
+            return Ty::unknown();
+        }
+        let object = match schema {
+            Value::Bool(true) => return Ty::unknown(),
+            Value::Bool(false) => return Ty::atom("never"),
+            Value::Object(object) => object,
+            _ => return Ty::unknown(),
+        };
+        if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+            return self.reference(reference, mode);
+        }
+        if let Some(value) = object.get("const") {
+            return literal(value);
+        }
+        if let Some(Value::Array(values)) = object.get("enum")
+            && !values.is_empty()
+        {
+            return union(values.iter().map(literal).collect());
+        }
+        let mut parts: Vec<Ty> = Vec::new();
+        if let Some(base) = self.base_type(object, mode, indent, nesting) {
+            parts.push(base);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(alternatives) = self.alternatives(object, key, mode, indent, nesting) {
+                parts.push(alternatives);
+            }
+        }
+        if let Some(Value::Array(all)) = object.get("allOf") {
+            for member in all.iter().filter(|m| is_structural(m)) {
+                parts.push(self.render(member, mode, indent, nesting + 1));
+            }
+        }
+        if parts.iter().any(|p| p.text == "never") {
+            return Ty::atom("never");
+        }
+        parts.retain(|p| p.text != "unknown");
+        intersection(parts)
+    }
+
+    /// The type from `type` (or from `properties` / `items` when `type` is missing). `None` when
+    /// the schema says nothing about its own shape, or only "object" while a composition says more.
+    fn base_type(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Option<Ty> {
+        let composed = ["oneOf", "anyOf", "allOf"]
+            .iter()
+            .any(|k| object.get(*k).and_then(Value::as_array).is_some_and(|a| a.iter().any(is_structural)));
+        let types: Vec<&str> = match object.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ if has_object_keywords(object) => vec!["object"],
+            _ if object.contains_key("items") || object.contains_key("prefixItems") => {
+                vec!["array"]
+            }
+            _ => return None,
+        };
+        if types.is_empty() {
+            return None;
+        }
+        let bare_object = !has_object_keywords(object);
+        if composed && types.iter().all(|t| *t == "object" || *t == "null") && bare_object {
+            // `type: object` next to `oneOf`/`allOf` adds nothing but an index signature.
+            if types.contains(&"null") {
+                return Some(Ty::atom("null"));
+            }
+            return None;
+        }
+        if composed && types.contains(&"null") && types.len() == 1 {
+            return None;
+        }
+        let mut alternatives = Vec::with_capacity(types.len());
+        let mut seen = HashSet::new();
+        for t in types {
+            if seen.insert(t) {
+                alternatives.push(self.single_type(t, object, mode, indent, nesting));
+            }
+        }
+        Some(union(alternatives))
+    }
+
+    fn single_type(
+        &mut self,
+        type_name: &str,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Ty {
+        match type_name {
+            "string" if is_binary_string(object) => {
+                if mode == Mode::Response {
+                    Ty::atom("string")
+                } else {
+                    Ty {
+                        text: "string | Binary".into(),
+                        prec: Prec::Union,
+                    }
+                }
+            }
+            "string" => Ty::atom("string"),
+            "integer" | "number" => Ty::atom("number"),
+            "boolean" => Ty::atom("boolean"),
+            "null" => Ty::atom("null"),
+            "array" => self.array(object, mode, indent, nesting),
+            "object" => self.object(object, mode, indent, nesting),
+            _ => Ty::unknown(),
+        }
+    }
+
+    fn array(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Ty {
+        if let Some(Value::Array(prefix)) = object.get("prefixItems") {
+            let min = object.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let mut elements: Vec<String> = prefix
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let ty = self.render(item, mode, indent, nesting + 1);
+                    if i < min {
+                        ty.text
+                    } else {
+                        format!("{}?", ty.at_least(Prec::Atom))
+                    }
+                })
+                .collect();
+            match object.get("items") {
+                Some(Value::Bool(false)) => {}
+                Some(rest) => {
+                    let ty = self.render(rest, mode, indent, nesting + 1);
+                    elements.push(format!("...{}[]", ty.at_least(Prec::Atom)));
+                }
+                None => elements.push("...unknown[]".into()),
+            }
+            return Ty::atom(format!("[{}]", elements.join(", ")));
+        }
+        let item = match object.get("items") {
+            Some(items) => self.render(items, mode, indent, nesting + 1),
+            None => Ty::unknown(),
+        };
+        Ty::atom(format!("{}[]", item.at_least(Prec::Atom)))
+    }
+
+    fn object(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Ty {
+        let extra = self.index_type(object, mode, indent, nesting);
+        let has_properties = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
+        match extra {
+            Some(extra) if !has_properties => {
+                Ty::atom(format!("{{ [key: string]: {} }}", extra.text))
+            }
+            Some(extra) if extra.text != "unknown" => {
+                // Named properties must fit an index signature; an intersection keeps both exact.
+                let members = self.object_members(object, mode, indent, nesting);
+                Ty {
+                    text: format!("{members} & {{ [key: string]: {} }}", extra.text),
+                    prec: Prec::Intersection,
+                }
+            }
+            _ => Ty::atom(self.object_members(object, mode, indent, nesting)),
+        }
+    }
+
+    /// The index signature's value type: `None` for a closed object, or one whose extra keys the
+    /// spec leaves unsaid while naming properties (TypeScript allows extra keys structurally).
+    fn index_type(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Option<Ty> {
+        let has_properties = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
+        match object.get("additionalProperties") {
+            Some(Value::Bool(false)) => None,
+            Some(Value::Bool(true)) => Some(Ty::unknown()),
+            Some(schema @ Value::Object(_)) => Some(self.render(schema, mode, indent, nesting + 1)),
+            _ if object.contains_key("patternProperties") => Some(Ty::unknown()),
+            _ if has_properties => None,
+            _ => Some(Ty::unknown()),
+        }
+    }
+
+    /// `{ a: string; b?: number }` on one line, or one member per line when any has a comment.
+    fn object_members(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> String {
+        let required: HashSet<&str> = object
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut members: Vec<(Option<String>, String)> = Vec::new();
+        if let Some(Value::Object(properties)) = object.get("properties") {
+            for (name, property) in properties {
+                let read_only = flag(property, "readOnly");
+                if (mode == Mode::Request && read_only)
+                    || (mode == Mode::Response && flag(property, "writeOnly"))
+                {
+                    continue;
+                }
+                let ty = self.render(property, mode, indent + 2, nesting + 1).text;
+                let optional = if required.contains(name.as_str()) { "" } else { "?" };
+                let readonly = if mode == Mode::Neutral && read_only {
+                    "readonly "
+                } else {
+                    ""
+                };
+                let key = text::property_key(name);
+                members.push((
+                    self.property_doc(property),
+                    format!("{readonly}{key}{optional}: {ty};"),
+                ));
+            }
+        }
+        let open = match object.get("additionalProperties") {
+            Some(Value::Bool(true)) => true,
+            Some(Value::Object(o)) => o.is_empty(),
+            _ => false,
+        };
+        if open && !members.is_empty()
+        {
+            members.push((None, "[key: string]: unknown;".into()));
+        }
+        if members.is_empty() {
+            return "{}".into();
+        }
+        let multiline = indent == 0 && nesting == 0 || members.iter().any(|(doc, _)| doc.is_some());
+        if !multiline {
+            let inner: Vec<&str> = members
+                .iter()
+                .map(|(_, m)| m.trim_end_matches(';'))
+                .collect();
+            return format!("{{ {} }}", inner.join("; "));
+        }
+        let pad = " ".repeat(indent + 2);
+        let mut out = String::from("{\n");
+        for (doc, member) in members {
+            if let Some(doc) = doc {
+                out.push_str(&format!("{pad}/** {doc} */\n"));
+            }
+            out.push_str(&format!("{pad}{member}\n"));
+        }
+        out.push_str(&" ".repeat(indent));
+        out.push('}');
+        out
+    }
+
+    /// One-line JSDoc for a property: description, format, default, deprecation.
+    pub(crate) fn property_doc(&self, property: &Value) -> Option<String> {
+        let mut parts = Vec::new();
+        let description = property
+            .get("description")
+            .and_then(Value::as_str)
+            .map(|d| text::summarize(d, self.detail.property_description))
+            .filter(|d| !d.is_empty());
+        if let Some(d) = description {
+            parts.push(text::comment(&d));
+        }
+        if self.detail.property_tags {
+            if let Some(format) = property.get("format").and_then(Value::as_str)
+                && !QUIET_FORMATS.contains(&format)
+            {
+                parts.push(format!("@format {}", text::comment(&text::truncate_chars(format, 40))));
+            }
+            if let Some(default) = property.get("default") {
+                let shown = serde_json::to_string(default).unwrap_or_default();
+                parts.push(format!("@default {}", text::comment(&text::truncate_chars(&shown, 60))));
+            }
+            if flag(property, "deprecated") {
+                parts.push("@deprecated".into());
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    /// `oneOf` / `anyOf` as a union; with a discriminator mapping, each referenced member is
+    /// narrowed by its tag value so TypeScript can discriminate.
+    fn alternatives(
+        &mut self,
+        object: &Map<String, Value>,
+        key: &str,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Option<Ty> {
+        let members: Vec<&Value> = object
+            .get(key)?
+            .as_array()?
+            .iter()
+            .filter(|m| is_structural(m))
+            .collect();
+        if members.is_empty() {
+            return None;
+        }
+        let discriminator = object.get("discriminator");
+        let property = discriminator
+            .and_then(|d| d.get("propertyName"))
+            .and_then(Value::as_str);
+        let mapping = discriminator
+            .and_then(|d| d.get("mapping"))
+            .and_then(Value::as_object);
+        let mut rendered = Vec::with_capacity(members.len());
+        for member in members {
+            let ty = self.render(member, mode, indent, nesting + 1);
+            let tags: Vec<&String> = match (property, mapping, member.get("$ref")) {
+                (Some(_), Some(mapping), Some(target)) => mapping
+                    .iter()
+                    .filter(|(_, to)| *to == target)
+                    .map(|(tag, _)| tag)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            match property {
+                Some(property) if !tags.is_empty() => {
+                    let values: Vec<String> = tags.iter().map(|t| text::string_literal(t)).collect();
+                    rendered.push(Ty {
+                        text: format!(
+                            "{} & {{ {}: {} }}",
+                            ty.at_least(Prec::Intersection),
+                            text::property_key(property),
+                            values.join(" | ")
+                        ),
+                        prec: Prec::Intersection,
+                    });
+                }
+                _ => rendered.push(ty),
+            }
+        }
+        Some(union(rendered))
+    }
+
+    fn reference(&mut self, reference: &str, mode: Mode) -> Ty {
+        let Some(name) = reference.strip_prefix(SCHEMA_REF_PREFIX) else {
+            return Ty::unknown();
+        };
+        let name = unescape_pointer_token(name);
+        let Some(target) = self.spec.schemas.get(&name) else {
+            return Ty::unknown();
+        };
+        if self.referenced_set.insert(name.clone()) {
+            self.referenced.push(name.clone());
+        }
+        let ident = self.names.get(&name);
+        let hidden_flag = match mode {
+            Mode::Request => "readOnly",
+            Mode::Response => "writeOnly",
+            Mode::Neutral => return Ty::atom(ident),
+        };
+        let hidden: Vec<String> = target
+            .as_object()
+            .filter(|o| is_plain_object(o))
+            .and_then(|o| o.get("properties"))
+            .and_then(Value::as_object)
+            .map(|properties| {
+                properties
+                    .iter()
+                    .filter(|(_, p)| flag(p, hidden_flag))
+                    .map(|(k, _)| text::string_literal(k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if hidden.is_empty() {
+            Ty::atom(ident)
+        } else {
+            Ty::atom(format!("Omit<{ident}, {}>", hidden.join(" | ")))
+        }
+    }
+}
+
+fn flag(schema: &Value, key: &str) -> bool {
+    schema.get(key) == Some(&Value::Bool(true))
+}
+
+fn has_object_keywords(object: &Map<String, Value>) -> bool {
+    object.contains_key("properties")
+        || object.contains_key("additionalProperties")
+        || object.contains_key("patternProperties")
+}
+
+/// A schema that says what a value looks like, not just which keys are required (a `oneOf` of
+/// `{required: [a]}` / `{required: [b]}` constrains, it does not describe alternatives).
+fn is_structural(schema: &&Value) -> bool {
+    match schema {
+        Value::Bool(_) => true,
+        Value::Object(o) => [
+            "$ref",
+            "type",
+            "properties",
+            "items",
+            "prefixItems",
+            "enum",
+            "const",
+            "oneOf",
+            "anyOf",
+            "allOf",
+            "additionalProperties",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k)),
+        _ => false,
+    }
+}
+
+/// A schema declared as an `interface`: an object with named properties and nothing that an
+/// interface cannot say (compositions, other types, a typed index signature).
+fn is_plain_object(object: &Map<String, Value>) -> bool {
+    let is_object_type = match object.get("type") {
+        Some(Value::String(t)) => t == "object",
+        None => true,
+        _ => false,
+    };
+    let composed = ["oneOf", "anyOf", "allOf", "$ref", "enum", "const"]
+        .iter()
+        .any(|k| object.contains_key(*k));
+    let simple_extra = match object.get("additionalProperties") {
+        None | Some(Value::Bool(_)) => true,
+        Some(other) => other.as_object().is_some_and(|o| o.is_empty()),
+    };
+    is_object_type
+        && !composed
+        && simple_extra
+        && !object.contains_key("patternProperties")
+        && object
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty())
+}
+
+fn is_binary_string(object: &Map<String, Value>) -> bool {
+    let format = object.get("format").and_then(Value::as_str);
+    let media = object.get("contentMediaType").and_then(Value::as_str);
+    format == Some("binary")
+        || media.is_some_and(|m| !m.starts_with("text/") && !m.contains("json"))
+}
+
+fn literal(value: &Value) -> Ty {
+    match value {
+        Value::String(s) => Ty::atom(text::string_literal(s)),
+        Value::Number(n) => Ty::atom(n.to_string()),
+        Value::Bool(b) => Ty::atom(b.to_string()),
+        Value::Null => Ty::atom("null"),
+        _ => Ty::unknown(),
+    }
+}
+
+fn union(mut members: Vec<Ty>) -> Ty {
+    let mut seen = HashSet::new();
+    members.retain(|m| seen.insert(m.text.clone()));
+    if members.iter().any(|m| m.text == "unknown") {
+        return Ty::unknown();
+    }
+    if members.len() > 1 {
+        members.retain(|m| m.text != "never");
+    }
+    match members.len() {
+        0 => Ty::atom("never"),
+        1 => members.pop().unwrap_or_else(Ty::unknown),
+        _ => Ty {
+            text: members
+                .into_iter()
+                .map(|m| m.at_least(Prec::Intersection))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            prec: Prec::Union,
+        },
+    }
+}
+
+fn intersection(mut members: Vec<Ty>) -> Ty {
+    let mut seen = HashSet::new();
+    members.retain(|m| seen.insert(m.text.clone()));
+    match members.len() {
+        0 => Ty::unknown(),
+        1 => members.pop().unwrap_or_else(Ty::unknown),
+        _ => Ty {
+            text: members
+                .into_iter()
+                .map(|m| m.at_least(Prec::Intersection))
+                .collect::<Vec<_>>()
+                .join(" & "),
+            prec: Prec::Intersection,
+        },
+    }
+}

@@ -1,0 +1,219 @@
+//! Making hostile spec text safe to print: in a comment, in a string literal, as a property key;
+//! and trimming prose down to a sentence or two.
+//!
+//! Everything that comes from a spec and lands in the output goes through one of these functions,
+//! so no description, name or enum value can close a comment, end a literal or start a new line.
+
+/// Characters that would end a line in JavaScript, or reorder what a reader sees (bidi controls),
+/// or are invisible; printed as `\uXXXX` wherever they appear.
+fn is_dangerous(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{0085}' | '\u{FEFF}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Text for the inside of a `/** … */` comment, on one line: whitespace runs (newlines included)
+/// become one space, `*/` can never appear, and dangerous characters are spelled out.
+pub(crate) fn comment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() || (c.is_control() && c != '\u{7f}') {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        if is_dangerous(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else if c == '/' && out.ends_with('*') {
+            // `*/` would close the comment.
+            out.push_str("\\/");
+        } else {
+            out.push(c);
+        }
+    }
+    // A trailing `*` followed by our own ` */` is harmless, but a trailing `/` after `*` was handled.
+    out
+}
+
+/// A TypeScript string literal (double quotes) for any text.
+pub(crate) fn string_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_dangerous(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Whether `name` can be written bare as a property name or a type name (ASCII identifiers only).
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+/// A property key: bare when it is an identifier (reserved words are fine there), quoted otherwise.
+pub(crate) fn property_key(name: &str) -> String {
+    if is_identifier(name) {
+        name.to_string()
+    } else {
+        string_literal(name)
+    }
+}
+
+/// Prose cut to its first sentence (two when the first is very short), at most `max_chars`
+/// characters, with Markdown links and HTML tags reduced to their text. Empty when `max_chars` is 0.
+pub(crate) fn summarize(text: &str, max_chars: usize) -> String {
+    if max_chars == 0 {
+        return String::new();
+    }
+    let plain = collapse_whitespace(&strip_markup(text));
+    let mut end = sentence_end(&plain, 0);
+    if end < 40 && end < plain.len() {
+        end = sentence_end(&plain, end);
+    }
+    let sentence = plain[..end].trim();
+    truncate_chars(sentence, max_chars)
+}
+
+/// Cuts at a word boundary to at most `max_chars` characters, marking the cut with `…`.
+pub(crate) fn truncate_chars(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(i) if i > cut.len() / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end_matches([',', ';', ':', ' ']))
+}
+
+/// The byte index just past the sentence that starts at `from` (or the end of the text).
+fn sentence_end(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if matches!(b, b'.' | b'!' | b'?') {
+            let next = bytes.get(i + 1).copied();
+            if next.is_none() || next == Some(b' ') {
+                // "e.g. " and "i.e. " do not end a sentence.
+                let before = &text[from..i];
+                if !(before.ends_with("e.g") || before.ends_with("i.e") || before.ends_with("etc"))
+                {
+                    return i + 1;
+                }
+            }
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `[text](url)` → `text`, `<tag attr>` → nothing, `**bold**` → `bold`.
+fn strip_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '['
+            && let Some(close) = rest.find("](")
+            && !rest[1..close].contains(['[', '\n'])
+            && let Some(paren) = rest[close + 2..].find(')')
+        {
+            out.push_str(&rest[1..close]);
+            rest = &rest[close + 2 + paren + 1..];
+            continue;
+        }
+        if c == '<'
+            && rest[1..].starts_with(|n: char| n.is_ascii_alphabetic() || n == '/')
+            && let Some(close) = rest.find('>')
+            && !rest[1..close].contains(['\n', '<'])
+        {
+            rest = &rest[close + 1..];
+            continue;
+        }
+        if rest.starts_with("**") {
+            rest = &rest[2..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_cannot_be_closed_or_broken() {
+        let hostile = "a */ b \u{2028} c\nd\r\ne\u{0}f\u{202e}g**/";
+        let safe = comment(hostile);
+        assert!(!safe.contains("*/"), "{safe}");
+        assert!(!safe.contains(['\n', '\r', '\u{2028}', '\u{0}', '\u{202e}']), "{safe}");
+        assert_eq!(safe, "a *\\/ b \\u2028 c d e f\\u202eg**\\/");
+    }
+
+    #[test]
+    fn literals_escape_everything_that_ends_them() {
+        assert_eq!(
+            string_literal("a\"b\\c\nd\u{2029}`${x}`"),
+            "\"a\\\"b\\\\c\\nd\\u2029`${x}`\""
+        );
+    }
+
+    #[test]
+    fn keys_are_quoted_only_when_needed() {
+        assert_eq!(property_key("default"), "default");
+        assert_eq!(property_key("x-rate"), "\"x-rate\"");
+        assert_eq!(property_key("1a"), "\"1a\"");
+        assert_eq!(property_key(""), "\"\"");
+        assert_eq!(property_key("$ref"), "$ref");
+    }
+
+    #[test]
+    fn summaries_keep_a_sentence_or_two() {
+        assert_eq!(
+            summarize(
+                "Merges a pull request into the base branch. This endpoint triggers notifications.",
+                200
+            ),
+            "Merges a pull request into the base branch."
+        );
+        assert_eq!(
+            summarize("Short one. Then a second sentence. Third.", 200),
+            "Short one. Then a second sentence."
+        );
+        assert_eq!(
+            summarize("See [the docs](https://x.y/z) for <b>more</b>, e.g. this.", 200),
+            "See the docs for more, e.g. this."
+        );
+        assert_eq!(summarize("word ".repeat(50).as_str(), 20), "word word word word…");
+        assert_eq!(summarize("anything", 0), "");
+    }
+}
