@@ -1,7 +1,7 @@
 // Trusted setup of every run, evaluated before the prelude and the agent's code. It captures the
 // built-ins it relies on, so later changes to globals by the agent cannot subvert it, installs the
 // capturing console and the host functions, and returns the helpers the Rust runner drives.
-(function (hostAsync, hostSync, hostLog, asyncNames, syncNames) {
+(function (hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, asyncNames, syncNames) {
   "use strict";
   const G = globalThis;
   const call = Function.prototype.call;
@@ -154,8 +154,14 @@
     try {
       if (e !== null && typeof e === "object" && e instanceof ErrorCtor) return StringCtor(e.name) + ": " + StringCtor(e.message);
       if (typeof e === "string") return "a string: " + jsonStringify(e);
-      if (e === null || typeof e !== "object") return "the " + typeof e + " " + StringCtor(e);
-      return "a non-Error object: " + toJson(e, 200);
+      if (e === null) return "null";
+      if (typeof e !== "object") return "the " + typeof e + " " + StringCtor(e);
+      try {
+        return "a non-Error object: " + toJson(e, 300);
+      } catch (failure) {
+        if (failure instanceof ConversionFailure) return "a non-Error object";
+        throw failure;
+      }
     } catch (_) {
       return "a value that cannot be described";
     }
@@ -194,9 +200,18 @@
     install(name, {
       [name](arg) {
         const json = argJson(arg, name);
+        // Captured now so a failure points at the agent's call, not at the code that settles it.
+        const site = new ErrorCtor();
         const id = hostAsync(name, json);
         return new PromiseCtor((resolve, reject) => {
-          mapSet(pending, id, [resolve, reject]);
+          const fail = (error) => {
+            try {
+              const lines = StringCtor(site.stack);
+              defineProperty(error, "stack", { value: lines, writable: true, configurable: true });
+            } catch (_) {}
+            reject(error);
+          };
+          mapSet(pending, id, [resolve, fail]);
         });
       },
     }[name]);
@@ -212,6 +227,29 @@
       },
     }[name]);
   }
+
+  // Timers are host-backed: the worker waits for them like for host calls, within the run's deadline.
+  const timers = new MapCtor();
+  install("setTimeout", function setTimeout(callback, delay, ...args) {
+    if (typeof callback !== "function") throw new TypeError("setTimeout needs a function");
+    const ms = +delay > 0 ? +delay : 0;
+    const id = hostTimer(ms);
+    mapSet(timers, id, true);
+    new PromiseCtor((resolve) => {
+      mapSet(pending, id, [resolve, resolve]);
+    }).then(() => {
+      if (mapGet(timers, id) === undefined) return;
+      mapDelete(timers, id);
+      callback(...args);
+    });
+    return id;
+  });
+  install("clearTimeout", function clearTimeout(id) {
+    if (mapGet(timers, id) === undefined) return;
+    mapDelete(timers, id);
+    mapDelete(pending, id);
+    hostClearTimer(id);
+  });
 
   // Console: format like a terminal would, hand each line to the host until its byte budget is spent.
   let consoleOpen = true;

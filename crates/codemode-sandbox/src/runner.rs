@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
 use rquickjs::{Array, Context, Ctx, Exception, Function, Object, Runtime, Value};
@@ -29,7 +29,11 @@ enum Abort {
     Timeout,
     HostCalls,
     Memory,
+    Timers,
 }
+
+/// Timers one run may start (each is a tokio task outside the QuickJS heap limit).
+const MAX_TIMERS: u32 = 1000;
 
 /// The outcome of an async host call, sent from its tokio task to the worker.
 struct Completion {
@@ -106,6 +110,7 @@ struct RunState {
     out_of_memory: Rc<Cell<bool>>,
     deadline: Instant,
     host_calls: Cell<u32>,
+    timers: Cell<u32>,
     next_call_id: Cell<u64>,
     in_flight: RefCell<HashSet<u64>>,
     tasks: RefCell<Vec<tokio::task::AbortHandle>>,
@@ -133,6 +138,7 @@ pub(crate) fn execute(
         out_of_memory: Rc::new(Cell::new(false)),
         deadline: started + config.timeout,
         host_calls: Cell::new(0),
+        timers: Cell::new(0),
         next_call_id: Cell::new(1),
         in_flight: RefCell::new(HashSet::new()),
         tasks: RefCell::new(Vec::new()),
@@ -270,10 +276,12 @@ impl<'a, 'js> Run<'a, 'js> {
         let host_async = self.host_async_function()?;
         let host_sync = self.host_sync_function()?;
         let host_log = self.host_log_function()?;
+        let host_timer = self.host_timer_function()?;
+        let host_clear_timer = self.host_clear_timer_function()?;
         let async_names = string_array(&ctx, &request.async_functions)?;
         let sync_names = string_array(&ctx, &request.sync_functions)?;
         let helpers: Object<'js> = setup
-            .call((host_async, host_sync, host_log, async_names, sync_names))
+            .call((host_async, host_sync, host_log, host_timer, host_clear_timer, async_names, sync_names))
             .map_err(|e| internal(format!("the sandbox bootstrap failed: {}", caught_message(&ctx, e))))?;
         let get = |name: &str| -> Result<Function<'js>, RunError> {
             helpers.get(name).map_err(|e| internal(format!("bootstrap helper {name}: {e}")))
@@ -303,6 +311,43 @@ impl<'a, 'js> Run<'a, 'js> {
             Ok(id as f64)
         })
         .map_err(|e| internal(format!("cannot create a host function: {e}")))
+    }
+
+    /// `hostTimer(ms)`: a tokio sleep that completes like a host call (but is not counted as one).
+    fn host_timer_function(&self) -> Result<Function<'js>, RunError> {
+        let state = Rc::clone(self.state);
+        let tokio = self.tokio.clone();
+        let sender = self.sender.clone();
+        Function::new(self.ctx.clone(), move |ctx: Ctx<'js>, ms: f64| -> rquickjs::Result<f64> {
+            if state.timers.get() >= MAX_TIMERS {
+                state.abort.set(Some(Abort::Timers));
+                return Err(Exception::throw_internal(&ctx, &format!("timer limit of {MAX_TIMERS} timers exceeded")));
+            }
+            state.timers.set(state.timers.get() + 1);
+            let id = state.next_call_id.get();
+            state.next_call_id.set(id + 1);
+            // Never sleep past the deadline: the run ends there anyway.
+            let remaining = state.deadline.saturating_duration_since(Instant::now());
+            let delay = Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 86_400.0)).min(remaining);
+            let guard = CompletionGuard { id, sender: Some(sender.clone()) };
+            let task = tokio.spawn(async move {
+                tokio::time::sleep(delay).await;
+                guard.finish(Ok(serde_json::Value::Null));
+            });
+            state.tasks.borrow_mut().push(task.abort_handle());
+            state.in_flight.borrow_mut().insert(id);
+            Ok(id as f64)
+        })
+        .map_err(|e| internal(format!("cannot create setTimeout: {e}")))
+    }
+
+    /// `hostClearTimer(id)`: stop waiting for a cleared timer.
+    fn host_clear_timer_function(&self) -> Result<Function<'js>, RunError> {
+        let state = Rc::clone(self.state);
+        Function::new(self.ctx.clone(), move |id: f64| {
+            state.in_flight.borrow_mut().remove(&(id as u64));
+        })
+        .map_err(|e| internal(format!("cannot create clearTimeout: {e}")))
     }
 
     fn host_sync_function(&self) -> Result<Function<'js>, RunError> {
@@ -432,7 +477,7 @@ impl<'a, 'js> Run<'a, 'js> {
                 return Err(RunError::new(
                     RunErrorKind::Exception,
                     "the script's promise never settled: it is waiting for something that will never happen \
-                     (no host call is in flight)",
+                     (no host call or timer is pending)",
                 ));
             }
             let remaining = self.state.deadline.saturating_duration_since(Instant::now());
@@ -517,6 +562,10 @@ impl<'a, 'js> Run<'a, 'js> {
 
     fn limit_error(&self, abort: Abort) -> RunError {
         match abort {
+            Abort::Timers => RunError::new(
+                RunErrorKind::HostCallLimit,
+                format!("timer limit of {MAX_TIMERS} timers exceeded"),
+            ),
             Abort::Memory => RunError::new(
                 RunErrorKind::Memory,
                 format!("memory limit of {} bytes exceeded", self.config.memory_limit_bytes),

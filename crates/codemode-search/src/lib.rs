@@ -1,1 +1,56 @@
-//! codemode-search (placeholder; see ARCHITECTURE.md)
+//! codemode-search owns ranking: given a task sentence ("delete a pet"), find the operations of a
+//! [`codemode_spec::Spec`] that do it. [`Index::build`] indexes every operation once (name words,
+//! path segments, method intent words, summary, description opening, tags, parameter and body
+//! property names) into BM25F postings with stemming and a small general-API synonym map;
+//! [`Index::search`] returns ranked [`Hit`]s (indices into `spec.operations`) in well under a
+//! millisecond. It must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
+//! caller's job.
+
+mod index;
+mod text;
+mod vocabulary;
+
+pub use index::{Index, MAX_QUERY_BYTES};
+
+use codemode_spec::Method;
+
+/// What to return from [`Index::search`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchOptions {
+    /// Most hits returned (default 5). Zero returns none.
+    pub limit: usize,
+    /// Only operations with this method.
+    pub method: Option<Method>,
+    /// Only operations carrying this tag (compared case-insensitively).
+    pub tag: Option<String>,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            limit: 5,
+            method: None,
+            tag: None,
+        }
+    }
+}
+
+/// One ranked operation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// Index into `spec.operations`.
+    pub operation: usize,
+    /// Relevance; larger is better. Only comparable within one query.
+    pub score: f64,
+}
+
+/// Why a query could not be run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    #[error("query is empty: describe the task to search for, e.g. \"list open issues\"")]
+    EmptyQuery,
+    #[error("query is {bytes} bytes long, more than the {limit} allowed: describe the task in a sentence")]
+    QueryTooLong { bytes: usize, limit: usize },
+    #[error("query has no words to search for (only punctuation or symbols): use words that describe the task")]
+    NoSearchableWords,
+}

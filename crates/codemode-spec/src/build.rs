@@ -21,6 +21,11 @@ const METHODS: [&str; 8] = [
 const MAX_REF_HOPS: usize = 64;
 /// Schemas nested deeper than this are cut (documents are parsed with a similar recursion limit).
 const MAX_SCHEMA_DEPTH: usize = 256;
+/// `properties: {$ref}` splices nested deeper than this are cut: a real spec nests a handful.
+const MAX_SPLICE_NESTING: usize = 32;
+/// How many properties all splices together may copy. Splices copy, so a chain of maps that each
+/// splice the next one twice would otherwise grow exponentially (a "billion laughs" made of refs).
+const MAX_SPLICED_PROPERTIES: usize = 1_000_000;
 
 /// A location in one of the documents: which file, and a JSON pointer inside it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -66,6 +71,11 @@ pub(crate) struct Builder {
     schemas: IndexMap<String, Value>,
     pending: VecDeque<(Loc, String)>,
     schema_allocator: NameAllocator,
+    /// The location of the schema being imported (warnings about its `$ref`s point here).
+    import_site: Loc,
+    /// The `properties` maps being spliced right now, outermost first (a repeat is a cycle).
+    splicing: Vec<Loc>,
+    spliced_properties: usize,
 }
 
 pub(crate) fn build(mut docs: Documents) -> Result<Spec, LoadError> {
@@ -87,6 +97,12 @@ pub(crate) fn build(mut docs: Documents) -> Result<Spec, LoadError> {
         schemas: IndexMap::new(),
         pending: VecDeque::new(),
         schema_allocator: NameAllocator::default(),
+        import_site: Loc {
+            doc: 0,
+            ptr: String::new(),
+        },
+        splicing: Vec::new(),
+        spliced_properties: 0,
     };
     builder.build(source_version)
 }
@@ -424,14 +440,14 @@ impl Builder {
             .and_then(Value::as_bool)
             .unwrap_or(style == ParameterStyle::Form);
         let schema = match value.get("schema") {
-            Some(s) => self.import_schema(loc.doc, s, 0)?,
+            Some(s) => self.import_root(&loc.child("schema"), s)?,
             None => match value
                 .pointer("/content")
                 .and_then(Value::as_object)
                 .and_then(|c| c.values().next())
                 .and_then(|m| m.get("schema"))
             {
-                Some(s) => self.import_schema(loc.doc, s, 0)?,
+                Some(s) => self.import_root(&loc.child("content"), s)?,
                 None => json!({}),
             },
         };
@@ -516,7 +532,7 @@ impl Builder {
         for (media_type, media) in content {
             let media_loc = owner.child("content").child(media_type);
             let schema = match media.get("schema") {
-                Some(s) => self.import_schema(media_loc.doc, s, 0)?,
+                Some(s) => self.import_root(&media_loc.child("schema"), s)?,
                 None => json!({}),
             };
             let encoding = media
@@ -584,12 +600,23 @@ impl Builder {
         while let Some((loc, name)) = self.pending.pop_front() {
             let doc_value = self.docs.value(loc.doc);
             let schema = match doc_value.pointer(&loc.ptr) {
-                Some(value) => self.import_schema(loc.doc, value, 0)?,
+                Some(value) => self.import_root(&loc, value)?,
                 None => json!({}),
             };
             self.schemas.insert(name, schema);
         }
         Ok(())
+    }
+
+    /// Imports the schema found at `site` (see [`Builder::import_schema`]).
+    fn import_root(&mut self, site: &Loc, value: &Value) -> Result<Value, LoadError> {
+        self.import_site.clone_from(site);
+        self.import_schema(site.doc, value, 0)
+    }
+
+    fn warn_at_import_site(&mut self, message: String) {
+        let (doc, pointer) = (self.import_site.doc, self.import_site.ptr.clone());
+        self.warn(doc, &pointer, message);
     }
 
     /// Copies a schema into the model: references become `#/components/schemas/<name>` (queueing
@@ -699,8 +726,31 @@ impl Builder {
             let Some(resolved) = self.tolerate(target)? else {
                 return Ok(json!({}));
             };
+            if self.splicing.contains(&resolved.loc) {
+                self.warn_at_import_site(format!(
+                    "$ref {reference:?}: the properties map includes itself; cut"
+                ));
+                return Ok(json!({}));
+            }
+            if self.splicing.len() >= MAX_SPLICE_NESTING {
+                self.warn_at_import_site(format!(
+                    "$ref {reference:?}: properties maps nest deeper than {MAX_SPLICE_NESTING}; cut"
+                ));
+                return Ok(json!({}));
+            }
+            let size = resolved.value().as_object().map_or(0, Map::len);
+            if self.spliced_properties.saturating_add(size) > MAX_SPLICED_PROPERTIES {
+                self.warn_at_import_site(format!(
+                    "$ref {reference:?}: spliced properties exceed {MAX_SPLICED_PROPERTIES}; cut"
+                ));
+                return Ok(json!({}));
+            }
+            self.spliced_properties += size;
             let (target_doc, target_value) = (resolved.loc.doc, resolved.value().clone());
-            return self.import_schema_map(target_doc, &target_value, depth + 1);
+            self.splicing.push(resolved.loc);
+            let spliced = self.import_schema_map(target_doc, &target_value, depth + 1);
+            self.splicing.pop();
+            return spliced;
         }
         let Value::Object(map) = value else {
             return Ok(value.clone());
@@ -762,9 +812,8 @@ impl Builder {
         let target = match self.resolve_ref(&at, reference) {
             Ok(target) => target,
             Err(Problem::Fatal(e)) => return Err(e),
-            Err(Problem::Tolerated(mut d)) => {
-                d.pointer = reference.to_string();
-                self.warnings.push(d);
+            Err(Problem::Tolerated(d)) => {
+                self.warn_at_import_site(d.message);
                 return Ok(None);
             }
         };
@@ -772,12 +821,7 @@ impl Builder {
             return Ok(Some(schema_ref(name)));
         }
         if self.docs.value(target.doc).pointer(&target.ptr).is_none() {
-            let file = self.docs.name(doc);
-            self.warnings.push(Diagnostic {
-                file,
-                pointer: reference.to_string(),
-                message: "the $ref target does not exist".into(),
-            });
+            self.warn_at_import_site(format!("$ref {reference:?}: the target does not exist"));
             return Ok(None);
         }
         let base = match target.ptr.rsplit('/').next() {

@@ -239,6 +239,10 @@ impl Documents {
                         root.display()
                     )));
                 }
+                // A FIFO or device would block or never end; a referenced document must be a file.
+                if !canonical.is_file() {
+                    return Err(refused("refused: the reference does not name a regular file"));
+                }
                 Ok(Origin::File(canonical))
             }
         }
@@ -279,6 +283,14 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
         message: e.to_string(),
     };
     let file = std::fs::File::open(path).map_err(io)?;
+    // A regular file's size is known up front: refuse an oversized one without reading it.
+    let metadata = file.metadata().map_err(io)?;
+    if metadata.is_file() && metadata.len() > max_bytes {
+        return Err(LoadError::TooLarge {
+            file: file_name,
+            limit_bytes: max_bytes,
+        });
+    }
     let mut bytes = Vec::new();
     // Read one byte past the limit so an oversized file is detected without reading all of it.
     file.take(max_bytes + 1)
@@ -381,8 +393,21 @@ pub(crate) fn parse_document(name: &str, bytes: &[u8], file: &str) -> Result<Val
     }
 }
 
+/// How many values a YAML document may expand to: generous for anchors used as intended, far
+/// below what an alias bomb ("billion laughs") needs. Without aliases a value takes at least one
+/// byte of text, so a document never comes near this by itself.
+fn yaml_value_budget(text: &str) -> usize {
+    text.len().saturating_mul(4).saturating_add(100_000)
+}
+
 fn parse_yaml(text: &str, file: &str) -> Result<Value, LoadError> {
-    let lenient = yaml_serde::from_str::<LenientJson>(text).map_err(|e| match e.location() {
+    use serde::de::DeserializeSeed;
+    let budget = yaml_value_budget(text);
+    let seed = LenientSeed {
+        remaining: &std::cell::Cell::new(budget),
+    };
+    let parsed = seed.deserialize(yaml_serde::Deserializer::from_str(text));
+    let lenient = parsed.map_err(|e| match e.location() {
         Some(loc) => LoadError::Syntax {
             file: file.to_string(),
             line: loc.line(),
@@ -397,70 +422,99 @@ fn parse_yaml(text: &str, file: &str) -> Result<Value, LoadError> {
     Ok(lenient.0)
 }
 
-/// A JSON value read from YAML, accepting what YAML allows and JSON does not: integers beyond
+/// Reads a JSON value from YAML, accepting what YAML allows and JSON does not: integers beyond
 /// 64 bits (OpenAI writes `minimum: -9223372036854776000`; they become floats) and non-string
-/// keys (`200:` for a status code; they become their text).
-struct LenientJson(Value);
+/// keys (`200:` for a status code; they become their text). Counts every value it builds against
+/// a budget shared by the whole document, so aliases cannot expand without bound.
+#[derive(Clone, Copy)]
+struct LenientSeed<'b> {
+    remaining: &'b std::cell::Cell<usize>,
+}
 
-impl<'de> serde::Deserialize<'de> for LenientJson {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(LenientVisitor)
-            .map(LenientJson)
+impl LenientSeed<'_> {
+    fn spend<E: serde::de::Error>(self) -> Result<(), E> {
+        match self.remaining.get().checked_sub(1) {
+            Some(left) => {
+                self.remaining.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(
+                "the document expands to too many values (YAML alias bomb?)",
+            )),
+        }
     }
 }
 
-struct LenientVisitor;
+impl<'de> serde::de::DeserializeSeed<'de> for LenientSeed<'_> {
+    type Value = Value;
 
-impl<'de> serde::de::Visitor<'de> for LenientVisitor {
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for LenientSeed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("any YAML value")
     }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::Bool(v))
     }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::from(v))
     }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::from(v))
     }
-    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+    fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Value, E> {
+        self.spend()?;
         Ok(float(v as f64))
     }
-    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+    fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Value, E> {
+        self.spend()?;
         Ok(float(v as f64))
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        self.spend()?;
         Ok(float(v))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::String(v.to_string()))
     }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::String(v))
     }
-    fn visit_unit<E>(self) -> Result<Value, E> {
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::Null)
     }
-    fn visit_none<E>(self) -> Result<Value, E> {
+    fn visit_none<E: serde::de::Error>(self) -> Result<Value, E> {
+        self.spend()?;
         Ok(Value::Null)
     }
     fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(LenientVisitor)
+        d.deserialize_any(self)
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(LenientJson(v)) = seq.next_element()? {
+        self.spend()?;
+        // The hint comes from the input: never trust it for an allocation size.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(v) = seq.next_element_seed(self)? {
             items.push(v);
         }
         Ok(Value::Array(items))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.spend()?;
         let mut out = serde_json::Map::new();
-        while let Some((LenientJson(key), LenientJson(value))) = map.next_entry()? {
+        while let Some((key, value)) = map.next_entry_seed(self, self)? {
             let key = match key {
                 Value::String(s) => s,
                 other => other.to_string(),

@@ -56,7 +56,7 @@ impl Default for DeclareOptions {
 }
 
 /// Declarations for some operations, ready to show an agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declarations {
     /// `interface Api { … }` with the operations, then the named types they reach.
     pub text: String,
@@ -76,53 +76,36 @@ pub fn declare_operations(
 ) -> Declarations {
     let names = TypeNames::new(spec);
     let steps = trim_steps(options);
-    let mut last = None;
+    let budget = options.token_budget.unwrap_or(usize::MAX);
+    let mut best = None;
     for step in &steps {
         let rendered = render(spec, &names, operations, &step.plan);
         let tokens = count_tokens(&rendered.text);
-        let fits = options.token_budget.is_none_or(|budget| tokens <= budget);
-        if fits {
+        if tokens <= budget {
             return finish(rendered, tokens, step, operations, &[]);
         }
-        last = Some((rendered, tokens));
+        best = Some((rendered, tokens, step));
     }
     // Even the leanest rendering is too big: leave operations out from the end.
-    let leanest = &steps[steps.len() - 1];
-    let budget = options.token_budget.unwrap_or(usize::MAX);
+    let Some((mut rendered, mut tokens, leanest)) = best else {
+        return Declarations::default();
+    };
     let mut kept = operations.len();
     while kept > 1 {
         kept -= 1;
-        let rendered = render(spec, &names, &operations[..kept], &leanest.plan);
-        let tokens = count_tokens(&rendered.text);
+        rendered = render(spec, &names, &operations[..kept], &leanest.plan);
+        tokens = count_tokens(&rendered.text);
         if tokens <= budget {
-            return finish(
-                rendered,
-                tokens,
-                leanest,
-                &operations[..kept],
-                &operations[kept..],
-            );
+            break;
         }
-        last = Some((rendered, tokens));
     }
-    let (rendered, tokens) = match last {
-        Some(last) if kept == operations.len() || operations.len() <= 1 => last,
-        _ => {
-            let rendered = render(spec, &names, &operations[..kept], &leanest.plan);
-            let tokens = count_tokens(&rendered.text);
-            (rendered, tokens)
-        }
-    };
-    let mut declarations = finish(
-        rendered,
-        tokens,
-        leanest,
-        &operations[..kept],
-        &operations[kept..],
-    );
-    declarations
-        .trimmed
-        .push(format!("over the token budget even after trimming ({tokens} tokens)"));
+    let (kept_ops, dropped) = operations.split_at(kept);
+    let mut declarations = finish(rendered, tokens, leanest, kept_ops, dropped);
+    if tokens > budget {
+        declarations
+            .trimmed
+            .push(format!("over the token budget even after trimming ({tokens} tokens)"));
+    }
     declarations
 }
 

@@ -190,7 +190,7 @@ impl<'a> Writer<'a> {
     ) -> Option<Ty> {
         let composed = ["oneOf", "anyOf", "allOf"]
             .iter()
-            .any(|k| object.get(*k).and_then(Value::as_array).is_some_and(|a| a.iter().any(is_structural)));
+            .any(|k| object.get(*k).and_then(Value::as_array).is_some_and(|a| a.iter().any(|m| is_structural(&m))));
         let types: Vec<&str> = match object.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
             Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),

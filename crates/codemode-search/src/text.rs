@@ -1,0 +1,219 @@
+//! Text to terms: splitting identifiers and prose into words, cleaning markup, stemming.
+//!
+//! Everything here walks `char`s, never byte offsets chosen by arithmetic, so any UTF-8 input
+//! (emoji, combining marks, right-to-left text) is safe.
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// Words too common in task sentences and API prose to tell operations apart.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
+    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing",
+    "don", "each", "else", "for", "from", "had", "has", "have", "having", "he", "her", "here",
+    "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "let", "lets", "me", "might", "more", "most", "must", "my", "myself", "need", "no", "nor",
+    "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over",
+    "own", "please", "same", "she", "should", "so", "some", "such", "than", "that", "the",
+    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through",
+    "to", "too", "under", "until", "up", "us", "very", "want", "was", "way", "we", "were",
+    "what", "when", "where", "whether", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "yourself", "p", "e", "g", "eg", "ie", "etc", "s", "t",
+    "one", "using", "use", "used", "via", "given", "specified", "specific", "certain",
+];
+
+/// Turns raw text into stemmed terms.
+pub(crate) struct Analyzer {
+    stemmer: Stemmer,
+}
+
+impl Analyzer {
+    pub(crate) fn new() -> Analyzer {
+        Analyzer {
+            stemmer: Stemmer::create(Algorithm::English),
+        }
+    }
+
+    /// The stem of one lowercase word. Non-ASCII words are kept as they are: the English
+    /// stemmer has nothing useful to say about them.
+    pub(crate) fn stem(&self, word: &str) -> String {
+        if word.is_ascii() && word.chars().any(|c| c.is_ascii_alphabetic()) {
+            self.stemmer.stem(word).into_owned()
+        } else {
+            word.to_string()
+        }
+    }
+
+    /// Stemmed terms of `text`, stopwords removed, in order.
+    pub(crate) fn terms(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_word(text, |word| {
+            if !is_stopword(word) {
+                out.push(self.stem(word));
+            }
+        });
+        out
+    }
+}
+
+pub(crate) fn is_stopword(word: &str) -> bool {
+    STOPWORDS.binary_search(&word).is_ok()
+}
+
+/// Calls `f` with every lowercase word of `text`: runs of letters and digits, further split at
+/// camelCase boundaries (`listPodsForNode` → list, pods, for, node; `HTTPServer` → http, server).
+/// Underscores, hyphens, slashes, braces and every other symbol separate words.
+pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
+    let mut word = String::new();
+    let mut prev: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_alphanumeric() {
+            flush(&mut word, &mut f);
+            prev = None;
+            continue;
+        }
+        if let Some(p) = prev {
+            let next_is_lower = chars.peek().is_some_and(|n| n.is_lowercase());
+            let lower_to_upper = (p.is_lowercase() || p.is_ascii_digit()) && c.is_uppercase();
+            let acronym_end = p.is_uppercase() && c.is_uppercase() && next_is_lower;
+            if lower_to_upper || acronym_end {
+                flush(&mut word, &mut f);
+            }
+        }
+        word.extend(c.to_lowercase());
+        prev = Some(c);
+    }
+    flush(&mut word, &mut f);
+}
+
+fn flush(word: &mut String, f: &mut impl FnMut(&str)) {
+    if !word.is_empty() {
+        f(word);
+        word.clear();
+    }
+}
+
+/// Prose with markup removed: HTML tags, URLs and Markdown link targets, which would otherwise
+/// contribute words like `https`, `docs` and `github` to every description.
+pub(crate) fn strip_markup(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '<'
+            && let Some(len) = tag_length(&chars[i..])
+        {
+            out.push(' ');
+            i += len;
+            continue;
+        }
+        if starts_url(&chars[i..]) {
+            while i < chars.len() && !matches!(chars[i], ' ' | '\n' | '\t' | ')' | ']' | '"') {
+                i += 1;
+            }
+            out.push(' ');
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Length of an HTML tag starting at `chars[0] == '<'`, if it looks like one.
+fn tag_length(chars: &[char]) -> Option<usize> {
+    let second = *chars.get(1)?;
+    if !(second.is_ascii_alphabetic() || second == '/' || second == '!') {
+        return None;
+    }
+    chars
+        .iter()
+        .take(200)
+        .position(|&c| c == '>')
+        .map(|end| end + 1)
+}
+
+fn starts_url(chars: &[char]) -> bool {
+    const PREFIXES: [&str; 2] = ["http://", "https://"];
+    PREFIXES.iter().any(|p| {
+        p.chars().count() <= chars.len()
+            && p.chars()
+                .zip(chars.iter())
+                .all(|(a, &b)| a == b.to_ascii_lowercase())
+    })
+}
+
+/// The first `max_chars` characters of `text`, cut at a char boundary.
+pub(crate) fn prefix_chars(text: &str, max_chars: usize) -> &str {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+/// The opening of a description: its first sentence (or line), at most `max_chars` characters.
+pub(crate) fn opening(text: &str, max_chars: usize) -> &str {
+    let head = prefix_chars(text.trim_start(), max_chars);
+    let mut end = head.len();
+    for (i, c) in head.char_indices() {
+        let at_sentence_end = c == '.'
+            && head[i + 1..]
+                .chars()
+                .next()
+                .is_none_or(|n| n.is_whitespace());
+        if at_sentence_end || c == '\n' {
+            end = i;
+            break;
+        }
+    }
+    &head[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for_each_word(text, |w| out.push(w.to_string()));
+        out
+    }
+
+    #[test]
+    fn stopwords_are_sorted_for_binary_search() {
+        let mut sorted = STOPWORDS.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, STOPWORDS);
+    }
+
+    #[test]
+    fn splits_identifier_styles() {
+        assert_eq!(
+            words("listPodsForNode repos/list-for-org snake_case HTTPServer v1beta1"),
+            [
+                "list", "pods", "for", "node", "repos", "list", "for", "org", "snake", "case",
+                "http", "server", "v1beta1"
+            ]
+        );
+    }
+
+    #[test]
+    fn unicode_is_safe() {
+        assert_eq!(words("Ünïcödé café 😀 日本語"), ["ünïcödé", "café", "日本語"]);
+        let analyzer = Analyzer::new();
+        assert_eq!(analyzer.terms("Straße ÉCOLES"), ["straße", "écoles"]);
+        assert_eq!(prefix_chars("日本語", 2), "日本");
+        assert_eq!(opening("é. Second", 100), "é");
+    }
+
+    #[test]
+    fn strips_tags_and_urls() {
+        let cleaned = strip_markup("<p>Creates a [pet](https://x.io/a_b). See http://y</p>");
+        assert_eq!(
+            Analyzer::new().terms(&cleaned),
+            ["creat", "pet", "see"]
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! General API vocabulary: synonyms that bridge how people phrase a task and how specs name
+//! operations, and the intent words each HTTP method stands for.
+//!
+//! These lists describe REST APIs in general (CRUD verbs, common abbreviations, resource
+//! nouns of well-known platforms). They must never be tuned to particular evaluation queries.
+
+use codemode_spec::Method;
+
+/// Groups of words that mean (nearly) the same thing in API descriptions. A query word from a
+/// group also looks for the other words of its group, at [`SYNONYM_WEIGHT`].
+pub(crate) const SYNONYM_GROUPS: &[&[&str]] = &[
+    // CRUD verbs
+    &["delete", "remove", "destroy", "erase", "drop", "purge", "unregister"],
+    &["create", "add", "new", "make", "insert", "register", "provision"],
+    &["get", "fetch", "retrieve", "read", "show", "view", "describe", "lookup", "inspect"],
+    &["list", "all", "enumerate", "browse", "every"],
+    &["update", "modify", "change", "edit", "alter", "rename", "adjust"],
+    &["replace", "overwrite", "set", "put"],
+    &["search", "find", "query", "filter", "lookup"],
+    &["start", "begin", "run", "trigger", "launch", "execute", "invoke", "kick"],
+    &["stop", "halt", "cancel", "abort", "terminate", "kill"],
+    &["enable", "activate", "allow", "turn"],
+    &["disable", "deactivate", "suspend", "pause"],
+    &["restore", "rollback", "revert", "undo", "recover"],
+    &["copy", "duplicate", "clone"],
+    &["move", "transfer", "migrate"],
+    &["send", "post", "deliver", "submit", "dispatch"],
+    &["check", "verify", "validate", "test", "confirm"],
+    &["download", "export", "dump", "backup"],
+    &["upload", "import", "attach"],
+    &["approve", "accept", "grant"],
+    &["reject", "deny", "decline", "refuse"],
+    &["revoke", "invalidate", "expire"],
+    &["count", "number", "total", "tally"],
+    &["schedule", "cron", "periodic", "recurring", "nightly"],
+    &["subscribe", "follow", "watch"],
+    &["notify", "notification", "alert", "alerting"],
+    &["log", "logs", "audit", "history"],
+    &["stats", "statistics", "analytics", "metrics", "metric", "usage", "insights"],
+    &["cost", "costs", "spend", "billing", "invoice", "bill", "charges"],
+    &["limit", "cap", "quota", "threshold"],
+    // Nouns and abbreviations
+    &["repo", "repository", "repositories", "repos"],
+    &["pr", "pull"],
+    &["org", "organization", "organisation", "orgs"],
+    &["user", "account", "member", "person", "people"],
+    &["team", "group"],
+    &["auth", "authentication", "authenticate", "login", "signin", "credential", "credentials"],
+    &["config", "configuration", "settings", "setting", "preferences", "options"],
+    &["perm", "permission", "permissions", "access", "role", "privilege"],
+    &["env", "environment", "environments"],
+    &["db", "database", "databases"],
+    &["vm", "instance", "machine", "server", "host", "droplet"],
+    &["key", "token", "secret", "apikey"],
+    &["password", "secret", "credential", "passphrase"],
+    &["image", "picture", "photo", "img"],
+    &["file", "document", "attachment", "blob", "object"],
+    &["message", "msg", "messages", "chat", "post"],
+    &["email", "mail", "e-mail"],
+    &["invite", "invitation", "invitations"],
+    &["ban", "block", "blocklist", "denylist", "blacklist"],
+    &["allowlist", "whitelist", "allow"],
+    &["webhook", "hook", "callback"],
+    &["cert", "certificate", "certificates", "ssl", "tls"],
+    &["ip", "address", "addresses"],
+    &["dns", "record", "records"],
+    &["domain", "hostname", "zone"],
+    &["status", "state", "health", "condition"],
+    &["sha", "commit", "ref"],
+    &["branch", "ref"],
+    &["label", "tag"],
+    &["comment", "reply", "note"],
+    &["stream", "live", "tail", "realtime"],
+    &["video", "movie", "clip"],
+    &["subtitle", "caption", "captions", "subtitles"],
+    &["audio", "speech", "voice", "sound"],
+    &["transcribe", "transcription", "transcript"],
+    &["embedding", "embeddings", "vector"],
+    &["moderation", "moderate", "moderator"],
+    &["payment", "charge", "pay"],
+    &["refund", "chargeback", "reversal"],
+    &["dispute", "chargeback"],
+    &["subscription", "subscriptions", "plan"],
+    &["customer", "client", "buyer"],
+    &["order", "purchase", "buy"],
+    &["price", "pricing", "cost"],
+    &["guild", "server"],
+    &["channel", "channels", "dm"],
+    &["kubeconfig", "credentials", "config"],
+    &["cluster", "clusters"],
+    &["container", "pod"],
+    &["node", "nodes", "worker"],
+    &["deployment", "deploy", "release", "rollout"],
+    &["job", "task", "batch"],
+    &["cronjob", "schedule", "cron"],
+    &["autoscale", "autoscaler", "autoscaling", "hpa"],
+    &["secret", "secrets"],
+    &["namespace", "namespaces", "project"],
+    &["volume", "disk", "storage"],
+    &["bucket", "storage", "space"],
+    &["cache", "cdn"],
+    &["firewall", "waf", "rule"],
+    &["traffic", "network", "ingress"],
+    &["report", "summary", "overview"],
+    &["lang", "language", "languages"],
+    &["stats", "traffic", "views"],
+    &["picture", "avatar", "icon"],
+    &["info", "information", "details", "detail", "metadata"],
+];
+
+/// How much a synonym match counts relative to the word itself.
+pub(crate) const SYNONYM_WEIGHT: f32 = 0.55;
+
+/// Intent words indexed with every operation of a method. `collection` says whether the path ends
+/// in a literal segment (a list or create) rather than a `{parameter}` (one item).
+pub(crate) fn method_intents(method: Method, collection: bool) -> &'static [&'static str] {
+    match (method, collection) {
+        (Method::Get, true) => &["get", "list", "show", "read", "all", "fetch"],
+        (Method::Get, false) => &["get", "show", "read", "fetch", "retrieve", "detail"],
+        (Method::Post, _) => &["create", "add", "new", "send", "run", "make", "post"],
+        (Method::Put, _) => &["update", "set", "replace", "edit", "put"],
+        (Method::Patch, _) => &["update", "set", "edit", "modify", "change", "patch"],
+        (Method::Delete, _) => &["delete", "remove", "destroy"],
+        (Method::Head, _) => &["check", "exists", "head"],
+        (Method::Options, _) | (Method::Trace, _) => &[],
+    }
+}

@@ -1,0 +1,309 @@
+//! Hostile and broken inputs: each ends in a located error, or in a warning when the spec is
+//! still usable, and none panics or hangs. Messages are asserted exactly (paths scrubbed).
+
+mod support;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use codemode_spec::{LoadOptions, load, load_str};
+use expect_test::{Expect, expect};
+use support::scrub;
+
+/// Writes `files` into a fresh directory, loads the first one, and describes the outcome:
+/// the error, or the warnings of a successful load. Also checks it was quick.
+fn outcome_with(files: &[(&str, &[u8])], options: &LoadOptions) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    outcome_in(dir.path(), files[0].0, options)
+}
+
+fn outcome_in(dir: &Path, root: &str, options: &LoadOptions) -> String {
+    let started = Instant::now();
+    let result = load(&dir.join(root).to_string_lossy(), options);
+    assert_quick(started);
+    let text = match result {
+        Ok(loaded) => {
+            let lines: Vec<String> = loaded
+                .spec
+                .warnings
+                .iter()
+                .map(|w| format!("warning: {w}"))
+                .collect();
+            format!(
+                "ok, {} operations\n{}",
+                loaded.spec.operations.len(),
+                lines.join("\n")
+            )
+        }
+        Err(e) => format!("error: {e}"),
+    };
+    scrub(&text, dir).trim_end().to_string()
+}
+
+fn outcome(files: &[(&str, &[u8])]) -> String {
+    outcome_with(files, &LoadOptions::default())
+}
+
+fn assert_quick(started: Instant) {
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+fn check(files: &[(&str, &[u8])], expected: Expect) {
+    expected.assert_eq(&outcome(files));
+}
+
+/// A minimal valid 3.0 spec with one operation whose body is `extra` (YAML, indented 8).
+fn spec_with_schema(schema_yaml: &str) -> String {
+    format!(
+        "openapi: 3.0.0\ninfo: {{title: t, version: '1'}}\npaths:\n  /x:\n    get:\n      responses:\n        '200':\n          description: ok\n          content:\n            application/json:\n              schema:\n{schema_yaml}"
+    )
+}
+
+#[test]
+fn truncated_json() {
+    check(
+        &[("spec.json", br#"{"openapi": "3.0.0", "info": {"title": "#)],
+        expect![[]],
+    );
+}
+
+#[test]
+fn invalid_yaml() {
+    check(
+        &[(
+            "spec.yaml",
+            b"openapi: 3.0.0\ninfo:\n  title: [unclosed\n  version: 1\npaths: {}\n",
+        )],
+        expect![[]],
+    );
+}
+
+#[test]
+fn yaml_alias_bomb_is_refused_quickly() {
+    let bomb = "openapi: 3.0.0\n\
+        a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n\
+        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n\
+        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n\
+        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
+        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n\
+        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n\
+        g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n\
+        h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n\
+        i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
+    check(&[("bomb.yaml", bomb.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn yaml_wide_alias_expansion_is_refused_quickly() {
+    // Not nested: one big anchor aliased many times (quadratic rather than exponential).
+    let items: Vec<String> = (0..2000).map(|i| format!("v{i}")).collect();
+    let mut text = format!("openapi: 3.0.0\nbig: &big [{}]\nmany:\n", items.join(", "));
+    for _ in 0..20_000 {
+        text.push_str("  - *big\n");
+    }
+    check(&[("wide.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn yaml_anchors_used_sensibly_are_fine() {
+    let text = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get: &op\n      responses: {'204': {description: none}}\n  /b:\n    get: *op\n";
+    check(&[("anchors.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn ref_to_missing_target_is_a_warning() {
+    let text = spec_with_schema("                $ref: '#/components/schemas/Nope'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn ref_to_missing_file_is_a_warning() {
+    let text = spec_with_schema("                $ref: 'models/absent.yaml'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn ref_cycle_through_parameters_is_a_warning() {
+    let text = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    get:\n      parameters:\n        - $ref: '#/components/parameters/A'\n        - {name: ok, in: query}\n      responses: {'204': {description: none}}\ncomponents:\n  parameters:\n    A: {$ref: '#/components/parameters/B'}\n    B: {$ref: '#/components/parameters/A'}\n";
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn ref_escaping_the_directory_is_refused() {
+    let text = spec_with_schema("                $ref: '../../etc/passwd'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn absolute_path_ref_is_refused() {
+    let text = spec_with_schema("                $ref: '/etc/passwd#/x'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_out_of_the_directory_is_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.yaml"), "Pet: {type: object}\n").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = spec_with_schema("                $ref: 'link.yaml#/Pet'\n");
+    std::fs::write(dir.path().join("spec.yaml"), text).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.yaml"),
+        dir.path().join("link.yaml"),
+    )
+    .unwrap();
+    let got = outcome_in(dir.path(), "spec.yaml", &LoadOptions::default());
+    expect![[]].assert_eq(&scrub(&got, outside.path()));
+}
+
+#[cfg(unix)]
+#[test]
+fn fifo_ref_is_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("pipe.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let text = spec_with_schema("                $ref: 'pipe.yaml#/Pet'\n");
+    std::fs::write(dir.path().join("spec.yaml"), text).unwrap();
+    expect![[]].assert_eq(&outcome_in(dir.path(), "spec.yaml", &LoadOptions::default()));
+}
+
+#[test]
+fn remote_ref_is_refused_by_default() {
+    let text = spec_with_schema("                $ref: 'https://example.com/schemas.yaml#/Pet'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn file_scheme_ref_is_refused() {
+    let text = spec_with_schema("                $ref: 'file:///etc/passwd'\n");
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn other_scheme_ref_is_refused_even_with_remote_refs_allowed() {
+    let text = spec_with_schema("                $ref: 'ftp://example.com/x.yaml'\n");
+    let options = LoadOptions {
+        allow_remote_refs: true,
+        ..LoadOptions::default()
+    };
+    expect![[]].assert_eq(&outcome_with(&[("spec.yaml", text.as_bytes())], &options));
+}
+
+#[test]
+fn huge_file_is_refused_by_size_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.json");
+    // Sparse: 200 MB on paper, nothing on disk.
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(200 * 1024 * 1024).unwrap();
+    let started = Instant::now();
+    let result = load(&path.to_string_lossy(), &LoadOptions::default());
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+    let message = scrub(&result.err().map(|e| e.to_string()).unwrap(), dir.path());
+    expect![[]].assert_eq(&message);
+}
+
+#[test]
+fn gzip_bomb_is_cut_at_the_size_limit() {
+    // Many gzip members, each 1 MiB of zeros: 256 MiB inflated from a few hundred KB.
+    let mut member = Vec::new();
+    {
+        let mut encoder =
+            flate2::write::GzEncoder::new(&mut member, flate2::Compression::best());
+        encoder.write_all(&vec![0u8; 1024 * 1024]).unwrap();
+        encoder.finish().unwrap();
+    }
+    let bomb = member.repeat(256);
+    let options = LoadOptions {
+        max_bytes: 8 * 1024 * 1024,
+        ..LoadOptions::default()
+    };
+    expect![[]].assert_eq(&outcome_with(&[("bomb.json.gz", &bomb)], &options));
+}
+
+#[test]
+fn spec_without_paths_is_a_warning() {
+    check(
+        &[("spec.yaml", b"openapi: 3.1.0\ninfo: {title: t, version: '1'}\n")],
+        expect![[]],
+    );
+}
+
+#[test]
+fn duplicate_operation_ids_are_named_apart() {
+    let text = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    get: {operationId: list, responses: {'204': {description: none}}}\n  /b:\n    get: {operationId: list, responses: {'204': {description: none}}}\n";
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+    let spec = load_str("spec.yaml", text).unwrap();
+    let names: Vec<&str> = spec.operations.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["list", "list2"]);
+    assert_eq!(spec.find("list").map(|o| o.path.as_str()), Some("/a"));
+    assert_eq!(spec.find("list2").map(|o| o.path.as_str()), Some("/b"));
+    assert_eq!(spec.find("GET /b").map(|o| o.name.as_str()), Some("list2"));
+}
+
+#[test]
+fn non_utf8_bytes_are_located() {
+    check(
+        &[("spec.yaml", b"openapi: 3.0.0\ninfo:\n  title: caf\xe9\n")],
+        expect![[]],
+    );
+}
+
+#[test]
+fn openapi_4_is_unsupported() {
+    check(
+        &[("spec.yaml", b"openapi: 4.0\ninfo: {title: t, version: '1'}\npaths: {}\n")],
+        expect![[]],
+    );
+}
+
+#[test]
+fn swagger_1_2_is_unsupported() {
+    check(
+        &[("spec.json", br#"{"swagger": "1.2", "apis": []}"#)],
+        expect![[]],
+    );
+}
+
+#[test]
+fn not_an_openapi_document() {
+    check(&[("spec.json", b"[1, 2, 3]")], expect![[]]);
+    check(&[("spec.yaml", b"hello: world\n")], expect![[]]);
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    check(&[("deep.json", deep.as_bytes())], expect![[]]);
+    let deep_yaml = format!("openapi: 3.0.0\nx: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    check(&[("deep.yaml", deep_yaml.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn self_splicing_properties_are_cut() {
+    // `properties` behind a $ref whose target contains the same splice: must not loop or explode.
+    let text = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths: {}\ncomponents:\n  schemas:\n    A:\n      type: object\n      properties: {$ref: '#/components/x-props'}\n  x-props:\n    left: {type: object, properties: {$ref: '#/components/x-props'}}\n    right: {type: object, properties: {$ref: '#/components/x-props'}}\n";
+    check(&[("spec.yaml", text.as_bytes())], expect![[]]);
+}
+
+#[test]
+fn load_str_cannot_reference_files() {
+    let text = spec_with_schema("                $ref: 'other.yaml#/Pet'\n");
+    let got = load_str("inline.yaml", &text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    expect![[]].assert_eq(&got);
+}

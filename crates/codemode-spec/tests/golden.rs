@@ -1,0 +1,91 @@
+//! Golden tests: each small fixture spec in `tests/fixtures` exercises one loader feature, and a
+//! compact dump of the loaded model is compared with `tests/snapshots/<fixture>.txt`.
+//! Refresh after an intended change with `UPDATE_EXPECT=1 cargo test -p codemode-spec --test golden`.
+
+mod support;
+
+use codemode_spec::{BodyKind, SecurityScheme};
+use expect_test::expect_file;
+use support::{dump, load_fixture};
+
+#[test]
+fn swagger2_conversion() {
+    let spec = load_fixture("swagger2.yaml");
+    expect_file!["snapshots/swagger2.txt"].assert_eq(&dump(&spec));
+    let upload = spec.find("uploadPhoto").expect("uploadPhoto");
+    let body = upload.request_body.as_ref().expect("form body");
+    assert_eq!(body.content[0].kind, BodyKind::Multipart);
+}
+
+#[test]
+fn parameters_merge_path_and_operation_level() {
+    let spec = load_fixture("parameters.yaml");
+    expect_file!["snapshots/parameters.txt"].assert_eq(&dump(&spec));
+    let get = spec.find("getItem").expect("getItem");
+    let keys: Vec<String> = get.arguments().into_iter().map(|a| a.key).collect();
+    assert_eq!(keys, ["id", "X-Request-Id", "limit", "header_id", "fields"]);
+    assert_eq!(
+        spec.default_server_url().as_deref(),
+        Some("https://eu.example.com/api")
+    );
+}
+
+#[test]
+fn request_bodies_and_success_responses_per_media_type() {
+    let spec = load_fixture("bodies.yaml");
+    expect_file!["snapshots/bodies.txt"].assert_eq(&dump(&spec));
+    let json = spec.find("sendJson").and_then(|o| o.request_body.as_ref());
+    let preferred = json.and_then(|b| b.preferred()).map(|m| m.media_type.as_str());
+    assert_eq!(preferred, Some("application/vnd.example+json"));
+}
+
+#[test]
+fn operation_names_and_lookup() {
+    let spec = load_fixture("names.json");
+    expect_file!["snapshots/names.txt"].assert_eq(&dump(&spec));
+    // By name, by the operationId as written, and by `METHOD /path` (any method case).
+    let by = |key: &str| spec.find(key).map(|o| o.key());
+    let get_repo = Some("GET /repos/{owner}/{repo}".to_string());
+    assert_eq!(by("reposGet"), Some("GET /reposGet".to_string()), "names win");
+    assert_eq!(by("repos/get"), get_repo);
+    assert_eq!(by("get /repos/{owner}/{repo}"), get_repo);
+    assert_eq!(by("DELETE /repos/{owner}/{repo}"), by("deleteReposOwnerRepo"));
+    assert_eq!(by("GET /nowhere"), None);
+    assert_eq!(by("nothing"), None);
+}
+
+#[test]
+fn nullable_and_exclusive_bounds_become_3_1() {
+    let spec = load_fixture("nullable.yaml");
+    expect_file!["snapshots/nullable.txt"].assert_eq(&dump(&spec));
+}
+
+#[test]
+fn ref_cycles_stay_references() {
+    let spec = load_fixture("cycles.yaml");
+    expect_file!["snapshots/cycles.txt"].assert_eq(&dump(&spec));
+    let props = spec.schemas.get("JSONSchemaProps").expect("JSONSchemaProps");
+    assert_eq!(
+        spec.deref_schema(&props["properties"]["items"]),
+        props,
+        "self reference resolves to itself"
+    );
+}
+
+#[test]
+fn multi_file_spec_with_relative_refs() {
+    let spec = load_fixture("multi/root.yaml");
+    expect_file!["snapshots/multi.txt"].assert_eq(&dump(&spec));
+}
+
+#[test]
+fn security_schemes() {
+    let spec = load_fixture("security.yaml");
+    expect_file!["snapshots/security.txt"].assert_eq(&dump(&spec));
+    assert_eq!(
+        spec.security_schemes.get("shared"),
+        Some(&SecurityScheme::Bearer {
+            format: Some("JWT".into())
+        })
+    );
+}

@@ -1,0 +1,40 @@
+//! Prints declarations for a spec: `cargo run --example declare -- <spec> [operation…|--all] [--budget N]`.
+
+use codemode_spec::LoadOptions;
+use codemode_typescript::{DeclareOptions, declare_all, declare_operations};
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        eprintln!("usage: declare <spec> [operation…|--all] [--budget N] [--depth N]");
+        std::process::exit(2);
+    }
+    let path = args.remove(0);
+    let spec = match codemode_spec::load(&path, &LoadOptions::default()) {
+        Ok(loaded) => loaded.spec,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let mut options = DeclareOptions::default();
+    let mut names = Vec::new();
+    let mut all = false;
+    let mut iter = args.into_iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "--all" => all = true,
+            "--budget" => options.token_budget = iter.next().and_then(|n| n.parse().ok()),
+            "--depth" => options.max_depth = iter.next().and_then(|n| n.parse().ok()).unwrap_or(4),
+            _ => names.push(arg),
+        }
+    }
+    if all {
+        print!("{}", declare_all(&spec));
+        return;
+    }
+    let operations: Vec<_> = names.iter().filter_map(|n| spec.find(n)).collect();
+    let declarations = declare_operations(&spec, &operations, &options);
+    print!("{}", declarations.text);
+    eprintln!("tokens: {}; trimmed: {:?}", declarations.tokens, declarations.trimmed);
+}

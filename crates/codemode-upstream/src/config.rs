@@ -1,0 +1,116 @@
+//! Configuration: the upstream ([`UpstreamConfig`], [`Credential`]), one run ([`SessionLimits`])
+//! and one pagination ([`PageLimits`], [`PageStyle`]).
+
+use std::time::{Duration, Instant};
+
+use crate::Secret;
+
+/// A credential the host adds to requests on the way out; scripts never see it.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`.
+    Bearer(Secret),
+    /// `Authorization: Basic base64(username:password)`.
+    Basic { username: String, password: Secret },
+    /// An API key placed where the spec's apiKey security scheme says (header, query or cookie).
+    ApiKey {
+        /// The security scheme's name in the spec; `None` = the spec's first apiKey scheme.
+        scheme: Option<String>,
+        value: Secret,
+    },
+    /// OAuth2 client-credentials: a token is fetched from the token URL, cached, and refreshed
+    /// when it expires or the upstream answers 401.
+    OAuth2ClientCredentials {
+        /// `None` = the token URL of the spec's client-credentials flow.
+        token_url: Option<String>,
+        client_id: String,
+        client_secret: Secret,
+        scopes: Vec<String>,
+    },
+}
+
+/// How to reach one upstream API, and the limits that hold across every run.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The only origin requests may go to; its path is the prefix of every operation path.
+    pub base_url: String,
+    pub credentials: Vec<Credential>,
+    /// Extra headers sent with every request (values are treated as secrets).
+    pub static_headers: Vec<(String, Secret)>,
+    /// Timeout of one attempt, including reading the body. Default 30 s.
+    pub call_timeout: Duration,
+    /// Largest response body accepted. Default 10 MiB.
+    pub max_response_bytes: usize,
+    /// Calls in flight at once to this upstream, across every run. Default 32.
+    pub max_in_flight_per_upstream: usize,
+    /// Retries after 429/503 or a connection error on an idempotent method. Default 2.
+    pub max_retries: u32,
+    /// Binary responses up to this size come back base64-encoded; larger ones only described.
+    /// Default 1 MiB.
+    pub binary_base64_cap: usize,
+    pub user_agent: String,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        UpstreamConfig {
+            base_url: String::new(),
+            credentials: Vec::new(),
+            static_headers: Vec::new(),
+            call_timeout: Duration::from_secs(30),
+            max_response_bytes: 10 * 1024 * 1024,
+            max_in_flight_per_upstream: 32,
+            max_retries: 2,
+            binary_base64_cap: 1024 * 1024,
+            user_agent: concat!("codemode/", env!("CARGO_PKG_VERSION")).to_string(),
+        }
+    }
+}
+
+/// Limits of one run (one `execute`).
+#[derive(Debug, Clone)]
+pub struct SessionLimits {
+    /// Calls the run may make (each page of a pagination counts). Default 50.
+    pub max_calls: u32,
+    /// Calls in flight at once within the run. Default 10.
+    pub max_in_flight: usize,
+    /// When the run must be over; retries and waits never go past it.
+    pub deadline: Option<Instant>,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_calls: 50,
+            max_in_flight: 10,
+            deadline: None,
+        }
+    }
+}
+
+/// How far [`crate::Session::paginate`] may go.
+#[derive(Debug, Clone, Default)]
+pub struct PageLimits {
+    /// Stop once this many items are collected (the result is cut to exactly this many).
+    pub max_items: Option<usize>,
+    /// Stop after this many pages; `None` = 10.
+    pub max_pages: Option<u32>,
+    /// Force a paging style instead of detecting it from the spec.
+    pub style: Option<PageStyle>,
+}
+
+/// How an API hands out the next page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageStyle {
+    /// A `Link: <…>; rel="next"` response header (GitHub). Always honoured when present.
+    LinkHeader,
+    /// `starting_after=<last item id>` while the response says `has_more` (Stripe).
+    StartingAfter,
+    /// `page=n+1` until `result_info.total_pages` (Cloudflare) or a short/empty page.
+    PageNumber { page_param: String },
+    /// `continue=<metadata.continue>` (Kubernetes).
+    ContinueToken,
+    /// `after=<last_id or last item id>` while items keep coming and `has_more` is not false
+    /// (OpenAI, Discord).
+    After { param: String },
+}

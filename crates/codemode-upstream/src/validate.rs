@@ -1,0 +1,665 @@
+//! Validation of a script's `args` against one operation, on the host, before anything is sent:
+//! unknown and missing arguments, then every value against its schema with a compiled draft
+//! 2020-12 validator. Messages name the operation, the pointer, what was expected and what came.
+
+use std::collections::{HashSet, VecDeque};
+
+use codemode_spec::{
+    ArgumentSource, BodyKind, MediaType, Operation, Parameter, SCHEMA_REF_PREFIX, Spec,
+};
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{Draft, ValidationError, Validator};
+use serde_json::{Map, Value, json};
+
+use crate::{CallError, CallErrorKind};
+
+/// Everything about one operation that is worth computing once: the argument keys and the
+/// compiled validator for the whole `args` object.
+pub(crate) struct OperationPlan {
+    pub(crate) arguments: Vec<(String, ArgumentSource)>,
+    /// `None` when the spec's schemas could not be compiled (a spec defect must not block calls).
+    validator: Option<Validator>,
+    /// The media type the body is sent as (the spec's preferred one).
+    pub(crate) body_media: Option<MediaType>,
+}
+
+impl OperationPlan {
+    pub(crate) fn build(spec: &Spec, op: &Operation) -> OperationPlan {
+        let arguments: Vec<(String, ArgumentSource)> = op
+            .arguments()
+            .into_iter()
+            .map(|a| (a.key, a.source))
+            .collect();
+        let body_media = op
+            .request_body
+            .as_ref()
+            .and_then(|b| b.preferred())
+            .cloned();
+        let validator = compile_arguments_validator(spec, op, &arguments, body_media.as_ref());
+        OperationPlan {
+            arguments,
+            validator,
+            body_media,
+        }
+    }
+
+    fn key_of(&self, source: ArgumentSource) -> Option<&str> {
+        self.arguments
+            .iter()
+            .find(|(_, s)| *s == source)
+            .map(|(k, _)| k.as_str())
+    }
+
+    pub(crate) fn parameter_key(&self, index: usize) -> Option<&str> {
+        self.key_of(ArgumentSource::Parameter(index))
+    }
+}
+
+/// Checks `args` and returns them normalized: nulls dropped, numeric and boolean strings in
+/// parameters converted to what the schema says, a lone value wrapped for an array parameter.
+pub(crate) fn check_arguments(
+    spec: &Spec,
+    op: &Operation,
+    plan: &OperationPlan,
+    args: &Value,
+) -> Result<Map<String, Value>, CallError> {
+    let given = match args {
+        Value::Null => Map::new(),
+        Value::Object(map) => map.clone(),
+        other => {
+            return Err(CallError::validation(
+                format!(
+                    "{}: args must be an object, got {}",
+                    op.name,
+                    json_type_name(other)
+                ),
+                "",
+                "object",
+                other.clone(),
+            ));
+        }
+    };
+    let mut normalized = Map::with_capacity(given.len());
+    for (key, value) in given {
+        let Some((_, source)) = plan.arguments.iter().find(|(k, _)| *k == key) else {
+            return Err(unknown_argument(op, plan, &key));
+        };
+        if value.is_null() {
+            continue;
+        }
+        let value = match source {
+            ArgumentSource::Parameter(i) => match op.parameters.get(*i) {
+                Some(param) => coerce_parameter(spec, param, value),
+                None => value,
+            },
+            ArgumentSource::Body => value,
+        };
+        normalized.insert(key, value);
+    }
+    check_required(spec, op, plan, &normalized)?;
+    if let Some(validator) = &plan.validator {
+        let instance = Value::Object(normalized);
+        let first = validator.iter_errors(&instance).next();
+        if let Some(error) = first {
+            return Err(schema_error(&op.name, &error));
+        }
+        let Value::Object(normalized) = instance else {
+            return Ok(Map::new());
+        };
+        return Ok(normalized);
+    }
+    Ok(normalized)
+}
+
+fn unknown_argument(op: &Operation, plan: &OperationPlan, key: &str) -> CallError {
+    let keys: Vec<&str> = plan.arguments.iter().map(|(k, _)| k.as_str()).collect();
+    let suggestions = did_you_mean(key, keys.iter().copied());
+    let message = if !suggestions.is_empty() {
+        format!(
+            "unknown argument {key:?} for {}; did you mean {}?",
+            op.name,
+            quote_list(&suggestions)
+        )
+    } else if keys.is_empty() {
+        format!("unknown argument {key:?} for {}; it takes no arguments", op.name)
+    } else {
+        format!(
+            "unknown argument {key:?} for {}; expected one of {}",
+            op.name,
+            quote_list(&keys.iter().take(12).copied().collect::<Vec<_>>())
+        )
+    };
+    CallError::validation(
+        message,
+        &format!("/{}", escape_token(key)),
+        &format!("one of {}", keys.join(", ")),
+        Value::String(key.to_string()),
+    )
+}
+
+fn check_required(
+    spec: &Spec,
+    op: &Operation,
+    plan: &OperationPlan,
+    args: &Map<String, Value>,
+) -> Result<(), CallError> {
+    for (key, source) in &plan.arguments {
+        if args.contains_key(key) {
+            continue;
+        }
+        match source {
+            ArgumentSource::Parameter(i) => {
+                let Some(param) = op.parameters.get(*i) else {
+                    continue;
+                };
+                if param.required || param.location == codemode_spec::ParameterLocation::Path {
+                    let expected = describe_schema(spec, &param.schema);
+                    return Err(CallError::validation(
+                        format!(
+                            "{}: missing required parameter {key:?} ({}, {expected})",
+                            op.name, param.location
+                        ),
+                        &format!("/{}", escape_token(key)),
+                        &expected,
+                        Value::Null,
+                    ));
+                }
+            }
+            ArgumentSource::Body => {
+                let required = op.request_body.as_ref().is_some_and(|b| b.required);
+                if required {
+                    let expected = plan
+                        .body_media
+                        .as_ref()
+                        .map(|m| format!("{}, {}", m.media_type, describe_schema(spec, &m.schema)))
+                        .unwrap_or_else(|| "a value".to_string());
+                    return Err(CallError::validation(
+                        format!(
+                            "{}: missing required argument \"body\" ({expected})",
+                            op.name
+                        ),
+                        "/body",
+                        &expected,
+                        Value::Null,
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Query, path and header values travel as text, so `"42"` for an integer is what the caller
+/// meant; convert such strings (and wrap a lone value for an array) before validating.
+fn coerce_parameter(spec: &Spec, param: &Parameter, value: Value) -> Value {
+    let schema = spec.deref_schema(&param.schema);
+    let types = schema_types(schema);
+    match value {
+        Value::String(s) => {
+            if types.contains(&"string") || types.is_empty() {
+                return Value::String(s);
+            }
+            if types.contains(&"integer")
+                && let Ok(n) = s.trim().parse::<i64>()
+            {
+                return json!(n);
+            }
+            if types.contains(&"number")
+                && let Ok(n) = s.trim().parse::<f64>()
+                && let Some(n) = serde_json::Number::from_f64(n)
+            {
+                return Value::Number(n);
+            }
+            if types.contains(&"boolean") && (s == "true" || s == "false") {
+                return Value::Bool(s == "true");
+            }
+            if types == ["array"] {
+                return Value::Array(vec![Value::String(s)]);
+            }
+            Value::String(s)
+        }
+        scalar @ (Value::Number(_) | Value::Bool(_)) if types == ["array"] => {
+            Value::Array(vec![scalar])
+        }
+        other => other,
+    }
+}
+
+fn schema_types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A short human description of what a schema accepts: `integer`, `array of string`,
+/// `"open" | "closed"`.
+pub(crate) fn describe_schema(spec: &Spec, schema: &Value) -> String {
+    describe_schema_depth(spec, schema, 0)
+}
+
+fn describe_schema_depth(spec: &Spec, schema: &Value, depth: usize) -> String {
+    let schema = spec.deref_schema(schema);
+    if depth > 2 {
+        return "value".to_string();
+    }
+    if let Some(Value::Array(options)) = schema.get("enum") {
+        let shown: Vec<String> = options.iter().take(6).map(compact).collect();
+        let more = if options.len() > 6 { " | …" } else { "" };
+        return format!("{}{more}", shown.join(" | "));
+    }
+    let types = schema_types(schema);
+    if types.len() == 1 && types[0] == "array" {
+        let items = schema.get("items").cloned().unwrap_or(json!({}));
+        return format!("array of {}", describe_schema_depth(spec, &items, depth + 1));
+    }
+    if !types.is_empty() {
+        return types.join(" | ");
+    }
+    for keyword in ["oneOf", "anyOf"] {
+        if let Some(Value::Array(options)) = schema.get(keyword) {
+            let parts: Vec<String> = options
+                .iter()
+                .take(4)
+                .map(|o| describe_schema_depth(spec, o, depth + 1))
+                .collect();
+            return parts.join(" | ");
+        }
+    }
+    if schema.get("properties").is_some() {
+        return "object".to_string();
+    }
+    "any".to_string()
+}
+
+/// Turns the first schema violation into a one-line message: `op: body/a/b: expected X, got Y`.
+fn schema_error(operation: &str, error: &ValidationError<'_>) -> CallError {
+    let (pointer, expected, given, detail) = explain(error);
+    let label = if pointer.is_empty() {
+        "args".to_string()
+    } else {
+        pointer.trim_start_matches('/').to_string()
+    };
+    let message = match detail {
+        Some(detail) => format!("{operation}: {label}: {detail}"),
+        None => format!(
+            "{operation}: {label}: expected {expected}, got {}",
+            truncate(&compact(&given), 80)
+        ),
+    };
+    CallError::validation(message, &pointer, &expected, given)
+}
+
+/// (pointer, expected, given, a complete message tail when "expected X, got Y" does not fit).
+fn explain(error: &ValidationError<'_>) -> (String, String, Value, Option<String>) {
+    let pointer = error.instance_path().as_str().to_string();
+    let given = error.instance().clone().into_owned();
+    let expected = match error.kind() {
+        ValidationErrorKind::Type { kind } => type_kind_names(kind),
+        ValidationErrorKind::Enum { options } => match options.as_ref() {
+            Value::Array(values) => {
+                let shown: Vec<String> = values.iter().take(8).map(compact).collect();
+                let more = if values.len() > 8 { ", …" } else { "" };
+                format!("one of {}{more}", shown.join(", "))
+            }
+            other => format!("one of {}", compact(other)),
+        },
+        ValidationErrorKind::Constant { expected_value } => compact(expected_value),
+        ValidationErrorKind::Format { format } => format!("a valid {format}"),
+        ValidationErrorKind::Minimum { limit } => format!(">= {limit}"),
+        ValidationErrorKind::Maximum { limit } => format!("<= {limit}"),
+        ValidationErrorKind::ExclusiveMinimum { limit } => format!("> {limit}"),
+        ValidationErrorKind::ExclusiveMaximum { limit } => format!("< {limit}"),
+        ValidationErrorKind::MinLength { limit } => format!("at least {limit} characters"),
+        ValidationErrorKind::MaxLength { limit } => format!("at most {limit} characters"),
+        ValidationErrorKind::MinItems { limit } => format!("at least {limit} items"),
+        ValidationErrorKind::MaxItems { limit } => format!("at most {limit} items"),
+        ValidationErrorKind::MinProperties { limit } => format!("at least {limit} properties"),
+        ValidationErrorKind::MaxProperties { limit } => format!("at most {limit} properties"),
+        ValidationErrorKind::Pattern { pattern } => format!("a string matching /{pattern}/"),
+        ValidationErrorKind::MultipleOf { multiple_of } => format!("a multiple of {multiple_of}"),
+        ValidationErrorKind::UniqueItems => "unique items".to_string(),
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default().to_string();
+            let detail = format!("missing required property {name:?}");
+            return (pointer, format!("object with {name:?}"), given, Some(detail));
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected }
+        | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+            let names = quote_list(&unexpected.iter().map(String::as_str).collect::<Vec<_>>());
+            let detail = format!("unknown property {names}");
+            return (pointer, "no other properties".to_string(), given, Some(detail));
+        }
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            return explain_alternatives(pointer, given, context);
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            "exactly one of the oneOf alternatives (several match)".to_string()
+        }
+        _ => {
+            let detail = error.to_string();
+            return (pointer, detail.clone(), given, Some(detail));
+        }
+    };
+    (pointer, expected, given, None)
+}
+
+/// For anyOf/oneOf: if no alternative even has the right type, list the types; otherwise
+/// report the error of the alternative that got furthest (deepest pointer).
+fn explain_alternatives(
+    pointer: String,
+    given: Value,
+    context: &[Vec<ValidationError<'static>>],
+) -> (String, String, Value, Option<String>) {
+    let all_type_errors_here = context.iter().all(|branch| {
+        branch.iter().any(|e| {
+            e.instance_path().as_str() == pointer
+                && matches!(e.kind(), ValidationErrorKind::Type { .. })
+        })
+    });
+    if all_type_errors_here && !context.is_empty() {
+        let mut names: Vec<String> = Vec::new();
+        for branch in context {
+            for e in branch {
+                if let ValidationErrorKind::Type { kind } = e.kind() {
+                    let n = type_kind_names(kind);
+                    if !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        return (pointer, names.join(" or "), given, None);
+    }
+    let deepest = context
+        .iter()
+        .filter_map(|branch| branch.first())
+        .max_by_key(|e| e.instance_path().as_str().len());
+    match deepest {
+        Some(e) => explain(e),
+        None => (
+            pointer,
+            "one of the allowed shapes".to_string(),
+            given,
+            None,
+        ),
+    }
+}
+
+fn type_kind_names(kind: &TypeKind) -> String {
+    match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(set) => set
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+/// Compiles one validator for the whole `args` object: each key's schema under `properties`,
+/// with the referenced component schemas copied alongside so `#/components/schemas/X` resolves.
+fn compile_arguments_validator(
+    spec: &Spec,
+    op: &Operation,
+    arguments: &[(String, ArgumentSource)],
+    body_media: Option<&MediaType>,
+) -> Option<Validator> {
+    let relax_binary = matches!(
+        body_media.map(|m| m.kind),
+        Some(BodyKind::Multipart | BodyKind::Binary)
+    );
+    let mut properties = Map::new();
+    for (key, source) in arguments {
+        let schema = match source {
+            ArgumentSource::Parameter(i) => op.parameters.get(*i).map(|p| p.schema.clone()),
+            ArgumentSource::Body => body_media.map(|m| body_schema(m)),
+        };
+        if let Some(schema) = schema {
+            properties.insert(key.clone(), schema);
+        }
+    }
+    let mut root = json!({ "type": "object", "properties": properties });
+    let mut components = referenced_schemas(spec, &root);
+    prepare_for_requests(&mut root, relax_binary);
+    for schema in components.values_mut() {
+        prepare_for_requests(schema, relax_binary);
+    }
+    if !components.is_empty() {
+        root["components"] = json!({ "schemas": components });
+    }
+    compile(&root).or_else(|| {
+        // Specs carry regexes in dialects Rust cannot compile; validate without patterns rather
+        // than not at all.
+        strip_keyword(&mut root, "pattern");
+        compile(&root)
+    })
+}
+
+fn body_schema(media: &MediaType) -> Value {
+    match media.kind {
+        BodyKind::Json | BodyKind::Form | BodyKind::Multipart => media.schema.clone(),
+        // Text bodies are strings; binary bodies are checked when they are encoded.
+        BodyKind::Text => json!({ "type": "string" }),
+        BodyKind::Binary => json!({}),
+    }
+}
+
+fn compile(root: &Value) -> Option<Validator> {
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .should_validate_formats(true)
+        .should_ignore_unknown_formats(true)
+        .build(root)
+        .ok()
+}
+
+/// Copies every component schema reachable from `root` through `$ref`s.
+fn referenced_schemas(spec: &Spec, root: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut queue: VecDeque<String> = VecDeque::new();
+    collect_refs(root, &mut queue);
+    while let Some(reference) = queue.pop_front() {
+        let Some(name) = reference.strip_prefix(SCHEMA_REF_PREFIX) else {
+            continue;
+        };
+        if !seen.insert(name.to_string()) {
+            continue;
+        }
+        let Some(schema) = spec.schema_by_ref(&reference) else {
+            continue;
+        };
+        collect_refs(schema, &mut queue);
+        out.insert(
+            codemode_spec::unescape_pointer_token(name),
+            schema.clone(),
+        );
+    }
+    out
+}
+
+fn collect_refs(value: &Value, out: &mut VecDeque<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push_back(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Request-side adjustments: `readOnly` properties are never required in a request (OpenAPI
+/// says so); for multipart and binary bodies, binary string fields accept the file-part shape.
+fn prepare_for_requests(schema: &mut Value, relax_binary: bool) {
+    match schema {
+        Value::Object(map) => {
+            if relax_binary && is_binary_string(map) {
+                map.clear();
+                return;
+            }
+            let read_only: Vec<String> = match map.get("properties") {
+                Some(Value::Object(props)) => props
+                    .iter()
+                    .filter(|(_, p)| p.get("readOnly") == Some(&Value::Bool(true)))
+                    .map(|(k, _)| k.clone())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if !read_only.is_empty()
+                && let Some(Value::Array(required)) = map.get_mut("required")
+            {
+                required.retain(|r| r.as_str().is_none_or(|r| !read_only.iter().any(|p| p == r)));
+            }
+            map.values_mut()
+                .for_each(|v| prepare_for_requests(v, relax_binary));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| prepare_for_requests(v, relax_binary)),
+        _ => {}
+    }
+}
+
+fn is_binary_string(map: &Map<String, Value>) -> bool {
+    let format = map.get("format").and_then(Value::as_str);
+    matches!(format, Some("binary" | "byte" | "base64"))
+        || map.contains_key("contentMediaType")
+        || map.contains_key("contentEncoding")
+}
+
+fn strip_keyword(schema: &mut Value, keyword: &str) {
+    match schema {
+        Value::Object(map) => {
+            if map.get(keyword).is_some_and(Value::is_string) {
+                map.remove(keyword);
+            }
+            map.values_mut().for_each(|v| strip_keyword(v, keyword));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| strip_keyword(v, keyword)),
+        _ => {}
+    }
+}
+
+/// Up to three candidates close to `given` (case-insensitive edit distance), best first.
+pub(crate) fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let lower = given.to_ascii_lowercase();
+    let limit = (given.chars().count() / 3).clamp(1, 4);
+    let mut scored: Vec<(usize, &str)> = candidates
+        .filter_map(|c| {
+            let candidate_lower = c.to_ascii_lowercase();
+            let distance = edit_distance(&lower, &candidate_lower);
+            let is_affix = candidate_lower.len() >= 3
+                && lower.len() >= 3
+                && (candidate_lower.starts_with(&lower) || lower.starts_with(&candidate_lower));
+            (distance <= limit || is_affix).then_some((distance, c))
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+/// Levenshtein distance with adjacent transpositions counted as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+pub(crate) fn quote_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max_chars).collect();
+    format!("{cut}…")
+}
+
+fn escape_token(key: &str) -> String {
+    codemode_spec::escape_pointer_token(key)
+}
+
+/// Used when the operation name itself is wrong.
+pub(crate) fn unknown_operation(spec: &Spec, name: &str) -> CallError {
+    let suggestions = did_you_mean(name, spec.operations.iter().map(|o| o.name.as_str()));
+    let message = if suggestions.is_empty() {
+        format!("unknown operation {name:?}; use search to find operation names")
+    } else {
+        format!(
+            "unknown operation {name:?}; did you mean {}?",
+            quote_list(&suggestions)
+        )
+    };
+    CallError::new(CallErrorKind::UnknownOperation, message).with_data(json!({
+        "operation": name,
+        "suggestions": suggestions,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_names_best_first() {
+        let names = ["per_page", "page", "org", "direction"];
+        assert_eq!(did_you_mean("per_pag", names.iter().copied()), ["per_page"]);
+        assert_eq!(did_you_mean("drection", names.iter().copied()), ["direction"]);
+        assert!(did_you_mean("zzzzzz", names.iter().copied()).is_empty());
+    }
+
+    #[test]
+    fn transpositions_cost_one() {
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}
