@@ -161,7 +161,8 @@ impl RunHost {
         }
         let page_limits = PageLimits {
             max_items: limits.get("maxItems").and_then(Value::as_u64).map(|n| n as usize),
-            max_pages: limits.get("maxPages").and_then(Value::as_u64).map(|n| n as usize),
+            max_pages: limits.get("maxPages").and_then(Value::as_u64).map(|n| n.min(u64::from(u32::MAX)) as u32),
+            style: None,
         };
         let items = session.paginate(&name, &args, page_limits).await.map_err(host_error)?;
         Ok(Value::Array(items))

@@ -1,1 +1,125 @@
-//! codemode-mcp (placeholder; see ARCHITECTURE.md)
+//! The MCP server: exposes an [`Engine`] to agents over rmcp, on stdio or streamable HTTP. Owns the
+//! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
+//! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
+//! budget (the structural JSON cutter, [`cut_to_budget`]), and the HTTP shell around rmcp: Host and
+//! Origin validation, an optional bearer token, a request size limit and graceful shutdown. Key
+//! types: [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
+//! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
+
+mod budget;
+mod handler;
+mod http;
+mod per_operation;
+mod render;
+mod tools;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use codemode_engine::Engine;
+use rmcp::ServiceExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
+pub use http::{serve_http, serve_http_listener};
+pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
+
+use handler::{CodemodeServer, ToolSet};
+
+/// Which tools the server lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ToolMode {
+    /// Two tools: `search` and `execute`.
+    #[default]
+    CodeMode,
+    /// One tool per allowed operation (`--tools per-operation`, or `?codemode=false` over HTTP).
+    PerOperation,
+}
+
+/// How the server behaves; the CLI fills it from flags and the environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub mode: ToolMode,
+    /// Token budget of every tool result (o200k); `execute` may lower or raise it per call.
+    pub output_budget_tokens: usize,
+    /// HTTP only: accepted `Host` values, `host` (any port) or `host:port`; `*` accepts any.
+    /// Empty means localhost, 127.0.0.1 and [::1] on the bound port.
+    pub allowed_hosts: Vec<String>,
+    /// HTTP only: accepted `Origin` values (`http://localhost:8080`); `*` accepts any. Requests
+    /// without an Origin (non-browser clients) pass. Empty means the loopback origins on the bound port.
+    pub allowed_origins: Vec<String>,
+    /// HTTP only: when set, every request to the MCP endpoint needs `Authorization: Bearer <token>`.
+    pub auth_token: Option<String>,
+    /// HTTP only: largest accepted request body.
+    pub max_request_bytes: usize,
+}
+
+/// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            mode: ToolMode::CodeMode,
+            output_budget_tokens: DEFAULT_OUTPUT_BUDGET_TOKENS,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            auth_token: None,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+        }
+    }
+}
+
+/// Why a server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("http server failed: {0}")]
+    Http(std::io::Error),
+    #[error("mcp session failed to start: {0}")]
+    Initialize(String),
+    #[error("mcp session ended with an error: {0}")]
+    Session(String),
+}
+
+/// Serves MCP over stdin/stdout until the client disconnects.
+pub async fn serve_stdio(engine: Arc<Engine>, config: ServerConfig) -> Result<(), ServeError> {
+    serve_io(engine, config, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Serves MCP over any byte stream pair (stdio, a pipe, an in-memory duplex in tests).
+pub async fn serve_io<R, W>(engine: Arc<Engine>, config: ServerConfig, reader: R, writer: W) -> Result<(), ServeError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let tools = Arc::new(ToolSet::build(&engine, config.mode));
+    let server = CodemodeServer::new(engine, tools, &config);
+    let running = server
+        .serve((reader, writer))
+        .await
+        .map_err(|error| ServeError::Initialize(error.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map(|_| ())
+        .map_err(|error| ServeError::Session(error.to_string()))
+}
+
+/// Exactly what tools/list returns for this engine and mode: `{"tools": [...]}`.
+pub fn tools_list_json(engine: &Engine, config: &ServerConfig) -> Value {
+    let tools = ToolSet::build(engine, config.mode);
+    json!({ "tools": tools.tools })
+}
+
+/// The two code-mode tool definitions.
+fn code_mode_tools(engine: &Engine) -> Vec<Value> {
+    vec![tools::search_tool(engine), tools::execute_tool(engine)]
+}
+
+/// Counts the tokens of a tools/list answer as an agent sees it (compact JSON).
+pub fn tools_list_tokens(tools_list: &Value) -> usize {
+    count_tokens(&tools_list.to_string())
+}

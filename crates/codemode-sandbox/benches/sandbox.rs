@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use codemode_sandbox::{Host, HostError, HostFuture, RunRequest, Sandbox, SandboxConfig, strip_typescript};
+use codemode_sandbox::{
+    Host, HostError, HostFuture, RunRequest, Sandbox, SandboxConfig, strip_typescript,
+};
 use serde_json::Value;
 
 /// A host whose only function, `echo`, answers immediately.
@@ -20,7 +22,11 @@ impl Host for EchoHost {
 }
 
 fn request(code: &str) -> RunRequest {
-    RunRequest { code: code.to_string(), async_functions: vec!["echo".to_string()], ..RunRequest::default() }
+    RunRequest {
+        code: code.to_string(),
+        async_functions: vec!["echo".to_string()],
+        ..RunRequest::default()
+    }
 }
 
 /// p50 and p99 of `samples`.
@@ -49,7 +55,11 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio");
     let iterations = 2000;
 
     let (base_p50, base_p99) = time_each(iterations, || {
@@ -59,12 +69,24 @@ fn main() {
             let _: i32 = ctx.eval("1 + 1").expect("eval");
         });
     });
-    println!("baseline: empty rquickjs runtime+context+eval      p50 {} p99 {}", ms(base_p50), ms(base_p99));
+    println!(
+        "baseline: empty rquickjs runtime+context+eval      p50 {} p99 {}",
+        ms(base_p50),
+        ms(base_p99)
+    );
 
-    let sandbox = Sandbox::new(SandboxConfig { workers: 2, queue_capacity: 10_000, ..SandboxConfig::default() }, rt.handle().clone());
+    let sandbox = Sandbox::new(
+        SandboxConfig {
+            workers: 2,
+            queue_capacity: 10_000,
+            ..SandboxConfig::default()
+        },
+        rt.handle().clone(),
+    );
     let host: Arc<dyn Host> = Arc::new(EchoHost);
     let run = |code: &str| {
-        rt.block_on(sandbox.run(request(code), Arc::clone(&host))).expect("run succeeds");
+        rt.block_on(sandbox.run(request(code), Arc::clone(&host)))
+            .expect("run succeeds");
     };
 
     let (p50, p99) = time_each(iterations, || run("1 + 1"));
@@ -75,7 +97,9 @@ fn main() {
         p50.as_secs_f64() / base_p50.as_secs_f64()
     );
 
-    let (p50, p99) = time_each(iterations, || run("async () => { const x = 20; return x + 22 }"));
+    let (p50, p99) = time_each(iterations, || {
+        run("async () => { const x = 20; return x + 22 }")
+    });
     println!(
         "sandbox: async arrow form                            p50 {} p99 {}  ({:.1}x baseline p50)",
         ms(p50),
@@ -94,7 +118,11 @@ fn main() {
     let (p50, p99) = time_each(iterations, || {
         strip_typescript(ts).expect("strips");
     });
-    println!("strip_typescript alone                               p50 {} p99 {}", ms(p50), ms(p99));
+    println!(
+        "strip_typescript alone                               p50 {} p99 {}",
+        ms(p50),
+        ms(p99)
+    );
 
     let sequential_awaits = "for (let i = 0; i < 100; i++) await echo(i); 1";
     let (p50, p99) = time_each(200, || run(sequential_awaits));
@@ -104,7 +132,8 @@ fn main() {
         ms(p99),
         p50.as_secs_f64() / base_p50.as_secs_f64()
     );
-    let parallel_awaits = "(await Promise.all(Array.from({ length: 100 }, (_, i) => echo(i)))).length";
+    let parallel_awaits =
+        "(await Promise.all(Array.from({ length: 100 }, (_, i) => echo(i)))).length";
     let (p50, p99) = time_each(200, || run(parallel_awaits));
     println!(
         "sandbox: Promise.all of 100 host calls               p50 {} p99 {}  ({:.1}x baseline p50)",
@@ -113,7 +142,30 @@ fn main() {
         p50.as_secs_f64() / base_p50.as_secs_f64()
     );
 
+    // Baseline throughput: two plain threads creating empty rquickjs runtimes for the same number of runs.
     let runs = 6000;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..runs / 2 {
+                    let runtime = rquickjs::Runtime::new().expect("runtime");
+                    let context = rquickjs::Context::full(&runtime).expect("context");
+                    context.with(|ctx| {
+                        let _: i32 = ctx.eval("1 + 1").expect("eval");
+                    });
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("joins");
+    }
+    let baseline_per_second = runs as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "baseline: {runs} empty rquickjs runs on 2 threads       {baseline_per_second:.0} runs/s"
+    );
+
     let sandbox = Arc::new(sandbox);
     let started = Instant::now();
     rt.block_on(async {
@@ -130,9 +182,16 @@ fn main() {
     });
     let elapsed = started.elapsed();
     let per_second = runs as f64 / elapsed.as_secs_f64();
-    let baseline_per_second = 2.0 / base_p50.as_secs_f64();
     println!(
-        "throughput: {runs} trivial runs on 2 workers          {per_second:.0} runs/s  (baseline 2 x 1/p50 = {baseline_per_second:.0}/s, ratio {:.2})",
+        "throughput: {runs} trivial runs on 2 workers          {per_second:.0} runs/s  ({:.2}x the baseline)",
         per_second / baseline_per_second
+    );
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "machine load average while benchmarking: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 }

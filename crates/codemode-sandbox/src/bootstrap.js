@@ -1,8 +1,12 @@
 // Trusted setup of every run, evaluated before the prelude and the agent's code. It captures the
 // built-ins it relies on, so later changes to globals by the agent cannot subvert it, installs the
 // capturing console and the host functions, and returns the helpers the Rust runner drives.
-(function (hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, asyncNames, syncNames) {
-  "use strict";
+// It is a module (strict mode) so each worker compiles it to bytecode once and only loads it per run.
+// The module stays reachable through `import('bootstrap.js')`, so `setup` works only once per context.
+let setupDone = false;
+export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, asyncNames, syncNames) {
+  if (setupDone) throw new TypeError("the sandbox bootstrap has already run");
+  setupDone = true;
   const G = globalThis;
   const call = Function.prototype.call;
   const uncurry = (f) => call.bind(f);
@@ -288,6 +292,8 @@
     debug: logger("debug"),
   };
   consoleObject.trace = consoleObject.debug;
+  consoleObject.dir = consoleObject.log;
+  consoleObject.table = consoleObject.log;
   install("console", consoleObject);
 
   // The value of the agent's code: call it if it is a function, then await it. `state` is polled by Rust.
@@ -326,4 +332,4 @@
   }
 
   return { start, settle, resultJson, describe };
-});
+}

@@ -22,19 +22,36 @@ pub(crate) const BODY_SUFFIX: &str = "\n})";
 /// Unwrap the first fenced block (if any) and turn `export default X` into `return X`.
 pub(crate) fn normalize(code: &str) -> AgentSource {
     let (code, line_offset, typescript) = match unfence(code) {
-        Some((body, offset, lang)) => (body, offset, matches!(lang.as_str(), "ts" | "typescript" | "tsx" | "mts")),
+        Some((body, offset, lang)) => (
+            body,
+            offset,
+            matches!(lang.as_str(), "ts" | "typescript" | "tsx" | "mts"),
+        ),
         None => (code.to_string(), 0, false),
     };
-    AgentSource { code: rewrite_export_default(&code), line_offset, typescript }
+    AgentSource {
+        code: rewrite_export_default(&code),
+        line_offset,
+        typescript,
+    }
 }
 
 /// The first ``` fenced block: its body, the number of lines before the body, and the language tag.
 fn unfence(code: &str) -> Option<(String, u32, String)> {
     let lines: Vec<&str> = code.split('\n').collect();
-    let open = lines.iter().position(|line| line.trim_start().starts_with("```"))?;
-    let lang = lines[open].trim().trim_start_matches('`').trim().to_ascii_lowercase();
+    let open = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with("```"))?;
+    let lang = lines[open]
+        .trim()
+        .trim_start_matches('`')
+        .trim()
+        .to_ascii_lowercase();
     let rest = &lines[open + 1..];
-    let close = rest.iter().position(|line| line.trim() == "```").unwrap_or(rest.len());
+    let close = rest
+        .iter()
+        .position(|line| line.trim() == "```")
+        .unwrap_or(rest.len());
     let body = rest[..close].join("\n");
     Some((body, u32::try_from(open + 1).unwrap_or(u32::MAX), lang))
 }
@@ -50,8 +67,13 @@ fn rewrite_export_default(code: &str) -> String {
         }
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
-        let follows = trimmed[EXPORT_DEFAULT.len().min(trimmed.len())..].chars().next();
-        if !replaced && trimmed.starts_with(EXPORT_DEFAULT) && follows.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$') {
+        let follows = trimmed[EXPORT_DEFAULT.len().min(trimmed.len())..]
+            .chars()
+            .next();
+        if !replaced
+            && trimmed.starts_with(EXPORT_DEFAULT)
+            && follows.is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '$')
+        {
             out.push_str(&line[..indent]);
             out.push_str("return        ");
             out.push_str(&trimmed[EXPORT_DEFAULT.len()..]);
@@ -74,7 +96,11 @@ pub(crate) struct Locator {
 
 impl Locator {
     pub fn locate(&self, line: u32, col: u32) -> (u32, u32) {
-        let col = if line == 1 { col.saturating_sub(self.first_line_shift).max(1) } else { col };
+        let col = if line == 1 {
+            col.saturating_sub(self.first_line_shift).max(1)
+        } else {
+            col
+        };
         let (line, col) = match &self.typescript {
             Some(map) => map.original(line, col),
             None => (line, col),
@@ -85,20 +111,41 @@ impl Locator {
 
 /// Keep only the agent's frames of a QuickJS stack (`    at f (agent.js:3:5)`), with mapped locations.
 /// Returns the trimmed stack and the location of its first frame.
-pub(crate) fn trim_stack(stack: &str, file: &str, locator: &Locator) -> (String, Option<(u32, u32)>) {
+pub(crate) fn trim_stack(
+    stack: &str,
+    file: &str,
+    locator: &Locator,
+) -> (String, Option<(u32, u32)>) {
     let mut kept = Vec::new();
     let mut first = None;
     let marker = format!("{file}:");
     for line in stack.lines() {
-        let Some(at) = line.find(&marker) else { continue };
+        let Some(at) = line.find(&marker) else {
+            continue;
+        };
         let location = &line[at + marker.len()..];
-        let digits: String = location.chars().take_while(|c| c.is_ascii_digit() || *c == ':').collect();
+        let digits: String = location
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ':')
+            .collect();
         let mut numbers = digits.split(':').filter_map(|n| n.parse::<u32>().ok());
-        let (Some(l), Some(c)) = (numbers.next(), numbers.next()) else { continue };
+        let (Some(l), Some(c)) = (numbers.next(), numbers.next()) else {
+            continue;
+        };
         let (l, c) = locator.locate(l, c);
         first.get_or_insert((l, c));
-        let name = line.trim_start().strip_prefix("at ").unwrap_or("").split(" (").next().unwrap_or("");
-        let name = if name.starts_with(file) || name == "<eval>" || name.is_empty() || name == "<anonymous>" {
+        let name = line
+            .trim_start()
+            .strip_prefix("at ")
+            .unwrap_or("")
+            .split(" (")
+            .next()
+            .unwrap_or("");
+        let name = if name.starts_with(file)
+            || name == "<eval>"
+            || name.is_empty()
+            || name == "<anonymous>"
+        {
             "<main>"
         } else {
             name
@@ -129,9 +176,16 @@ mod tests {
 
     #[test]
     fn trims_foreign_frames() {
-        let locator = Locator { line_offset: 1, first_line_shift: 0, typescript: None };
-        let (stack, first) =
-            trim_stack("    at f (agent.js:3:5)\n    at g (prelude.js:1:1)\n    at <eval> (agent.js:7:1)\n", "agent.js", &locator);
+        let locator = Locator {
+            line_offset: 1,
+            first_line_shift: 0,
+            typescript: None,
+        };
+        let (stack, first) = trim_stack(
+            "    at f (agent.js:3:5)\n    at g (prelude.js:1:1)\n    at <eval> (agent.js:7:1)\n",
+            "agent.js",
+            &locator,
+        );
         assert_eq!(stack, "    at f (line 4:5)\n    at <main> (line 8:1)");
         assert_eq!(first, Some((4, 5)));
     }

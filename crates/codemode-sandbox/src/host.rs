@@ -14,7 +14,11 @@ pub trait Host: Send + Sync + 'static {
 
     /// Sync host function (returns a value directly in JS). It blocks the script's worker thread, so
     /// keep it quick. Default: error "no such function".
-    fn call_sync(&self, function: &str, arg: serde_json::Value) -> Result<serde_json::Value, HostError> {
+    fn call_sync(
+        &self,
+        function: &str,
+        arg: serde_json::Value,
+    ) -> Result<serde_json::Value, HostError> {
         let _ = arg;
         Err(HostError::new(
             "Error",
@@ -35,7 +39,11 @@ pub struct HostError {
 impl HostError {
     /// An error without extra data.
     pub fn new(name: impl Into<String>, message: impl Into<String>) -> HostError {
-        HostError { name: name.into(), message: message.into(), data: serde_json::Value::Null }
+        HostError {
+            name: name.into(),
+            message: message.into(),
+            data: serde_json::Value::Null,
+        }
     }
 
     /// Attach `data` whose keys become properties of the JS error.

@@ -8,6 +8,7 @@
 //! This crate must NOT know about OpenAPI, HTTP or credentials: the caller's prelude and [`Host`] give
 //! meaning to the functions it installs.
 
+mod bootstrap;
 mod config;
 mod error;
 mod forms;
@@ -43,7 +44,7 @@ pub struct RunRequest {
 /// What a successful run produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunOutput {
-    /// The script's result converted to JSON (see the crate README in `SandboxConfig` docs for the rules).
+    /// The script's result converted to JSON (rules on [`SandboxConfig`]).
     pub result: serde_json::Value,
     /// Captured console lines, bounded by [`SandboxConfig::max_log_bytes`].
     pub logs: Vec<LogLine>,

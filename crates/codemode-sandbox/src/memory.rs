@@ -23,11 +23,19 @@ pub(crate) struct LimitedAllocator {
 impl LimitedAllocator {
     /// An allocator allowing `limit` bytes; `exceeded` becomes true at the first refused allocation.
     pub fn new(limit: usize, exceeded: Rc<Cell<bool>>) -> LimitedAllocator {
-        LimitedAllocator { inner: RustAllocator, used: 0, limit, exceeded }
+        LimitedAllocator {
+            inner: RustAllocator,
+            used: 0,
+            limit,
+            exceeded,
+        }
     }
 
     fn admits(&self, extra: usize) -> bool {
-        let fits = self.used.checked_add(extra).is_some_and(|total| total <= self.limit);
+        let fits = self
+            .used
+            .checked_add(extra)
+            .is_some_and(|total| total <= self.limit);
         if !fits {
             self.exceeded.set(true);
         }

@@ -1,6 +1,7 @@
 //! [`Sandbox`]: a pool of worker threads, each running one script at a time, fed by a bounded queue.
 
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -38,9 +39,17 @@ impl Sandbox {
     }
 
     /// Run agent code; fails fast with [`RunErrorKind::Busy`] when the queue is full.
-    pub async fn run(&self, request: RunRequest, host: Arc<dyn Host>) -> Result<RunOutput, RunError> {
+    pub async fn run(
+        &self,
+        request: RunRequest,
+        host: Arc<dyn Host>,
+    ) -> Result<RunOutput, RunError> {
         let (reply, outcome) = tokio::sync::oneshot::channel();
-        match self.queue.try_send(Job { request, host, reply }) {
+        match self.queue.try_send(Job {
+            request,
+            host,
+            reply,
+        }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(RunError::new(
@@ -53,12 +62,18 @@ impl Sandbox {
                 ));
             }
             Err(TrySendError::Disconnected(_)) => {
-                return Err(RunError::new(RunErrorKind::Internal, "sandbox workers have stopped"));
+                return Err(RunError::new(
+                    RunErrorKind::Internal,
+                    "sandbox workers have stopped",
+                ));
             }
         }
-        outcome
-            .await
-            .unwrap_or_else(|_| Err(RunError::new(RunErrorKind::Internal, "sandbox worker stopped during the run")))
+        outcome.await.unwrap_or_else(|_| {
+            Err(RunError::new(
+                RunErrorKind::Internal,
+                "sandbox worker stopped during the run",
+            ))
+        })
     }
 
     /// The configuration the pool was built with.
@@ -69,7 +84,9 @@ impl Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Sandbox")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -79,7 +96,10 @@ fn spawn_worker(
     jobs: Arc<Mutex<Receiver<Job>>>,
     tokio: tokio::runtime::Handle,
 ) {
-    let stack_size = config.max_stack_bytes.saturating_mul(2).saturating_add(WORKER_STACK_HEADROOM);
+    let stack_size = config
+        .max_stack_bytes
+        .saturating_mul(2)
+        .saturating_add(WORKER_STACK_HEADROOM);
     let spawned = std::thread::Builder::new()
         .name(format!("codemode-sandbox-{index}"))
         .stack_size(stack_size)
@@ -88,7 +108,11 @@ fn spawn_worker(
     drop(spawned);
 }
 
-fn worker_loop(config: &SandboxConfig, jobs: &Mutex<Receiver<Job>>, tokio: &tokio::runtime::Handle) {
+fn worker_loop(
+    config: &SandboxConfig,
+    jobs: &Mutex<Receiver<Job>>,
+    tokio: &tokio::runtime::Handle,
+) {
     loop {
         let job = {
             let Ok(receiver) = jobs.lock() else { return };
@@ -100,9 +124,26 @@ fn worker_loop(config: &SandboxConfig, jobs: &Mutex<Receiver<Job>>, tokio: &toki
         if job.reply.is_closed() {
             continue; // the caller gave up while the run was queued
         }
-        let Job { request, host, reply } = job;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runner::execute(config, request, host, tokio)))
-            .unwrap_or_else(|_| Err(RunError::new(RunErrorKind::Internal, "the sandbox run panicked")));
-        let _ = reply.send(outcome);
+        let Job {
+            request,
+            host,
+            reply,
+        } = job;
+        // Shared with the run so it can stop early once the caller has gone away.
+        let reply = Rc::new(reply);
+        let watched = Rc::clone(&reply);
+        let cancelled: Rc<dyn Fn() -> bool> = Rc::new(move || watched.is_closed());
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            runner::execute(config, request, host, tokio, cancelled)
+        }))
+        .unwrap_or_else(|_| {
+            Err(RunError::new(
+                RunErrorKind::Internal,
+                "the sandbox run panicked",
+            ))
+        });
+        if let Ok(reply) = Rc::try_unwrap(reply) {
+            let _ = reply.send(outcome);
+        }
     }
 }

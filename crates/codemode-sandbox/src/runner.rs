@@ -10,17 +10,20 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
+use rquickjs::convert::Coerced;
 use rquickjs::{Array, Context, Ctx, Exception, Function, Object, Runtime, Value};
 
-use crate::memory::LimitedAllocator;
+use crate::bootstrap;
 use crate::forms::{self, AgentSource, BODY_PREFIX, BODY_SUFFIX, Locator};
+use crate::memory::LimitedAllocator;
 use crate::typescript;
-use crate::{Host, HostError, LogLevel, LogLine, RunError, RunErrorKind, RunOutput, RunRequest, SandboxConfig};
+use crate::{
+    Host, HostError, LogLevel, LogLine, RunError, RunErrorKind, RunOutput, RunRequest,
+    SandboxConfig,
+};
 
 const AGENT_FILE: &str = "agent.js";
 const PRELUDE_FILE: &str = "prelude.js";
-const BOOTSTRAP_FILE: &str = "bootstrap.js";
-const BOOTSTRAP_JS: &str = include_str!("bootstrap.js");
 
 /// Why the interrupt handler stopped the script; once set, every later check interrupts again, so the
 /// script cannot catch its way past a limit.
@@ -30,7 +33,11 @@ enum Abort {
     HostCalls,
     Memory,
     Timers,
+    Cancelled,
 }
+
+/// How often a run blocked on host calls checks whether its caller is still waiting.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// Timers one run may start (each is a tokio task outside the QuickJS heap limit).
 const MAX_TIMERS: u32 = 1000;
@@ -51,7 +58,10 @@ struct CompletionGuard {
 impl CompletionGuard {
     fn finish(mut self, result: Result<serde_json::Value, HostError>) {
         if let Some(sender) = self.sender.take() {
-            let _ = sender.send(Completion { id: self.id, result });
+            let _ = sender.send(Completion {
+                id: self.id,
+                result,
+            });
         }
     }
 }
@@ -60,7 +70,10 @@ impl Drop for CompletionGuard {
     fn drop(&mut self) {
         if let Some(sender) = self.sender.take() {
             let failure = HostError::new("Error", "the host function failed unexpectedly");
-            let _ = sender.send(Completion { id: self.id, result: Err(failure) });
+            let _ = sender.send(Completion {
+                id: self.id,
+                result: Err(failure),
+            });
         }
     }
 }
@@ -91,7 +104,10 @@ impl LogBuffer {
             }
             self.lines.push(LogLine {
                 level: LogLevel::Warn,
-                text: format!("[console output truncated: log limit of {} bytes reached]", self.limit),
+                text: format!(
+                    "[console output truncated: log limit of {} bytes reached]",
+                    self.limit
+                ),
             });
             self.bytes = self.limit;
             self.closed = true;
@@ -106,6 +122,7 @@ impl LogBuffer {
 /// State shared by the host functions, the interrupt handler and the driver of one run.
 struct RunState {
     abort: Rc<Cell<Option<Abort>>>,
+    cancelled: Rc<dyn Fn() -> bool>,
     /// Set by the allocator when it refuses an allocation.
     out_of_memory: Rc<Cell<bool>>,
     deadline: Instant,
@@ -126,23 +143,36 @@ struct Unhandled {
 }
 
 /// Run one request to completion on the current (worker) thread.
+///
+/// `cancelled` reports whether the caller stopped waiting; the run then ends at the next interrupt
+/// check or host-call wait instead of at its deadline.
 pub(crate) fn execute(
     config: &SandboxConfig,
     request: RunRequest,
     host: Arc<dyn Host>,
     tokio: &tokio::runtime::Handle,
+    cancelled: Rc<dyn Fn() -> bool>,
 ) -> Result<RunOutput, RunError> {
     let started = Instant::now();
     let state = Rc::new(RunState {
         abort: Rc::new(Cell::new(None)),
+        cancelled,
         out_of_memory: Rc::new(Cell::new(false)),
-        deadline: started + config.timeout,
+        // A timeout too large to add (e.g. Duration::MAX) means "a year": effectively none.
+        deadline: started
+            .checked_add(config.timeout)
+            .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600)),
         host_calls: Cell::new(0),
         timers: Cell::new(0),
         next_call_id: Cell::new(1),
         in_flight: RefCell::new(HashSet::new()),
         tasks: RefCell::new(Vec::new()),
-        logs: RefCell::new(LogBuffer { lines: Vec::new(), bytes: 0, limit: config.max_log_bytes, closed: false }),
+        logs: RefCell::new(LogBuffer {
+            lines: Vec::new(),
+            bytes: 0,
+            limit: config.max_log_bytes,
+            closed: false,
+        }),
         unhandled: Rc::new(RefCell::new(Unhandled::default())),
     });
     let outcome = run_in_fresh_runtime(config, &request, host, tokio, &state);
@@ -152,7 +182,12 @@ pub(crate) fn execute(
     let logs = std::mem::take(&mut state.logs.borrow_mut().lines);
     let host_calls = state.host_calls.get();
     match outcome {
-        Ok(result) => Ok(RunOutput { result, logs, host_calls, elapsed: started.elapsed() }),
+        Ok(result) => Ok(RunOutput {
+            result,
+            logs,
+            host_calls,
+            elapsed: started.elapsed(),
+        }),
         Err(mut error) => {
             error.logs = logs;
             error.host_calls = host_calls;
@@ -168,12 +203,14 @@ fn run_in_fresh_runtime(
     tokio: &tokio::runtime::Handle,
     state: &Rc<RunState>,
 ) -> Result<serde_json::Value, RunError> {
-    let allocator = LimitedAllocator::new(config.memory_limit_bytes, Rc::clone(&state.out_of_memory));
+    let allocator =
+        LimitedAllocator::new(config.memory_limit_bytes, Rc::clone(&state.out_of_memory));
     let runtime = Runtime::new_with_alloc(allocator)
         .map_err(|e| internal(format!("cannot create a QuickJS runtime: {e}")))?;
     runtime.set_max_stack_size(config.max_stack_bytes);
     let abort = Rc::clone(&state.abort);
     let out_of_memory = Rc::clone(&state.out_of_memory);
+    let cancelled = Rc::clone(&state.cancelled);
     let deadline = state.deadline;
     runtime.set_interrupt_handler(Some(Box::new(move || {
         if abort.get().is_some() {
@@ -187,24 +224,45 @@ fn run_in_fresh_runtime(
             abort.set(Some(Abort::Timeout));
             return true;
         }
+        if cancelled() {
+            abort.set(Some(Abort::Cancelled));
+            return true;
+        }
         false
     })));
     let unhandled = Rc::clone(&state.unhandled);
-    runtime.set_host_promise_rejection_tracker(Some(Box::new(move |_ctx, _promise, reason, is_handled| {
-        let mut unhandled = unhandled.borrow_mut();
-        if is_handled {
-            unhandled.count -= 1;
-        } else {
-            unhandled.count += 1;
-            if unhandled.first_reason.is_none() {
-                unhandled.first_reason = Some(describe_plain(&reason));
+    runtime.set_host_promise_rejection_tracker(Some(Box::new(
+        move |ctx, _promise, reason, is_handled| {
+            // Borrows stay short: describing the reason may run the script's getters, which may
+            // reject more promises and re-enter this tracker.
+            let wants_reason = {
+                let Ok(mut unhandled) = unhandled.try_borrow_mut() else {
+                    return;
+                };
+                unhandled.count += if is_handled { -1 } else { 1 };
+                !is_handled && unhandled.first_reason.is_none()
+            };
+            if wants_reason {
+                let reason = describe_plain(&ctx, &reason);
+                if let Ok(mut unhandled) = unhandled.try_borrow_mut() {
+                    unhandled.first_reason.get_or_insert(reason);
+                }
             }
-        }
-    })));
-    let context = Context::full(&runtime).map_err(|e| internal(format!("cannot create a QuickJS context: {e}")))?;
+        },
+    )));
+    let context = Context::full(&runtime)
+        .map_err(|e| internal(format!("cannot create a QuickJS context: {e}")))?;
     let (sender, completions) = std::sync::mpsc::channel::<Completion>();
     let outcome = context.with(|ctx| {
-        let mut run = Run { ctx: ctx.clone(), config, state, host, tokio, sender, completions: &completions };
+        let mut run = Run {
+            ctx: ctx.clone(),
+            config,
+            state,
+            host,
+            tokio,
+            sender,
+            completions: &completions,
+        };
         run.run(request)
     });
     drop(context);
@@ -245,8 +303,12 @@ impl<'a, 'js> Run<'a, 'js> {
             .call((evaluated, unwrap))
             .map_err(|e| self.exception_error(e, &helpers, &locator))?;
         self.drive(&main_state, &helpers)?;
-        let done_ok: bool = main_state.get("ok").map_err(|e| self.exception_error(e, &helpers, &locator))?;
-        let value: Value<'js> = main_state.get("value").map_err(|e| self.exception_error(e, &helpers, &locator))?;
+        let done_ok: bool = main_state
+            .get("ok")
+            .map_err(|e| self.exception_error(e, &helpers, &locator))?;
+        let value: Value<'js> = main_state
+            .get("value")
+            .map_err(|e| self.exception_error(e, &helpers, &locator))?;
         if !done_ok {
             return Err(self.thrown_error(value, &helpers, &locator));
         }
@@ -263,15 +325,16 @@ impl<'a, 'js> Run<'a, 'js> {
             ));
         }
         serde_json::from_str(&json).map_err(|e| {
-            RunError::new(RunErrorKind::ResultNotSerializable, format!("the result is not valid JSON: {e}"))
+            RunError::new(
+                RunErrorKind::ResultNotSerializable,
+                format!("the result is not valid JSON: {e}"),
+            )
         })
     }
 
     /// Install console and host functions; return the helpers.
     fn bootstrap(&self, request: &RunRequest) -> Result<Helpers<'js>, RunError> {
-        let setup: Function<'js> = self
-            .eval(BOOTSTRAP_JS.as_bytes().to_vec(), BOOTSTRAP_FILE, false)
-            .and_then(|v| Function::from_value(v).map_err(|e| internal(format!("bootstrap: {e}"))))?;
+        let setup = bootstrap::setup_function(&self.ctx).map_err(internal)?;
         let ctx = self.ctx.clone();
         let host_async = self.host_async_function()?;
         let host_sync = self.host_sync_function()?;
@@ -281,12 +344,32 @@ impl<'a, 'js> Run<'a, 'js> {
         let async_names = string_array(&ctx, &request.async_functions)?;
         let sync_names = string_array(&ctx, &request.sync_functions)?;
         let helpers: Object<'js> = setup
-            .call((host_async, host_sync, host_log, host_timer, host_clear_timer, async_names, sync_names))
-            .map_err(|e| internal(format!("the sandbox bootstrap failed: {}", caught_message(&ctx, e))))?;
+            .call((
+                host_async,
+                host_sync,
+                host_log,
+                host_timer,
+                host_clear_timer,
+                async_names,
+                sync_names,
+            ))
+            .map_err(|e| {
+                internal(format!(
+                    "the sandbox bootstrap failed: {}",
+                    caught_message(&ctx, e)
+                ))
+            })?;
         let get = |name: &str| -> Result<Function<'js>, RunError> {
-            helpers.get(name).map_err(|e| internal(format!("bootstrap helper {name}: {e}")))
+            helpers
+                .get(name)
+                .map_err(|e| internal(format!("bootstrap helper {name}: {e}")))
         };
-        Ok(Helpers { start: get("start")?, settle: get("settle")?, result_json: get("resultJson")?, describe: get("describe")? })
+        Ok(Helpers {
+            start: get("start")?,
+            settle: get("settle")?,
+            result_json: get("resultJson")?,
+            describe: get("describe")?,
+        })
     }
 
     fn host_async_function(&self) -> Result<Function<'js>, RunError> {
@@ -295,21 +378,38 @@ impl<'a, 'js> Run<'a, 'js> {
         let tokio = self.tokio.clone();
         let sender = self.sender.clone();
         let max = self.config.max_host_calls;
-        Function::new(self.ctx.clone(), move |ctx: Ctx<'js>, name: String, json: String| -> rquickjs::Result<f64> {
-            count_host_call(&ctx, &state, max)?;
-            let arg = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
-            let id = state.next_call_id.get();
-            state.next_call_id.set(id + 1);
-            let future = host.call(&name, arg);
-            let guard = CompletionGuard { id, sender: Some(sender.clone()) };
-            let task = tokio.spawn(async move {
-                let result = future.await;
-                guard.finish(result);
-            });
-            state.tasks.borrow_mut().push(task.abort_handle());
-            state.in_flight.borrow_mut().insert(id);
-            Ok(id as f64)
-        })
+        Function::new(
+            self.ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, json: String| -> rquickjs::Result<f64> {
+                count_host_call(&ctx, &state, max)?;
+                let arg = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
+                let id = state.next_call_id.get();
+                state.next_call_id.set(id + 1);
+                state.in_flight.borrow_mut().insert(id);
+                let mut future = host.call(&name, arg);
+                // Poll once here (inside the tokio context so timers and sockets can register): a host
+                // that answers at once needs no task and no thread hop. Otherwise tokio drives it.
+                let first_poll = {
+                    let _entered = tokio.enter();
+                    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+                    future.as_mut().poll(&mut context)
+                };
+                if let std::task::Poll::Ready(result) = first_poll {
+                    let _ = sender.send(Completion { id, result });
+                    return Ok(id as f64);
+                }
+                let guard = CompletionGuard {
+                    id,
+                    sender: Some(sender.clone()),
+                };
+                let task = tokio.spawn(async move {
+                    let result = future.await;
+                    guard.finish(result);
+                });
+                state.tasks.borrow_mut().push(task.abort_handle());
+                Ok(id as f64)
+            },
+        )
         .map_err(|e| internal(format!("cannot create a host function: {e}")))
     }
 
@@ -318,26 +418,36 @@ impl<'a, 'js> Run<'a, 'js> {
         let state = Rc::clone(self.state);
         let tokio = self.tokio.clone();
         let sender = self.sender.clone();
-        Function::new(self.ctx.clone(), move |ctx: Ctx<'js>, ms: f64| -> rquickjs::Result<f64> {
-            if state.timers.get() >= MAX_TIMERS {
-                state.abort.set(Some(Abort::Timers));
-                return Err(Exception::throw_internal(&ctx, &format!("timer limit of {MAX_TIMERS} timers exceeded")));
-            }
-            state.timers.set(state.timers.get() + 1);
-            let id = state.next_call_id.get();
-            state.next_call_id.set(id + 1);
-            // Never sleep past the deadline: the run ends there anyway.
-            let remaining = state.deadline.saturating_duration_since(Instant::now());
-            let delay = Duration::from_secs_f64((ms / 1000.0).clamp(0.0, 86_400.0)).min(remaining);
-            let guard = CompletionGuard { id, sender: Some(sender.clone()) };
-            let task = tokio.spawn(async move {
-                tokio::time::sleep(delay).await;
-                guard.finish(Ok(serde_json::Value::Null));
-            });
-            state.tasks.borrow_mut().push(task.abort_handle());
-            state.in_flight.borrow_mut().insert(id);
-            Ok(id as f64)
-        })
+        Function::new(
+            self.ctx.clone(),
+            move |ctx: Ctx<'js>, ms: f64| -> rquickjs::Result<f64> {
+                if state.timers.get() >= MAX_TIMERS {
+                    state.abort.set(Some(Abort::Timers));
+                    return Err(Exception::throw_internal(
+                        &ctx,
+                        &format!("timer limit of {MAX_TIMERS} timers exceeded"),
+                    ));
+                }
+                state.timers.set(state.timers.get() + 1);
+                let id = state.next_call_id.get();
+                state.next_call_id.set(id + 1);
+                // Never sleep past the deadline: the run ends there anyway.
+                let remaining = state.deadline.saturating_duration_since(Instant::now());
+                let delay = Duration::try_from_secs_f64(ms / 1000.0)
+                    .map_or(remaining, |d| d.min(remaining));
+                let guard = CompletionGuard {
+                    id,
+                    sender: Some(sender.clone()),
+                };
+                let task = tokio.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    guard.finish(Ok(serde_json::Value::Null));
+                });
+                state.tasks.borrow_mut().push(task.abort_handle());
+                state.in_flight.borrow_mut().insert(id);
+                Ok(id as f64)
+            },
+        )
         .map_err(|e| internal(format!("cannot create setTimeout: {e}")))
     }
 
@@ -354,29 +464,35 @@ impl<'a, 'js> Run<'a, 'js> {
         let state = Rc::clone(self.state);
         let host = Arc::clone(&self.host);
         let max = self.config.max_host_calls;
-        Function::new(self.ctx.clone(), move |ctx: Ctx<'js>, name: String, json: String| -> rquickjs::Result<String> {
-            count_host_call(&ctx, &state, max)?;
-            let arg = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
-            Ok(match host.call_sync(&name, arg) {
-                Ok(value) => format!("o{value}"),
-                Err(error) => format!("e{}", host_error_json(&error)),
-            })
-        })
+        Function::new(
+            self.ctx.clone(),
+            move |ctx: Ctx<'js>, name: String, json: String| -> rquickjs::Result<String> {
+                count_host_call(&ctx, &state, max)?;
+                let arg = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
+                Ok(match host.call_sync(&name, arg) {
+                    Ok(value) => format!("o{value}"),
+                    Err(error) => format!("e{}", host_error_json(&error)),
+                })
+            },
+        )
         .map_err(|e| internal(format!("cannot create a host function: {e}")))
     }
 
     fn host_log_function(&self) -> Result<Function<'js>, RunError> {
         let state = Rc::clone(self.state);
-        Function::new(self.ctx.clone(), move |level: String, text: String| -> bool {
-            let level = match level.as_str() {
-                "info" => LogLevel::Info,
-                "warn" => LogLevel::Warn,
-                "error" => LogLevel::Error,
-                "debug" => LogLevel::Debug,
-                _ => LogLevel::Log,
-            };
-            state.logs.borrow_mut().push(level, text)
-        })
+        Function::new(
+            self.ctx.clone(),
+            move |level: String, text: String| -> bool {
+                let level = match level.as_str() {
+                    "info" => LogLevel::Info,
+                    "warn" => LogLevel::Warn,
+                    "error" => LogLevel::Error,
+                    "debug" => LogLevel::Debug,
+                    _ => LogLevel::Log,
+                };
+                state.logs.borrow_mut().push(level, text)
+            },
+        )
         .map_err(|e| internal(format!("cannot create the console: {e}")))
     }
 
@@ -386,7 +502,9 @@ impl<'a, 'js> Run<'a, 'js> {
         options.strict = false;
         options.promise = promise;
         options.filename = Some(file.to_string());
-        self.ctx.eval_with_options(source, options).map_err(|e| self.caught(e))
+        self.ctx
+            .eval_with_options(source, options)
+            .map_err(|e| self.caught(e))
     }
 
     /// Evaluate the agent's code in the first form that compiles: script (last expression is the result),
@@ -396,7 +514,11 @@ impl<'a, 'js> Run<'a, 'js> {
         source: &AgentSource,
         helpers: &Helpers<'js>,
     ) -> Result<(Value<'js>, bool, Locator), RunError> {
-        let plain = Locator { line_offset: source.line_offset, first_line_shift: 0, typescript: None };
+        let plain = Locator {
+            line_offset: source.line_offset,
+            first_line_shift: 0,
+            typescript: None,
+        };
         let javascript_error = if source.typescript {
             None
         } else {
@@ -418,7 +540,11 @@ impl<'a, 'js> Run<'a, 'js> {
                 return Err(ts_error);
             }
         };
-        let locator = Locator { line_offset: source.line_offset, first_line_shift: 0, typescript: Some(Arc::new(map)) };
+        let locator = Locator {
+            line_offset: source.line_offset,
+            first_line_shift: 0,
+            typescript: Some(Arc::new(map)),
+        };
         match self.evaluate_js(&stripped, locator, helpers)? {
             Ok(evaluated) => Ok(evaluated),
             Err(error) => Err(error),
@@ -442,7 +568,10 @@ impl<'a, 'js> Run<'a, 'js> {
             return Ok(Err(script_error));
         }
         let wrapped = format!("{BODY_PREFIX}{code}{BODY_SUFFIX}");
-        let body_locator = Locator { first_line_shift: BODY_PREFIX.len() as u32, ..locator };
+        let body_locator = Locator {
+            first_line_shift: BODY_PREFIX.len() as u32,
+            ..locator
+        };
         match self.eval(wrapped.into_bytes(), AGENT_FILE, false) {
             Ok(value) => Ok(Ok((value, false, body_locator))),
             Err(error) => Ok(Err(self.compile_error(error, helpers, &body_locator)?)),
@@ -450,14 +579,23 @@ impl<'a, 'js> Run<'a, 'js> {
     }
 
     /// A compile failure: Ok(syntax error) to try the next form, Err for limits and other failures.
-    fn compile_error(&self, error: RunError, helpers: &Helpers<'js>, locator: &Locator) -> Result<RunError, RunError> {
+    fn compile_error(
+        &self,
+        error: RunError,
+        helpers: &Helpers<'js>,
+        locator: &Locator,
+    ) -> Result<RunError, RunError> {
         if error.kind != RunErrorKind::Exception {
             return Err(error);
         }
-        let Some(value) = self.take_pending_exception() else { return Err(error) };
+        let value = self.ctx.catch();
         let described = self.thrown_error(value, helpers, locator);
         if described.message.starts_with("SyntaxError") {
-            Ok(RunError { kind: RunErrorKind::Syntax, ..described })
+            Ok(RunError {
+                kind: RunErrorKind::Syntax,
+                stack: None,
+                ..described
+            })
         } else {
             Err(described)
         }
@@ -480,11 +618,22 @@ impl<'a, 'js> Run<'a, 'js> {
                      (no host call or timer is pending)",
                 ));
             }
-            let remaining = self.state.deadline.saturating_duration_since(Instant::now());
-            let completion = match self.completions.recv_timeout(remaining) {
+            let remaining = self
+                .state
+                .deadline
+                .saturating_duration_since(Instant::now());
+            let completion = match self.completions.recv_timeout(remaining.min(CANCEL_POLL)) {
                 Ok(completion) => completion,
-                Err(RecvTimeoutError::Timeout) => return Err(self.limit_error(Abort::Timeout)),
-                Err(RecvTimeoutError::Disconnected) => return Err(internal("host call channel closed")),
+                Err(RecvTimeoutError::Timeout) => {
+                    if (self.state.cancelled)() {
+                        return Err(self.limit_error(Abort::Cancelled));
+                    }
+                    self.check_abort()?;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(internal("host call channel closed"));
+                }
             };
             self.settle(completion, helpers)?;
             while let Ok(completion) = self.completions.try_recv() {
@@ -501,26 +650,44 @@ impl<'a, 'js> Run<'a, 'js> {
             Ok(value) => (true, value.to_string()),
             Err(error) => (false, host_error_json(&error)),
         };
-        let settled: rquickjs::Result<Value<'js>> = helpers.settle.call((completion.id as f64, ok, json));
+        let settled: rquickjs::Result<Value<'js>> =
+            helpers.settle.call((completion.id as f64, ok, json));
         if let Err(error) = settled {
             self.check_abort()?;
-            return Err(internal(format!("settling a host call failed: {}", caught_message(&self.ctx, error))));
+            return Err(internal(format!(
+                "settling a host call failed: {}",
+                caught_message(&self.ctx, error)
+            )));
         }
         Ok(())
     }
 
-    fn result_json(&self, value: Value<'js>, helpers: &Helpers<'js>, locator: &Locator) -> Result<String, RunError> {
+    fn result_json(
+        &self,
+        value: Value<'js>,
+        helpers: &Helpers<'js>,
+        locator: &Locator,
+    ) -> Result<String, RunError> {
         let limit = self.config.max_result_bytes as f64;
-        let reply: Array<'js> =
-            helpers.result_json.call((value, limit)).map_err(|e| self.exception_error(e, helpers, locator))?;
-        let kind: String = reply.get(0).map_err(|e| internal(format!("result conversion: {e}")))?;
-        let payload: String = reply.get(1).map_err(|e| internal(format!("result conversion: {e}")))?;
+        let reply: Array<'js> = helpers
+            .result_json
+            .call((value, limit))
+            .map_err(|e| self.exception_error(e, helpers, locator))?;
+        let kind: String = reply
+            .get(0)
+            .map_err(|e| internal(format!("result conversion: {e}")))?;
+        let payload: String = reply
+            .get(1)
+            .map_err(|e| internal(format!("result conversion: {e}")))?;
         self.check_abort()?;
         match kind.as_str() {
             "ok" => Ok(payload),
             "too_large" => Err(RunError::new(
                 RunErrorKind::ResultTooLarge,
-                format!("result exceeds the result limit of {} bytes as JSON", self.config.max_result_bytes),
+                format!(
+                    "result exceeds the result limit of {} bytes as JSON",
+                    self.config.max_result_bytes
+                ),
             )),
             _ => Err(RunError::new(
                 RunErrorKind::ResultNotSerializable,
@@ -532,10 +699,15 @@ impl<'a, 'js> Run<'a, 'js> {
     fn check_unhandled(&self) -> Result<(), RunError> {
         let unhandled = self.state.unhandled.borrow();
         if unhandled.count > 0 {
-            let reason = unhandled.first_reason.clone().unwrap_or_else(|| "unknown reason".to_string());
+            let reason = unhandled
+                .first_reason
+                .clone()
+                .unwrap_or_else(|| "unknown reason".to_string());
             return Err(RunError::new(
                 RunErrorKind::Exception,
-                format!("unhandled promise rejection: {reason} (await the promise or add a .catch handler)"),
+                format!(
+                    "unhandled promise rejection: {reason} (await the promise or add a .catch handler)"
+                ),
             ));
         }
         Ok(())
@@ -562,21 +734,31 @@ impl<'a, 'js> Run<'a, 'js> {
 
     fn limit_error(&self, abort: Abort) -> RunError {
         match abort {
+            Abort::Cancelled => internal("the run was cancelled: its caller stopped waiting"),
             Abort::Timers => RunError::new(
                 RunErrorKind::HostCallLimit,
                 format!("timer limit of {MAX_TIMERS} timers exceeded"),
             ),
             Abort::Memory => RunError::new(
                 RunErrorKind::Memory,
-                format!("memory limit of {} bytes exceeded", self.config.memory_limit_bytes),
+                format!(
+                    "memory limit of {} bytes exceeded",
+                    self.config.memory_limit_bytes
+                ),
             ),
             Abort::Timeout => RunError::new(
                 RunErrorKind::Timeout,
-                format!("time limit of {} ms exceeded", self.config.timeout.as_millis()),
+                format!(
+                    "time limit of {} ms exceeded",
+                    self.config.timeout.as_millis()
+                ),
             ),
             Abort::HostCalls => RunError::new(
                 RunErrorKind::HostCallLimit,
-                format!("host call limit of {} calls exceeded", self.config.max_host_calls),
+                format!(
+                    "host call limit of {} calls exceeded",
+                    self.config.max_host_calls
+                ),
             ),
         }
     }
@@ -589,12 +771,13 @@ impl<'a, 'js> Run<'a, 'js> {
         }
     }
 
-    fn take_pending_exception(&self) -> Option<Value<'js>> {
-        Some(self.ctx.catch())
-    }
-
     /// Describe the exception behind `error` (which must come straight from a QuickJS call).
-    fn exception_error(&self, error: rquickjs::Error, helpers: &Helpers<'js>, locator: &Locator) -> RunError {
+    fn exception_error(
+        &self,
+        error: rquickjs::Error,
+        helpers: &Helpers<'js>,
+        locator: &Locator,
+    ) -> RunError {
         match error {
             rquickjs::Error::Exception => {
                 let value = self.ctx.catch();
@@ -609,27 +792,41 @@ impl<'a, 'js> Run<'a, 'js> {
         }
     }
 
-    fn internal_exception(&self, context: &str, error: RunError, helpers: &Helpers<'js>) -> RunError {
+    fn internal_exception(
+        &self,
+        context: &str,
+        error: RunError,
+        helpers: &Helpers<'js>,
+    ) -> RunError {
         if error.kind != RunErrorKind::Exception {
             return error;
         }
         let value = self.ctx.catch();
         let described = self.thrown_error(value, helpers, &Locator::default());
         match described.kind {
-            RunErrorKind::Exception | RunErrorKind::Syntax => internal(format!("{context}: {}", described.message)),
+            RunErrorKind::Exception | RunErrorKind::Syntax => {
+                internal(format!("{context}: {}", described.message))
+            }
             _ => described,
         }
     }
 
     /// Classify a thrown value: limits first, then Error objects, then anything else thrown.
-    fn thrown_error(&self, value: Value<'js>, helpers: &Helpers<'js>, locator: &Locator) -> RunError {
+    fn thrown_error(
+        &self,
+        value: Value<'js>,
+        helpers: &Helpers<'js>,
+        locator: &Locator,
+    ) -> RunError {
         if let Some(abort) = self.current_abort() {
             return self.limit_error(abort);
         }
         if let Some(exception) = value.as_exception() {
-            let name: String = exception.get::<_, String>("name").unwrap_or_else(|_| "Error".to_string());
-            let message = exception.message().unwrap_or_default();
-            let stack = exception.stack().unwrap_or_default();
+            let object = exception.as_object();
+            let name =
+                string_property(&self.ctx, object, "name").unwrap_or_else(|| "Error".to_string());
+            let message = string_property(&self.ctx, object, "message").unwrap_or_default();
+            let stack = string_property(&self.ctx, object, "stack").unwrap_or_default();
             if let Some(limit) = self.limit_from_error(&name, &message) {
                 return limit;
             }
@@ -648,14 +845,19 @@ impl<'a, 'js> Run<'a, 'js> {
         if let Some(abort) = self.current_abort() {
             return self.limit_error(abort);
         }
-        RunError::new(RunErrorKind::Exception, format!("uncaught exception: {description} (not an Error object)"))
+        RunError::new(
+            RunErrorKind::Exception,
+            format!("uncaught exception: {description} (not an Error object)"),
+        )
     }
 
     fn limit_from_error(&self, name: &str, message: &str) -> Option<RunError> {
         match (name, message) {
             ("InternalError", "out of memory") => Some(self.limit_error(Abort::Memory)),
             ("InternalError", "interrupted") => Some(self.limit_error(Abort::Timeout)),
-            ("RangeError" | "InternalError", m) if m.contains("call stack size exceeded") || m == "stack overflow" => {
+            ("RangeError" | "InternalError", m)
+                if m.contains("call stack size exceeded") || m == "stack overflow" =>
+            {
                 Some(RunError::new(
                     RunErrorKind::StackOverflow,
                     format!(
@@ -673,29 +875,37 @@ fn count_host_call<'js>(ctx: &Ctx<'js>, state: &RunState, max: u32) -> rquickjs:
     let calls = state.host_calls.get();
     if calls >= max {
         state.abort.set(Some(Abort::HostCalls));
-        return Err(Exception::throw_internal(ctx, &format!("host call limit of {max} calls exceeded")));
+        return Err(Exception::throw_internal(
+            ctx,
+            &format!("host call limit of {max} calls exceeded"),
+        ));
     }
     state.host_calls.set(calls + 1);
     Ok(())
 }
 
 fn host_error_json(error: &HostError) -> String {
-    serde_json::json!({ "name": error.name, "message": error.message, "data": error.data }).to_string()
+    serde_json::json!({ "name": error.name, "message": error.message, "data": error.data })
+        .to_string()
 }
 
 fn string_array<'js>(ctx: &Ctx<'js>, names: &[String]) -> Result<Array<'js>, RunError> {
     let array = Array::new(ctx.clone()).map_err(|e| internal(e.to_string()))?;
     for (index, name) in names.iter().enumerate() {
-        array.set(index, name.as_str()).map_err(|e| internal(e.to_string()))?;
+        array
+            .set(index, name.as_str())
+            .map_err(|e| internal(e.to_string()))?;
     }
     Ok(array)
 }
 
 /// A short description of a rejection reason without running any script code beyond property reads.
-fn describe_plain(reason: &Value<'_>) -> String {
+fn describe_plain<'js>(ctx: &Ctx<'js>, reason: &Value<'js>) -> String {
     if let Some(exception) = reason.as_exception() {
-        let name: String = exception.get::<_, String>("name").unwrap_or_else(|_| "Error".to_string());
-        return format!("{name}: {}", exception.message().unwrap_or_default());
+        let object = exception.as_object();
+        let name = string_property(ctx, object, "name").unwrap_or_else(|| "Error".to_string());
+        let message = string_property(ctx, object, "message").unwrap_or_default();
+        return format!("{name}: {message}");
     }
     if let Some(s) = reason.as_string().and_then(|s| s.to_string().ok()) {
         return format!("{s:?}");
@@ -706,9 +916,21 @@ fn describe_plain(reason: &Value<'_>) -> String {
     format!("a {} value", reason.type_name())
 }
 
+/// A property coerced to a string. It may run the script's own getters or `toString`; when those
+/// throw, the pending exception is cleared so it cannot leak into later calls.
+fn string_property<'js>(ctx: &Ctx<'js>, object: &Object<'js>, key: &str) -> Option<String> {
+    match object.get::<_, Option<Coerced<String>>>(key) {
+        Ok(value) => value.map(|coerced| coerced.0),
+        Err(_) => {
+            let _ = ctx.catch();
+            None
+        }
+    }
+}
+
 fn caught_message(ctx: &Ctx<'_>, error: rquickjs::Error) -> String {
     match error {
-        rquickjs::Error::Exception => describe_plain(&ctx.catch()),
+        rquickjs::Error::Exception => describe_plain(ctx, &ctx.catch()),
         other => other.to_string(),
     }
 }

@@ -23,7 +23,11 @@ impl TsMap {
         let index = self.tokens.partition_point(|t| (t.0, t.1) <= key);
         match index.checked_sub(1).and_then(|i| self.tokens.get(i)) {
             Some(&(gen_line, gen_col, src_line, src_col)) => {
-                let extra = if gen_line == key.0 { key.1 - gen_col } else { 0 };
+                let extra = if gen_line == key.0 {
+                    key.1 - gen_col
+                } else {
+                    0
+                };
                 (src_line + 1, src_col + extra + 1)
             }
             None => (line, col),
@@ -40,37 +44,71 @@ pub fn strip_typescript(code: &str) -> Result<String, RunError> {
 pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
     let allocator = Allocator::default();
     let source_type = SourceType::ts();
-    let options = ParseOptions { allow_return_outside_function: true, ..ParseOptions::default() };
-    let parsed = Parser::new(&allocator, code, source_type).with_options(options).parse();
+    let options = ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    };
+    let parsed = Parser::new(&allocator, code, source_type)
+        .with_options(options)
+        .parse();
     if let Some(diagnostic) = parsed.diagnostics.first() {
-        let offset = diagnostic.labels.first().map_or(0, |label| label.offset() as usize);
-        let (line, col) = line_col(code, offset);
-        return Err(RunError::new(RunErrorKind::Syntax, format!("SyntaxError: {}", diagnostic.message)).at(line, col));
-    }
-    if parsed.panicked {
-        return Err(RunError::new(RunErrorKind::Syntax, "SyntaxError: the code could not be parsed"));
-    }
-    let mut program = parsed.program;
-    let scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
-    let path = std::path::Path::new("agent.ts");
-    let transformed =
-        Transformer::new(&allocator, path, &TransformOptions::default()).build_with_scoping(scoping, &mut program);
-    if let Some(diagnostic) = transformed.diagnostics.first() {
-        let offset = diagnostic.labels.first().map_or(0, |label| label.offset() as usize);
+        let offset = diagnostic
+            .labels
+            .first()
+            .map_or(0, |label| label.offset() as usize);
         let (line, col) = line_col(code, offset);
         return Err(RunError::new(
             RunErrorKind::Syntax,
-            format!("SyntaxError: unsupported TypeScript: {}", diagnostic.message),
+            format!("SyntaxError: {}", diagnostic.message),
         )
         .at(line, col));
     }
-    let options = CodegenOptions { source_map_path: Some(path.to_path_buf()), ..CodegenOptions::default() };
+    if parsed.panicked {
+        return Err(RunError::new(
+            RunErrorKind::Syntax,
+            "SyntaxError: the code could not be parsed",
+        ));
+    }
+    let mut program = parsed.program;
+    let scoping = SemanticBuilder::new()
+        .build(&program)
+        .semantic
+        .into_scoping();
+    let path = std::path::Path::new("agent.ts");
+    let transformed = Transformer::new(&allocator, path, &TransformOptions::default())
+        .build_with_scoping(scoping, &mut program);
+    if let Some(diagnostic) = transformed.diagnostics.first() {
+        let offset = diagnostic
+            .labels
+            .first()
+            .map_or(0, |label| label.offset() as usize);
+        let (line, col) = line_col(code, offset);
+        return Err(RunError::new(
+            RunErrorKind::Syntax,
+            format!(
+                "SyntaxError: unsupported TypeScript: {}",
+                diagnostic.message
+            ),
+        )
+        .at(line, col));
+    }
+    let options = CodegenOptions {
+        source_map_path: Some(path.to_path_buf()),
+        ..CodegenOptions::default()
+    };
     let generated = Codegen::new().with_options(options).build(&program);
     let mut tokens: Vec<(u32, u32, u32, u32)> = generated
         .map
         .map(|map| {
             map.get_tokens()
-                .map(|t| (t.get_dst_line(), t.get_dst_col(), t.get_src_line(), t.get_src_col()))
+                .map(|t| {
+                    (
+                        t.get_dst_line(),
+                        t.get_dst_col(),
+                        t.get_src_line(),
+                        t.get_src_col(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -85,7 +123,10 @@ pub(crate) fn line_col(code: &str, offset: usize) -> (u32, u32) {
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
-    (u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 #[cfg(test)]
@@ -94,7 +135,10 @@ mod tests {
 
     #[test]
     fn strips_types_and_keeps_return() {
-        let js = strip_typescript("interface A { x: number }\nconst a: A = { x: 1 };\nreturn a.x as number;").unwrap();
+        let js = strip_typescript(
+            "interface A { x: number }\nconst a: A = { x: 1 };\nreturn a.x as number;",
+        )
+        .unwrap();
         assert!(!js.contains("interface"), "{js}");
         assert!(js.contains("return a.x"), "{js}");
     }
@@ -108,7 +152,8 @@ mod tests {
 
     #[test]
     fn maps_positions_back() {
-        let (js, map) = strip_with_map("type T = { a: string };\n\nconst x: T = { a: 'b' };\nnull.x;").unwrap();
+        let (js, map) =
+            strip_with_map("type T = { a: string };\n\nconst x: T = { a: 'b' };\nnull.x;").unwrap();
         let generated_line = js.lines().position(|l| l.contains("null")).unwrap() as u32 + 1;
         assert_eq!(map.original(generated_line, 1), (4, 1));
     }

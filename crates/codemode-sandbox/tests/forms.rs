@@ -11,15 +11,44 @@ fn accepts_every_code_form() {
     let rt = runtime();
     let sb = sandbox(&rt, quick_config());
     assert_eq!(ok(&rt, &sb, "async () => { return 7 }"), json!(7));
-    assert_eq!(ok(&rt, &sb, "async () => {\n  const x = await echo(3);\n  return x * 2;\n}"), json!(6));
+    assert_eq!(
+        ok(
+            &rt,
+            &sb,
+            "async () => {\n  const x = await echo(3);\n  return x * 2;\n}"
+        ),
+        json!(6)
+    );
     assert_eq!(ok(&rt, &sb, "const a = 1;\nreturn a + 1;"), json!(2));
     assert_eq!(ok(&rt, &sb, "const a = 20;\na + 22"), json!(42));
-    assert_eq!(ok(&rt, &sb, "const r = await echo('hi');\nr + '!'"), json!("hi!"));
-    assert_eq!(ok(&rt, &sb, "export default async () => ({ ok: true })"), json!({"ok": true}));
-    assert_eq!(ok(&rt, &sb, "const v = 5;\nexport default v * 2;"), json!(10));
-    assert_eq!(ok(&rt, &sb, "```js\nasync () => 'fenced'\n```"), json!("fenced"));
-    assert_eq!(ok(&rt, &sb, "Sure:\n```ts\nconst n: number = 4;\nreturn n;\n```\n"), json!(4));
-    assert_eq!(ok(&rt, &sb, "async function main() { return 'named' }\nmain"), json!("named"));
+    assert_eq!(
+        ok(&rt, &sb, "const r = await echo('hi');\nr + '!'"),
+        json!("hi!")
+    );
+    assert_eq!(
+        ok(&rt, &sb, "export default async () => ({ ok: true })"),
+        json!({"ok": true})
+    );
+    assert_eq!(
+        ok(&rt, &sb, "const v = 5;\nexport default v * 2;"),
+        json!(10)
+    );
+    assert_eq!(
+        ok(&rt, &sb, "```js\nasync () => 'fenced'\n```"),
+        json!("fenced")
+    );
+    assert_eq!(
+        ok(
+            &rt,
+            &sb,
+            "Sure:\n```ts\nconst n: number = 4;\nreturn n;\n```\n"
+        ),
+        json!(4)
+    );
+    assert_eq!(
+        ok(&rt, &sb, "async function main() { return 'named' }\nmain"),
+        json!("named")
+    );
     assert_eq!(ok(&rt, &sb, "() => 'sync arrow'"), json!("sync arrow"));
     assert_eq!(ok(&rt, &sb, ""), json!(null));
 }
@@ -33,7 +62,14 @@ fn accepts_typescript() {
                 const names = pets.map((p: Pet): string => p.name as string);\n\
                 async (): Promise<string[]> => names";
     assert_eq!(ok(&rt, &sb, code), json!(["a", "b"]));
-    assert_eq!(ok(&rt, &sb, "type T = { x: number };\nconst t: T = { x: 1 };\nreturn t.x!;"), json!(1));
+    assert_eq!(
+        ok(
+            &rt,
+            &sb,
+            "type T = { x: number };\nconst t: T = { x: 1 };\nreturn t.x!;"
+        ),
+        json!(1)
+    );
     let js = strip_typescript("let x: number = 1; x").expect("strips");
     assert!(!js.contains("number"), "{js}");
 }
@@ -62,13 +98,20 @@ fn javascript_syntax_error_has_line_and_column() {
 fn runtime_error_points_into_agent_code() {
     let rt = runtime();
     let sb = sandbox(&rt, quick_config());
-    let error = err(&rt, &sb, "const x = {};\n\nfunction f() {\n    x.notAFunction();\n}\nf();");
+    let error = err(
+        &rt,
+        &sb,
+        "const x = {};\n\nfunction f() {\n    x.notAFunction();\n}\nf();",
+    );
     assert_eq!(error.kind, RunErrorKind::Exception);
     assert_eq!((error.line, error.col), (Some(4), Some(7)), "{error:?}");
     assert!(error.message.starts_with("TypeError"), "{error:?}");
     let stack = error.stack.clone().unwrap_or_default();
     assert!(stack.contains("at f (line 4:7)"), "{stack}");
-    assert!(!stack.contains("bootstrap") && !stack.contains(".js"), "{stack}");
+    assert!(
+        !stack.contains("bootstrap") && !stack.contains(".js"),
+        "{stack}"
+    );
     assert_eq!(error.to_string(), format!("line 4:7: {}", error.message));
 }
 
@@ -97,27 +140,63 @@ fn converts_results_to_json() {
     let rt = runtime();
     let sb = sandbox(&rt, quick_config());
     assert_eq!(ok(&rt, &sb, "undefined"), json!(null));
-    assert_eq!(ok(&rt, &sb, "({ a: undefined, b: 1, f() {} })"), json!({"b": 1}));
-    assert_eq!(ok(&rt, &sb, "[undefined, NaN, Infinity]"), json!([null, null, null]));
-    assert_eq!(ok(&rt, &sb, "12345678901234567890n"), json!("12345678901234567890"));
-    assert_eq!(ok(&rt, &sb, "new Date(0)"), json!("1970-01-01T00:00:00.000Z"));
-    assert_eq!(ok(&rt, &sb, "new Map([['a', 1], [2, new Set([1, 2])]])"), json!({"a": 1, "2": [1, 2]}));
+    assert_eq!(
+        ok(&rt, &sb, "({ a: undefined, b: 1, f() {} })"),
+        json!({"b": 1})
+    );
+    assert_eq!(
+        ok(&rt, &sb, "[undefined, NaN, Infinity]"),
+        json!([null, null, null])
+    );
+    assert_eq!(
+        ok(&rt, &sb, "12345678901234567890n"),
+        json!("12345678901234567890")
+    );
+    assert_eq!(
+        ok(&rt, &sb, "new Date(0)"),
+        json!("1970-01-01T00:00:00.000Z")
+    );
+    assert_eq!(
+        ok(&rt, &sb, "new Map([['a', 1], [2, new Set([1, 2])]])"),
+        json!({"a": 1, "2": [1, 2]})
+    );
     assert_eq!(ok(&rt, &sb, "new Uint8Array([1, 2, 3])"), json!([1, 2, 3]));
-    assert_eq!(ok(&rt, &sb, "({ toJSON() { return 'custom' } })"), json!("custom"));
+    assert_eq!(
+        ok(&rt, &sb, "({ toJSON() { return 'custom' } })"),
+        json!("custom")
+    );
     assert_eq!(ok(&rt, &sb, "({ z: 1, a: 2 })"), json!({"z": 1, "a": 2}));
     let error = err(&rt, &sb, "const a = { b: {} }; a.b.c = a; a");
     assert_eq!(error.kind, RunErrorKind::ResultNotSerializable);
-    assert!(error.message.contains("cycle detected at result.b.c"), "{error:?}");
+    assert!(
+        error.message.contains("cycle detected at result.b.c"),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn captures_console_lines_with_levels() {
     let rt = runtime();
     let sb = sandbox(&rt, quick_config());
-    let output = run_with(&rt, &sb, "console.log('a', 1, {b: 2}); console.warn('w'); console.error(new Error('e')); 0")
-        .expect("runs");
-    let lines: Vec<(&str, &str)> = output.logs.iter().map(|l| (l.level.as_str(), l.text.as_str())).collect();
-    assert_eq!(lines, vec![("log", "a 1 {\"b\":2}"), ("warn", "w"), ("error", "Error: e")]);
+    let output = run_with(
+        &rt,
+        &sb,
+        "console.log('a', 1, {b: 2}); console.warn('w'); console.error(new Error('e')); 0",
+    )
+    .expect("runs");
+    let lines: Vec<(&str, &str)> = output
+        .logs
+        .iter()
+        .map(|l| (l.level.as_str(), l.text.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("log", "a 1 {\"b\":2}"),
+            ("warn", "w"),
+            ("error", "Error: e")
+        ]
+    );
 }
 
 #[test]
@@ -126,7 +205,10 @@ fn thrown_non_error_is_reported_clearly() {
     let sb = sandbox(&rt, quick_config());
     let error = err(&rt, &sb, "throw 42");
     assert_eq!(error.kind, RunErrorKind::Exception);
-    assert!(error.message.contains("42") && error.message.contains("not an Error"), "{error:?}");
+    assert!(
+        error.message.contains("42") && error.message.contains("not an Error"),
+        "{error:?}"
+    );
     let error = err(&rt, &sb, "async () => { throw { code: 'E1' } }");
     assert!(error.message.contains("E1"), "{error:?}");
 }

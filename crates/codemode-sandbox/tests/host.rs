@@ -31,9 +31,21 @@ fn host_errors_become_js_errors_with_data() {
     let code = "try { await fail(1) } catch (e) {\n\
                   return [e instanceof Error, e.name, e.message, e.status, e.body.error];\n\
                 }";
-    assert_eq!(ok(&rt, &sb, code), json!([true, "HttpError", "request failed with status 404", 404, "not found"]));
+    assert_eq!(
+        ok(&rt, &sb, code),
+        json!([
+            true,
+            "HttpError",
+            "request failed with status 404",
+            404,
+            "not found"
+        ])
+    );
     let code = "try { missing(1) } catch (e) { return [e.name, e.message, e.code] }";
-    assert_eq!(ok(&rt, &sb, code), json!(["TypeError", "missing is not available", 7]));
+    assert_eq!(
+        ok(&rt, &sb, code),
+        json!(["TypeError", "missing is not available", 7])
+    );
     // Uncaught, it is an Exception naming the host error, located at the agent's await when possible.
     let error = err(&rt, &sb, "const x = 1;\nawait fail(x);");
     assert_eq!(error.kind, RunErrorKind::Exception);
@@ -57,7 +69,11 @@ fn set_timeout_is_host_backed_and_clearable() {
     assert!(started.elapsed() >= Duration::from_millis(100));
     // A cleared timer is not waited for: nothing is left pending, so the run ends at once.
     let started = Instant::now();
-    let error = err(&rt, &sb, "await new Promise((resolve) => clearTimeout(setTimeout(resolve, 1000)))");
+    let error = err(
+        &rt,
+        &sb,
+        "await new Promise((resolve) => clearTimeout(setTimeout(resolve, 1000)))",
+    );
     assert!(error.message.contains("never settled"), "{error:?}");
     assert!(started.elapsed() < Duration::from_millis(900));
 }
@@ -70,20 +86,40 @@ fn promise_all_overlaps_host_calls() {
     let stats = Arc::clone(&host.stats);
     let started = Instant::now();
     let output = rt
-        .block_on(sb.run(request("await Promise.all([1, 2, 3, 4, 5].map(() => sleep(200)))"), Arc::new(host)))
+        .block_on(sb.run(
+            request("await Promise.all([1, 2, 3, 4, 5].map(() => sleep(200)))"),
+            Arc::new(host),
+        ))
         .expect("runs");
     let elapsed = started.elapsed();
     assert_eq!(output.result, json!([200, 200, 200, 200, 200]));
     assert_eq!(output.host_calls, 5);
-    assert_eq!(stats.peak.load(Ordering::SeqCst), 5, "all five calls were in flight at once");
-    assert!(elapsed < Duration::from_millis(800), "five 200 ms calls took {elapsed:?}, so they did not overlap");
+    assert_eq!(
+        stats.peak.load(Ordering::SeqCst),
+        5,
+        "all five calls were in flight at once"
+    );
+    assert!(
+        elapsed < Duration::from_millis(800),
+        "five 200 ms calls took {elapsed:?}, so they did not overlap"
+    );
 }
 
 #[test]
 fn host_call_limit_is_enforced_and_counted() {
     let rt = runtime();
-    let sb = sandbox(&rt, SandboxConfig { max_host_calls: 3, ..quick_config() });
-    let output = run_with(&rt, &sb, "for (let i = 0; i < 3; i++) await echo(i); add({a: 0, b: 0}) === 0 ? 'no' : 'x'");
+    let sb = sandbox(
+        &rt,
+        SandboxConfig {
+            max_host_calls: 3,
+            ..quick_config()
+        },
+    );
+    let output = run_with(
+        &rt,
+        &sb,
+        "for (let i = 0; i < 3; i++) await echo(i); add({a: 0, b: 0}) === 0 ? 'no' : 'x'",
+    );
     let error = output.expect_err("the fourth call is over the limit");
     assert_eq!(error.kind, RunErrorKind::HostCallLimit);
     assert_eq!(error.message, "host call limit of 3 calls exceeded");
@@ -93,9 +129,19 @@ fn host_call_limit_is_enforced_and_counted() {
 #[test]
 fn time_spent_waiting_on_the_host_counts_against_the_deadline() {
     let rt = runtime();
-    let sb = sandbox(&rt, SandboxConfig { timeout: Duration::from_millis(300), ..quick_config() });
+    let sb = sandbox(
+        &rt,
+        SandboxConfig {
+            timeout: Duration::from_millis(300),
+            ..quick_config()
+        },
+    );
     let started = Instant::now();
-    let error = err(&rt, &sb, "await sleep(100); await sleep(100); await sleep(100); await sleep(100)");
+    let error = err(
+        &rt,
+        &sb,
+        "await sleep(100); await sleep(100); await sleep(100); await sleep(100)",
+    );
     assert_eq!(error.kind, RunErrorKind::Timeout);
     assert_eq!(error.message, "time limit of 300 ms exceeded");
     assert!(started.elapsed() < Duration::from_millis(1000));
@@ -110,18 +156,32 @@ fn prelude_defines_globals_and_its_frames_are_hidden() {
     );
     let host: Arc<dyn Host> = Arc::new(TestHost::default());
     let run = |code: &str| {
-        let request = RunRequest { prelude: Some(Arc::clone(&prelude)), ..request(code) };
+        let request = RunRequest {
+            prelude: Some(Arc::clone(&prelude)),
+            ..request(code)
+        };
         rt.block_on(sb.run(request, Arc::clone(&host)))
     };
     let output = run("await api.listPets({ limit: 2 })").expect("runs");
-    assert_eq!(output.result, json!({"op": "listPets", "arg": {"limit": 2}}));
+    assert_eq!(
+        output.result,
+        json!({"op": "listPets", "arg": {"limit": 2}})
+    );
     let error = run("const a = 1;\napi.bad(a);").expect_err("throws");
     assert_eq!(error.line, Some(2), "{error:?}");
     assert!(error.col.is_some(), "{error:?}");
     let stack = error.stack.unwrap_or_default();
-    assert!(!stack.contains("prelude") && stack.lines().count() == 1, "{stack}");
-    let broken = RunRequest { prelude: Some(Arc::from("throw new Error('prelude broke')")), ..request("1") };
-    let error = rt.block_on(sb.run(broken, Arc::clone(&host))).expect_err("prelude fails");
+    assert!(
+        !stack.contains("prelude") && stack.lines().count() == 1,
+        "{stack}"
+    );
+    let broken = RunRequest {
+        prelude: Some(Arc::from("throw new Error('prelude broke')")),
+        ..request("1")
+    };
+    let error = rt
+        .block_on(sb.run(broken, Arc::clone(&host)))
+        .expect_err("prelude fails");
     assert_eq!(error.kind, RunErrorKind::Internal);
     assert!(error.message.contains("prelude broke"), "{error:?}");
 }
@@ -129,14 +189,23 @@ fn prelude_defines_globals_and_its_frames_are_hidden() {
 #[test]
 fn a_full_queue_answers_busy() {
     let rt = runtime();
-    let sb = Arc::new(sandbox(&rt, SandboxConfig { workers: 1, queue_capacity: 1, ..quick_config() }));
+    let sb = Arc::new(sandbox(
+        &rt,
+        SandboxConfig {
+            workers: 1,
+            queue_capacity: 1,
+            ..quick_config()
+        },
+    ));
     let host: Arc<dyn Host> = Arc::new(TestHost::default());
     let outcomes = rt.block_on(async {
         let mut runs = Vec::new();
         for _ in 0..4 {
             let sb = Arc::clone(&sb);
             let host = Arc::clone(&host);
-            runs.push(tokio::spawn(async move { sb.run(request("await sleep(300); 1"), host).await }));
+            runs.push(tokio::spawn(async move {
+                sb.run(request("await sleep(300); 1"), host).await
+            }));
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut outcomes = Vec::new();
@@ -145,32 +214,128 @@ fn a_full_queue_answers_busy() {
         }
         outcomes
     });
-    let busy = outcomes.iter().filter(|o| matches!(o, Err(e) if e.kind == RunErrorKind::Busy)).count();
-    let done = outcomes.iter().filter(|o| matches!(o, Ok(out) if out.result == json!(1))).count();
-    assert_eq!((done, busy), (2, 2), "one running + one queued succeed, the rest are busy");
-    let busy_error = outcomes.into_iter().find_map(Result::err).expect("a busy error");
-    assert!(busy_error.message.starts_with("sandbox is busy"), "{busy_error}");
+    let busy = outcomes
+        .iter()
+        .filter(|o| matches!(o, Err(e) if e.kind == RunErrorKind::Busy))
+        .count();
+    let done = outcomes
+        .iter()
+        .filter(|o| matches!(o, Ok(out) if out.result == json!(1)))
+        .count();
+    assert_eq!(
+        (done, busy),
+        (2, 2),
+        "one running + one queued succeed, the rest are busy"
+    );
+    let busy_error = outcomes
+        .into_iter()
+        .find_map(Result::err)
+        .expect("a busy error");
+    assert!(
+        busy_error.message.starts_with("sandbox is busy"),
+        "{busy_error}"
+    );
 }
 
 #[test]
 fn runs_are_isolated_across_parallel_workers() {
     let rt = runtime();
-    let sb = Arc::new(sandbox(&rt, SandboxConfig { workers: 2, ..quick_config() }));
+    let sb = Arc::new(sandbox(
+        &rt,
+        SandboxConfig {
+            workers: 2,
+            ..quick_config()
+        },
+    ));
     let host: Arc<dyn Host> = Arc::new(TestHost::default());
     let results = rt.block_on(async {
         let mut runs = Vec::new();
         for i in 0..20 {
             let sb = Arc::clone(&sb);
             let host = Arc::clone(&host);
-            let code = format!("globalThis.mine = (globalThis.mine || 0) + {i}; await echo(1); mine");
-            runs.push(tokio::spawn(async move { sb.run(request(&code), host).await }));
+            let code =
+                format!("globalThis.mine = (globalThis.mine || 0) + {i}; await echo(1); mine");
+            runs.push(tokio::spawn(
+                async move { sb.run(request(&code), host).await },
+            ));
         }
         let mut results = Vec::new();
         for run in runs {
-            results.push(run.await.expect("joins").map(|o| o.result).map_err(|e| e.summary()));
+            results.push(
+                run.await
+                    .expect("joins")
+                    .map(|o| o.result)
+                    .map_err(|e| e.summary()),
+            );
         }
         results
     });
     let expected: Vec<_> = (0..20).map(|i| Ok(json!(i))).collect();
     assert_eq!(results, expected);
+}
+
+#[test]
+fn a_run_whose_caller_gave_up_stops_early() {
+    let rt = runtime();
+    let config = SandboxConfig {
+        workers: 1,
+        timeout: Duration::from_secs(20),
+        ..quick_config()
+    };
+    let sb = sandbox(&rt, config);
+    let host: Arc<dyn Host> = Arc::new(TestHost::default());
+    for code in ["while (true) {}", "await sleep(15000)"] {
+        let abandoned = rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_millis(100),
+                sb.run(request(code), Arc::clone(&host)),
+            )
+            .await
+        });
+        assert!(abandoned.is_err(), "the caller gave up after 100 ms");
+        // The only worker must be free again long before the 20 s deadline.
+        let started = Instant::now();
+        let output = rt
+            .block_on(sb.run(request("'next'"), Arc::clone(&host)))
+            .expect("runs");
+        assert_eq!(output.result, json!("next"));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{code}: waited {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn extreme_limits_do_not_break_the_pool() {
+    let rt = runtime();
+    let sb = sandbox(
+        &rt,
+        SandboxConfig {
+            timeout: Duration::MAX,
+            workers: 0,
+            ..quick_config()
+        },
+    );
+    assert_eq!(
+        ok(
+            &rt,
+            &sb,
+            "await new Promise((resolve) => setTimeout(resolve, Infinity / 1e308 * 0 + 1)); 7"
+        ),
+        json!(7)
+    );
+    let tiny = sandbox(
+        &rt,
+        SandboxConfig {
+            memory_limit_bytes: 64 * 1024,
+            ..quick_config()
+        },
+    );
+    let error = err(&rt, &tiny, "1");
+    assert!(
+        matches!(error.kind, RunErrorKind::Memory | RunErrorKind::Internal),
+        "{error:?}"
+    );
 }

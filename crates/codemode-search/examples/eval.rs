@@ -1,1 +1,166 @@
-fn main() {}
+//! Runs the search engine over a query set (`api<TAB>query<TAB>gold` lines) and scores it.
+//!
+//! `cargo run --release -p codemode-search --example eval -- [QUERIES_TSV] [SPECS_DIR]`
+//! (defaults `../shared/search-dev.tsv` and `../shared/specs`, relative to the repository root).
+//! Writes one rankings JSONL line per query (top 10) to the temp directory, runs
+//! `python3 ../shared/search-eval.py` on it, then prints per-API hit@1 and every miss with our
+//! top three, to guide improvements.
+//!
+//! Environment: `EXPLAIN=1` adds per-term scores to each miss. `TUNE="k1=1.5,w.summary=3;syn=0.4"`
+//! compares ranking settings (one summary line per `;`-separated variant) instead.
+
+#[path = "../tests/support/devset.rs"]
+mod devset;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+
+use codemode_search::{Hit, Index, SearchOptions, Tuning};
+use codemode_spec::Spec;
+use devset::{Error, Metrics, Query, Ranked};
+
+fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let queries_path = PathBuf::from(
+        args.first()
+            .map_or("../shared/search-dev.tsv", String::as_str),
+    );
+    let specs_dir = PathBuf::from(args.get(1).map_or("../shared/specs", String::as_str));
+    let queries = devset::read_queries(&queries_path)?;
+    let specs = devset::load_specs(&queries, &specs_dir)?;
+
+    if let Ok(variants) = std::env::var("TUNE") {
+        return compare_tunings(&queries, &specs, &variants);
+    }
+
+    let mut ranked = Vec::new();
+    let mut misses = Vec::new();
+    for (api, spec) in &specs {
+        let index = Index::build(spec);
+        for r in devset::rank_all(&queries, api, spec, &index, 10)? {
+            if r.gold_rank().is_none_or(|rank| rank >= 5) {
+                misses.push(describe_miss(spec, &index, &r)?);
+            }
+            ranked.push(r);
+        }
+    }
+
+    let rankings_path = std::env::temp_dir().join("codemode-search-rankings.jsonl");
+    write_rankings(&rankings_path, &ranked)?;
+    let output = Command::new("python3")
+        .arg("../shared/search-eval.py")
+        .arg(&queries_path)
+        .arg(&rankings_path)
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+
+    let (_, per_api) = Metrics::by_api(&ranked);
+    println!("per-api hit@1:");
+    for (api, m) in &per_api {
+        println!("  {api:<13} {:6.3}  ({} queries)", m.hit1, m.queries);
+    }
+    println!("misses at 5 ({}):", misses.len());
+    for miss in &misses {
+        println!("  {miss}");
+    }
+    println!("rankings: {}", rankings_path.display());
+    Ok(())
+}
+
+fn write_rankings(path: &std::path::Path, ranked: &[Ranked<'_>]) -> Result<(), Error> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for r in ranked {
+        let results: Vec<serde_json::Value> = r
+            .keys
+            .iter()
+            .filter_map(|k| k.split_once(' '))
+            .map(|(method, path)| serde_json::json!({"method": method, "path": path}))
+            .collect();
+        let line =
+            serde_json::json!({"api": r.query.api, "query": r.query.text, "results": results});
+        writeln!(file, "{line}")?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+fn describe_miss(spec: &Spec, index: &Index, r: &Ranked<'_>) -> Result<String, Error> {
+    let query: &Query = r.query;
+    let mut text = format!(
+        "[{}] {}  (rank {})\n    gold: {}\n    ours: {}",
+        query.api,
+        query.text,
+        r.gold_rank()
+            .map_or("-".to_string(), |rank| (rank + 1).to_string()),
+        query.gold.join(" | "),
+        r.keys
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    if std::env::var_os("EXPLAIN").is_some() {
+        let options = SearchOptions {
+            limit: 2,
+            ..SearchOptions::default()
+        };
+        let hits = index.search(&query.text, &options)?;
+        text.push_str(&explain(spec, index, query, &hits));
+    }
+    Ok(text)
+}
+
+/// Per-term contributions for the first gold operation and our top two.
+fn explain(spec: &Spec, index: &Index, query: &Query, hits: &[Hit]) -> String {
+    let mut out = String::new();
+    let gold_op = spec
+        .operations
+        .iter()
+        .position(|op| query.gold.contains(&op.key()));
+    for op in gold_op.into_iter().chain(hits.iter().map(|h| h.operation)) {
+        let terms: Vec<String> = index
+            .explain(&query.text, op)
+            .iter()
+            .map(|(t, v)| format!("{t}={v:.2}"))
+            .collect();
+        out.push_str(&format!(
+            "\n      {} [{}]",
+            spec.operations[op].key(),
+            terms.join(" ")
+        ));
+    }
+    out
+}
+
+/// One summary line per tuning variant: overall figures and recall@5 per API.
+fn compare_tunings(
+    queries: &[Query],
+    specs: &[(String, Spec)],
+    variants: &str,
+) -> Result<(), Error> {
+    for variant in variants.split(';') {
+        let tuning = Tuning::default().with_overrides(variant)?;
+        let mut ranked = Vec::new();
+        for (api, spec) in specs {
+            let index = Index::build_tuned(spec, &tuning);
+            ranked.extend(devset::rank_all(queries, api, spec, &index, 10)?);
+        }
+        let (all, per_api) = Metrics::by_api(&ranked);
+        let apis: Vec<String> = per_api
+            .iter()
+            .map(|(api, m)| format!("{}={:.2}", &api[..3.min(api.len())], m.recall5))
+            .collect();
+        println!(
+            "h1 {:.3} r5 {:.3} r10 {:.3} mrr {:.3} | {} | {variant}",
+            all.hit1,
+            all.recall5,
+            all.recall10,
+            all.mrr,
+            apis.join(" ")
+        );
+    }
+    Ok(())
+}

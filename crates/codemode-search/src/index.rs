@@ -7,21 +7,91 @@ use codemode_spec::{Method, Operation, Spec};
 use serde_json::Value;
 
 use crate::text::{self, Analyzer};
-use crate::vocabulary::{self, SYNONYM_GROUPS, SYNONYM_WEIGHT};
+use crate::vocabulary::{self, SYNONYM_GROUPS};
 use crate::{Hit, SearchError, SearchOptions};
 
 /// Longest query accepted, in bytes. Task sentences are short; anything longer is a mistake
 /// (a pasted document) and would only cost time.
 pub const MAX_QUERY_BYTES: usize = 4096;
 
-/// BM25 saturation: how quickly repeated matches stop adding score.
-const K1: f32 = 1.2;
+/// The ranking's knobs. [`Tuning::default`] is what [`Index::build`] uses; the evaluation
+/// example overrides fields to compare settings on the development set.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// Field weights, in [`Field`] order: name, path, resource, method, summary, opening,
+    /// description, tags, params, body, enum values, schema, input docs.
+    pub field_weights: [f32; Field::COUNT],
+    /// BM25 saturation: how quickly repeated matches stop adding score.
+    pub k1: f32,
+    /// How much a synonym match counts relative to the word itself.
+    pub synonym_weight: f32,
+    /// Weight of a pair of adjacent query words found adjacent in a name, path or summary.
+    pub bigram_weight: f32,
+    /// How much matching every query word multiplies the score (matching none: 1.0).
+    pub coverage_bonus: f32,
+    /// Whether coverage weighs each query word by its idf (1) or counts words (0).
+    pub coverage_by_idf: f32,
+    /// Score multiplier for DELETE operations when the query has no word asking to delete:
+    /// they are short (so score high on length normalization) and dangerous to suggest.
+    pub unasked_delete_factor: f32,
+    /// Score multiplier for operations whose method none of the query's verbs asks for, when
+    /// the query has such verbs at all ("create ..." prefers POST and PUT).
+    pub method_mismatch_factor: f32,
+    /// Score multiplier for deprecated operations: still findable, but behind their replacements.
+    pub deprecated_factor: f32,
+}
 
-/// Weight of a pair of adjacent query words found adjacent in a name, path or summary.
-const BIGRAM_WEIGHT: f32 = 0.6;
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            field_weights: [
+                2.0, 1.5, 1.5, 0.8, 2.5, 1.5, 0.6, 1.0, 0.3, 0.25, 0.3, 0.3, 0.2,
+            ],
+            k1: 2.0,
+            synonym_weight: 0.7,
+            bigram_weight: 0.3,
+            coverage_bonus: 1.0,
+            coverage_by_idf: 1.0,
+            deprecated_factor: 0.6,
+            unasked_delete_factor: 0.6,
+            method_mismatch_factor: 0.6,
+        }
+    }
+}
 
-/// Score multiplier for deprecated operations: still findable, but behind their replacements.
-const DEPRECATED_FACTOR: f32 = 0.6;
+impl Tuning {
+    /// Applies `name=value` overrides separated by commas (`k1=1.5,w.summary=3`).
+    pub fn with_overrides(mut self, spec: &str) -> Result<Tuning, String> {
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("tuning override {item:?} is not name=value"))?;
+            let value: f32 = value
+                .parse()
+                .map_err(|_| format!("tuning value {value:?} is not a number"))?;
+            let slot = match name {
+                "k1" => &mut self.k1,
+                "syn" => &mut self.synonym_weight,
+                "bigram" => &mut self.bigram_weight,
+                "coverage" => &mut self.coverage_bonus,
+                "coverage_idf" => &mut self.coverage_by_idf,
+                "deprecated" => &mut self.deprecated_factor,
+                "delete" => &mut self.unasked_delete_factor,
+                "mismatch" => &mut self.method_mismatch_factor,
+                other => {
+                    let field = ALL_FIELDS
+                        .iter()
+                        .position(|f| format!("w.{}", f.label()) == other)
+                        .ok_or_else(|| format!("unknown tuning knob {other:?}"))?;
+                    &mut self.field_weights[field]
+                }
+            };
+            *slot = value;
+        }
+        Ok(self)
+    }
+}
 
 /// The fields an operation is indexed under, with their weight and length normalization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,23 +114,32 @@ enum Field {
     Params,
     /// Property names of the request body.
     Body,
+    /// Allowed values of enumerated parameters and body properties (`status`: available, sold).
+    EnumValues,
+    /// Title and description opening of the response and request schemas.
+    Schema,
+    /// The opening of each parameter's and body property's description.
+    InputDocs,
 }
 
 impl Field {
-    const COUNT: usize = 10;
+    const COUNT: usize = 13;
 
-    fn weight(self) -> f32 {
+    fn label(self) -> &'static str {
         match self {
-            Field::Name => 2.0,
-            Field::Path => 1.5,
-            Field::Resource => 1.5,
-            Field::Method => 0.8,
-            Field::Summary => 2.5,
-            Field::Opening => 1.5,
-            Field::Description => 0.4,
-            Field::Tags => 1.0,
-            Field::Params => 0.3,
-            Field::Body => 0.25,
+            Field::Name => "name",
+            Field::Path => "path",
+            Field::Resource => "resource",
+            Field::Method => "method",
+            Field::Summary => "summary",
+            Field::Opening => "opening",
+            Field::Description => "description",
+            Field::Tags => "tags",
+            Field::Params => "params",
+            Field::Body => "body",
+            Field::EnumValues => "enum",
+            Field::Schema => "schema",
+            Field::InputDocs => "inputs",
         }
     }
 
@@ -68,17 +147,24 @@ impl Field {
     fn length_normalization(self) -> f32 {
         match self {
             Field::Method | Field::Resource | Field::Tags => 0.0,
-            Field::Description | Field::Params | Field::Body => 0.5,
+            Field::Description
+            | Field::Params
+            | Field::Body
+            | Field::EnumValues
+            | Field::Schema
+            | Field::InputDocs => 0.5,
             _ => 0.75,
         }
     }
 }
 
 /// Characters of the description indexed: the opening, then the rest of this prefix.
-const DESCRIPTION_CHARS: usize = 600;
+const DESCRIPTION_CHARS: usize = 1500;
 const OPENING_CHARS: usize = 240;
 /// Request-body properties indexed per operation (huge bodies would drown the other fields).
 const MAX_BODY_PROPERTIES: usize = 60;
+/// Enum values indexed per parameter.
+const MAX_ENUM_VALUES: usize = 12;
 
 #[derive(Debug, Clone, Copy)]
 struct Posting {
@@ -90,6 +176,13 @@ struct Posting {
 /// so it can be shared between threads.
 pub struct Index {
     analyzer: Analyzer,
+    k1: f32,
+    coverage_bonus: f32,
+    coverage_by_idf: bool,
+    unasked_delete_factor: f32,
+    method_mismatch_factor: f32,
+    /// Stems of verbs that ask for a kind of method, with the methods they ask for.
+    intent_words: HashMap<String, Vec<Method>>,
     term_ids: HashMap<Box<str>, u32>,
     /// Per term: the operations containing it, with the BM25F pseudo term frequency.
     postings: Vec<Vec<Posting>>,
@@ -130,6 +223,9 @@ const ALL_FIELDS: [Field; Field::COUNT] = [
     Field::Tags,
     Field::Params,
     Field::Body,
+    Field::EnumValues,
+    Field::Schema,
+    Field::InputDocs,
 ];
 
 fn bigram(a: &str, b: &str) -> String {
@@ -137,10 +233,15 @@ fn bigram(a: &str, b: &str) -> String {
 }
 
 impl Document {
-    fn new(spec: &Spec, op: &Operation, analyzer: &Analyzer) -> Document {
+    fn new(
+        spec: &Spec,
+        op: &Operation,
+        analyzer: &Analyzer,
+        cache: &mut HashMap<String, String>,
+    ) -> Document {
         let mut fields: [Vec<String>; Field::COUNT] = Default::default();
         let mut push = |field: Field, text: &str| {
-            fields[field as usize].extend(analyzer.terms(text));
+            fields[field as usize].extend(analyzer.terms(text, cache));
         };
 
         push(
@@ -172,21 +273,40 @@ impl Document {
             push(Field::Summary, &text::strip_markup(summary));
         }
         if let Some(description) = &op.description {
-            let cleaned = text::strip_markup(text::prefix_chars(description, DESCRIPTION_CHARS * 2));
+            let cleaned =
+                text::strip_markup(text::prefix_chars(description, DESCRIPTION_CHARS * 2));
             let cleaned = cleaned.trim();
             let opening = text::opening(cleaned, OPENING_CHARS);
             push(Field::Opening, opening);
             let rest = cleaned.get(opening.len()..).unwrap_or("");
-            push(Field::Description, text::prefix_chars(rest, DESCRIPTION_CHARS));
+            push(
+                Field::Description,
+                text::prefix_chars(rest, DESCRIPTION_CHARS),
+            );
         }
         for tag in &op.tags {
             push(Field::Tags, tag);
         }
         for param in &op.parameters {
             push(Field::Params, &param.name);
+            if let Some(doc) = &param.description {
+                push(Field::InputDocs, &input_doc(doc));
+            }
+            for value in enum_values(spec, &param.schema) {
+                push(Field::EnumValues, value);
+            }
         }
-        for name in body_property_names(spec, op) {
-            push(Field::Body, &name);
+        for (name, schema) in body_properties(spec, op) {
+            push(Field::Body, name);
+            if let Some(doc) = schema.get("description").and_then(Value::as_str) {
+                push(Field::InputDocs, &input_doc(doc));
+            }
+            for value in enum_values(spec, schema) {
+                push(Field::EnumValues, value);
+            }
+        }
+        for text in schema_descriptions(spec, op) {
+            push(Field::Schema, &text);
         }
 
         let mut bigrams = Vec::new();
@@ -201,30 +321,79 @@ impl Document {
     }
 }
 
-/// Top-level property names of the request body's preferred schema (following `$ref`s and one
-/// level of `allOf`/`oneOf`/`anyOf`).
-fn body_property_names(spec: &Spec, op: &Operation) -> Vec<String> {
+/// Top-level properties of the request body's preferred schema (following `$ref`s and one
+/// level of `allOf`/`oneOf`/`anyOf`), as (name, schema).
+fn body_properties<'a>(spec: &'a Spec, op: &'a Operation) -> Vec<(&'a str, &'a Value)> {
     let Some(media) = op.request_body.as_ref().and_then(|b| b.preferred()) else {
         return Vec::new();
     };
-    let mut names = Vec::new();
+    let mut out = Vec::new();
     let root = spec.deref_schema(&media.schema);
-    collect_properties(spec, root, &mut names);
+    collect_properties(root, &mut out);
     for key in ["allOf", "oneOf", "anyOf"] {
         if let Some(parts) = root.get(key).and_then(Value::as_array) {
             for part in parts {
-                collect_properties(spec, spec.deref_schema(part), &mut names);
+                collect_properties(spec.deref_schema(part), &mut out);
             }
         }
     }
-    names.truncate(MAX_BODY_PROPERTIES);
-    names
+    out.truncate(MAX_BODY_PROPERTIES);
+    out
 }
 
-fn collect_properties(_spec: &Spec, schema: &Value, names: &mut Vec<String>) {
+fn collect_properties<'a>(schema: &'a Value, out: &mut Vec<(&'a str, &'a Value)>) {
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        names.extend(props.keys().cloned());
+        out.extend(props.iter().map(|(k, v)| (k.as_str(), v)));
     }
+}
+
+/// The title and the description's opening of the schemas an operation returns and accepts:
+/// what kind of object it is about ("Each customer has a balance ..."). Arrays describe their
+/// items.
+fn schema_descriptions(spec: &Spec, op: &Operation) -> Vec<String> {
+    let mut out = Vec::new();
+    let response = op
+        .success
+        .as_ref()
+        .and_then(|r| r.preferred())
+        .map(|m| &m.schema);
+    let request = op
+        .request_body
+        .as_ref()
+        .and_then(|b| b.preferred())
+        .map(|m| &m.schema);
+    for schema in response.into_iter().chain(request) {
+        let mut schema = spec.deref_schema(schema);
+        if let Some(items) = schema.get("items") {
+            schema = spec.deref_schema(items);
+        }
+        for key in ["title", "description"] {
+            if let Some(text) = schema.get(key).and_then(Value::as_str) {
+                out.push(text::opening(&text::strip_markup(text), OPENING_CHARS).to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The opening of a parameter's or property's description, markup removed.
+fn input_doc(doc: &str) -> String {
+    text::opening(&text::strip_markup(text::prefix_chars(doc, 400)), 160).to_string()
+}
+
+/// String values of an `enum` (directly or on array items), a few at most.
+fn enum_values<'a>(spec: &'a Spec, schema: &'a Value) -> impl Iterator<Item = &'a str> {
+    let schema = spec.deref_schema(schema);
+    let items = schema.get("items").map(|i| spec.deref_schema(i));
+    let values = schema
+        .get("enum")
+        .or_else(|| items.and_then(|i| i.get("enum")))
+        .and_then(Value::as_array);
+    values
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .take(MAX_ENUM_VALUES)
 }
 
 /// Builds the postings of one collection of documents.
@@ -248,11 +417,18 @@ impl Builder {
 impl Index {
     /// Indexes every operation of `spec`.
     pub fn build(spec: &Spec) -> Index {
+        Index::build_tuned(spec, &Tuning::default())
+    }
+
+    /// [`Index::build`] with other ranking settings (for evaluation).
+    #[doc(hidden)]
+    pub fn build_tuned(spec: &Spec, tuning: &Tuning) -> Index {
         let analyzer = Analyzer::new();
+        let mut stems = HashMap::new();
         let documents: Vec<Document> = spec
             .operations
             .iter()
-            .map(|op| Document::new(spec, op, &analyzer))
+            .map(|op| Document::new(spec, op, &analyzer, &mut stems))
             .collect();
 
         let count = documents.len().max(1) as f32;
@@ -277,13 +453,13 @@ impl Index {
                 let terms = &doc.fields[field as usize];
                 let b = field.length_normalization();
                 let norm = 1.0 - b + b * terms.len() as f32 / average_length[field as usize];
-                let per_occurrence = field.weight() / norm;
+                let per_occurrence = tuning.field_weights[field as usize] / norm;
                 for term in terms {
                     *weights.entry(builder.term_id(term)).or_default() += per_occurrence;
                 }
             }
             for pair in &doc.bigrams {
-                *weights.entry(builder.term_id(pair)).or_default() += BIGRAM_WEIGHT;
+                *weights.entry(builder.term_id(pair)).or_default() += tuning.bigram_weight;
             }
             for (&term, &weight) in &weights {
                 builder.postings[term as usize].push(Posting {
@@ -301,10 +477,17 @@ impl Index {
                 (1.0 + (count - df + 0.5) / (df + 0.5)).ln()
             })
             .collect();
-        let related = related_terms(&analyzer, &builder.term_ids);
+        let intent_words = intent_words(&analyzer);
+        let related = related_terms(&analyzer, &builder.term_ids, tuning.synonym_weight);
 
         Index {
             analyzer,
+            k1: tuning.k1,
+            coverage_bonus: tuning.coverage_bonus,
+            coverage_by_idf: tuning.coverage_by_idf > 0.5,
+            unasked_delete_factor: tuning.unasked_delete_factor,
+            method_mismatch_factor: tuning.method_mismatch_factor,
+            intent_words,
             term_ids: builder.term_ids,
             postings: builder.postings,
             idf,
@@ -318,7 +501,13 @@ impl Index {
             prior: spec
                 .operations
                 .iter()
-                .map(|op| if op.deprecated { DEPRECATED_FACTOR } else { 1.0 })
+                .map(|op| {
+                    if op.deprecated {
+                        tuning.deprecated_factor
+                    } else {
+                        1.0
+                    }
+                })
                 .collect(),
         }
     }
@@ -337,7 +526,9 @@ impl Index {
         let postings: usize = self
             .postings
             .iter()
-            .map(|p| p.capacity() * std::mem::size_of::<Posting>() + std::mem::size_of::<Vec<Posting>>())
+            .map(|p| {
+                p.capacity() * std::mem::size_of::<Posting>() + std::mem::size_of::<Vec<Posting>>()
+            })
             .sum();
         let terms: usize = self
             .term_ids
@@ -368,29 +559,44 @@ impl Index {
                 limit: MAX_QUERY_BYTES,
             });
         }
-        let groups = self.query_groups(query);
-        if groups.is_empty() {
+        if !query.chars().any(char::is_alphanumeric) {
             return Err(SearchError::NoSearchableWords);
         }
-        if options.limit == 0 || self.is_empty() {
+        let (groups, word_groups) = self.query_groups(query);
+        if groups.is_empty() || options.limit == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
-        let scores = self.score(&groups);
+        let mut scores = self.score(&groups, word_groups);
+        self.apply_method_intent(query, &mut scores);
         Ok(self.top(&scores, options))
     }
 
     /// The query as groups of alternatives: each query word with its synonyms, and each pair of
     /// adjacent words. Words unknown to the index are dropped (they cannot change the ranking).
-    fn query_groups(&self, query: &str) -> Vec<Vec<(u32, f32)>> {
-        let mut stems: Vec<String> = Vec::new();
-        text::for_each_word(query, |word| {
-            if !text::is_stopword(word) {
-                stems.push(self.analyzer.stem(word));
-            }
-        });
+    /// Returns the groups and how many of them are words (the rest are word pairs).
+    fn query_groups(&self, query: &str) -> (Vec<Vec<(u32, f32)>>, usize) {
+        let mut words: Vec<String> = Vec::new();
+        text::for_each_word(query, |word| words.push(word.to_string()));
+        // Bare numbers in a task sentence are quantities ("every 5 minutes", "30 days"), not names.
+        let stems: Vec<String> = words
+            .iter()
+            .filter(|w| !text::is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()))
+            .map(|w| self.analyzer.stem(w))
+            .chain(phrase_words(&words).map(|w| self.analyzer.stem(w)))
+            .collect();
+        // Two words that the spec writes as one ("log in" → login, "web hook" → webhook).
+        let compounds = words
+            .windows(2)
+            .map(|pair| self.analyzer.stem(&format!("{}{}", pair[0], pair[1])))
+            .filter(|joined| {
+                self.term_ids.contains_key(joined.as_str())
+                    || self.related.contains_key(joined.as_str())
+            });
+        let candidates: Vec<String> = stems.iter().cloned().chain(compounds).collect();
+
         let mut groups: Vec<Vec<(u32, f32)>> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
-        for stem in &stems {
+        for stem in &candidates {
             if seen.contains(&stem.as_str()) {
                 continue;
             }
@@ -406,27 +612,88 @@ impl Index {
                 groups.push(group);
             }
         }
+        let word_groups = groups.len();
         for pair in stems.windows(2) {
             if let Some(&id) = self.term_ids.get(bigram(&pair[0], &pair[1]).as_str()) {
                 groups.push(vec![(id, 1.0)]);
             }
         }
-        groups
+        (groups, word_groups)
+    }
+
+    /// Verbs imply methods: DELETE operations rank lower unless a word asks to delete, and
+    /// when the query's verbs ask for some methods, operations with other methods rank lower.
+    fn apply_method_intent(&self, query: &str, scores: &mut [f32]) {
+        let mut wanted: Vec<Method> = Vec::new();
+        text::for_each_word(query, |word| {
+            if let Some(methods) = self.intent_words.get(&self.analyzer.stem(word)) {
+                wanted.extend(methods.iter().copied());
+            }
+        });
+        for (score, method) in scores.iter_mut().zip(&self.methods) {
+            if wanted.contains(method) {
+                continue;
+            }
+            if *method == Method::Delete {
+                *score *= self.unasked_delete_factor;
+            } else if !wanted.is_empty() {
+                *score *= self.method_mismatch_factor;
+            }
+        }
+    }
+
+    /// Debugging aid: each query term's contribution to one operation's score (before the
+    /// coverage and prior multipliers).
+    #[doc(hidden)]
+    pub fn explain(&self, query: &str, operation: usize) -> Vec<(String, f32)> {
+        let names: HashMap<u32, &str> = self.term_ids.iter().map(|(k, &v)| (v, &**k)).collect();
+        let (groups, _) = self.query_groups(query);
+        let mut out = Vec::new();
+        for group in &groups {
+            for &(term, factor) in group {
+                if let Some(p) = self.postings[term as usize]
+                    .iter()
+                    .find(|p| p.operation as usize == operation)
+                {
+                    let tf = p.weight;
+                    let value =
+                        self.idf[term as usize] * factor * tf * (self.k1 + 1.0) / (tf + self.k1);
+                    out.push((names.get(&term).unwrap_or(&"?").to_string(), value));
+                }
+            }
+        }
+        out
     }
 
     /// BM25F scores per operation. Within a group the best alternative counts, so a word and its
     /// synonym matching the same operation are not counted twice.
-    fn score(&self, groups: &[Vec<(u32, f32)>]) -> Vec<f32> {
+    fn score(&self, groups: &[Vec<(u32, f32)>], word_groups: usize) -> Vec<f32> {
         let n = self.len();
         let mut total = vec![0f32; n];
         let mut best = vec![0f32; n];
+        // Per operation, the share of the query it matches: each word weighs its rarity (idf),
+        // or 1 when `coverage_by_idf` is off.
+        let mut matched = vec![0f32; n];
+        let mut query_mass = 0f32;
         let mut touched: Vec<u32> = Vec::new();
-        for group in groups {
+        for (group_index, group) in groups.iter().enumerate() {
+            let is_word = group_index < word_groups;
+            let mass = if self.coverage_by_idf {
+                group
+                    .iter()
+                    .map(|&(term, factor)| self.idf[term as usize] * factor)
+                    .fold(0f32, f32::max)
+            } else {
+                1.0
+            };
+            if is_word {
+                query_mass += mass;
+            }
             for &(term, factor) in group {
                 let idf = self.idf[term as usize] * factor;
                 for posting in &self.postings[term as usize] {
                     let tf = posting.weight;
-                    let value = idf * tf * (K1 + 1.0) / (tf + K1);
+                    let value = idf * tf * (self.k1 + 1.0) / (tf + self.k1);
                     let slot = &mut best[posting.operation as usize];
                     if *slot == 0.0 {
                         touched.push(posting.operation);
@@ -439,11 +706,18 @@ impl Index {
             for &op in &touched {
                 total[op as usize] += best[op as usize];
                 best[op as usize] = 0.0;
+                if is_word {
+                    matched[op as usize] += mass;
+                }
             }
             touched.clear();
         }
-        for (score, prior) in total.iter_mut().zip(&self.prior) {
-            *score *= prior;
+        // Operations that match more of the query's words beat ones that match one rare word
+        // strongly: a task sentence names several aspects of the operation it wants.
+        let query_mass = query_mass.max(f32::EPSILON);
+        for ((score, prior), &hits) in total.iter_mut().zip(&self.prior).zip(&matched) {
+            let coverage = hits / query_mass;
+            *score *= prior * (1.0 + self.coverage_bonus * coverage);
         }
         total
     }
@@ -479,11 +753,57 @@ impl Index {
     }
 }
 
+/// Stemmed intent verbs and the methods each asks for.
+fn intent_words(analyzer: &Analyzer) -> HashMap<String, Vec<Method>> {
+    const DELETE: &[Method] = &[Method::Delete];
+    const CREATE: &[Method] = &[Method::Post, Method::Put];
+    const UPDATE: &[Method] = &[Method::Put, Method::Patch, Method::Post];
+    const READ: &[Method] = &[Method::Get, Method::Head];
+    let lists: [(&[&str], &'static [Method]); 4] = [
+        (vocabulary::DELETE_WORDS, DELETE),
+        (vocabulary::CREATE_WORDS, CREATE),
+        (vocabulary::UPDATE_WORDS, UPDATE),
+        (vocabulary::READ_WORDS, READ),
+    ];
+    let mut out: HashMap<String, Vec<Method>> = HashMap::new();
+    for (words, methods) in lists {
+        for word in words {
+            let entry = out.entry(analyzer.stem(word)).or_default();
+            entry.extend(
+                methods
+                    .iter()
+                    .filter(|m| !entry.contains(m))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    out
+}
+
+/// The single words standing for multi-word phrases of the query ("turn off" → disable).
+/// "who changed/deleted/created ..." asks for a history of actions: an audit log.
+fn phrase_words(words: &[String]) -> impl Iterator<Item = &'static str> + '_ {
+    let phrases = vocabulary::PHRASES
+        .iter()
+        .filter_map(move |(phrase, word)| {
+            words
+                .windows(phrase.len())
+                .any(|w| w.iter().zip(phrase.iter()).all(|(a, b)| a == b))
+                .then_some(*word)
+        });
+    let who_did = words
+        .windows(2)
+        .any(|w| w[0] == "who" && w[1].len() > 4 && w[1].ends_with("ed"))
+        .then_some("audit");
+    phrases.chain(who_did)
+}
+
 /// For every word of a synonym group (stemmed), the indexed terms of the other words of its
 /// groups. Words the spec never uses are keys too, so `remove` finds `delete` operations.
 fn related_terms(
     analyzer: &Analyzer,
     term_ids: &HashMap<Box<str>, u32>,
+    synonym_weight: f32,
 ) -> HashMap<Box<str>, Vec<(u32, f32)>> {
     let mut related: HashMap<Box<str>, Vec<(u32, f32)>> = HashMap::new();
     for group in SYNONYM_GROUPS {
@@ -496,7 +816,7 @@ fn related_terms(
                     continue;
                 };
                 if Some(id) != own && !list.iter().any(|(t, _)| *t == id) {
-                    list.push((id, SYNONYM_WEIGHT));
+                    list.push((id, synonym_weight));
                 }
             }
         }

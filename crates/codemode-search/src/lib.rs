@@ -10,7 +10,7 @@ mod index;
 mod text;
 mod vocabulary;
 
-pub use index::{Index, MAX_QUERY_BYTES};
+pub use index::{Index, MAX_QUERY_BYTES, Tuning};
 
 use codemode_spec::Method;
 
@@ -49,8 +49,12 @@ pub struct Hit {
 pub enum SearchError {
     #[error("query is empty: describe the task to search for, e.g. \"list open issues\"")]
     EmptyQuery,
-    #[error("query is {bytes} bytes long, more than the {limit} allowed: describe the task in a sentence")]
+    #[error(
+        "query is {bytes} bytes long, more than the {limit} allowed: describe the task in a sentence"
+    )]
     QueryTooLong { bytes: usize, limit: usize },
-    #[error("query has no words to search for (only punctuation or symbols): use words that describe the task")]
+    #[error(
+        "query has no words to search for (only punctuation or symbols): use words that describe the task"
+    )]
     NoSearchableWords,
 }

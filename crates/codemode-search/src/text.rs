@@ -3,22 +3,152 @@
 //! Everything here walks `char`s, never byte offsets chosen by arithmetic, so any UTF-8 input
 //! (emoji, combining marks, right-to-left text) is safe.
 
+use std::collections::HashMap;
+
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Words too common in task sentences and API prose to tell operations apart.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at",
-    "be", "been", "before", "being", "but", "by", "can", "could", "did", "do", "does", "doing",
-    "don", "each", "else", "for", "from", "had", "has", "have", "having", "he", "her", "here",
-    "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "let", "lets", "me", "might", "more", "most", "must", "my", "myself", "need", "no", "nor",
-    "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over",
-    "own", "please", "same", "she", "should", "so", "some", "such", "than", "that", "the",
-    "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through",
-    "to", "too", "under", "until", "up", "us", "very", "want", "was", "way", "we", "were",
-    "what", "when", "where", "whether", "which", "while", "who", "whom", "why", "will", "with",
-    "would", "you", "your", "yours", "yourself", "p", "e", "g", "eg", "ie", "etc", "s", "t",
-    "one", "using", "use", "used", "via", "given", "specified", "specific", "certain",
+    "a",
+    "about",
+    "after",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "being",
+    "but",
+    "by",
+    "can",
+    "certain",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "don",
+    "e",
+    "each",
+    "eg",
+    "else",
+    "etc",
+    "for",
+    "from",
+    "g",
+    "given",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "him",
+    "his",
+    "how",
+    "i",
+    "ie",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "let",
+    "lets",
+    "me",
+    "might",
+    "more",
+    "most",
+    "must",
+    "my",
+    "myself",
+    "need",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "out",
+    "over",
+    "p",
+    "please",
+    "s",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "specific",
+    "specified",
+    "such",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "us",
+    "use",
+    "used",
+    "using",
+    "very",
+    "via",
+    "want",
+    "was",
+    "way",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "whether",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "yourself",
 ];
 
 /// Turns raw text into stemmed terms.
@@ -43,12 +173,21 @@ impl Analyzer {
         }
     }
 
-    /// Stemmed terms of `text`, stopwords removed, in order.
-    pub(crate) fn terms(&self, text: &str) -> Vec<String> {
+    /// Stemmed terms of `text`, stopwords removed, in order. `cache` remembers stems across
+    /// calls: specs repeat the same few thousand words, and stemming dominates build time.
+    pub(crate) fn terms(&self, text: &str, cache: &mut HashMap<String, String>) -> Vec<String> {
         let mut out = Vec::new();
         for_each_word(text, |word| {
-            if !is_stopword(word) {
-                out.push(self.stem(word));
+            if is_stopword(word) {
+                return;
+            }
+            match cache.get(word) {
+                Some(stem) => out.push(stem.clone()),
+                None => {
+                    let stem = self.stem(word);
+                    cache.insert(word.to_string(), stem.clone());
+                    out.push(stem);
+                }
             }
         });
         out
@@ -201,9 +340,16 @@ mod tests {
 
     #[test]
     fn unicode_is_safe() {
-        assert_eq!(words("Ünïcödé café 😀 日本語"), ["ünïcödé", "café", "日本語"]);
+        assert_eq!(
+            words("Ünïcödé café 😀 日本語"),
+            ["ünïcödé", "café", "日本語"]
+        );
         let analyzer = Analyzer::new();
-        assert_eq!(analyzer.terms("Straße ÉCOLES"), ["straße", "écoles"]);
+        let mut cache = HashMap::new();
+        assert_eq!(
+            analyzer.terms("Straße ÉCOLES", &mut cache),
+            ["straße", "écoles"]
+        );
         assert_eq!(prefix_chars("日本語", 2), "日本");
         assert_eq!(opening("é. Second", 100), "é");
     }
@@ -211,9 +357,7 @@ mod tests {
     #[test]
     fn strips_tags_and_urls() {
         let cleaned = strip_markup("<p>Creates a [pet](https://x.io/a_b). See http://y</p>");
-        assert_eq!(
-            Analyzer::new().terms(&cleaned),
-            ["creat", "pet", "see"]
-        );
+        let terms = Analyzer::new().terms(&cleaned, &mut HashMap::new());
+        assert_eq!(terms, ["creat", "pet", "see"]);
     }
 }

@@ -51,9 +51,7 @@ struct Resolved {
 
 impl Resolved {
     fn value(&self) -> &Value {
-        self.doc_value
-            .pointer(&self.loc.ptr)
-            .unwrap_or(&Value::Null)
+        lookup(&self.doc_value, &self.loc.ptr).unwrap_or(&Value::Null)
     }
 }
 
@@ -84,11 +82,13 @@ pub(crate) fn build(mut docs: Documents) -> Result<Spec, LoadError> {
     let source_version = detect_version(&root, &file)?;
     let mut warnings = Vec::new();
     let swagger2 = source_version.starts_with('2');
+    drop(root);
     if swagger2 {
-        let converted = crate::swagger2::convert((*root).clone(), &file, &mut warnings);
+        // Convert the parsed tree in place of the original: no copy of a multi-megabyte document.
+        let original = docs.take_root();
+        let converted = crate::swagger2::convert(original, &file, &mut warnings);
         docs.replace_root(converted);
     }
-    drop(root);
     let builder = Builder {
         docs,
         warnings,
@@ -145,6 +145,38 @@ fn version_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// `Value::pointer` without its allocation per token (most tokens need no unescaping); lookups
+/// by pointer are the builder's inner loop.
+fn lookup<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.is_empty() {
+        return Some(root);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(root, |target, token| {
+        let token: std::borrow::Cow<'_, str> = if token.contains('~') {
+            unescape_pointer_token(token).into()
+        } else {
+            token.into()
+        };
+        match target {
+            Value::Object(map) => map.get(token.as_ref()),
+            Value::Array(list) => parse_index(&token).and_then(|i| list.get(i)),
+            _ => None,
+        }
+    })
+}
+
+/// An array index as JSON pointer allows it: digits, no leading zero, no sign.
+fn parse_index(token: &str) -> Option<usize> {
+    if token.is_empty()
+        || (token.len() > 1 && token.starts_with('0'))
+        || !token.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    token.parse().ok()
 }
 
 fn str_field(v: &Value, key: &str) -> Option<String> {
@@ -208,7 +240,7 @@ impl Builder {
         let mut seen = HashSet::new();
         for _ in 0..MAX_REF_HOPS {
             let doc_value = self.docs.value(loc.doc);
-            let Some(value) = doc_value.pointer(&loc.ptr) else {
+            let Some(value) = lookup(&doc_value, &loc.ptr) else {
                 return Err(self.missing(&loc, "the reference target does not exist"));
             };
             let Some(reference) = value.get("$ref").and_then(Value::as_str) else {
@@ -223,9 +255,29 @@ impl Builder {
         Err(self.missing(&loc, "reference chain is too long (cycle?)"))
     }
 
+    /// Resolves a `$ref` written at `at`; failures are reported at `at`.
     fn resolve_ref(&mut self, at: &Loc, reference: &str) -> Result<Loc, Problem> {
+        let site = at.clone();
+        self.resolve_ref_reported_at(at, reference, &site)
+    }
+
+    /// Resolves a `$ref` written in document `at.doc`; a refusal names `site` (where the `$ref`
+    /// is, or the schema that holds it) rather than the reference string alone.
+    fn resolve_ref_reported_at(
+        &mut self,
+        at: &Loc,
+        reference: &str,
+        site: &Loc,
+    ) -> Result<Loc, Problem> {
         match self.docs.resolve(at.doc, reference) {
             Ok((doc, ptr)) => Ok(Loc { doc, ptr }),
+            Err(RefFailure::Fatal(LoadError::Reference { message, .. })) => {
+                Err(Problem::Fatal(LoadError::reference(
+                    self.docs.name(site.doc),
+                    site.ptr.clone(),
+                    format!("$ref {reference:?}: {message}"),
+                )))
+            }
             Err(RefFailure::Fatal(e)) => Err(Problem::Fatal(e)),
             Err(RefFailure::Missing(LoadError::Reference { message, .. })) => {
                 Err(self.missing(at, &format!("$ref {reference:?}: {message}")))
@@ -381,7 +433,7 @@ impl Builder {
 
     fn parameters(&mut self, list: &Loc) -> Result<Vec<Parameter>, LoadError> {
         let doc_value = self.docs.value(list.doc);
-        let count = match doc_value.pointer(&list.ptr) {
+        let count = match lookup(&doc_value, &list.ptr) {
             Some(Value::Array(items)) => items.len(),
             Some(_) => {
                 self.warn(list.doc, &list.ptr, "`parameters` is not an array");
@@ -599,7 +651,7 @@ impl Builder {
     fn drain_pending_schemas(&mut self) -> Result<(), LoadError> {
         while let Some((loc, name)) = self.pending.pop_front() {
             let doc_value = self.docs.value(loc.doc);
-            let schema = match doc_value.pointer(&loc.ptr) {
+            let schema = match lookup(&doc_value, &loc.ptr) {
                 Some(value) => self.import_root(&loc, value)?,
                 None => json!({}),
             };
@@ -720,8 +772,9 @@ impl Builder {
                 doc,
                 ptr: String::new(),
             };
+            let site = self.import_site.clone();
             let target = self
-                .resolve_ref(&at, reference)
+                .resolve_ref_reported_at(&at, reference, &site)
                 .and_then(|loc| self.follow(loc));
             let Some(resolved) = self.tolerate(target)? else {
                 return Ok(json!({}));
@@ -809,7 +862,8 @@ impl Builder {
             doc,
             ptr: String::new(),
         };
-        let target = match self.resolve_ref(&at, reference) {
+        let site = self.import_site.clone();
+        let target = match self.resolve_ref_reported_at(&at, reference, &site) {
             Ok(target) => target,
             Err(Problem::Fatal(e)) => return Err(e),
             Err(Problem::Tolerated(d)) => {
@@ -820,7 +874,7 @@ impl Builder {
         if let Some(name) = self.schema_names.get(&target) {
             return Ok(Some(schema_ref(name)));
         }
-        if self.docs.value(target.doc).pointer(&target.ptr).is_none() {
+        if lookup(&self.docs.value(target.doc), &target.ptr).is_none() {
             self.warn_at_import_site(format!("$ref {reference:?}: the target does not exist"));
             return Ok(None);
         }
@@ -991,5 +1045,35 @@ fn parse_security_scheme(v: &Value) -> SecurityScheme {
         other => SecurityScheme::Other {
             kind: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_agrees_with_json_pointer() {
+        let doc = json!({
+            "paths": {"/a/{id}": {"get": {"parameters": [{"name": "x"}, {"name": "y"}]}}},
+            "m~n": {"": 1},
+            "list": [0, 1, 2],
+        });
+        for pointer in [
+            "",
+            "/",
+            "/paths/~1a~1{id}/get/parameters/1/name",
+            "/paths/~1a~1{id}/get/parameters/01",
+            "/paths/~1a~1{id}/get/parameters/-1",
+            "/paths/~1a~1{id}/get/parameters/2",
+            "/m~0n/",
+            "/list/+1",
+            "/list/2",
+            "/list/2/deeper",
+            "no-slash",
+            "/absent",
+        ] {
+            assert_eq!(lookup(&doc, pointer), doc.pointer(pointer), "{pointer:?}");
+        }
     }
 }

@@ -114,14 +114,12 @@ impl NameAllocator {
         if self.taken.insert(base.to_string()) {
             return base.to_string();
         }
-        (2..)
+        let name = (2..)
             .map(|n| format!("{base}{n}"))
             .find(|candidate| !self.taken.contains(candidate))
-            .map(|name| {
-                self.taken.insert(name.clone());
-                name
-            })
-            .unwrap_or_else(|| base.to_string())
+            .unwrap_or_else(|| base.to_string());
+        self.taken.insert(name.clone());
+        name
     }
 }
 

@@ -134,6 +134,13 @@ impl Documents {
         self.docs[doc].1.clone()
     }
 
+    /// Takes the root document out (leaving `null` until [`Documents::replace_root`]); copies it
+    /// only if someone else still holds it.
+    pub(crate) fn take_root(&mut self) -> Value {
+        let root = std::mem::replace(&mut self.docs[0].1, Arc::new(Value::Null));
+        Arc::try_unwrap(root).unwrap_or_else(|shared| (*shared).clone())
+    }
+
     pub(crate) fn replace_root(&mut self, value: Value) {
         self.docs[0].1 = Arc::new(value);
     }
@@ -241,7 +248,9 @@ impl Documents {
                 }
                 // A FIFO or device would block or never end; a referenced document must be a file.
                 if !canonical.is_file() {
-                    return Err(refused("refused: the reference does not name a regular file"));
+                    return Err(refused(
+                        "refused: the reference does not name a regular file",
+                    ));
                 }
                 Ok(Origin::File(canonical))
             }
@@ -386,7 +395,10 @@ pub(crate) fn parse_document(name: &str, bytes: &[u8], file: &str) -> Result<Val
             file: file.to_string(),
             line: e.line(),
             column: e.column(),
-            message: format!("invalid JSON: {e}"),
+            message: format!(
+                "invalid JSON: {}",
+                without_location(&e.to_string(), e.line(), e.column())
+            ),
         })
     } else {
         parse_yaml(text, file)
@@ -412,14 +424,23 @@ fn parse_yaml(text: &str, file: &str) -> Result<Value, LoadError> {
             file: file.to_string(),
             line: loc.line(),
             column: loc.column(),
-            message: format!("invalid YAML: {e}"),
+            message: format!(
+                "invalid YAML: {}",
+                without_location(&e.to_string(), loc.line(), loc.column())
+            ),
         },
         None => LoadError::Parse {
             file: file.to_string(),
-            message: format!("invalid YAML: {e}"),
+            message: match e.to_string().as_str() {
+                // yaml_serde's own alias guard: say what it means.
+                "repetition limit exceeded" => {
+                    "invalid YAML: aliases expand too far (repetition limit exceeded)".to_string()
+                }
+                other => format!("invalid YAML: {other}"),
+            },
         },
     })?;
-    Ok(lenient.0)
+    Ok(lenient)
 }
 
 /// Reads a JSON value from YAML, accepting what YAML allows and JSON does not: integers beyond
@@ -530,6 +551,14 @@ fn float(v: f64) -> Value {
     serde_json::Number::from_f64(v)
         .map(Value::Number)
         .unwrap_or(Value::Null)
+}
+
+/// The parser's message without the trailing " at line L column C" that the error already
+/// carries as `file:line:column`.
+fn without_location(message: &str, line: usize, column: usize) -> &str {
+    message
+        .strip_suffix(&format!(" at line {line} column {column}"))
+        .unwrap_or(message)
 }
 
 fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {

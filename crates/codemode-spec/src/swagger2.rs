@@ -14,7 +14,9 @@ const METHODS: [&str; 8] = [
 
 pub(crate) fn convert(mut doc: Value, file: &str, warnings: &mut Vec<Diagnostic>) -> Value {
     rewrite_refs(&mut doc);
-    let Value::Object(root) = doc else { return doc };
+    let Value::Object(mut root) = doc else {
+        return doc;
+    };
     let consumes = string_list(root.get("consumes"));
     let produces = string_list(root.get("produces"));
     let shared_params = root
@@ -36,8 +38,8 @@ pub(crate) fn convert(mut doc: Value, file: &str, warnings: &mut Vec<Diagnostic>
     }
 
     let mut components = Map::new();
-    if let Some(defs) = root.get("definitions") {
-        components.insert("schemas".into(), defs.clone());
+    if let Some(defs) = root.remove("definitions") {
+        components.insert("schemas".into(), defs);
     }
     let mut params = Map::new();
     for (name, p) in &shared_params {
@@ -66,8 +68,8 @@ pub(crate) fn convert(mut doc: Value, file: &str, warnings: &mut Vec<Diagnostic>
     out.insert("components".into(), Value::Object(components));
 
     let mut paths = Map::new();
-    if let Some(Value::Object(items)) = root.get("paths") {
-        for (path, item) in items {
+    if let Some(Value::Object(items)) = root.remove("paths") {
+        for (path, item) in &items {
             let ctx = Ctx {
                 shared_params: &shared_params,
                 consumes: &consumes,
@@ -163,7 +165,7 @@ fn convert_path_item(item: &Value, ctx: &Ctx<'_>, warnings: &mut Vec<Diagnostic>
     // Path-level parameters that are plain stay on the path item; body/form ones moved into operations.
     let plain: Vec<Value> = path_params
         .iter()
-        .filter(|p| !is_body_like(&resolve_param(p, ctx)))
+        .filter(|p| !is_body_like(resolve_param(p, ctx)))
         .map(|p| {
             if p.get("$ref").is_some() {
                 p.clone()
@@ -178,14 +180,17 @@ fn convert_path_item(item: &Value, ctx: &Ctx<'_>, warnings: &mut Vec<Diagnostic>
     Value::Object(out)
 }
 
-fn resolve_param(p: &Value, ctx: &Ctx<'_>) -> Value {
+static NULL: Value = Value::Null;
+
+/// The parameter itself, or the shared parameter its `$ref` names (`null` when there is none).
+fn resolve_param<'a>(p: &'a Value, ctx: &Ctx<'a>) -> &'a Value {
     match p
         .get("$ref")
         .and_then(Value::as_str)
         .and_then(|r| r.strip_prefix("#/components/parameters/"))
     {
-        Some(name) => ctx.shared_params.get(name).cloned().unwrap_or(Value::Null),
-        None => p.clone(),
+        Some(name) => ctx.shared_params.get(name).unwrap_or(&NULL),
+        None => p,
     }
 }
 
@@ -216,11 +221,10 @@ fn convert_operation(
         .map(|v| string_list(Some(v)))
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| ctx.produces.to_vec());
-    let own_params = op
+    let own_params: &[Value] = op
         .get("parameters")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map_or(&[], Vec::as_slice);
 
     let mut plain = Vec::new();
     let mut body: Option<Value> = None;
@@ -229,27 +233,27 @@ fn convert_operation(
     let body_like_from_path = path_params
         .iter()
         .map(|p| resolve_param(p, ctx))
-        .filter(is_body_like);
-    let own_resolved: Vec<(Value, Value)> = own_params
+        .filter(|p| is_body_like(p));
+    let own_resolved: Vec<(&Value, &Value)> = own_params
         .iter()
-        .map(|p| (p.clone(), resolve_param(p, ctx)))
+        .map(|p| (p, resolve_param(p, ctx)))
         .collect();
     for param in body_like_from_path {
-        let name = param.get("name").cloned();
+        let name = param.get("name");
         if !own_resolved
             .iter()
-            .any(|(_, r)| r.get("name") == name.as_ref() && is_body_like(r))
+            .any(|(_, r)| r.get("name") == name && is_body_like(r))
         {
-            classify(&param, &mut body, &mut form_fields);
+            classify(param, &mut body, &mut form_fields);
         }
     }
     for (raw, resolved) in own_resolved {
-        if is_body_like(&resolved) {
-            classify(&resolved, &mut body, &mut form_fields);
+        if is_body_like(resolved) {
+            classify(resolved, &mut body, &mut form_fields);
         } else if raw.get("$ref").is_some() {
-            plain.push(raw);
+            plain.push(raw.clone());
         } else {
-            plain.push(convert_parameter(&raw));
+            plain.push(convert_parameter(raw));
         }
     }
 
@@ -340,7 +344,9 @@ fn form_body(fields: &[Value], consumes: &[String]) -> Value {
     if !required.is_empty() {
         schema["required"] = Value::Array(required);
     }
-    json!({ "content": { media: { "schema": schema } } })
+    // A form with a required field cannot be sent empty: the body itself is required.
+    let body_required = schema.get("required").is_some();
+    json!({ "required": body_required, "content": { media: { "schema": schema } } })
 }
 
 /// The schema keywords a Swagger 2.0 non-body parameter carries inline.

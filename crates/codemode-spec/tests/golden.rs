@@ -35,7 +35,9 @@ fn request_bodies_and_success_responses_per_media_type() {
     let spec = load_fixture("bodies.yaml");
     expect_file!["snapshots/bodies.txt"].assert_eq(&dump(&spec));
     let json = spec.find("sendJson").and_then(|o| o.request_body.as_ref());
-    let preferred = json.and_then(|b| b.preferred()).map(|m| m.media_type.as_str());
+    let preferred = json
+        .and_then(|b| b.preferred())
+        .map(|m| m.media_type.as_str());
     assert_eq!(preferred, Some("application/vnd.example+json"));
 }
 
@@ -46,10 +48,16 @@ fn operation_names_and_lookup() {
     // By name, by the operationId as written, and by `METHOD /path` (any method case).
     let by = |key: &str| spec.find(key).map(|o| o.key());
     let get_repo = Some("GET /repos/{owner}/{repo}".to_string());
-    assert_eq!(by("reposGet"), Some("GET /reposGet".to_string()), "names win");
+    // A name wins over an operationId that happens to equal it; collisions go in document order.
+    assert_eq!(by("reposGet"), get_repo, "names win");
+    assert_eq!(by("reposGet3"), Some("GET /reposGet".to_string()));
+    assert_eq!(by("repos-get"), Some("GET /repos".to_string()));
     assert_eq!(by("repos/get"), get_repo);
     assert_eq!(by("get /repos/{owner}/{repo}"), get_repo);
-    assert_eq!(by("DELETE /repos/{owner}/{repo}"), by("deleteReposOwnerRepo"));
+    assert_eq!(
+        by("DELETE /repos/{owner}/{repo}"),
+        by("deleteReposOwnerRepo")
+    );
     assert_eq!(by("GET /nowhere"), None);
     assert_eq!(by("nothing"), None);
 }
@@ -64,7 +72,10 @@ fn nullable_and_exclusive_bounds_become_3_1() {
 fn ref_cycles_stay_references() {
     let spec = load_fixture("cycles.yaml");
     expect_file!["snapshots/cycles.txt"].assert_eq(&dump(&spec));
-    let props = spec.schemas.get("JSONSchemaProps").expect("JSONSchemaProps");
+    let props = spec
+        .schemas
+        .get("JSONSchemaProps")
+        .expect("JSONSchemaProps");
     assert_eq!(
         spec.deref_schema(&props["properties"]["items"]),
         props,

@@ -10,6 +10,16 @@ fn main() {
         std::process::exit(2);
     }
     let path = args.remove(0);
+    if path == "--count" {
+        for file in &args {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            for line in text.lines() {
+                println!("{:5} {}", codemode_typescript::count_tokens(line), line);
+            }
+            println!("total {}", codemode_typescript::count_tokens(&text));
+        }
+        return;
+    }
     let spec = match codemode_spec::load(&path, &LoadOptions::default()) {
         Ok(loaded) => loaded.spec,
         Err(e) => {
@@ -36,5 +46,8 @@ fn main() {
     let operations: Vec<_> = names.iter().filter_map(|n| spec.find(n)).collect();
     let declarations = declare_operations(&spec, &operations, &options);
     print!("{}", declarations.text);
-    eprintln!("tokens: {}; trimmed: {:?}", declarations.tokens, declarations.trimmed);
+    eprintln!(
+        "tokens: {}; trimmed: {:?}",
+        declarations.tokens, declarations.trimmed
+    );
 }

@@ -15,7 +15,22 @@
 //! 5. operations left out from the end of the list (never the first one).
 //!
 //! Depth: the types an operation references directly are at depth 1, the types those reference
-//! at depth 2, and so on; types deeper than `max_depth` are cut as in step 4.
+//! at depth 2, and so on; types deeper than `max_depth` are cut as in step 4, except small leaf
+//! types (no references, at most 100 characters declared), which cost less than their stub.
+//!
+//! Style and conventions of the output:
+//! - `args` is one object keyed as [`codemode_spec::Operation::arguments`] says (a parameter
+//!   whose name is taken is `<location>_<name>`, e.g. `query_body`); it is optional when nothing
+//!   in it is required, and left out when the operation takes nothing.
+//! - Return type: the 2xx JSON body; `string` for text; `Binary` (see [`GLOBALS`]) for bytes;
+//!   `null` when the success response has no content; `unknown` when none is declared.
+//! - Request bodies: JSON, form and multipart bodies are typed from their schema; binary ones are
+//!   `Binary | string`, text ones `string`.
+//! - Named types are declared once per answer in `Neutral` form (readOnly properties marked
+//!   `readonly`); where a request (response) uses a type with readOnly (writeOnly) properties, it
+//!   is referenced as `Omit<Name, "prop" | …>`. Inline schemas simply leave those properties out.
+//! - A type alias loop (`type A = B | …; type B = A | …`), which TypeScript rejects, is cut by
+//!   printing `unknown` at the step back to a schema listed no later in the spec.
 
 mod globals;
 mod names;
@@ -102,9 +117,9 @@ pub fn declare_operations(
     let (kept_ops, dropped) = operations.split_at(kept);
     let mut declarations = finish(rendered, tokens, leanest, kept_ops, dropped);
     if tokens > budget {
-        declarations
-            .trimmed
-            .push(format!("over the token budget even after trimming ({tokens} tokens)"));
+        declarations.trimmed.push(format!(
+            "over the token budget even after trimming ({tokens} tokens)"
+        ));
     }
     declarations
 }
@@ -271,6 +286,10 @@ fn list_some(items: &[String], at_most: usize) -> String {
     text
 }
 
+/// Past the depth limit, a type that references nothing and is at most this long is declared
+/// anyway (`type SnowflakeType = string;` is cheaper than a stub and a lookup).
+const SMALL_TYPE_CHARS: usize = 100;
+
 /// `interface Api { …operations… }`, then the named types breadth first (so the nearest come
 /// first), then one line declaring the cut ones as `unknown`.
 fn render(spec: &Spec, names: &TypeNames, operations: &[&Operation], plan: &Plan) -> Rendered {
@@ -290,7 +309,13 @@ fn render(spec: &Spec, names: &TypeNames, operations: &[&Operation], plan: &Plan
     let mut cut = Vec::new();
     while let Some((name, depth)) = queue.pop_front() {
         if depth > plan.max_depth {
-            cut.push(name);
+            // A small leaf type (an enum, an alias of a primitive) costs less than its stub.
+            let declaration = writer.declaration(&name);
+            if writer.take_referenced().is_empty() && declaration.len() <= SMALL_TYPE_CHARS {
+                text.push_str(&declaration);
+            } else {
+                cut.push(name);
+            }
             continue;
         }
         text.push_str(&writer.declaration(&name));

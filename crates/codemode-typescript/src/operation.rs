@@ -41,7 +41,10 @@ pub(crate) fn signature(
     doc_lines.push(text::comment(&format!("{} {}", op.method, op.path)));
     doc_lines.retain(|l| !l.is_empty());
     let mut out = String::new();
-    out.push_str(&format!("{pad}/** {}", doc_lines.join(&format!("\n{pad} * "))));
+    out.push_str(&format!(
+        "{pad}/** {}",
+        doc_lines.join(&format!("\n{pad} * "))
+    ));
     out.push_str(" */\n");
     let result = return_type(writer, op, indent);
     let params = match (args, required) {
@@ -49,7 +52,9 @@ pub(crate) fn signature(
         (Some(args), true) => format!("args: {args}"),
         (Some(args), false) => format!("args?: {args}"),
     };
-    out.push_str(&format!("{pad}{}({params}): Promise<{result}>;\n", op.name));
+    // Names are identifiers by construction (codemode-spec); quoting keeps it valid regardless.
+    let name = text::property_key(&op.name);
+    out.push_str(&format!("{pad}{name}({params}): Promise<{result}>;\n"));
     out
 }
 
@@ -143,7 +148,7 @@ fn param_doc(key: &str, param: &Parameter) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(description) = &param.description {
         let summary = text::summarize(description, PARAM_CHARS);
-        if adds_to_name(&summary, key) {
+        if adds_to_name(text::first_sentence(&summary), key) {
             parts.push(summary);
         }
     }
@@ -151,7 +156,10 @@ fn param_doc(key: &str, param: &Parameter) -> Option<String> {
         parts.push("(deprecated)".into());
     }
     if let Some(format) = param.schema.get("format").and_then(Value::as_str)
-        && matches!(format, "date-time" | "date" | "int64" | "uri" | "email" | "uuid")
+        && matches!(
+            format,
+            "date-time" | "date" | "int64" | "uri" | "email" | "uuid"
+        )
     {
         parts.push(format!("Format: {format}."));
     }
@@ -162,12 +170,36 @@ fn param_doc(key: &str, param: &Parameter) -> Option<String> {
     if parts.is_empty() {
         return None;
     }
-    Some(text::comment(&format!("@param args.{key} {}", parts.join(" "))))
+    Some(text::comment(&format!(
+        "@param args.{key} {}",
+        parts.join(" ")
+    )))
 }
 
 const STOP_WORDS: &[&str] = &[
-    "the", "a", "an", "of", "to", "for", "in", "on", "is", "that", "which", "this", "by", "with",
-    "be", "and", "or", "its", "it", "id", "identifier", "unique", "name",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "for",
+    "in",
+    "on",
+    "is",
+    "that",
+    "which",
+    "this",
+    "by",
+    "with",
+    "be",
+    "and",
+    "or",
+    "its",
+    "it",
+    "id",
+    "identifier",
+    "unique",
+    "name",
 ];
 
 /// Whether a description says more than its parameter's name: more than two words that are

@@ -78,6 +78,11 @@ pub(crate) struct Writer<'a> {
     /// Component schemas referenced so far, in first-seen order.
     referenced: Vec<String>,
     referenced_set: HashSet<String>,
+    /// The component schema whose declaration is being written.
+    declaring: Option<String>,
+    /// How many object or array types enclose the current position; TypeScript resolves
+    /// references there lazily, so only references at 0 can make a type alias circular.
+    deferred: usize,
 }
 
 impl<'a> Writer<'a> {
@@ -88,6 +93,8 @@ impl<'a> Writer<'a> {
             detail,
             referenced: Vec::new(),
             referenced_set: HashSet::new(),
+            declaring: None,
+            deferred: 0,
         }
     }
 
@@ -113,6 +120,7 @@ impl<'a> Writer<'a> {
         if let Some(doc) = self.schema_doc(schema) {
             out.push_str(&format!("/** {doc} */\n"));
         }
+        self.declaring = Some(schema_name.to_string());
         if let Some(object) = schema.as_object().filter(|o| is_plain_object(o)) {
             let body = self.object_members(object, Mode::Neutral, 0, 0);
             out.push_str(&format!("interface {ident} {body}\n"));
@@ -120,6 +128,7 @@ impl<'a> Writer<'a> {
             let ty = self.render(schema, Mode::Neutral, 0, 0).text;
             out.push_str(&format!("type {ident} = {ty};\n"));
         }
+        self.declaring = None;
         out
     }
 
@@ -188,9 +197,12 @@ impl<'a> Writer<'a> {
         indent: usize,
         nesting: usize,
     ) -> Option<Ty> {
-        let composed = ["oneOf", "anyOf", "allOf"]
-            .iter()
-            .any(|k| object.get(*k).and_then(Value::as_array).is_some_and(|a| a.iter().any(|m| is_structural(&m))));
+        let composed = ["oneOf", "anyOf", "allOf"].iter().any(|k| {
+            object
+                .get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(is_structural))
+        });
         let types: Vec<&str> = match object.get("type") {
             Some(Value::String(t)) => vec![t.as_str()],
             Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
@@ -260,6 +272,19 @@ impl<'a> Writer<'a> {
         indent: usize,
         nesting: usize,
     ) -> Ty {
+        self.deferred += 1;
+        let ty = self.array_inner(object, mode, indent, nesting);
+        self.deferred -= 1;
+        ty
+    }
+
+    fn array_inner(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Ty {
         if let Some(Value::Array(prefix)) = object.get("prefixItems") {
             let min = object.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
             let mut elements: Vec<String> = prefix
@@ -292,6 +317,19 @@ impl<'a> Writer<'a> {
     }
 
     fn object(
+        &mut self,
+        object: &Map<String, Value>,
+        mode: Mode,
+        indent: usize,
+        nesting: usize,
+    ) -> Ty {
+        self.deferred += 1;
+        let ty = self.object_inner(object, mode, indent, nesting);
+        self.deferred -= 1;
+        ty
+    }
+
+    fn object_inner(
         &mut self,
         object: &Map<String, Value>,
         mode: Mode,
@@ -365,7 +403,11 @@ impl<'a> Writer<'a> {
                     continue;
                 }
                 let ty = self.render(property, mode, indent + 2, nesting + 1).text;
-                let optional = if required.contains(name.as_str()) { "" } else { "?" };
+                let optional = if required.contains(name.as_str()) {
+                    ""
+                } else {
+                    "?"
+                };
                 let readonly = if mode == Mode::Neutral && read_only {
                     "readonly "
                 } else {
@@ -383,8 +425,7 @@ impl<'a> Writer<'a> {
             Some(Value::Object(o)) => o.is_empty(),
             _ => false,
         };
-        if open && !members.is_empty()
-        {
+        if open && !members.is_empty() {
             members.push((None, "[key: string]: unknown;".into()));
         }
         if members.is_empty() {
@@ -426,11 +467,17 @@ impl<'a> Writer<'a> {
             if let Some(format) = property.get("format").and_then(Value::as_str)
                 && !QUIET_FORMATS.contains(&format)
             {
-                parts.push(format!("@format {}", text::comment(&text::truncate_chars(format, 40))));
+                parts.push(format!(
+                    "@format {}",
+                    text::comment(&text::truncate_chars(format, 40))
+                ));
             }
             if let Some(default) = property.get("default") {
                 let shown = serde_json::to_string(default).unwrap_or_default();
-                parts.push(format!("@default {}", text::comment(&text::truncate_chars(&shown, 60))));
+                parts.push(format!(
+                    "@default {}",
+                    text::comment(&text::truncate_chars(&shown, 60))
+                ));
             }
             if flag(property, "deprecated") {
                 parts.push("@deprecated".into());
@@ -478,7 +525,8 @@ impl<'a> Writer<'a> {
             };
             match property {
                 Some(property) if !tags.is_empty() => {
-                    let values: Vec<String> = tags.iter().map(|t| text::string_literal(t)).collect();
+                    let values: Vec<String> =
+                        tags.iter().map(|t| text::string_literal(t)).collect();
                     rendered.push(Ty {
                         text: format!(
                             "{} & {{ {}: {} }}",
@@ -505,6 +553,15 @@ impl<'a> Writer<'a> {
         };
         if self.referenced_set.insert(name.clone()) {
             self.referenced.push(name.clone());
+        }
+        if self.deferred == 0
+            && let Some(declaring) = &self.declaring
+            && self.spec.schemas.get_index_of(&name) <= self.spec.schemas.get_index_of(declaring)
+            && self.alias_reaches(&name, declaring)
+        {
+            // `type A = B | …; type B = A | …` is an error in TypeScript. Every such loop has a
+            // step back to a schema listed no later in the spec; that step becomes `unknown`.
+            return Ty::unknown();
         }
         let ident = self.names.get(&name);
         let hidden_flag = match mode {
@@ -533,6 +590,58 @@ impl<'a> Writer<'a> {
     }
 }
 
+impl Writer<'_> {
+    /// Whether the type alias of `from` refers to `to` through a chain of aliases, each naming
+    /// the next outside any object or array type (a loop TypeScript cannot resolve).
+    fn alias_reaches(&self, from: &str, to: &str) -> bool {
+        let mut stack = vec![from.to_string()];
+        let mut visited = HashSet::new();
+        while let Some(name) = stack.pop() {
+            if !visited.insert(name.clone()) {
+                continue;
+            }
+            let Some(schema) = self.spec.schemas.get(&name) else {
+                continue;
+            };
+            if schema.as_object().is_some_and(is_plain_object) {
+                continue; // an interface: its members are resolved lazily
+            }
+            let mut next = Vec::new();
+            bare_references(schema, &mut next, 0);
+            for target in next {
+                if target == to {
+                    return true;
+                }
+                stack.push(target);
+            }
+        }
+        false
+    }
+}
+
+/// Component schemas a type alias names outside any object or array type.
+fn bare_references(schema: &Value, out: &mut Vec<String>, nesting: usize) {
+    if nesting > MAX_INLINE_NESTING {
+        return;
+    }
+    let Some(object) = schema.as_object() else {
+        return;
+    };
+    if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
+        if let Some(name) = reference.strip_prefix(SCHEMA_REF_PREFIX) {
+            out.push(unescape_pointer_token(name));
+        }
+        return;
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(Value::Array(members)) = object.get(key) {
+            for member in members {
+                bare_references(member, out, nesting + 1);
+            }
+        }
+    }
+}
+
 fn flag(schema: &Value, key: &str) -> bool {
     schema.get(key) == Some(&Value::Bool(true))
 }
@@ -545,7 +654,7 @@ fn has_object_keywords(object: &Map<String, Value>) -> bool {
 
 /// A schema that says what a value looks like, not just which keys are required (a `oneOf` of
 /// `{required: [a]}` / `{required: [b]}` constrains, it does not describe alternatives).
-fn is_structural(schema: &&Value) -> bool {
+fn is_structural(schema: &Value) -> bool {
     match schema {
         Value::Bool(_) => true,
         Value::Object(o) => [
@@ -624,7 +733,7 @@ fn union(mut members: Vec<Ty>) -> Ty {
         _ => Ty {
             text: members
                 .into_iter()
-                .map(|m| m.at_least(Prec::Intersection))
+                .map(|m| m.text)
                 .collect::<Vec<_>>()
                 .join(" | "),
             prec: Prec::Union,

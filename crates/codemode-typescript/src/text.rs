@@ -89,10 +89,19 @@ pub(crate) fn summarize(text: &str, max_chars: usize) -> String {
     let plain = collapse_whitespace(&strip_markup(text));
     let mut end = sentence_end(&plain, 0);
     if end < 40 && end < plain.len() {
-        end = sentence_end(&plain, end);
+        let second = sentence_end(&plain, end);
+        // A second sentence that is only a link ("More info: https://…") is not worth it.
+        if !plain[end..second].contains("://") {
+            end = second;
+        }
     }
     let sentence = plain[..end].trim();
     truncate_chars(sentence, max_chars)
+}
+
+/// The first sentence of already collapsed text.
+pub(crate) fn first_sentence(text: &str) -> &str {
+    text[..sentence_end(text, 0)].trim()
 }
 
 /// Cuts at a word boundary to at most `max_chars` characters, marking the cut with `…`.
@@ -175,7 +184,10 @@ mod tests {
         let hostile = "a */ b \u{2028} c\nd\r\ne\u{0}f\u{202e}g**/";
         let safe = comment(hostile);
         assert!(!safe.contains("*/"), "{safe}");
-        assert!(!safe.contains(['\n', '\r', '\u{2028}', '\u{0}', '\u{202e}']), "{safe}");
+        assert!(
+            !safe.contains(['\n', '\r', '\u{2028}', '\u{0}', '\u{202e}']),
+            "{safe}"
+        );
         assert_eq!(safe, "a *\\/ b \\u2028 c d e f\\u202eg**\\/");
     }
 
@@ -210,10 +222,16 @@ mod tests {
             "Short one. Then a second sentence."
         );
         assert_eq!(
-            summarize("See [the docs](https://x.y/z) for <b>more</b>, e.g. this.", 200),
+            summarize(
+                "See [the docs](https://x.y/z) for <b>more</b>, e.g. this.",
+                200
+            ),
             "See the docs for more, e.g. this."
         );
-        assert_eq!(summarize("word ".repeat(50).as_str(), 20), "word word word word…");
+        assert_eq!(
+            summarize("word ".repeat(50).as_str(), 20),
+            "word word word word…"
+        );
         assert_eq!(summarize("anything", 0), "");
     }
 }

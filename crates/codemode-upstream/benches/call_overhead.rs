@@ -1,1 +1,219 @@
-fn main() {}
+//! Overhead of one `Session::call` (validate, serialize, send, parse, redact) against a bare
+//! reqwest call to the same local server that also reads and parses the JSON body.
+//! Run: `cargo bench -p codemode-upstream --bench call_overhead`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use codemode_upstream::{Client, Credential, Secret, SessionLimits, UpstreamConfig};
+use serde_json::{Value, json};
+
+const SPEC: &str = r##"{
+  "openapi": "3.1.0",
+  "info": {"title": "bench", "version": "1"},
+  "components": {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "schemas": {"Pet": {"type": "object", "required": ["name"], "properties": {
+      "name": {"type": "string"}, "tag": {"type": "string"},
+      "status": {"type": "string", "enum": ["available", "pending", "sold"]},
+      "owner": {"type": "object", "properties": {"email": {"type": "string", "format": "email"}}}
+    }}}
+  },
+  "paths": {
+    "/pets/{petId}": {"get": {"operationId": "getPet",
+      "parameters": [{"name": "petId", "in": "path", "required": true, "schema": {"type": "integer"}},
+                     {"name": "fields", "in": "query", "schema": {"type": "array", "items": {"type": "string"}}}],
+      "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}}}},
+    "/pets": {"post": {"operationId": "createPet",
+      "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}},
+      "responses": {"201": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}}}}}}
+  }
+}"##;
+
+const RESPONSE: &str =
+    r#"{"id":1,"name":"Rex","tag":"dog","status":"available","owner":{"email":"a@b.co"}}"#;
+const ROUNDS: usize = 10;
+const PER_ROUND: usize = 300;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().fallback(|| async {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            RESPONSE,
+        )
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let base = format!("http://{addr}/v1");
+    let spec = Arc::new(codemode_spec::load_str("bench.json", SPEC).expect("spec"));
+    let client = Client::new(
+        spec,
+        UpstreamConfig {
+            base_url: base.clone(),
+            credentials: vec![Credential::Bearer(Secret::new("bench-token-123"))],
+            ..UpstreamConfig::default()
+        },
+    )
+    .expect("client");
+    let session = client.session(SessionLimits {
+        max_calls: u32::MAX,
+        ..SessionLimits::default()
+    });
+    let bare = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .expect("reqwest");
+
+    let get_args = json!({"petId": 1, "fields": ["name", "tag"]});
+    let post_args = json!({"body": {"name": "Rex", "tag": "dog", "owner": {"email": "a@b.co"}}});
+    let get_url = format!("{base}/pets/1?fields=name&fields=tag");
+    let post_url = format!("{base}/pets");
+    let post_body = serde_json::to_vec(&post_args["body"]).expect("json");
+
+    // Warm up connections and the validator cache.
+    for _ in 0..200 {
+        bare_get(&bare, &get_url).await;
+        session.call("getPet", &get_args).await.expect("call");
+        session.call("createPet", &post_args).await.expect("call");
+    }
+
+    let (mut bare_gets, mut our_gets, mut bare_posts, mut our_posts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Interleaved rounds so drift in machine load hits both sides alike.
+    for _ in 0..ROUNDS {
+        for _ in 0..PER_ROUND {
+            let t = Instant::now();
+            bare_get(&bare, &get_url).await;
+            bare_gets.push(t.elapsed());
+            let t = Instant::now();
+            session.call("getPet", &get_args).await.expect("call");
+            our_gets.push(t.elapsed());
+            let t = Instant::now();
+            bare_post(&bare, &post_url, &post_body).await;
+            bare_posts.push(t.elapsed());
+            let t = Instant::now();
+            session.call("createPet", &post_args).await.expect("call");
+            our_posts.push(t.elapsed());
+        }
+    }
+    let prepare_only = {
+        let t = Instant::now();
+        for _ in 0..10_000 {
+            session.prepare("createPet", &post_args).expect("prepare");
+        }
+        t.elapsed() / 10_000
+    };
+
+    println!(
+        "call overhead vs bare reqwest, {} calls each, local axum server",
+        ROUNDS * PER_ROUND
+    );
+    report(
+        "GET  /pets/{petId} (path+query)",
+        &mut bare_gets,
+        &mut our_gets,
+    );
+    report(
+        "POST /pets (json body, $ref schema)",
+        &mut bare_posts,
+        &mut our_posts,
+    );
+    println!("prepare(createPet) alone: {:.1} µs", micros(prepare_only));
+    precompile_real_specs();
+}
+
+/// Time to compile every operation's validator for the big real specs (done once per client).
+fn precompile_real_specs() {
+    for file in ["stripe-spec3.yaml", "github-api.github.com.json.gz"] {
+        let path = format!(
+            "{}/../../../shared/specs/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let Ok(loaded) = codemode_spec::load(&path, &codemode_spec::LoadOptions::default()) else {
+            println!("{file}: not available");
+            continue;
+        };
+        let client = Client::new(
+            Arc::new(loaded.spec),
+            UpstreamConfig {
+                base_url: "https://api.example.test".into(),
+                ..UpstreamConfig::default()
+            },
+        )
+        .expect("client");
+        let report = client.precompile();
+        println!(
+            "{file}: precompiled {} operation validators in {:.0} ms ({:.2} ms each), {} without validation",
+            report.operations,
+            report.elapsed.as_secs_f64() * 1000.0,
+            report.elapsed.as_secs_f64() * 1000.0 / report.operations.max(1) as f64,
+            report.without_validation.len()
+        );
+    }
+}
+
+async fn bare_get(client: &reqwest::Client, url: &str) -> Value {
+    let response = client
+        .get(url)
+        .header("authorization", "Bearer bench-token-123")
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("send");
+    let bytes = response.bytes().await.expect("body");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+async fn bare_post(client: &reqwest::Client, url: &str, body: &[u8]) -> Value {
+    let response = client
+        .post(url)
+        .header("authorization", "Bearer bench-token-123")
+        .header("content-type", "application/json")
+        .header("accept", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("send");
+    let bytes = response.bytes().await.expect("body");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn report(label: &str, bare: &mut [Duration], ours: &mut [Duration]) {
+    let (b50, o50) = (percentile(bare, 0.5), percentile(ours, 0.5));
+    let (b90, o90) = (percentile(bare, 0.9), percentile(ours, 0.9));
+    println!(
+        "{label}: bare p50 {:.1} µs p90 {:.1} µs | codemode p50 {:.1} µs p90 {:.1} µs | ratio p50 {:.3}x p90 {:.3}x",
+        micros(b50),
+        micros(b90),
+        micros(o50),
+        micros(o90),
+        micros(o50) / micros(b50),
+        micros(o90) / micros(b90),
+    );
+}

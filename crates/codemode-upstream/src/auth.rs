@@ -80,12 +80,14 @@ impl Auth {
                 let (name, location) = api_key_scheme(spec, scheme.as_deref())?;
                 match location {
                     ApiKeyLocation::Header => self.headers.push(header(&name, value.expose())?),
-                    ApiKeyLocation::Query => self
-                        .query
-                        .push(format!("{}={}", encode(&name), encode(value.expose()))),
-                    ApiKeyLocation::Cookie => self
-                        .cookies
-                        .push(format!("{}={}", encode(&name), encode(value.expose()))),
+                    ApiKeyLocation::Query => {
+                        self.query
+                            .push(format!("{}={}", encode(&name), encode(value.expose())))
+                    }
+                    ApiKeyLocation::Cookie => {
+                        self.cookies
+                            .push(format!("{}={}", encode(&name), encode(value.expose())))
+                    }
                 }
             }
             Credential::OAuth2ClientCredentials {
@@ -99,10 +101,11 @@ impl Auth {
                     Some(url) => url.clone(),
                     None => spec_token_url(spec).ok_or(ConfigError::NoTokenUrl)?,
                 };
-                let parsed = url::Url::parse(&token_url).map_err(|e| ConfigError::InvalidTokenUrl {
-                    url: token_url.clone(),
-                    reason: e.to_string(),
-                })?;
+                let parsed =
+                    url::Url::parse(&token_url).map_err(|e| ConfigError::InvalidTokenUrl {
+                        url: token_url.clone(),
+                        reason: e.to_string(),
+                    })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
                     return Err(ConfigError::InvalidTokenUrl {
                         url: token_url,
@@ -123,14 +126,16 @@ impl Auth {
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), ConfigError> {
-    let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::InvalidHeader {
-        name: name.to_string(),
-        reason: "not a valid header name".to_string(),
-    })?;
-    let mut header_value = HeaderValue::from_str(value).map_err(|_| ConfigError::InvalidHeader {
-        name: name.to_string(),
-        reason: "the value holds characters a header cannot carry".to_string(),
-    })?;
+    let header_name =
+        HeaderName::from_bytes(name.as_bytes()).map_err(|_| ConfigError::InvalidHeader {
+            name: name.to_string(),
+            reason: "not a valid header name".to_string(),
+        })?;
+    let mut header_value =
+        HeaderValue::from_str(value).map_err(|_| ConfigError::InvalidHeader {
+            name: name.to_string(),
+            reason: "the value holds characters a header cannot carry".to_string(),
+        })?;
     header_value.set_sensitive(true);
     Ok((header_name, header_value))
 }
@@ -228,7 +233,10 @@ impl OAuth {
         let failed = |reason: String| {
             CallError::new(
                 CallErrorKind::Config,
-                redactor.redact(&format!("oauth2 token request to {} failed: {reason}", self.token_url)),
+                redactor.redact(&format!(
+                    "oauth2 token request to {} failed: {reason}",
+                    self.token_url
+                )),
             )
         };
         let request = http
@@ -237,9 +245,15 @@ impl OAuth {
             .header("accept", "application/json")
             .body(form.join("&"))
             .timeout(timeout);
-        let response = request.send().await.map_err(|e| failed(e.without_url().to_string()))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| failed(e.without_url().to_string()))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
         if !status.is_success() {
             return Err(failed(format!(
                 "status {}: {}",
@@ -255,7 +269,10 @@ impl OAuth {
             .ok_or_else(|| failed("the response has no access_token".to_string()))?;
         let lifetime = body
             .get("expires_in")
-            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_TOKEN_LIFETIME);
         Ok((Secret::new(token), lifetime))

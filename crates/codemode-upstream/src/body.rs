@@ -50,7 +50,10 @@ pub(crate) fn encode_body(media: &MediaType, value: &Value) -> Result<EncodedBod
 }
 
 /// Encodes a body for a raw request, choosing the encoding from the content type.
-pub(crate) fn encode_raw(content_type: Option<&str>, value: &Value) -> Result<EncodedBody, BodyError> {
+pub(crate) fn encode_raw(
+    content_type: Option<&str>,
+    value: &Value,
+) -> Result<EncodedBody, BodyError> {
     let media_type = content_type.unwrap_or(match value {
         Value::String(_) => "text/plain; charset=utf-8",
         _ => "application/json",
@@ -98,11 +101,21 @@ fn encode_form(media: &MediaType, value: &Value) -> Result<EncodedBody, BodyErro
 
 /// One top-level form field. Bracket nesting unless the spec's `encoding` asks for plain `form`
 /// style (repeated keys, or comma-joined without explode) or a delimited style.
-fn form_field(key: &str, value: &Value, style: Option<&str>, explode: Option<bool>, out: &mut Vec<String>) {
+fn form_field(
+    key: &str,
+    value: &Value,
+    style: Option<&str>,
+    explode: Option<bool>,
+    out: &mut Vec<String>,
+) {
     let name = encode(key);
     match (style, value) {
         (Some("form"), Value::Array(items)) if explode.unwrap_or(true) => {
-            out.extend(items.iter().map(|v| format!("{name}={}", encode(&scalar_text(v)))));
+            out.extend(
+                items
+                    .iter()
+                    .map(|v| format!("{name}={}", encode(&scalar_text(v)))),
+            );
         }
         (Some(style @ ("form" | "spaceDelimited" | "pipeDelimited")), Value::Array(items)) => {
             let sep = match style {
@@ -193,7 +206,10 @@ impl FilePart {
                 content_type: None,
             }),
             Value::Object(map) if Self::is_file_shape(value) => {
-                let encoding = map.get("encoding").and_then(Value::as_str).unwrap_or("utf8");
+                let encoding = map
+                    .get("encoding")
+                    .and_then(Value::as_str)
+                    .unwrap_or("utf8");
                 let bytes = match (map.get("data"), encoding) {
                     (Some(Value::String(s)), "base64") => base64::engine::general_purpose::STANDARD
                         .decode(s.trim())
@@ -205,7 +221,9 @@ impl FilePart {
                         )));
                     }
                     (Some(Value::Array(items)), _) => byte_array(items).ok_or_else(|| {
-                        invalid(format!("{label}/data: expected an array of byte values 0-255"))
+                        invalid(format!(
+                            "{label}/data: expected an array of byte values 0-255"
+                        ))
                     })?,
                     _ => {
                         return Err(invalid(format!(
@@ -215,7 +233,10 @@ impl FilePart {
                 };
                 Ok(FilePart {
                     bytes,
-                    filename: map.get("filename").and_then(Value::as_str).map(str::to_string),
+                    filename: map
+                        .get("filename")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     content_type: map
                         .get("contentType")
                         .and_then(Value::as_str)
@@ -258,7 +279,9 @@ fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, Bod
             .and_then(|e| e.get("contentType"))
             .and_then(Value::as_str);
         let items: Vec<(usize, &Value)> = match v {
-            Value::Array(items) if !FilePart::is_file_shape(v) => items.iter().enumerate().collect(),
+            Value::Array(items) if !FilePart::is_file_shape(v) => {
+                items.iter().enumerate().collect()
+            }
             single => vec![(0, single)],
         };
         let mut shown = Vec::new();
@@ -268,7 +291,14 @@ fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, Bod
             } else {
                 format!("/body/{name}")
             };
-            shown.push(write_part(&mut bytes, &boundary, name, item, declared_type, &pointer)?);
+            shown.push(write_part(
+                &mut bytes,
+                &boundary,
+                name,
+                item,
+                declared_type,
+                &pointer,
+            )?);
         }
         let shown = if matches!(v, Value::Array(_)) && !FilePart::is_file_shape(v) {
             Value::Array(shown)
@@ -295,7 +325,10 @@ fn write_part(
     pointer: &str,
 ) -> Result<Value, BodyError> {
     out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-    let disposition = format!("Content-Disposition: form-data; name=\"{}\"", header_quote(name));
+    let disposition = format!(
+        "Content-Disposition: form-data; name=\"{}\"",
+        header_quote(name)
+    );
     if FilePart::is_file_shape(value) {
         let file = FilePart::from_value(value, pointer)?;
         let filename = file.filename.clone().unwrap_or_else(|| name.to_string());
@@ -329,7 +362,9 @@ fn write_part(
     };
     out.extend_from_slice(disposition.as_bytes());
     if let Some(content_type) = content_type {
-        out.extend_from_slice(format!("\r\nContent-Type: {}", header_quote(content_type)).as_bytes());
+        out.extend_from_slice(
+            format!("\r\nContent-Type: {}", header_quote(content_type)).as_bytes(),
+        );
     }
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(text.as_bytes());

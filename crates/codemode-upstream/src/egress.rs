@@ -36,7 +36,9 @@ impl Base {
             return Err(invalid("it has no host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(invalid("put credentials in the credentials list, not the url"));
+            return Err(invalid(
+                "put credentials in the credentials list, not the url",
+            ));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(invalid("a base url cannot have a query or fragment"));
@@ -71,7 +73,10 @@ impl Base {
     /// refuses it unless it is under the base.
     pub(crate) fn check(&self, url: &str) -> Result<Url, CallError> {
         let parsed = Url::parse(url).map_err(|_| {
-            CallError::new(CallErrorKind::Egress, format!("request url {url:?} is not a valid url"))
+            CallError::new(
+                CallErrorKind::Egress,
+                format!("request url {url:?} is not a valid url"),
+            )
         })?;
         if !self.contains(&parsed) {
             return Err(CallError::new(
@@ -80,7 +85,11 @@ impl Base {
                     "request to {} refused: only {}{} is reachable",
                     display_without_query(&parsed),
                     self.origin_text(),
-                    if self.path.is_empty() { "/" } else { &self.path },
+                    if self.path.is_empty() {
+                        "/"
+                    } else {
+                        &self.path
+                    },
                 ),
             ));
         }
@@ -119,7 +128,10 @@ pub(crate) fn check_raw_path(path: &str) -> Result<(String, Option<String>), Cal
     let refuse = |why: &str| {
         CallError::new(
             CallErrorKind::Egress,
-            format!("path {:?} refused: {why}", crate::validate::truncate(path, 200)),
+            format!(
+                "path {:?} refused: {why}",
+                crate::validate::truncate(path, 200)
+            ),
         )
         .with_data(serde_json::json!({ "path": path }))
     };

@@ -24,6 +24,20 @@ pub enum ConfigError {
     HttpClient(String),
 }
 
+/// The largest `given` value (as compact JSON) kept in a validation error.
+const GIVEN_MAX_CHARS: usize = 300;
+
+/// The offending value, or its JSON text cut short when it is large (a whole body, say).
+fn bounded_given(given: Value) -> Value {
+    let text = serde_json::to_string(&given).unwrap_or_default();
+    if text.chars().count() <= GIVEN_MAX_CHARS {
+        given
+    } else {
+        let cut: String = text.chars().take(GIVEN_MAX_CHARS).collect();
+        Value::String(format!("{cut}…"))
+    }
+}
+
 /// What went wrong with a call; decides the JavaScript error class the engine throws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallErrorKind {
@@ -99,7 +113,7 @@ impl CallError {
         CallError::new(CallErrorKind::Validation, message).with_data(json!({
             "pointer": pointer,
             "expected": expected,
-            "given": given,
+            "given": bounded_given(given),
         }))
     }
 }

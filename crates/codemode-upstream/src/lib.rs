@@ -1,1 +1,53 @@
-//! placeholder
+//! The host side of `execute`: a typed HTTP client for one OpenAPI-described upstream. Owns
+//! validation of a script's `args` against an operation (jsonschema, draft 2020-12, with
+//! did-you-mean messages), serialization from the spec (parameter styles; JSON, form with
+//! Stripe brackets, multipart, binary and text bodies), credentials added on the way out
+//! (bearer, basic, API keys, OAuth2 client credentials, static headers), redaction of every
+//! secret from what comes back, egress control (one origin, same-origin redirects only),
+//! limits (timeouts, call budget, concurrency, response size, retries) and pagination.
+//! Key types: [`Client`] (per upstream), [`Session`] (per run), [`PreparedRequest`],
+//! [`ApiResponse`], [`CallError`]. Must not know the sandbox, JavaScript, TypeScript, search
+//! or MCP; the only spec knowledge it has comes from `codemode-spec`.
+//!
+//! # Shapes seen by scripts
+//!
+//! - `args`: one object keyed as [`codemode_spec::Operation::arguments`] says (parameters by
+//!   name, the request body under `body`). Strings for numeric/boolean parameters and numbers
+//!   for string parameters are converted; a lone value for an array parameter is wrapped.
+//! - File values (multipart parts, `application/octet-stream` bodies):
+//!   `{ data: string | number[], encoding?: "base64" | "utf8", filename?: string,
+//!   contentType?: string }`, or a plain string.
+//! - Response bodies: parsed JSON; text as a string; `null` for 204 and empty bodies; binary as
+//!   `{ contentType, size, base64 }`, or `{ contentType, size, truncated: true }` above
+//!   [`UpstreamConfig::binary_base64_cap`].
+//! - Errors: [`CallError`] with [`CallErrorKind::js_name`] as the class name, `message`, and
+//!   `data` (`{status, method, path, body, requestId?, retryAfter?, operation?}` for API errors,
+//!   `{pointer, expected, given}` for validation errors).
+//!
+//! # Redaction
+//!
+//! Every configured secret (and every OAuth2 token fetched) is replaced by `[redacted]` in
+//! response bodies, selected headers, error messages and error data, in raw, percent-encoded,
+//! form-encoded and (for Basic) base64 form. Values shorter than 4 characters are not searched
+//! for. Requests themselves are never rewritten.
+
+mod auth;
+mod body;
+mod client;
+mod config;
+mod egress;
+mod error;
+mod paginate;
+mod response;
+mod secret;
+mod serialize;
+mod transport;
+mod validate;
+
+pub use client::{CallRecord, Client, PrecompileReport, PreparedRequest, RawRequest, Session};
+pub use codemode_spec::Method;
+pub use config::{Credential, PageLimits, PageStyle, SessionLimits, UpstreamConfig};
+pub use error::{CallError, CallErrorKind, ConfigError};
+pub use paginate::detect_style;
+pub use response::ApiResponse;
+pub use secret::{REDACTED, Secret};

@@ -111,6 +111,13 @@ fn upstream_message(body: &Value) -> Option<String> {
         }
     }
     match body {
+        // JSON sent as text/plain still has the usual shape.
+        Value::String(s) if s.trim_start().starts_with('{') => {
+            match serde_json::from_str::<Value>(s) {
+                Ok(parsed @ Value::Object(_)) => upstream_message(&parsed),
+                _ => Some(one_line(s)),
+            }
+        }
         Value::String(s) if !s.trim().is_empty() => Some(one_line(s)),
         _ => None,
     }
@@ -243,9 +250,15 @@ mod tests {
 
     #[test]
     fn bodies_parse_by_content_type() {
-        assert_eq!(parse_body(200, Some("application/problem+json"), br#"{"a":1}"#, 10), json!({"a": 1}));
+        assert_eq!(
+            parse_body(200, Some("application/problem+json"), br#"{"a":1}"#, 10),
+            json!({"a": 1})
+        );
         assert_eq!(parse_body(200, Some("text/plain"), b"hi", 10), json!("hi"));
-        assert_eq!(parse_body(204, Some("application/json"), b"", 10), Value::Null);
+        assert_eq!(
+            parse_body(204, Some("application/json"), b"", 10),
+            Value::Null
+        );
         assert_eq!(
             parse_body(200, Some("image/png"), b"\x89PNG", 10),
             json!({"contentType": "image/png", "size": 4, "base64": "iVBORw=="})
@@ -259,9 +272,18 @@ mod tests {
 
     #[test]
     fn upstream_messages_are_found_in_common_shapes() {
-        assert_eq!(upstream_message(&json!({"error": {"message": "No such customer"}})).as_deref(), Some("No such customer"));
-        assert_eq!(upstream_message(&json!({"errors": [{"message": "bad zone"}]})).as_deref(), Some("bad zone"));
-        assert_eq!(upstream_message(&json!({"title": "Not Found", "detail": "no pet 7"})).as_deref(), Some("no pet 7"));
+        assert_eq!(
+            upstream_message(&json!({"error": {"message": "No such customer"}})).as_deref(),
+            Some("No such customer")
+        );
+        assert_eq!(
+            upstream_message(&json!({"errors": [{"message": "bad zone"}]})).as_deref(),
+            Some("bad zone")
+        );
+        assert_eq!(
+            upstream_message(&json!({"title": "Not Found", "detail": "no pet 7"})).as_deref(),
+            Some("no pet 7")
+        );
         assert_eq!(upstream_message(&json!({"code": 3})), None);
     }
 }

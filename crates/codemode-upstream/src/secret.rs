@@ -91,7 +91,8 @@ impl Redactor {
     /// Registers `user:password` as sent in a Basic `Authorization` header.
     pub(crate) fn add_basic(&self, username: &str, password: &str) {
         self.add(password);
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         self.add(&token);
     }
 
@@ -121,11 +122,7 @@ impl Redactor {
     /// Redacts every string (and object key) inside a JSON value, in place.
     pub(crate) fn redact_value(&self, value: &mut Value) {
         match value {
-            Value::String(s) => {
-                if self.contains_secret(s) {
-                    *s = self.redact(s);
-                }
-            }
+            Value::String(s) if self.contains_secret(s) => *s = self.redact(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
             Value::Object(map) => {
                 let leaky_keys: Vec<String> = map

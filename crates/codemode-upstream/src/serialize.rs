@@ -2,7 +2,7 @@
 //! query strings in form/spaceDelimited/pipeDelimited/deepObject, headers and cookies, each
 //! with or without `explode`. Values are percent-encoded here and nowhere else.
 
-use codemode_spec::{ParameterLocation, ParameterStyle};
+use codemode_spec::ParameterStyle;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::Value;
 
@@ -199,20 +199,15 @@ pub(crate) fn query_pieces(
             } else {
                 "|"
             };
-            let parts: Vec<String> = map
-                .iter()
-                .flat_map(|(k, v)| [encode(k), enc(v)])
-                .collect();
+            let parts: Vec<String> = map.iter().flat_map(|(k, v)| [encode(k), enc(v)]).collect();
             out.push(format!("{key}={}", parts.join(sep)));
         }
         (_, Value::Object(map)) => {
             if explode {
                 out.extend(map.iter().map(|(k, v)| format!("{}={}", encode(k), enc(v))));
             } else {
-                let parts: Vec<String> = map
-                    .iter()
-                    .flat_map(|(k, v)| [encode(k), enc(v)])
-                    .collect();
+                let parts: Vec<String> =
+                    map.iter().flat_map(|(k, v)| [encode(k), enc(v)]).collect();
                 out.push(format!("{key}={}", parts.join(",")));
             }
         }
@@ -224,7 +219,12 @@ pub(crate) fn query_pieces(
 /// array of scalars, `a[0][b]=v` for an array of objects. `prefix` is already encoded.
 /// `null_as_empty`: a null becomes `a=` (form bodies: Stripe reads it as "unset"); otherwise
 /// nulls are left out.
-pub(crate) fn bracket_pieces(prefix: &str, value: &Value, null_as_empty: bool, out: &mut Vec<String>) {
+pub(crate) fn bracket_pieces(
+    prefix: &str,
+    value: &Value,
+    null_as_empty: bool,
+    out: &mut Vec<String>,
+) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
@@ -271,7 +271,11 @@ pub(crate) fn cookie_pieces(name: &str, explode: bool, value: &Value, out: &mut 
     let key = encode(name);
     match value {
         Value::Array(items) if explode => {
-            out.extend(items.iter().map(|v| format!("{key}={}", encode(&scalar_text(v)))));
+            out.extend(
+                items
+                    .iter()
+                    .map(|v| format!("{key}={}", encode(&scalar_text(v)))),
+            );
         }
         Value::Array(items) => {
             let joined: Vec<String> = items.iter().map(|v| encode(&scalar_text(v))).collect();
@@ -292,10 +296,6 @@ pub(crate) fn cookie_pieces(name: &str, explode: bool, value: &Value, out: &mut 
         }
         v => out.push(format!("{key}={}", encode(&scalar_text(v)))),
     }
-}
-
-pub(crate) fn default_style(location: ParameterLocation) -> ParameterStyle {
-    ParameterStyle::default_for(location)
 }
 
 #[cfg(test)]
@@ -321,17 +321,26 @@ mod tests {
         let obj = json!({"role": "admin", "firstName": "Alex"});
         assert_eq!(path(Simple, false, json!(5)), "5");
         assert_eq!(path(Simple, false, arr.clone()), "3,4,5");
-        assert_eq!(path(Simple, false, obj.clone()), "role,admin,firstName,Alex");
+        assert_eq!(
+            path(Simple, false, obj.clone()),
+            "role,admin,firstName,Alex"
+        );
         assert_eq!(path(Simple, true, obj.clone()), "role=admin,firstName=Alex");
         assert_eq!(path(Label, false, json!(5)), ".5");
         assert_eq!(path(Label, false, arr.clone()), ".3,4,5");
         assert_eq!(path(Label, true, arr.clone()), ".3.4.5");
-        assert_eq!(path(Label, false, obj.clone()), ".role,admin,firstName,Alex");
+        assert_eq!(
+            path(Label, false, obj.clone()),
+            ".role,admin,firstName,Alex"
+        );
         assert_eq!(path(Label, true, obj.clone()), ".role=admin.firstName=Alex");
         assert_eq!(path(Matrix, false, json!(5)), ";id=5");
         assert_eq!(path(Matrix, false, arr.clone()), ";id=3,4,5");
         assert_eq!(path(Matrix, true, arr), ";id=3;id=4;id=5");
-        assert_eq!(path(Matrix, false, obj.clone()), ";id=role,admin,firstName,Alex");
+        assert_eq!(
+            path(Matrix, false, obj.clone()),
+            ";id=role,admin,firstName,Alex"
+        );
         assert_eq!(path(Matrix, true, obj), ";role=admin;firstName=Alex");
     }
 
@@ -344,17 +353,32 @@ mod tests {
         assert_eq!(query(Form, true, arr.clone()), "id=3&id=4&id=5");
         assert_eq!(query(Form, false, arr.clone()), "id=3,4,5");
         assert_eq!(query(Form, true, obj.clone()), "role=admin&firstName=Alex");
-        assert_eq!(query(Form, false, obj.clone()), "id=role,admin,firstName,Alex");
+        assert_eq!(
+            query(Form, false, obj.clone()),
+            "id=role,admin,firstName,Alex"
+        );
         assert_eq!(query(SpaceDelimited, false, arr.clone()), "id=3%204%205");
         assert_eq!(query(PipeDelimited, false, arr.clone()), "id=3|4|5");
-        assert_eq!(query(DeepObject, true, obj), "id[role]=admin&id[firstName]=Alex");
+        assert_eq!(
+            query(DeepObject, true, obj),
+            "id[role]=admin&id[firstName]=Alex"
+        );
         assert_eq!(query(DeepObject, true, arr), "id[]=3&id[]=4&id[]=5");
     }
 
     #[test]
     fn path_values_cannot_traverse() {
         use ParameterStyle::Simple;
-        for bad in ["..", ".", "../etc", "a/../b", "..%2F", "%2e%2e", "%252e%252e", "a\\..\\b"] {
+        for bad in [
+            "..",
+            ".",
+            "../etc",
+            "a/../b",
+            "..%2F",
+            "%2e%2e",
+            "%252e%252e",
+            "a\\..\\b",
+        ] {
             assert_eq!(
                 path_value("p", Simple, false, &json!(bad)),
                 Err(PathValueError::Traversal),

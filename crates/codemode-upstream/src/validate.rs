@@ -43,6 +43,12 @@ impl OperationPlan {
         }
     }
 
+    /// False when the operation's schemas could not be compiled and only argument names and
+    /// required-ness are checked.
+    pub(crate) fn has_validator(&self) -> bool {
+        self.validator.is_some()
+    }
+
     fn key_of(&self, source: ArgumentSource) -> Option<&str> {
         self.arguments
             .iter()
@@ -99,8 +105,10 @@ pub(crate) fn check_arguments(
     check_required(spec, op, plan, &normalized)?;
     if let Some(validator) = &plan.validator {
         let instance = Value::Object(normalized);
-        let first = validator.iter_errors(&instance).next();
-        if let Some(error) = first {
+        // `is_valid` short-circuits and builds no errors: the common case stays cheap.
+        if !validator.is_valid(&instance)
+            && let Some(error) = validator.iter_errors(&instance).next()
+        {
             return Err(schema_error(&op.name, &error));
         }
         let Value::Object(normalized) = instance else {
@@ -121,7 +129,10 @@ fn unknown_argument(op: &Operation, plan: &OperationPlan, key: &str) -> CallErro
             quote_list(&suggestions)
         )
     } else if keys.is_empty() {
-        format!("unknown argument {key:?} for {}; it takes no arguments", op.name)
+        format!(
+            "unknown argument {key:?} for {}; it takes no arguments",
+            op.name
+        )
     } else {
         format!(
             "unknown argument {key:?} for {}; expected one of {}",
@@ -189,11 +200,38 @@ fn check_required(
     Ok(())
 }
 
-/// Query, path and header values travel as text, so `"42"` for an integer is what the caller
-/// meant; convert such strings (and wrap a lone value for an array) before validating.
+/// Query, path and header values travel as text, so `"42"` for an integer (or `42` for a
+/// string) is what the caller meant; convert such values (and wrap a lone value for an array)
+/// before validating.
 fn coerce_parameter(spec: &Spec, param: &Parameter, value: Value) -> Value {
     let schema = spec.deref_schema(&param.schema);
     let types = schema_types(schema);
+    if types == ["array"] {
+        let items = schema
+            .get("items")
+            .map(|items| spec.deref_schema(items))
+            .unwrap_or(&Value::Null);
+        let item_types = schema_types(items);
+        let has_enum = items.get("enum").is_some();
+        return match value {
+            Value::Array(values) => Value::Array(
+                values
+                    .into_iter()
+                    .map(|v| coerce_scalar(&item_types, has_enum, v))
+                    .collect(),
+            ),
+            // A lone value for an array parameter is a one-item array.
+            single @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                Value::Array(vec![coerce_scalar(&item_types, has_enum, single)])
+            }
+            other => other,
+        };
+    }
+    coerce_scalar(&types, schema.get("enum").is_some(), value)
+}
+
+/// Converts a scalar to the (single) scalar type a schema wants, when that is lossless.
+fn coerce_scalar(types: &[&str], has_enum: bool, value: Value) -> Value {
     match value {
         Value::String(s) => {
             if types.contains(&"string") || types.is_empty() {
@@ -213,13 +251,11 @@ fn coerce_parameter(spec: &Spec, param: &Parameter, value: Value) -> Value {
             if types.contains(&"boolean") && (s == "true" || s == "false") {
                 return Value::Bool(s == "true");
             }
-            if types == ["array"] {
-                return Value::Array(vec![Value::String(s)]);
-            }
             Value::String(s)
         }
-        scalar @ (Value::Number(_) | Value::Bool(_)) if types == ["array"] => {
-            Value::Array(vec![scalar])
+        // `since: 20240101` for a string parameter: it is sent as text either way.
+        scalar @ (Value::Number(_) | Value::Bool(_)) if types == ["string"] && !has_enum => {
+            Value::String(crate::serialize::scalar_text(&scalar))
         }
         other => other,
     }
@@ -252,7 +288,10 @@ fn describe_schema_depth(spec: &Spec, schema: &Value, depth: usize) -> String {
     let types = schema_types(schema);
     if types.len() == 1 && types[0] == "array" {
         let items = schema.get("items").cloned().unwrap_or(json!({}));
-        return format!("array of {}", describe_schema_depth(spec, &items, depth + 1));
+        return format!(
+            "array of {}",
+            describe_schema_depth(spec, &items, depth + 1)
+        );
     }
     if !types.is_empty() {
         return types.join(" | ");
@@ -323,13 +362,23 @@ fn explain(error: &ValidationError<'_>) -> (String, String, Value, Option<String
         ValidationErrorKind::Required { property } => {
             let name = property.as_str().unwrap_or_default().to_string();
             let detail = format!("missing required property {name:?}");
-            return (pointer, format!("object with {name:?}"), given, Some(detail));
+            return (
+                pointer,
+                format!("object with {name:?}"),
+                given,
+                Some(detail),
+            );
         }
         ValidationErrorKind::AdditionalProperties { unexpected }
         | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
             let names = quote_list(&unexpected.iter().map(String::as_str).collect::<Vec<_>>());
             let detail = format!("unknown property {names}");
-            return (pointer, "no other properties".to_string(), given, Some(detail));
+            return (
+                pointer,
+                "no other properties".to_string(),
+                given,
+                Some(detail),
+            );
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
             return explain_alternatives(pointer, given, context);
@@ -414,7 +463,7 @@ fn compile_arguments_validator(
     for (key, source) in arguments {
         let schema = match source {
             ArgumentSource::Parameter(i) => op.parameters.get(*i).map(|p| p.schema.clone()),
-            ArgumentSource::Body => body_media.map(|m| body_schema(m)),
+            ArgumentSource::Body => body_media.map(body_schema),
         };
         if let Some(schema) = schema {
             properties.insert(key.clone(), schema);
@@ -472,10 +521,7 @@ fn referenced_schemas(spec: &Spec, root: &Value) -> Map<String, Value> {
             continue;
         };
         collect_refs(schema, &mut queue);
-        out.insert(
-            codemode_spec::unescape_pointer_token(name),
-            schema.clone(),
-        );
+        out.insert(codemode_spec::unescape_pointer_token(name), schema.clone());
     }
     out
 }
@@ -575,8 +621,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -653,7 +699,10 @@ mod tests {
     fn suggestions_are_close_names_best_first() {
         let names = ["per_page", "page", "org", "direction"];
         assert_eq!(did_you_mean("per_pag", names.iter().copied()), ["per_page"]);
-        assert_eq!(did_you_mean("drection", names.iter().copied()), ["direction"]);
+        assert_eq!(
+            did_you_mean("drection", names.iter().copied()),
+            ["direction"]
+        );
         assert!(did_you_mean("zzzzzz", names.iter().copied()).is_empty());
     }
 

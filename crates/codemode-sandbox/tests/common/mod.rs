@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use codemode_sandbox::{Host, HostError, HostFuture, RunError, RunOutput, RunRequest, Sandbox, SandboxConfig};
+use codemode_sandbox::{
+    Host, HostError, HostFuture, RunError, RunOutput, RunRequest, Sandbox, SandboxConfig,
+};
 use serde_json::{Value, json};
 
 /// Counters a [`TestHost`] shares with the futures it returns.
@@ -40,12 +42,16 @@ impl Host for TestHost {
                 })
             }
             "fail" => Box::pin(async move {
-                Err(HostError::new("HttpError", "request failed with status 404")
-                    .with_data(json!({"status": 404, "body": {"error": "not found"}})))
+                Err(
+                    HostError::new("HttpError", "request failed with status 404")
+                        .with_data(json!({"status": 404, "body": {"error": "not found"}})),
+                )
             }),
             other => {
                 let other = other.to_string();
-                Box::pin(async move { Err(HostError::new("Error", format!("no such function {other}"))) })
+                Box::pin(async move {
+                    Err(HostError::new("Error", format!("no such function {other}")))
+                })
             }
         }
     }
@@ -53,14 +59,23 @@ impl Host for TestHost {
     fn call_sync(&self, function: &str, arg: Value) -> Result<Value, HostError> {
         self.stats.calls.fetch_add(1, Ordering::SeqCst);
         match function {
-            "add" => Ok(json!(arg["a"].as_f64().unwrap_or(0.0) + arg["b"].as_f64().unwrap_or(0.0))),
-            _ => Err(HostError::new("TypeError", format!("{function} is not available")).with_data(json!({"code": 7}))),
+            "add" => Ok(json!(
+                arg["a"].as_f64().unwrap_or(0.0) + arg["b"].as_f64().unwrap_or(0.0)
+            )),
+            _ => Err(
+                HostError::new("TypeError", format!("{function} is not available"))
+                    .with_data(json!({"code": 7})),
+            ),
         }
     }
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 pub fn sandbox(rt: &tokio::runtime::Runtime, config: SandboxConfig) -> Sandbox {
@@ -76,14 +91,22 @@ pub fn request(code: &str) -> RunRequest {
     }
 }
 
-pub fn run_with(rt: &tokio::runtime::Runtime, sandbox: &Sandbox, code: &str) -> Result<RunOutput, RunError> {
+pub fn run_with(
+    rt: &tokio::runtime::Runtime,
+    sandbox: &Sandbox,
+    code: &str,
+) -> Result<RunOutput, RunError> {
     let host: Arc<dyn Host> = Arc::new(TestHost::default());
     rt.block_on(sandbox.run(request(code), host))
 }
 
 /// One sandbox with short limits for quick tests.
 pub fn quick_config() -> SandboxConfig {
-    SandboxConfig { timeout: Duration::from_millis(1500), workers: 2, ..SandboxConfig::default() }
+    SandboxConfig {
+        timeout: Duration::from_millis(1500),
+        workers: 2,
+        ..SandboxConfig::default()
+    }
 }
 
 pub fn ok(rt: &tokio::runtime::Runtime, sandbox: &Sandbox, code: &str) -> Value {

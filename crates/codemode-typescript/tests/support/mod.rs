@@ -8,7 +8,10 @@ use std::process::Command;
 use codemode_spec::{LoadOptions, Spec};
 
 pub fn specs_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs"
+    ))
 }
 
 fn repo_root() -> PathBuf {
@@ -79,7 +82,12 @@ pub fn tsc_errors(label: &str, declarations: &str) -> String {
         ])
         .arg(&file)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}): run `npm ci` at the repository root", tsc.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}): run `npm ci` at the repository root",
+                tsc.display()
+            )
+        });
     if output.status.success() {
         return String::new();
     }

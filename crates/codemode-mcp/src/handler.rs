@@ -1,0 +1,221 @@
+//! The rmcp server handler: lists the precomputed tools and dispatches calls to the engine.
+//!
+//! Every tool call runs in its own tokio task, so calls are served concurrently and a panic in
+//! one becomes an error result instead of taking the connection down. A call the client cancels
+//! aborts its task.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use codemode_engine::{Engine, ExecuteRequest, SearchRequest};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::per_operation::OperationTools;
+use crate::render::{error_result, outcome_result, text_within};
+use crate::tools::{EXECUTE_TOOL, SEARCH_TOOL};
+use crate::{ServerConfig, ToolMode};
+
+/// What one server instance lists and how it maps tool names back to work.
+#[derive(Debug)]
+pub struct ToolSet {
+    pub mode: ToolMode,
+    /// Exactly what tools/list returns.
+    pub tools: Vec<Tool>,
+    /// Per-operation mode only: tool name → operation name.
+    pub operations: OperationTools,
+    /// Tool name → index into `tools`.
+    index: HashMap<String, usize>,
+}
+
+impl ToolSet {
+    /// Computes the tool list once; rmcp `Tool`s are parsed from the same JSON `tools_list_json` gives.
+    pub fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
+        let (json_tools, operations) = match mode {
+            ToolMode::CodeMode => (crate::code_mode_tools(engine), OperationTools::default()),
+            ToolMode::PerOperation => {
+                let operations = crate::per_operation::operation_tools(engine);
+                (operations.tools.clone(), operations)
+            }
+        };
+        let tools = json_tools
+            .into_iter()
+            .filter_map(|tool| serde_json::from_value::<Tool>(tool).ok())
+            .collect::<Vec<Tool>>();
+        let index = tools.iter().enumerate().map(|(i, t)| (t.name.to_string(), i)).collect();
+        ToolSet { mode, tools, operations, index }
+    }
+}
+
+/// One MCP server over one engine. Cheap to clone (the HTTP transport makes one per request).
+#[derive(Clone)]
+pub struct CodemodeServer {
+    engine: Arc<Engine>,
+    tools: Arc<ToolSet>,
+    budget_tokens: usize,
+}
+
+impl CodemodeServer {
+    pub fn new(engine: Arc<Engine>, tools: Arc<ToolSet>, config: &ServerConfig) -> CodemodeServer {
+        CodemodeServer { engine, tools, budget_tokens: config.output_budget_tokens }
+    }
+
+    async fn dispatch(&self, name: String, args: JsonObject) -> CallToolResult {
+        let engine = self.engine.clone();
+        let tools = self.tools.clone();
+        let budget = self.budget_tokens;
+        // Its own task: concurrency, and a panic is caught by the join below. If this future is
+        // dropped (the client cancelled), the guard aborts the task instead of leaving it running.
+        let task = tokio::spawn(async move { run_tool(&engine, &tools, budget, &name, args).await });
+        let _abort_on_drop = AbortOnDrop(task.abort_handle());
+        match task.await {
+            Ok(result) => result,
+            Err(error) if error.is_panic() => error_result("internal error: the tool call crashed; nothing more is known"),
+            Err(_) => error_result("the tool call was cancelled"),
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn run_tool(engine: &Engine, tools: &ToolSet, budget: usize, name: &str, args: JsonObject) -> CallToolResult {
+    match tools.mode {
+        ToolMode::CodeMode => match name {
+            SEARCH_TOOL => run_search(engine, budget, &args).await,
+            EXECUTE_TOOL => run_execute(engine, budget, &args).await,
+            _ => unknown_tool(name, tools),
+        },
+        ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
+            Some(operation) => {
+                let outcome = engine.call_operation(operation, Value::Object(args)).await;
+                outcome_result(&outcome, budget)
+            }
+            None => unknown_tool(name, tools),
+        },
+    }
+}
+
+/// Unknown names get a tool error the model can read (and the list of real names, when short).
+fn unknown_tool(name: &str, tools: &ToolSet) -> CallToolResult {
+    let mut message = format!("unknown tool `{}`", clip_name(name));
+    if tools.tools.len() <= 10 {
+        let names: Vec<&str> = tools.tools.iter().map(|t| t.name.as_ref()).collect();
+        message.push_str(&format!("; the tools are: {}", names.join(", ")));
+    }
+    error_result(message)
+}
+
+fn clip_name(name: &str) -> String {
+    name.chars().take(80).collect()
+}
+
+async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallToolResult {
+    let query = non_empty_string(args, "query");
+    let code = non_empty_string(args, "code");
+    let limit = match optional_count(args, "limit") {
+        Ok(limit) => limit,
+        Err(message) => return error_result(message),
+    };
+    match (query, code) {
+        (Some(_), Some(_)) => error_result("invalid arguments: pass either `query` or `code`, not both"),
+        (None, Some(code)) => outcome_result(&engine.search_code(code).await, budget),
+        (Some(query), None) => match engine.search(&SearchRequest { query, limit }) {
+            Ok(answer) => {
+                let mut text = text_within(&answer.text, budget);
+                if answer.omitted > 0 {
+                    text.push_str(&format!(
+                        "\n({} more matching operations left out; refine the query or raise `limit`)",
+                        answer.omitted
+                    ));
+                }
+                CallToolResult::success(vec![ContentBlock::text(text)])
+            }
+            Err(error) => error_result(format!("search failed: {error}")),
+        },
+        (None, None) => error_result("invalid arguments: `search` needs `query` (keywords) or `code` (a program)"),
+    }
+}
+
+async fn run_execute(engine: &Engine, budget: usize, args: &JsonObject) -> CallToolResult {
+    let Some(code) = non_empty_string(args, "code") else {
+        return error_result("invalid arguments: `execute` needs `code`, the program to run");
+    };
+    let max_tokens = match optional_count(args, "max_tokens") {
+        Ok(value) => value.unwrap_or(budget),
+        Err(message) => return error_result(message),
+    };
+    let dry_run = match args.get("dry_run") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(flag)) => *flag,
+        Some(_) => return error_result("invalid arguments: `dry_run` must be a boolean"),
+    };
+    let outcome = engine.execute(ExecuteRequest { code, dry_run, confirm: None }).await;
+    outcome_result(&outcome, max_tokens)
+}
+
+fn non_empty_string(args: &JsonObject, key: &str) -> Option<String> {
+    args.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_string)
+}
+
+/// A positive integer argument, absent or null meaning "not given".
+fn optional_count(args: &JsonObject, key: &str) -> Result<Option<usize>, String> {
+    match args.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => match value.as_u64() {
+            Some(n) if n > 0 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
+            _ => Err(format!("invalid arguments: `{key}` must be a positive integer, got {value}")),
+        },
+    }
+}
+
+impl ServerHandler for CodemodeServer {
+    fn get_info(&self) -> rmcp::model::ServerConfig {
+        rmcp::model::ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("codemode", env!("CARGO_PKG_VERSION")))
+            .with_instructions(format!(
+                "Tools for the {} API. Use `search` to find operations, then `execute` one program that does the whole task.",
+                self.engine.api_name()
+            ))
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools.tools.clone()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        let index = *self.tools.index.get(name)?;
+        self.tools.tools.get(index).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let name = request.name.to_string();
+        let args = request.arguments.unwrap_or_default();
+        let result = tokio::select! {
+            result = self.dispatch(name, args) => result,
+            () = context.ct.cancelled() => error_result("the tool call was cancelled by the client"),
+        };
+        Ok(result.into())
+    }
+}

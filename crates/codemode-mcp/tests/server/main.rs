@@ -1,0 +1,11 @@
+//! Integration tests of the MCP server: tool definitions and budgets, an rmcp client in-process,
+//! the HTTP shell, real clients (Python 1.x/2.x, TypeScript, Inspector) and the conformance suite.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod clients;
+mod conformance;
+mod http;
+mod in_process;
+mod tools_list;

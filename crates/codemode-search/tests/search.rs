@@ -1,0 +1,246 @@
+//! Ranking sanity on a small fixture spec, the options (limit, method and tag filters), and
+//! hostile or odd queries: empty, huge, unicode, regex metacharacters.
+
+use codemode_search::{Index, MAX_QUERY_BYTES, SearchError, SearchOptions};
+use codemode_spec::{Method, Spec};
+
+const FIXTURE: &str = r##"{
+  "openapi": "3.0.3",
+  "info": {"title": "Pets", "version": "1"},
+  "paths": {
+    "/pets": {
+      "get": {"operationId": "listPets", "summary": "List all pets", "tags": ["pets"],
+              "parameters": [{"name": "status", "in": "query",
+                              "schema": {"type": "string", "enum": ["available", "sold"]}}]},
+      "post": {"operationId": "createPet", "summary": "Create a pet", "tags": ["pets"],
+               "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/NewPet"}}}}}
+    },
+    "/pets/{petId}": {
+      "get": {"operationId": "showPetById", "summary": "Info for a specific pet", "tags": ["pets"]},
+      "put": {"operationId": "updatePet", "summary": "Update a pet", "tags": ["pets"]},
+      "delete": {"operationId": "deletePet", "summary": "Deletes a pet", "tags": ["pets"]}
+    },
+    "/pets/{petId}/photos": {
+      "post": {"operationId": "uploadPetPhoto", "summary": "Uploads an image of a pet", "tags": ["media"]}
+    },
+    "/stores/{storeId}/orders": {
+      "post": {"operationId": "place_order", "description": "Places an order for a pet. Orders are billed at once.", "tags": ["store"]}
+    },
+    "/users/login": {
+      "get": {"operationId": "loginUser", "summary": "Logs user into the system", "tags": ["user"]}
+    },
+    "/users/{username}": {
+      "delete": {"operationId": "deleteUser", "summary": "Delete user", "tags": ["user"]}
+    },
+    "/legacy/pets": {
+      "get": {"operationId": "listPetsLegacy", "summary": "List all pets", "deprecated": true}
+    }
+  },
+  "components": {"schemas": {"NewPet": {"type": "object", "properties": {"name": {"type": "string"}, "nickname": {"type": "string"}}}}}
+}"##;
+
+fn fixture() -> (Spec, Index) {
+    let spec = codemode_spec::load_str("fixture.json", FIXTURE).expect("fixture spec loads");
+    let index = Index::build(&spec);
+    (spec, index)
+}
+
+/// `METHOD /path` of the top hits for `query`.
+fn top(spec: &Spec, index: &Index, query: &str, options: &SearchOptions) -> Vec<String> {
+    index
+        .search(query, options)
+        .expect("query runs")
+        .iter()
+        .map(|h| spec.operations[h.operation].key())
+        .collect()
+}
+
+fn first(query: &str) -> String {
+    let (spec, index) = fixture();
+    top(&spec, &index, query, &SearchOptions::default())
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn task_sentences_rank_the_right_operation_first() {
+    let cases = [
+        ("delete a pet", "DELETE /pets/{petId}"),
+        ("remove a pet", "DELETE /pets/{petId}"),
+        ("list all the pets", "GET /pets"),
+        ("add a new pet", "POST /pets"),
+        (
+            "upload a photo of my dog's pet",
+            "POST /pets/{petId}/photos",
+        ),
+        ("show one pet by id", "GET /pets/{petId}"),
+        ("sign in", "GET /users/login"),
+        ("remove a user account", "DELETE /users/{username}"),
+        ("place an order", "POST /stores/{storeId}/orders"),
+        ("which pets are sold", "GET /pets"),
+        ("change a pet's nickname", "PUT /pets/{petId}"),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(first(query), expected, "query {query:?}");
+    }
+}
+
+#[test]
+fn deprecated_operations_rank_below_their_replacements() {
+    let (spec, index) = fixture();
+    let ranked = top(&spec, &index, "list pets", &SearchOptions::default());
+    let current = ranked.iter().position(|k| k == "GET /pets");
+    let legacy = ranked.iter().position(|k| k == "GET /legacy/pets");
+    assert!(current.is_some() && legacy.is_some(), "{ranked:?}");
+    assert!(current < legacy, "{ranked:?}");
+}
+
+#[test]
+fn hits_are_sorted_limited_and_indices_are_valid() {
+    let (spec, index) = fixture();
+    for limit in [0, 1, 3, 100] {
+        let options = SearchOptions {
+            limit,
+            ..SearchOptions::default()
+        };
+        let hits = index.search("pet", &options).expect("query runs");
+        assert!(hits.len() <= limit);
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!(
+            hits.iter()
+                .all(|h| h.operation < spec.operations.len() && h.score > 0.0)
+        );
+    }
+    let all = index
+        .search(
+            "pet",
+            &SearchOptions {
+                limit: 100,
+                ..SearchOptions::default()
+            },
+        )
+        .expect("query runs");
+    assert!(all.len() >= 7, "every pet operation matches: {all:?}");
+}
+
+#[test]
+fn method_and_tag_filters_restrict_results() {
+    let (spec, index) = fixture();
+    let deletes = SearchOptions {
+        method: Some(Method::Delete),
+        limit: 10,
+        ..SearchOptions::default()
+    };
+    let mut ranked = top(&spec, &index, "pet user", &deletes);
+    ranked.sort();
+    assert_eq!(ranked, ["DELETE /pets/{petId}", "DELETE /users/{username}"]);
+
+    let media = SearchOptions {
+        tag: Some("MEDIA".to_string()),
+        limit: 10,
+        ..SearchOptions::default()
+    };
+    assert_eq!(
+        top(&spec, &index, "pet", &media),
+        ["POST /pets/{petId}/photos"]
+    );
+
+    let unknown_tag = SearchOptions {
+        tag: Some("nope".to_string()),
+        ..SearchOptions::default()
+    };
+    assert!(top(&spec, &index, "pet", &unknown_tag).is_empty());
+}
+
+#[test]
+fn empty_and_blank_queries_are_errors() {
+    let (_, index) = fixture();
+    for query in ["", "   ", "\n\t"] {
+        let err = index.search(query, &SearchOptions::default()).unwrap_err();
+        assert_eq!(err, SearchError::EmptyQuery);
+        assert!(err.to_string().starts_with("query is empty"));
+    }
+}
+
+#[test]
+fn oversized_query_is_a_clear_error() {
+    let (_, index) = fixture();
+    let query = "delete a pet ".repeat(10 * 1024 / 13 + 1);
+    assert!(query.len() > 10_000);
+    let err = index.search(&query, &SearchOptions::default()).unwrap_err();
+    assert_eq!(
+        err,
+        SearchError::QueryTooLong {
+            bytes: query.len(),
+            limit: MAX_QUERY_BYTES
+        }
+    );
+    assert!(err.to_string().contains("4096 allowed"), "{err}");
+    // Just under the limit still works, and fast enough to not matter.
+    let long = "delete a pet ".repeat(MAX_QUERY_BYTES / 13);
+    let hits = index
+        .search(&long, &SearchOptions::default())
+        .expect("query runs");
+    assert_eq!(hits.first().map(|h| h.operation), Some(4));
+}
+
+#[test]
+fn symbols_only_query_is_a_clear_error() {
+    let (_, index) = fixture();
+    for query in [".*", "^$|()[]{}+?\\", "!!!", "😀😀"] {
+        let err = index.search(query, &SearchOptions::default()).unwrap_err();
+        assert_eq!(err, SearchError::NoSearchableWords, "query {query:?}");
+    }
+}
+
+#[test]
+fn regex_metacharacters_are_plain_text() {
+    assert_eq!(first("delete.* a (pet)+ [x]?"), "DELETE /pets/{petId}");
+    assert_eq!(first("^delete$ | pet\\d"), "DELETE /pets/{petId}");
+}
+
+#[test]
+fn unicode_queries_are_safe() {
+    let (_, index) = fixture();
+    // Accented and non-Latin words are searched without panicking; unknown words match nothing.
+    for query in [
+        "supprimer un animal ÉÀ",
+        "ペットを削除",
+        "Straße",
+        "e\u{301}",
+        "\u{202e}pet",
+    ] {
+        let result = index.search(query, &SearchOptions::default());
+        assert!(
+            matches!(result, Ok(_) | Err(SearchError::NoSearchableWords)),
+            "{query:?}: {result:?}"
+        );
+    }
+    assert_eq!(first("delete 😀 a pet ペット"), "DELETE /pets/{petId}");
+    assert_eq!(first("DELETE a PET"), "DELETE /pets/{petId}");
+}
+
+#[test]
+fn stopwords_only_query_returns_no_hits() {
+    let (_, index) = fixture();
+    let hits = index
+        .search("the of and to", &SearchOptions::default())
+        .expect("stopwords are words");
+    assert!(hits.is_empty());
+}
+
+#[test]
+fn an_empty_spec_gives_no_hits() {
+    let spec = codemode_spec::load_str(
+        "empty.json",
+        r#"{"openapi": "3.0.3", "info": {"title": "E", "version": "1"}, "paths": {}}"#,
+    )
+    .expect("empty spec loads");
+    let index = Index::build(&spec);
+    assert!(index.is_empty());
+    let hits = index
+        .search("anything", &SearchOptions::default())
+        .expect("query runs");
+    assert!(hits.is_empty());
+}

@@ -1,0 +1,3 @@
+//! Helpers shared by integration tests (and, by path, the `eval` example).
+
+pub mod devset;

@@ -1,0 +1,685 @@
+//! [`Client`] (one per upstream: spec, base URL, credentials, HTTP pool, compiled validators)
+//! and [`Session`] (one per run: call budget, concurrency, deadline, call records), with
+//! `prepare` — validation and serialization, no network.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU32;
+use std::sync::{Arc, Mutex};
+
+use codemode_spec::{BodyKind, Method, Operation, ParameterLocation, Spec};
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+
+use crate::auth::Auth;
+use crate::body::{self, BodyError};
+use crate::egress::{self, Base};
+use crate::secret::Redactor;
+use crate::serialize::{self, PathValueError};
+use crate::validate::{self, OperationPlan};
+use crate::{CallError, CallErrorKind, ConfigError, SessionLimits, UpstreamConfig};
+
+/// The HTTP client for one upstream API. Cheap to clone; share one per upstream.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) spec: Arc<Spec>,
+    pub(crate) config: UpstreamConfig,
+    pub(crate) base: Base,
+    pub(crate) http: reqwest::Client,
+    pub(crate) redactor: Redactor,
+    pub(crate) auth: Auth,
+    pub(crate) upstream_slots: Arc<Semaphore>,
+    plans: Mutex<HashMap<String, Arc<OperationPlan>>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn new(spec: Arc<Spec>, config: UpstreamConfig) -> Result<Client, ConfigError> {
+        let base = Base::parse(&config.base_url)?;
+        let redactor = Redactor::default();
+        let auth = Auth::resolve(
+            &spec,
+            &config.credentials,
+            &config.static_headers,
+            &redactor,
+        )?;
+        // Redirects are followed by hand (same origin only); proxies from the environment are
+        // ignored so the configured origin is exactly what is contacted.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .connect_timeout(config.call_timeout.min(std::time::Duration::from_secs(10)))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        let upstream_slots = Arc::new(Semaphore::new(config.max_in_flight_per_upstream.max(1)));
+        Ok(Client {
+            inner: Arc::new(ClientInner {
+                spec,
+                config,
+                base,
+                http,
+                redactor,
+                auth,
+                upstream_slots,
+                plans: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Starts a run with its own call budget, concurrency limit and deadline.
+    pub fn session(&self, limits: SessionLimits) -> Session {
+        Session {
+            inner: Arc::new(SessionInner {
+                slots: Arc::new(Semaphore::new(limits.max_in_flight.max(1))),
+                client: self.clone(),
+                limits,
+                calls: AtomicU32::new(0),
+                records: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The text with every configured secret (and OAuth2 token fetched so far) replaced by
+    /// `[redacted]`. Apply it to anything shown that did not come from this crate's results.
+    pub fn redact(&self, text: &str) -> String {
+        self.inner.redactor.redact(text)
+    }
+
+    /// Redacts every string in a JSON value.
+    pub fn redact_value(&self, value: &mut Value) {
+        self.inner.redactor.redact_value(value);
+    }
+
+    pub fn spec(&self) -> &Arc<Spec> {
+        &self.inner.spec
+    }
+
+    /// The base URL requests go to (without a trailing slash).
+    pub fn base_url(&self) -> &str {
+        &self.inner.base.prefix
+    }
+
+    /// Compiles every operation's validator now instead of on first call (e.g. at startup, on a
+    /// blocking thread). Reports the operations whose schemas could not be compiled; those
+    /// are still callable, with argument names and required-ness checked but not values.
+    pub fn precompile(&self) -> PrecompileReport {
+        let started = std::time::Instant::now();
+        let mut without_validation = Vec::new();
+        for op in &self.inner.spec.operations {
+            if !self.plan(op).has_validator() {
+                without_validation.push(op.name.clone());
+            }
+        }
+        PrecompileReport {
+            operations: self.inner.spec.operations.len(),
+            without_validation,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    /// The validation and serialization plan of an operation, compiled once.
+    pub(crate) fn plan(&self, op: &Operation) -> Arc<OperationPlan> {
+        if let Ok(plans) = self.inner.plans.lock()
+            && let Some(plan) = plans.get(&op.name)
+        {
+            return plan.clone();
+        }
+        // Compiled outside the lock: a slow compile must not stall calls to other operations.
+        let plan = Arc::new(OperationPlan::build(&self.inner.spec, op));
+        if let Ok(mut plans) = self.inner.plans.lock() {
+            plans.entry(op.name.clone()).or_insert_with(|| plan.clone());
+        }
+        plan
+    }
+
+    pub(crate) fn redact_error(&self, mut error: CallError) -> CallError {
+        if self.inner.redactor.is_empty() {
+            return error;
+        }
+        error.message = self.inner.redactor.redact(&error.message);
+        self.inner.redactor.redact_value(&mut error.data);
+        error
+    }
+}
+
+/// What [`Client::precompile`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrecompileReport {
+    pub operations: usize,
+    /// Operations validated by name and presence only (their schemas did not compile).
+    pub without_validation: Vec<String>,
+    pub elapsed: std::time::Duration,
+}
+
+/// One run's view of a [`Client`]: counts calls, bounds concurrency, keeps the deadline, and
+/// records every call. Cheap to clone; clones share the budget.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) inner: Arc<SessionInner>,
+}
+
+pub(crate) struct SessionInner {
+    pub(crate) client: Client,
+    pub(crate) limits: SessionLimits,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) calls: AtomicU32,
+    pub(crate) records: Mutex<Vec<CallRecord>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request for the `api.request` escape hatch: any method and path under the base URL.
+#[derive(Debug, Clone, Default)]
+pub struct RawRequest {
+    pub method: String,
+    /// Relative to the base URL, starting with `/`; may carry a `?query`.
+    pub path: String,
+    /// Query parameters as an object (arrays repeat the key, objects use brackets).
+    pub query: Option<Value>,
+    /// Extra headers as an object of strings.
+    pub headers: Option<Value>,
+    pub body: Option<Value>,
+    /// How to encode `body`; default JSON (text for a string body).
+    pub content_type: Option<String>,
+}
+
+/// A validated, serialized request: everything that will be sent except credentials.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedRequest {
+    /// The operation's name, when the request is for a spec operation.
+    pub operation: Option<String>,
+    pub method: Method,
+    /// The path template (`/repos/{owner}/{repo}`), or the raw path for unmatched raw requests.
+    pub path_template: String,
+    /// The full URL with its query; credentials are added only when sending.
+    pub url: String,
+    /// The encoded query string (without `?`), if any.
+    pub query: Option<String>,
+    /// Headers to send (lowercase names), without credentials.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub content_type: Option<String>,
+    /// The body as a value for display (JSON/form value; file parts described), redacted.
+    pub body_preview: Option<Value>,
+}
+
+/// One call made by a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRecord {
+    pub operation: Option<String>,
+    pub method: String,
+    /// The path template.
+    pub path: String,
+    /// `None` when no response came (timeout, network error, refused redirect).
+    pub status: Option<u16>,
+    pub ms: u64,
+    /// Response body bytes received.
+    pub bytes: u64,
+}
+
+impl Session {
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub fn limits(&self) -> &SessionLimits {
+        &self.inner.limits
+    }
+
+    /// Validates `args` for an operation and serializes the request. No network.
+    pub fn prepare(&self, operation: &str, args: &Value) -> Result<PreparedRequest, CallError> {
+        let client = &self.inner.client;
+        let spec = client.inner.spec.clone();
+        let op = spec
+            .find(operation)
+            .ok_or_else(|| validate::unknown_operation(&spec, operation))
+            .map_err(|e| client.redact_error(e))?;
+        self.prepare_operation(op, args)
+            .map_err(|e| client.redact_error(e))
+    }
+
+    pub(crate) fn prepare_operation(
+        &self,
+        op: &Operation,
+        args: &Value,
+    ) -> Result<PreparedRequest, CallError> {
+        let client = &self.inner.client;
+        let spec = &client.inner.spec;
+        let plan = client.plan(op);
+        let args = validate::check_arguments(spec, op, &plan, args)?;
+        let path = expand_path(op, &plan, &args)?;
+        let mut query_pieces = Vec::new();
+        let mut headers: Vec<(String, String)> = vec![("accept".to_string(), default_accept(op))];
+        let mut cookies = Vec::new();
+        for (index, param) in op.parameters.iter().enumerate() {
+            let Some(value) = plan.parameter_key(index).and_then(|k| args.get(k)) else {
+                continue;
+            };
+            match param.location {
+                ParameterLocation::Path => {}
+                ParameterLocation::Query => serialize::query_pieces(
+                    &param.name,
+                    param.style,
+                    param.explode,
+                    param.allow_reserved,
+                    value,
+                    &mut query_pieces,
+                ),
+                ParameterLocation::Header => {
+                    add_header_parameter(op, &param.name, param.explode, value, &mut headers)?
+                }
+                ParameterLocation::Cookie => {
+                    serialize::cookie_pieces(&param.name, param.explode, value, &mut cookies)
+                }
+            }
+        }
+        if !cookies.is_empty() {
+            headers.push(("cookie".to_string(), cookies.join("; ")));
+        }
+        let encoded = match (&plan.body_media, args.get(codemode_spec::BODY_ARGUMENT)) {
+            (Some(media), Some(value)) => {
+                Some(body::encode_body(media, value).map_err(|e| body_error(&op.name, e))?)
+            }
+            _ => None,
+        };
+        let query = (!query_pieces.is_empty()).then(|| query_pieces.join("&"));
+        Ok(self.assemble(
+            Some(op),
+            op.method,
+            op.path.clone(),
+            &path,
+            query,
+            headers,
+            encoded,
+        ))
+    }
+
+    /// Validates and serializes an `api.request` call. No network.
+    pub fn prepare_raw(&self, request: &RawRequest) -> Result<PreparedRequest, CallError> {
+        let client = &self.inner.client;
+        self.prepare_raw_inner(request)
+            .map_err(|e| client.redact_error(e))
+    }
+
+    fn prepare_raw_inner(&self, request: &RawRequest) -> Result<PreparedRequest, CallError> {
+        let method = Method::parse(request.method.trim()).ok_or_else(|| {
+            CallError::validation(
+                format!(
+                    "request: unknown method {:?}; use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS",
+                    request.method
+                ),
+                "/method",
+                "an http method",
+                json!(request.method),
+            )
+        })?;
+        let (path, inline_query) = egress::check_raw_path(&request.path)?;
+        let mut query_pieces: Vec<String> = inline_query.into_iter().collect();
+        match &request.query {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (key, value) in map {
+                    if value.is_null() {
+                        continue;
+                    }
+                    let style = if value.is_object() {
+                        codemode_spec::ParameterStyle::DeepObject
+                    } else {
+                        codemode_spec::ParameterStyle::Form
+                    };
+                    serialize::query_pieces(key, style, true, false, value, &mut query_pieces);
+                }
+            }
+            Some(other) => {
+                return Err(CallError::validation(
+                    format!(
+                        "request: query must be an object, got {}",
+                        validate::json_type_name(other)
+                    ),
+                    "/query",
+                    "object",
+                    other.clone(),
+                ));
+            }
+        }
+        let mut headers: Vec<(String, String)> =
+            vec![("accept".to_string(), "application/json".to_string())];
+        match &request.headers {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(map)) => {
+                for (name, value) in map {
+                    add_raw_header(name, value, &mut headers)?;
+                }
+            }
+            Some(other) => {
+                return Err(CallError::validation(
+                    format!(
+                        "request: headers must be an object, got {}",
+                        validate::json_type_name(other)
+                    ),
+                    "/headers",
+                    "object",
+                    other.clone(),
+                ));
+            }
+        }
+        let encoded = match &request.body {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(
+                body::encode_raw(request.content_type.as_deref(), value)
+                    .map_err(|e| body_error("request", e))?,
+            ),
+        };
+        let spec = self.inner.client.inner.spec.clone();
+        let matched = match_operation(&spec, method, &path);
+        let template = matched
+            .map(|op| op.path.clone())
+            .unwrap_or_else(|| path.clone());
+        let query = (!query_pieces.is_empty()).then(|| query_pieces.join("&"));
+        Ok(self.assemble(matched, method, template, &path, query, headers, encoded))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &self,
+        op: Option<&Operation>,
+        method: Method,
+        path_template: String,
+        path: &str,
+        query: Option<String>,
+        headers: Vec<(String, String)>,
+        body: Option<body::EncodedBody>,
+    ) -> PreparedRequest {
+        let client = &self.inner.client;
+        let mut url = format!("{}{}", client.inner.base.prefix, path);
+        if let Some(query) = &query {
+            url.push('?');
+            url.push_str(query);
+        }
+        let (body, content_type, body_preview) = match body {
+            Some(encoded) => {
+                let mut preview = encoded.preview;
+                client.inner.redactor.redact_value(&mut preview);
+                (
+                    Some(encoded.bytes),
+                    Some(encoded.content_type),
+                    Some(preview),
+                )
+            }
+            None => (None, None, None),
+        };
+        PreparedRequest {
+            operation: op.map(|o| o.name.clone()),
+            method,
+            path_template,
+            url,
+            query,
+            headers,
+            body,
+            content_type,
+            body_preview,
+        }
+    }
+
+    /// Every call made so far, in order.
+    pub fn records(&self) -> Vec<CallRecord> {
+        self.inner
+            .records
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Calls made so far (including ones that failed).
+    pub fn call_count(&self) -> u32 {
+        self.inner.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Validates, sends, and returns the parsed body; a non-2xx status becomes an `Api` error.
+    pub async fn call(&self, operation: &str, args: &Value) -> Result<Value, CallError> {
+        let prepared = self.prepare(operation, args)?;
+        self.send_expecting_success(prepared).await
+    }
+
+    /// Like [`Session::call`] for an `api.request` escape-hatch call.
+    pub async fn call_raw(&self, request: &RawRequest) -> Result<Value, CallError> {
+        let prepared = self.prepare_raw(request)?;
+        self.send_expecting_success(prepared).await
+    }
+
+    async fn send_expecting_success(&self, prepared: PreparedRequest) -> Result<Value, CallError> {
+        let response = self.send(prepared.clone()).await?;
+        if response.is_success() {
+            Ok(response.body)
+        } else {
+            Err(self.inner.client.redact_error(response.to_error(&prepared)))
+        }
+    }
+}
+
+fn body_error(operation: &str, error: BodyError) -> CallError {
+    CallError::validation(
+        format!("{operation}: {}", error.message),
+        &error.pointer,
+        &error.expected,
+        Value::Null,
+    )
+}
+
+/// The `Accept` header from the success response's preferred media type.
+fn default_accept(op: &Operation) -> String {
+    match op.success.as_ref().and_then(|r| r.preferred()) {
+        Some(media) if !media.media_type.contains('*') => match media.kind {
+            BodyKind::Json => media.media_type.clone(),
+            _ => format!("{}, */*;q=0.5", media.media_type),
+        },
+        _ => "application/json, */*;q=0.5".to_string(),
+    }
+}
+
+/// Header parameters; `Authorization` and `Content-Type` are ignored as OpenAPI says (the host
+/// owns them), `Accept` replaces the default.
+fn add_header_parameter(
+    op: &Operation,
+    name: &str,
+    explode: bool,
+    value: &Value,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), CallError> {
+    let lower = name.to_ascii_lowercase();
+    if lower == "authorization" || lower == "content-type" {
+        return Ok(());
+    }
+    let text = serialize::header_value(explode, value).ok_or_else(|| {
+        CallError::validation(
+            format!(
+                "{}: {name}: header values cannot contain line breaks",
+                op.name
+            ),
+            &format!("/{}", codemode_spec::escape_pointer_token(name)),
+            "text without line breaks",
+            value.clone(),
+        )
+    })?;
+    headers.retain(|(n, _)| *n != lower);
+    headers.push((lower, text));
+    Ok(())
+}
+
+/// Headers a script may not set: framing and routing belong to the HTTP client.
+fn is_forbidden_header(lower: &str) -> bool {
+    matches!(
+        lower,
+        "host"
+            | "content-length"
+            | "transfer-encoding"
+            | "connection"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "keep-alive"
+            | "expect"
+    ) || lower.starts_with("proxy-")
+}
+
+fn add_raw_header(
+    name: &str,
+    value: &Value,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(), CallError> {
+    let lower = name.to_ascii_lowercase();
+    let pointer = format!("/headers/{}", codemode_spec::escape_pointer_token(name));
+    if is_forbidden_header(&lower)
+        || reqwest::header::HeaderName::from_bytes(lower.as_bytes()).is_err()
+    {
+        return Err(CallError::validation(
+            format!("request: header {name:?} cannot be set by a script"),
+            &pointer,
+            "another header name",
+            json!(name),
+        ));
+    }
+    if value.is_null() {
+        return Ok(());
+    }
+    let text = serialize::header_value(false, value).ok_or_else(|| {
+        CallError::validation(
+            format!("request: header {name:?}: values cannot contain line breaks"),
+            &pointer,
+            "text without line breaks",
+            value.clone(),
+        )
+    })?;
+    headers.retain(|(n, _)| *n != lower);
+    headers.push((lower, text));
+    Ok(())
+}
+
+/// Expands the operation's path template with its path parameters (encoded, checked).
+fn expand_path(
+    op: &Operation,
+    plan: &OperationPlan,
+    args: &Map<String, Value>,
+) -> Result<String, CallError> {
+    let mut out = String::with_capacity(op.path.len() + 16);
+    let mut rest = op.path.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&encode_template_literal(&rest[..open]));
+        let Some(close) = rest[open..].find('}') else {
+            out.push_str(&encode_template_literal(&rest[open..]));
+            rest = "";
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        out.push_str(&path_parameter(op, plan, args, name)?);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(&encode_template_literal(rest));
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    Ok(out)
+}
+
+fn path_parameter(
+    op: &Operation,
+    plan: &OperationPlan,
+    args: &Map<String, Value>,
+    name: &str,
+) -> Result<String, CallError> {
+    let declared = op
+        .parameters
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.location == ParameterLocation::Path && p.name == name);
+    let Some((index, param)) = declared else {
+        return Err(CallError::new(
+            CallErrorKind::Validation,
+            format!(
+                "{}: the spec's path {} uses {{{name}}} but declares no such path parameter",
+                op.name, op.path
+            ),
+        ));
+    };
+    let key = plan.parameter_key(index).unwrap_or(name);
+    let Some(value) = args.get(key) else {
+        return Err(CallError::validation(
+            format!("{}: missing required parameter {key:?} (path)", op.name),
+            &format!("/{key}"),
+            "a value",
+            Value::Null,
+        ));
+    };
+    serialize::path_value(name, param.style, param.explode, value).map_err(|e| {
+        let why = match e {
+            PathValueError::Traversal => "cannot contain . or .. segments",
+            PathValueError::Empty => "cannot be empty",
+        };
+        CallError::validation(
+            format!(
+                "{}: path parameter {key:?} {why}, got {}",
+                op.name,
+                compact(value)
+            ),
+            &format!("/{}", codemode_spec::escape_pointer_token(key)),
+            "a path segment value",
+            value.clone(),
+        )
+    })
+}
+
+fn compact(value: &Value) -> String {
+    validate::truncate(&serde_json::to_string(value).unwrap_or_default(), 80)
+}
+
+/// Template text between parameters, from the (untrusted) spec: keep `/`, encode the rest that
+/// cannot appear literally.
+fn encode_template_literal(text: &str) -> String {
+    const LITERAL: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'"')
+        .add(b'<')
+        .add(b'>')
+        .add(b'`')
+        .add(b'?')
+        .add(b'#')
+        .add(b'\\')
+        .add(b'^')
+        .add(b'|');
+    percent_encoding::utf8_percent_encode(text, LITERAL).to_string()
+}
+
+/// The spec operation whose template matches a raw path, if any (same method).
+fn match_operation<'s>(spec: &'s Spec, method: Method, path: &str) -> Option<&'s Operation> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    spec.operations.iter().find(|op| {
+        if op.method != method {
+            return false;
+        }
+        let template: Vec<&str> = op.path.trim_end_matches('/').split('/').collect();
+        template.len() == segments.len()
+            && template.iter().zip(&segments).all(|(t, s)| {
+                if t.starts_with('{') && t.ends_with('}') {
+                    !s.is_empty()
+                } else {
+                    t == s
+                }
+            })
+    })
+}

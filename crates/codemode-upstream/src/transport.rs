@@ -1,0 +1,457 @@
+//! Sending a [`PreparedRequest`]: the call budget, concurrency slots and deadline; credentials
+//! added on the way out; redirects followed by hand within the origin; the body streamed and
+//! cut at the size limit; retries with backoff and jitter on 429/503 and on connection errors
+//! of idempotent methods.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use codemode_spec::Method;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::json;
+use tokio::sync::{Semaphore, SemaphorePermit};
+use url::Url;
+
+use crate::client::{CallRecord, PreparedRequest, Session};
+use crate::egress::display_without_query;
+use crate::response::{self, ApiResponse};
+use crate::{CallError, CallErrorKind};
+
+/// Redirect hops followed before giving up.
+const MAX_REDIRECTS: u32 = 5;
+/// First backoff step; doubles per retry, with ±50 % jitter.
+const BACKOFF_BASE: Duration = Duration::from_millis(200);
+
+/// How one attempt ended when it did not produce a response.
+enum AttemptError {
+    /// The connection failed before a response: may be retried for idempotent methods.
+    Network(String),
+    /// Refused or failed in a way a retry cannot fix.
+    Fatal(CallError),
+}
+
+/// A response with the number of body bytes read.
+struct Received {
+    response: ApiResponse,
+    bytes: u64,
+}
+
+impl Session {
+    /// Sends a prepared request. A non-2xx status is `Ok` with that status (see
+    /// [`ApiResponse::to_error`]); errors are for requests that got no usable response.
+    pub async fn send(&self, request: PreparedRequest) -> Result<ApiResponse, CallError> {
+        let client = self.inner.client.clone();
+        let max_calls = self.inner.limits.max_calls;
+        let previous = self.inner.calls.fetch_add(1, Ordering::SeqCst);
+        if previous >= max_calls {
+            self.inner.calls.fetch_sub(1, Ordering::SeqCst);
+            return Err(CallError::new(
+                CallErrorKind::CallLimit,
+                format!(
+                    "call limit reached: this run may make {max_calls} calls; \
+                     batch work into fewer calls or paginate with maxItems"
+                ),
+            )
+            .with_data(json!({ "maxCalls": max_calls })));
+        }
+        let started = Instant::now();
+        let outcome = self.send_counted(&request).await;
+        let (status, bytes) = match &outcome {
+            Ok(received) => (Some(received.response.status), received.bytes),
+            Err(_) => (None, 0),
+        };
+        if let Ok(mut records) = self.inner.records.lock() {
+            records.push(CallRecord {
+                operation: request.operation.clone(),
+                method: request.method.as_str().to_string(),
+                path: request.path_template.clone(),
+                status,
+                ms: started.elapsed().as_millis() as u64,
+                bytes,
+            });
+        }
+        outcome
+            .map(|received| received.response)
+            .map_err(|e| client.redact_error(e))
+    }
+
+    async fn send_counted(&self, request: &PreparedRequest) -> Result<Received, CallError> {
+        let client = &self.inner.client.inner;
+        let url = client.base.check(&request.url)?;
+        let deadline = self.inner.limits.deadline;
+        let label = format!("{} {}", request.method, request.path_template);
+        let _run_slot = acquire(&self.inner.slots, deadline, &label).await?;
+        let _upstream_slot = acquire(&client.upstream_slots, deadline, &label).await?;
+        let mut retries = 0u32;
+        let mut refreshed_token = false;
+        loop {
+            let timeout = remaining(deadline)
+                .map(|left| left.min(client.config.call_timeout))
+                .unwrap_or(client.config.call_timeout);
+            if timeout.is_zero() {
+                return Err(deadline_error(&label));
+            }
+            let attempt = tokio::time::timeout(timeout, self.attempt(request, &url, timeout)).await;
+            let outcome = match attempt {
+                Err(_) => {
+                    return Err(CallError::new(
+                        CallErrorKind::Timeout,
+                        format!("{label} timed out after {}", human_duration(timeout)),
+                    )
+                    .with_data(json!({ "timeoutMs": timeout.as_millis() as u64 })));
+                }
+                Ok(outcome) => outcome,
+            };
+            match outcome {
+                Ok(received) => {
+                    let status = received.response.status;
+                    if status == 401
+                        && !refreshed_token
+                        && let Some(oauth) = &client.auth.oauth
+                    {
+                        oauth.invalidate().await;
+                        refreshed_token = true;
+                        continue;
+                    }
+                    if (status == 429 || status == 503) && retries < client.config.max_retries {
+                        let wait = received
+                            .response
+                            .retry_after
+                            .map(Duration::from_secs)
+                            .unwrap_or_else(|| backoff(retries));
+                        if self.can_wait(wait) {
+                            tokio::time::sleep(wait).await;
+                            retries += 1;
+                            continue;
+                        }
+                    }
+                    return Ok(received);
+                }
+                Err(AttemptError::Network(reason)) => {
+                    let wait = backoff(retries);
+                    if is_idempotent(request.method)
+                        && retries < client.config.max_retries
+                        && self.can_wait(wait)
+                    {
+                        tokio::time::sleep(wait).await;
+                        retries += 1;
+                        continue;
+                    }
+                    let tries = if retries > 0 {
+                        format!(" (after {} attempts)", retries + 1)
+                    } else {
+                        String::new()
+                    };
+                    return Err(CallError::new(
+                        CallErrorKind::Network,
+                        format!("{label} failed: {reason}{tries}"),
+                    ));
+                }
+                Err(AttemptError::Fatal(error)) => return Err(error),
+            }
+        }
+    }
+
+    /// Whether waiting this long still leaves the run's deadline ahead (and is a sane wait).
+    fn can_wait(&self, wait: Duration) -> bool {
+        let client = &self.inner.client.inner;
+        if wait > client.config.call_timeout {
+            return false;
+        }
+        match remaining(self.inner.limits.deadline) {
+            Some(left) => wait < left,
+            None => true,
+        }
+    }
+
+    /// One attempt: send, follow same-origin redirects, read the body within the size limit.
+    async fn attempt(
+        &self,
+        request: &PreparedRequest,
+        url: &Url,
+        timeout: Duration,
+    ) -> Result<Received, AttemptError> {
+        let client = &self.inner.client.inner;
+        let label = format!("{} {}", request.method, request.path_template);
+        let mut method = request.method;
+        let mut current = url.clone();
+        let mut body = request.body.clone();
+        let mut hops = 0u32;
+        loop {
+            let builder = self
+                .build(method, &current, request, body.clone(), timeout)
+                .await?;
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| AttemptError::Network(describe_reqwest_error(&e)))?;
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if matches!(status, 301 | 302 | 303 | 307 | 308)
+                && let Some(location) = location
+            {
+                hops += 1;
+                let next = current.join(&location).map_err(|_| {
+                    AttemptError::Fatal(CallError::new(
+                        CallErrorKind::Network,
+                        format!("{label} redirected to an invalid location"),
+                    ))
+                })?;
+                if !client.base.same_origin(&next) {
+                    return Err(AttemptError::Fatal(
+                        CallError::new(
+                            CallErrorKind::Egress,
+                            format!(
+                                "{label} redirected to {} which is outside {}; not followed",
+                                display_without_query(&next),
+                                client.base.origin_text()
+                            ),
+                        )
+                        .with_data(json!({ "status": status })),
+                    ));
+                }
+                if hops > MAX_REDIRECTS {
+                    return Err(AttemptError::Fatal(CallError::new(
+                        CallErrorKind::Network,
+                        format!("{label}: more than {MAX_REDIRECTS} redirects"),
+                    )));
+                }
+                if status == 303 || (matches!(status, 301 | 302) && method == Method::Post) {
+                    method = Method::Get;
+                    body = None;
+                }
+                current = next;
+                continue;
+            }
+            return self.read(response, &label).await;
+        }
+    }
+
+    /// The outgoing request: prepared headers, then credentials (same origin only; `url` was
+    /// checked), API keys in the query, the body.
+    async fn build(
+        &self,
+        method: Method,
+        url: &Url,
+        request: &PreparedRequest,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<reqwest::RequestBuilder, AttemptError> {
+        let client = &self.inner.client.inner;
+        let auth = &client.auth;
+        let mut target = url.clone();
+        if !auth.query.is_empty() {
+            let extra = auth.query.join("&");
+            let query = match target.query() {
+                Some(q) if !q.is_empty() => format!("{q}&{extra}"),
+                _ => extra,
+            };
+            target.set_query(Some(&query));
+        }
+        let mut headers = HeaderMap::with_capacity(request.headers.len() + auth.headers.len() + 3);
+        for (name, value) in &request.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        if let Ok(agent) = HeaderValue::from_str(&client.config.user_agent) {
+            headers.insert(reqwest::header::USER_AGENT, agent);
+        }
+        if body.is_some()
+            && let Some(content_type) = &request.content_type
+            && let Ok(value) = HeaderValue::from_str(content_type)
+        {
+            headers.insert(reqwest::header::CONTENT_TYPE, value);
+        }
+        for (name, value) in &auth.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        if !auth.cookies.is_empty() {
+            let mut cookie = auth.cookies.join("; ");
+            if let Some(existing) = headers.get("cookie").and_then(|v| v.to_str().ok()) {
+                cookie = format!("{existing}; {cookie}");
+            }
+            if let Ok(mut value) = HeaderValue::from_str(&cookie) {
+                value.set_sensitive(true);
+                headers.insert(reqwest::header::COOKIE, value);
+            }
+        }
+        if let Some(oauth) = &auth.oauth {
+            let token = oauth
+                .token(&client.http, &client.redactor, timeout)
+                .await
+                .map_err(AttemptError::Fatal)?;
+            if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
+                value.set_sensitive(true);
+                headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
+        }
+        let method =
+            reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut builder = client.http.request(method, target).headers(headers);
+        if let Some(body) = body {
+            builder = builder.body(body);
+        }
+        Ok(builder)
+    }
+
+    /// Reads the body (streaming, cut at the limit) and builds the redacted response.
+    async fn read(
+        &self,
+        mut response: reqwest::Response,
+        label: &str,
+    ) -> Result<Received, AttemptError> {
+        let client = &self.inner.client.inner;
+        let limit = client.config.max_response_bytes;
+        let too_large = || {
+            AttemptError::Fatal(
+                CallError::new(
+                    CallErrorKind::TooLarge,
+                    format!(
+                        "{label}: response body exceeds the {limit}-byte limit; \
+                         ask for less (filters, smaller pages)"
+                    ),
+                )
+                .with_data(json!({ "maxBytes": limit })),
+            )
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let mut bytes: Vec<u8> = Vec::with_capacity(
+            response
+                .content_length()
+                .map(|n| n as usize)
+                .unwrap_or(0)
+                .min(limit),
+        );
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| AttemptError::Network(describe_reqwest_error(&e)))?;
+            let Some(chunk) = chunk else { break };
+            if bytes.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let mut body = response::parse_body(
+            status,
+            content_type,
+            &bytes,
+            client.config.binary_base64_cap,
+        );
+        client.redactor.redact_value(&mut body);
+        let mut selected = response::selected_headers(&headers);
+        for (_, value) in selected.iter_mut() {
+            *value = client.redactor.redact(value);
+        }
+        Ok(Received {
+            bytes: bytes.len() as u64,
+            response: ApiResponse {
+                status,
+                headers: selected,
+                body,
+                request_id: response::request_id(&headers).map(|id| client.redactor.redact(&id)),
+                retry_after: response::retry_after(&headers),
+            },
+        })
+    }
+}
+
+async fn acquire<'a>(
+    semaphore: &'a Semaphore,
+    deadline: Option<Instant>,
+    label: &str,
+) -> Result<SemaphorePermit<'a>, CallError> {
+    let closed = || {
+        CallError::new(
+            CallErrorKind::Config,
+            format!("{label}: the client is shutting down"),
+        )
+    };
+    match deadline {
+        Some(deadline) => {
+            match tokio::time::timeout_at(deadline.into(), semaphore.acquire()).await {
+                Ok(permit) => permit.map_err(|_| closed()),
+                Err(_) => Err(deadline_error(label)),
+            }
+        }
+        None => semaphore.acquire().await.map_err(|_| closed()),
+    }
+}
+
+fn deadline_error(label: &str) -> CallError {
+    CallError::new(
+        CallErrorKind::Timeout,
+        format!("{label}: the run's deadline passed before the call could complete"),
+    )
+}
+
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    deadline.map(|d| d.saturating_duration_since(Instant::now()))
+}
+
+/// Exponential backoff with ±50 % jitter: 200 ms, 400 ms, 800 ms … (capped at 10 s).
+fn backoff(retry: u32) -> Duration {
+    let base = BACKOFF_BASE.saturating_mul(1u32 << retry.min(6));
+    let base = base.min(Duration::from_secs(10));
+    let factor = 0.5 + rand::random::<f64>();
+    base.mul_f64(factor)
+}
+
+fn is_idempotent(method: Method) -> bool {
+    matches!(
+        method,
+        Method::Get | Method::Head | Method::Options | Method::Trace | Method::Put | Method::Delete
+    )
+}
+
+/// A reqwest error as a short reason, with its causes and without the URL (which can carry
+/// query credentials).
+fn describe_reqwest_error(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    let kind = if error.is_connect() {
+        "connection failed"
+    } else if error.is_timeout() {
+        "timed out"
+    } else if error.is_body() || error.is_decode() {
+        "reading the response failed"
+    } else {
+        "request failed"
+    };
+    if parts.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {}", parts.join(": "))
+    }
+}
+
+fn human_duration(duration: Duration) -> String {
+    if duration.as_millis().is_multiple_of(1000) {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
