@@ -1,7 +1,7 @@
 //! Renders a search answer: the ranked operations, each headed by `METHOD /path`, with their
 //! TypeScript declarations, within the token budget, saying what was left out.
 
-use codemode_typescript::{DeclareOptions, count_tokens, declare_operations};
+use codemode_typescript::{DeclareOptions, declare_operations};
 
 use crate::spec::Operation;
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
@@ -19,19 +19,20 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
             omitted: 0,
         };
     }
-    // Fewer operations with full declarations beat many cut ones: drop from the bottom until it fits.
+    // The declarations crate trims to the budget itself (descriptions first, then deep types,
+    // then operations from the end); the list shows exactly the operations it kept.
     let budget = inner.search_budget_tokens;
-    let mut shown = ranked.len();
-    let text = loop {
-        let text = render_with(query, &ranked[..shown], ranked.len() - shown, budget, spec);
-        if shown == 1 || count_tokens(&text) <= budget {
-            break text;
-        }
-        shown -= 1;
-    };
+    let ops: Vec<&Operation> = ranked.iter().map(|(op, _, _)| *op).collect();
+    let header_estimate = 60 + 40 * ranked.len();
+    let options = DeclareOptions { token_budget: Some(budget.saturating_sub(header_estimate).max(200)), ..DeclareOptions::default() };
+    let declarations = declare_operations(spec, &ops, &options);
+    let kept: Vec<&(&Operation, f64, Option<String>)> =
+        ranked.iter().filter(|(op, _, _)| declarations.operations.iter().any(|n| *n == op.name)).collect();
+    let omitted = ranked.len() - kept.len();
+    let text = render_text(query, &kept, omitted, budget, &declarations);
     SearchAnswer {
         text,
-        hits: ranked[..shown]
+        hits: kept
             .iter()
             .map(|(op, score, blocked)| SearchHit {
                 name: op.name.clone(),
@@ -41,7 +42,7 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
                 blocked: blocked.is_some(),
             })
             .collect(),
-        omitted: ranked.len() - shown,
+        omitted,
     }
 }
 
@@ -52,12 +53,12 @@ fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
     }
 }
 
-fn render_with(
+fn render_text(
     query: &str,
-    shown: &[(&Operation, f64, Option<String>)],
+    shown: &[&(&Operation, f64, Option<String>)],
     omitted: usize,
     budget: usize,
-    spec: &crate::spec::Spec,
+    declarations: &codemode_typescript::Declarations,
 ) -> String {
     let mut text = format!(
         "{} operation{} for {} (best first). Call them inside `execute` as `await api.<name>(args)`.\n",
@@ -75,15 +76,11 @@ fn render_with(
         }
         text.push('\n');
     }
-    let header_tokens = count_tokens(&text) + 40;
-    let ops: Vec<&Operation> = shown.iter().map(|(op, _, _)| *op).collect();
-    let options = DeclareOptions { token_budget: Some(budget.saturating_sub(header_tokens).max(200)), ..DeclareOptions::default() };
-    let declarations = declare_operations(spec, &ops, &options);
     text.push_str("\n```ts\n");
     text.push_str(declarations.text.trim_end());
     text.push_str("\n```\n");
     if !declarations.trimmed.is_empty() {
-        text.push_str(&format!("Trimmed to fit the budget: {}.\n", declarations.trimmed.join("; ")));
+        text.push_str(&format!("Trimmed to fit {budget} tokens: {}.\n", declarations.trimmed.join("; ")));
     }
     if omitted > 0 {
         text.push_str(&format!(

@@ -294,7 +294,7 @@ const STRIPE_TASKS: &[Task] = &[
         check: |v| v.is_string(),
     },
     Task {
-        search: "all customers, page by page",
+        search: "list all customers page by page",
         operation: "getCustomers",
         code: r#"const all = await api.paginate("getCustomers", { limit: 2 }, { maxPages: 3 }); return all.length;"#,
         check: |v| v.is_number(),

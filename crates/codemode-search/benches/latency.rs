@@ -21,6 +21,8 @@ use devset::{Error, Metrics, Query, Ranked};
 /// shared, so besides the figures over all samples the quietest round is reported too.
 const PASSES: usize = 200;
 const ROUNDS: usize = 10;
+/// Duration of the noise-control busy loop: about our median query time.
+const CONTROL_US: f64 = 70.0;
 
 fn main() -> Result<(), Error> {
     let shared = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
@@ -79,6 +81,7 @@ fn latency(spec: &Spec, index: &Index, baseline: &Bm25, queries: &[Query]) -> Re
     let options = SearchOptions::default();
     let mut ours = Vec::with_capacity(texts.len() * PASSES);
     let mut base = Vec::with_capacity(texts.len() * PASSES);
+    let mut control = Vec::with_capacity(texts.len() * PASSES);
     let mut checksum = 0usize;
     for pass in 0..=PASSES {
         for text in &texts {
@@ -92,6 +95,7 @@ fn latency(spec: &Spec, index: &Index, baseline: &Bm25, queries: &[Query]) -> Re
             if pass > 0 {
                 ours.push(ours_us);
                 base.push(base_us);
+                control.push(spin(CONTROL_US));
             }
         }
     }
@@ -124,6 +128,8 @@ fn latency(spec: &Spec, index: &Index, baseline: &Bm25, queries: &[Query]) -> Re
     };
     let (oq50, oq99) = quietest(&ours);
     let (bq50, bq99) = quietest(&base);
+    let (cq50, cq99) = quietest(&control);
+    let (c50, c99) = percentiles(&mut control);
     let (o50, o99) = percentiles(&mut ours);
     let (b50, b99) = percentiles(&mut base);
     println!(
@@ -132,12 +138,26 @@ fn latency(spec: &Spec, index: &Index, baseline: &Bm25, queries: &[Query]) -> Re
         o99 / b99.max(1e-9)
     );
     println!(
+        "  noise control (busy loop of {CONTROL_US} us, interleaved): all samples p50 {c50:.1} us p99 {c99:.1} us | quietest round p50 {cq50:.1} us p99 {cq99:.1} us"
+    );
+    println!(
         "  quietest round ours: p50 {oq50:.1} us  p99 {oq99:.1} us | bm25: p50 {bq50:.1} us  p99 {bq99:.1} us | ratio p50 {:.2}x p99 {:.2}x",
         oq50 / bq50.max(1e-9),
         oq99 / bq99.max(1e-9)
     );
     println!();
     Ok(())
+}
+
+/// Busy-waits about `micros` and returns the measured duration: a workload that cannot vary,
+/// so its tail shows how much of a p99 is the machine (preemption) rather than the code.
+fn spin(micros: f64) -> f64 {
+    let started = Instant::now();
+    let mut counter = 0u64;
+    while started.elapsed().as_secs_f64() * 1e6 < micros {
+        counter = std::hint::black_box(counter + 1);
+    }
+    started.elapsed().as_secs_f64() * 1e6
 }
 
 fn percentiles(samples: &mut [f64]) -> (f64, f64) {

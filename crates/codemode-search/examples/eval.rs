@@ -151,7 +151,13 @@ fn compare_tunings(
         let (all, per_api) = Metrics::by_api(&ranked);
         let apis: Vec<String> = per_api
             .iter()
-            .map(|(api, m)| format!("{}={:.2}", &api[..3.min(api.len())], m.recall5))
+            .map(|(api, m)| {
+                format!(
+                    "{}={:.2}",
+                    api.chars().take(3).collect::<String>(),
+                    m.recall5
+                )
+            })
             .collect();
         println!(
             "h1 {:.3} r5 {:.3} r10 {:.3} mrr {:.3} | {} | {variant}",

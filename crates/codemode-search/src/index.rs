@@ -1,7 +1,7 @@
 //! The inverted index: operations turned into weighted fields at build time, BM25F term weights
 //! precomputed into postings, and a query path that only adds up floats.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use codemode_spec::{Method, Operation, Spec};
 use serde_json::Value;
@@ -38,6 +38,12 @@ pub struct Tuning {
     /// Score multiplier for operations whose method none of the query's verbs asks for, when
     /// the query has such verbs at all ("create ..." prefers POST and PUT).
     pub method_mismatch_factor: f32,
+    /// Score multiplier for a GET of one item (path ends in a parameter) when the query asks for
+    /// many ("list ...", "which ...", "all ...").
+    pub single_item_factor: f32,
+    /// Score multiplier for test-helper operations (a `test_helpers`-like path segment) when the
+    /// query does not mention testing.
+    pub test_helper_factor: f32,
     /// Score multiplier for deprecated operations: still findable, but behind their replacements.
     pub deprecated_factor: f32,
 }
@@ -56,6 +62,8 @@ impl Default for Tuning {
             deprecated_factor: 0.6,
             unasked_delete_factor: 0.6,
             method_mismatch_factor: 0.6,
+            single_item_factor: 0.8,
+            test_helper_factor: 0.8,
         }
     }
 }
@@ -79,6 +87,8 @@ impl Tuning {
                 "deprecated" => &mut self.deprecated_factor,
                 "delete" => &mut self.unasked_delete_factor,
                 "mismatch" => &mut self.method_mismatch_factor,
+                "item" => &mut self.single_item_factor,
+                "testhelper" => &mut self.test_helper_factor,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -181,6 +191,15 @@ pub struct Index {
     coverage_by_idf: bool,
     unasked_delete_factor: f32,
     method_mismatch_factor: f32,
+    single_item_factor: f32,
+    test_helper_factor: f32,
+    /// Per operation: a GET of one item (path ends in a parameter).
+    single_item: Vec<bool>,
+    /// Per operation: a test helper (path segment like `test_helpers`).
+    test_helper: Vec<bool>,
+    /// Stems of words asking for many items, and of words mentioning tests.
+    list_words: Vec<String>,
+    test_words: Vec<String>,
     /// Stems of verbs that ask for a kind of method, with the methods they ask for.
     intent_words: HashMap<String, Vec<Method>>,
     term_ids: HashMap<Box<str>, u32>,
@@ -238,16 +257,16 @@ impl Document {
         op: &Operation,
         analyzer: &Analyzer,
         cache: &mut HashMap<String, String>,
+        known_words: &HashSet<String>,
     ) -> Document {
         let mut fields: [Vec<String>; Field::COUNT] = Default::default();
         let mut push = |field: Field, text: &str| {
             fields[field as usize].extend(analyzer.terms(text, cache));
         };
 
-        push(
-            Field::Name,
-            op.operation_id.as_deref().unwrap_or(op.name.as_str()),
-        );
+        let name = op.operation_id.as_deref().unwrap_or(op.name.as_str());
+        push(Field::Name, name);
+        push(Field::Name, &compound_parts(name, known_words));
 
         let literal_segments: Vec<&str> = op
             .path
@@ -256,9 +275,11 @@ impl Document {
             .collect();
         for segment in &literal_segments {
             push(Field::Path, segment);
+            push(Field::Path, &compound_parts(segment, known_words));
         }
         if let Some(last) = literal_segments.last() {
             push(Field::Resource, last);
+            push(Field::Resource, &compound_parts(last, known_words));
         }
         for segment in op.path.split('/').filter(|s| s.contains('{')) {
             push(Field::Params, segment);
@@ -319,6 +340,58 @@ impl Document {
         bigrams.dedup();
         Document { fields, bigrams }
     }
+}
+
+/// Lowercase words the spec uses on their own (in paths, names, summaries and description
+/// openings): the parts [`compound_parts`] may split a run-together word into.
+fn known_words(spec: &Spec) -> HashSet<String> {
+    let mut words = HashSet::new();
+    let mut add = |text: &str| {
+        text::for_each_word(text, |w| {
+            if w.len() >= MIN_COMPOUND_PART && w.chars().all(|c| c.is_ascii_alphabetic()) {
+                words.insert(w.to_string());
+            }
+        });
+    };
+    for op in &spec.operations {
+        add(&op.path);
+        add(op.operation_id.as_deref().unwrap_or(&op.name));
+        add(op.summary.as_deref().unwrap_or(""));
+        add(text::prefix_chars(
+            op.description.as_deref().unwrap_or(""),
+            OPENING_CHARS,
+        ));
+    }
+    words
+}
+
+/// Shortest part of a run-together word that [`compound_parts`] splits off.
+const MIN_COMPOUND_PART: usize = 3;
+
+/// The parts of run-together words in `text` (`healthchecks` → "health checks",
+/// `networkpolicies` → "network policies"), when both parts are words the spec uses on their
+/// own; empty when nothing splits.
+fn compound_parts(text: &str, known: &HashSet<String>) -> String {
+    let mut out = String::new();
+    text::for_each_word(text, |word| {
+        if word.len() < 2 * MIN_COMPOUND_PART + 1 || !word.is_ascii() {
+            return;
+        }
+        let is_known = |part: &str| {
+            known.contains(part) || part.strip_suffix('s').is_some_and(|p| known.contains(p))
+        };
+        // Prefer the longest known first part: "rolebindings" → role + bindings.
+        let split = (MIN_COMPOUND_PART..=word.len() - MIN_COMPOUND_PART)
+            .rev()
+            .find(|&i| known.contains(&word[..i]) && is_known(&word[i..]));
+        if let Some(i) = split {
+            out.push_str(&word[..i]);
+            out.push(' ');
+            out.push_str(&word[i..]);
+            out.push(' ');
+        }
+    });
+    out
 }
 
 /// Top-level properties of the request body's preferred schema (following `$ref`s and one
@@ -425,10 +498,11 @@ impl Index {
     pub fn build_tuned(spec: &Spec, tuning: &Tuning) -> Index {
         let analyzer = Analyzer::new();
         let mut stems = HashMap::new();
+        let known_words = known_words(spec);
         let documents: Vec<Document> = spec
             .operations
             .iter()
-            .map(|op| Document::new(spec, op, &analyzer, &mut stems))
+            .map(|op| Document::new(spec, op, &analyzer, &mut stems, &known_words))
             .collect();
 
         let count = documents.len().max(1) as f32;
@@ -478,6 +552,14 @@ impl Index {
             })
             .collect();
         let intent_words = intent_words(&analyzer);
+        let list_words = vocabulary::LIST_WORDS
+            .iter()
+            .map(|w| analyzer.stem(w))
+            .collect();
+        let test_words = ["test", "testing", "sandbox", "simulate", "mock"]
+            .iter()
+            .map(|w| analyzer.stem(w))
+            .collect();
         let related = related_terms(&analyzer, &builder.term_ids, tuning.synonym_weight);
 
         Index {
@@ -487,6 +569,16 @@ impl Index {
             coverage_by_idf: tuning.coverage_by_idf > 0.5,
             unasked_delete_factor: tuning.unasked_delete_factor,
             method_mismatch_factor: tuning.method_mismatch_factor,
+            single_item_factor: tuning.single_item_factor,
+            test_helper_factor: tuning.test_helper_factor,
+            single_item: spec
+                .operations
+                .iter()
+                .map(|op| op.method == Method::Get && op.path.trim_end_matches('/').ends_with('}'))
+                .collect(),
+            test_helper: spec.operations.iter().map(is_test_helper).collect(),
+            list_words,
+            test_words,
             intent_words,
             term_ids: builder.term_ids,
             postings: builder.postings,
@@ -502,7 +594,7 @@ impl Index {
                 .operations
                 .iter()
                 .map(|op| {
-                    if op.deprecated {
+                    if is_deprecated(op) {
                         tuning.deprecated_factor
                     } else {
                         1.0
@@ -625,12 +717,23 @@ impl Index {
     /// when the query's verbs ask for some methods, operations with other methods rank lower.
     fn apply_method_intent(&self, query: &str, scores: &mut [f32]) {
         let mut wanted: Vec<Method> = Vec::new();
+        let mut wants_many = false;
+        let mut mentions_tests = false;
         text::for_each_word(query, |word| {
-            if let Some(methods) = self.intent_words.get(&self.analyzer.stem(word)) {
+            let stem = self.analyzer.stem(word);
+            if let Some(methods) = self.intent_words.get(&stem) {
                 wanted.extend(methods.iter().copied());
             }
+            wants_many = wants_many || self.list_words.contains(&stem);
+            mentions_tests = mentions_tests || self.test_words.contains(&stem);
         });
-        for (score, method) in scores.iter_mut().zip(&self.methods) {
+        for (op, (score, method)) in scores.iter_mut().zip(&self.methods).enumerate() {
+            if wants_many && self.single_item[op] {
+                *score *= self.single_item_factor;
+            }
+            if !mentions_tests && self.test_helper[op] {
+                *score *= self.test_helper_factor;
+            }
             if wanted.contains(method) {
                 continue;
             }
@@ -753,6 +856,30 @@ impl Index {
     }
 }
 
+/// Whether an operation is deprecated: flagged so, or saying so near the start of its summary or
+/// description (Kubernetes marks its `watch` operations only in prose).
+fn is_deprecated(op: &Operation) -> bool {
+    let says_so = |text: &Option<String>| {
+        text.as_deref().is_some_and(|t| {
+            let head = text::prefix_chars(t, 200).to_lowercase();
+            head.starts_with("deprecated")
+                || head.contains(" deprecated:")
+                || head.contains("(deprecated)")
+        })
+    };
+    op.deprecated || says_so(&op.summary) || says_so(&op.description)
+}
+
+/// Whether an operation exists for testing an integration (`/v1/test_helpers/...`).
+fn is_test_helper(op: &Operation) -> bool {
+    op.path.split('/').any(|segment| {
+        let lower = segment.to_ascii_lowercase();
+        lower.starts_with("test_helper")
+            || lower.starts_with("test-helper")
+            || lower == "testhelpers"
+    })
+}
+
 /// Stemmed intent verbs and the methods each asks for.
 fn intent_words(analyzer: &Analyzer) -> HashMap<String, Vec<Method>> {
     const DELETE: &[Method] = &[Method::Delete];
@@ -823,4 +950,46 @@ fn related_terms(
     }
     related.retain(|_, list| !list.is_empty());
     related
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_together_words_split_into_known_parts() {
+        let known: HashSet<String> = ["health", "check", "role", "binding", "network", "policy"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(
+            compound_parts("healthchecks rolebindings", &known),
+            "health checks role bindings "
+        );
+        assert_eq!(compound_parts("networkpolicy", &known), "network policy ");
+        assert_eq!(compound_parts("unknownword short", &known), "");
+        assert_eq!(compound_parts("ünïcödéwörds", &known), "");
+    }
+
+    #[test]
+    fn phrases_and_who_did_questions_map_to_words() {
+        let words = |s: &str| -> Vec<String> { s.split(' ').map(str::to_string).collect() };
+        let found: Vec<&str> = phrase_words(&words("turn off the nightly build")).collect();
+        assert_eq!(found, ["disable"]);
+        let found: Vec<&str> = phrase_words(&words("who deleted the channel")).collect();
+        assert_eq!(found, ["audit"]);
+        assert_eq!(phrase_words(&words("who is online")).count(), 0);
+    }
+
+    #[test]
+    fn tuning_overrides_parse_and_reject_unknown_knobs() {
+        let tuned = Tuning::default()
+            .with_overrides("k1=1.5, w.summary=4")
+            .expect("valid overrides");
+        assert_eq!(tuned.k1, 1.5);
+        assert_eq!(tuned.field_weights[Field::Summary as usize], 4.0);
+        assert!(Tuning::default().with_overrides("nope=1").is_err());
+        assert!(Tuning::default().with_overrides("k1=abc").is_err());
+        assert!(Tuning::default().with_overrides("k1").is_err());
+    }
 }

@@ -1,9 +1,11 @@
 //! codemode-search owns ranking: given a task sentence ("delete a pet"), find the operations of a
 //! [`codemode_spec::Spec`] that do it. [`Index::build`] indexes every operation once (name words,
 //! path segments, method intent words, summary, description opening, tags, parameter and body
-//! property names) into BM25F postings with stemming and a small general-API synonym map;
-//! [`Index::search`] returns ranked [`Hit`]s (indices into `spec.operations`) in well under a
-//! millisecond. It must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
+//! property names, enum values, schema and parameter docs) into BM25F postings with stemming, a
+//! small general-API synonym map (`vocabulary`) and structural signals (verbs imply methods,
+//! list-vs-item, deprecated and test-helper operations rank lower); [`Index::search`] returns
+//! ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond. It depends only
+//! on codemode-spec and must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
 //! caller's job.
 
 mod index;

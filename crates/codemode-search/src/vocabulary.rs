@@ -212,6 +212,7 @@ pub(crate) const SYNONYM_GROUPS: &[&[&str]] = &[
     &["vat", "gst", "tax"],
     &["reverse", "reversal", "reversals"],
     &["kyc", "identity", "verification"],
+    &["identity", "passport", "selfie", "government"],
     &["fraud", "fraudulent", "fraudster", "risk"],
     &[
         "director",
@@ -371,6 +372,20 @@ pub(crate) const READ_WORDS: &[&str] = &[
     "did", "whether", "many", "much", "recent", "history",
 ];
 
+/// Words that ask for many items (a collection GET rather than one item's).
+pub(crate) const LIST_WORDS: &[&str] = &[
+    "list",
+    "all",
+    "every",
+    "which",
+    "recent",
+    "many",
+    "search",
+    "find",
+    "browse",
+    "enumerate",
+];
+
 /// Multi-word phrases and the single word a spec would use for them. Matched on the query's
 /// words before stopwords are dropped (so "sign in" works although "in" is a stopword).
 pub(crate) const PHRASES: &[(&[&str], &str)] = &[
@@ -394,6 +409,12 @@ pub(crate) const PHRASES: &[(&[&str], &str)] = &[
     (&["pull", "request"], "pull"),
     (&["up", "to", "date"], "update"),
     (&["write", "off"], "uncollectible"),
+    (&["at", "once"], "bulk"),
+    (&["in", "one", "call"], "bulk"),
+    (&["in", "one", "request"], "bulk"),
+    (&["email", "me"], "alert"),
+    (&["notify", "me"], "alert"),
+    (&["alert", "me"], "alert"),
     (&["pull", "back"], "reverse"),
     (&["direct", "message"], "dm"),
     (&["custom", "resource"], "crd"),

@@ -28,7 +28,10 @@ const SPECS: &[&str] = &[
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let specs_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs"));
+    let specs_dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs"
+    ));
     println!(
         "| spec | ops | signature tokens med/p95/max | depth-4 tokens med/p95/max | budget-2000 tokens med/p95/max | baseline JSON tokens med | depth-4 / JSON | time per op med/p95 (µs) | baseline time med (µs) |"
     );
@@ -83,7 +86,9 @@ fn bench_spec(file: &str, spec: &Spec) {
     let mut micros = Vec::new();
     let mut baseline_micros = Vec::new();
     for op in &spec.operations {
-        signature_tokens.push(count_tokens(&declare_operation_signature(spec, op, &default)));
+        signature_tokens.push(count_tokens(&declare_operation_signature(
+            spec, op, &default,
+        )));
         let started = Instant::now();
         let declared = declare_operations(spec, &[op], &default);
         micros.push(started.elapsed().as_secs_f64() * 1e6);
@@ -96,7 +101,13 @@ fn bench_spec(file: &str, spec: &Spec) {
         baseline_tokens.push(tokens);
     }
     let ratio = median_f(&depth_tokens.iter().map(|&t| t as f64).collect::<Vec<_>>())
-        / median_f(&baseline_tokens.iter().map(|&t| t as f64).collect::<Vec<_>>()).max(1.0);
+        / median_f(
+            &baseline_tokens
+                .iter()
+                .map(|&t| t as f64)
+                .collect::<Vec<_>>(),
+        )
+        .max(1.0);
     println!(
         "| {file} | {} | {} | {} | {} | {} | {ratio:.2} | {:.0} / {:.0} | {:.0} |",
         spec.operations.len(),
@@ -163,7 +174,9 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => {
             for (key, child) in map {
                 if key == "$ref"
-                    && let Some(name) = child.as_str().and_then(|r| r.strip_prefix(SCHEMA_REF_PREFIX))
+                    && let Some(name) = child
+                        .as_str()
+                        .and_then(|r| r.strip_prefix(SCHEMA_REF_PREFIX))
                 {
                     out.push(unescape_pointer_token(name));
                 } else {
@@ -182,7 +195,12 @@ fn stats(values: &mut [usize]) -> String {
         return "-".into();
     }
     let p95 = values[((values.len() as f64 * 0.95).ceil() as usize).clamp(1, values.len()) - 1];
-    format!("{} / {} / {}", values[values.len() / 2], p95, values[values.len() - 1])
+    format!(
+        "{} / {} / {}",
+        values[values.len() / 2],
+        p95,
+        values[values.len() - 1]
+    )
 }
 
 fn median(values: &mut [usize]) -> usize {

@@ -39,6 +39,25 @@ fn main() {
             _ => names.push(arg),
         }
     }
+    if names.first().map(String::as_str) == Some("--time") {
+        let started = std::time::Instant::now();
+        let _ = codemode_typescript::TypeNames::new(&spec);
+        eprintln!("type names: {:?}", started.elapsed());
+        let op = &spec.operations[0];
+        codemode_typescript::count_tokens("warm up");
+        let started = std::time::Instant::now();
+        let _ = declare_operations(&spec, &[op], &options);
+        eprintln!("declare once: {:?}", started.elapsed());
+        let started = std::time::Instant::now();
+        let d = declare_operations(&spec, &[op], &options);
+        eprintln!(
+            "declare {}: {:?} ({} tokens)",
+            op.name,
+            started.elapsed(),
+            d.tokens
+        );
+        return;
+    }
     if all {
         print!("{}", declare_all(&spec));
         return;

@@ -2,7 +2,8 @@
 //! of `interface Api` (args keyed exactly as `Operation::arguments` says), the component schemas
 //! they reach as `interface`/`type` declarations (each once, cut at a depth budget, cycles ending
 //! in a type name), the fixed [`GLOBALS`] block for the sandbox, and o200k token counting so an
-//! answer fits a budget ([`declare_operations`], [`Declarations`], [`DeclareOptions`]). All spec
+//! answer fits a budget ([`declare_operations`], [`Declarations`], [`DeclareOptions`];
+//! [`Declarer`] holds a spec's [`TypeNames`] to declare many times cheaply). All spec
 //! text is treated as hostile and escaped. It must not know search ranking, the sandbox runtime,
 //! HTTP, or MCP: it reads a `codemode_spec::Spec` and returns text.
 //!
@@ -12,7 +13,9 @@
 //! 3. `@format` / `@default` tags left out;
 //! 4. nested types cut one level at a time, down to depth 0 (a cut type is declared
 //!    `type Name = unknown;` under a comment saying it was not expanded: look it up by name);
-//! 5. operations left out from the end of the list (never the first one).
+//! 5. inline types (objects, arrays, unions, enums written in place) nested deeper than 3, then
+//!    1, levels printed as `unknown` (references and primitives stay);
+//! 6. operations left out from the end of the list (never the first one).
 //!
 //! Depth: the types an operation references directly are at depth 1, the types those reference
 //! at depth 2, and so on; types deeper than `max_depth` are cut as in step 4, except small leaf
@@ -84,17 +87,67 @@ pub struct Declarations {
 }
 
 /// Declarations of the named operations plus the named types they reach, each type once.
+/// Builds the spec's type names first; hold a [`Declarer`] to skip that on every call.
 pub fn declare_operations(
     spec: &Spec,
     operations: &[&Operation],
     options: &DeclareOptions,
 ) -> Declarations {
-    let names = TypeNames::new(spec);
+    Declarer::new(spec).declare_operations(operations, options)
+}
+
+/// A spec with its type names worked out once (≈1–10 ms for a spec with thousands of schemas),
+/// for callers that declare many times (a search index, a server).
+#[derive(Debug, Clone)]
+pub struct Declarer<'a> {
+    spec: &'a Spec,
+    names: TypeNames,
+}
+
+impl<'a> Declarer<'a> {
+    pub fn new(spec: &'a Spec) -> Declarer<'a> {
+        Declarer {
+            spec,
+            names: TypeNames::new(spec),
+        }
+    }
+
+    pub fn type_names(&self) -> &TypeNames {
+        &self.names
+    }
+
+    /// See [`declare_operations`].
+    pub fn declare_operations(
+        &self,
+        operations: &[&Operation],
+        options: &DeclareOptions,
+    ) -> Declarations {
+        declare_with(self.spec, &self.names, operations, options)
+    }
+
+    /// See [`declare_operation_signature`].
+    pub fn declare_operation_signature(
+        &self,
+        operation: &Operation,
+        options: &DeclareOptions,
+    ) -> String {
+        let plan = Plan::full(options);
+        let mut writer = Writer::new(self.spec, &self.names, plan.detail);
+        operation::signature(&mut writer, operation, plan.operation, 0)
+    }
+}
+
+fn declare_with(
+    spec: &Spec,
+    names: &TypeNames,
+    operations: &[&Operation],
+    options: &DeclareOptions,
+) -> Declarations {
     let steps = trim_steps(options);
     let budget = options.token_budget.unwrap_or(usize::MAX);
     let mut best = None;
     for step in &steps {
-        let rendered = render(spec, &names, operations, &step.plan);
+        let rendered = render(spec, names, operations, &step.plan);
         let tokens = count_tokens(&rendered.text);
         if tokens <= budget {
             return finish(rendered, tokens, step, operations, &[]);
@@ -108,7 +161,7 @@ pub fn declare_operations(
     let mut kept = operations.len();
     while kept > 1 {
         kept -= 1;
-        rendered = render(spec, &names, &operations[..kept], &leanest.plan);
+        rendered = render(spec, names, &operations[..kept], &leanest.plan);
         tokens = count_tokens(&rendered.text);
         if tokens <= budget {
             break;
@@ -131,10 +184,7 @@ pub fn declare_operation_signature(
     operation: &Operation,
     options: &DeclareOptions,
 ) -> String {
-    let names = TypeNames::new(spec);
-    let plan = Plan::full(options);
-    let mut writer = Writer::new(spec, &names, plan.detail);
-    operation::signature(&mut writer, operation, plan.operation, 0)
+    Declarer::new(spec).declare_operation_signature(operation, options)
 }
 
 /// Everything: `interface Api { … }` with every operation, and every type they reach, at any
@@ -181,6 +231,7 @@ impl Plan {
             detail: Detail {
                 property_description: if descriptions { 120 } else { 0 },
                 property_tags: true,
+                inline_nesting: schema::MAX_INLINE_NESTING,
             },
             operation: OperationDetail {
                 description: if descriptions { 200 } else { 0 },
@@ -237,6 +288,14 @@ fn trim_steps(options: &DeclareOptions) -> Vec<Step> {
             plan,
             notes: notes.clone(),
         });
+    }
+    for nesting in [3, 1] {
+        plan.detail.inline_nesting = nesting;
+        let mut notes = notes.clone();
+        notes.push(format!(
+            "inline types nested deeper than {nesting} levels shown as `unknown`"
+        ));
+        steps.push(Step { plan, notes });
     }
     steps
 }

@@ -4,7 +4,7 @@
 //! the caller can declare them (breadth first, to a depth budget). References are always printed
 //! as the type's name; a named type is never inlined, which is also what ends cycles.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use codemode_spec::{SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
 use serde_json::{Map, Value};
@@ -29,10 +29,13 @@ pub(crate) struct Detail {
     pub property_description: usize,
     /// Whether `@format`, `@default` and `@deprecated` are printed for properties.
     pub property_tags: bool,
+    /// Inline schemas with structure (objects, arrays, compositions, enums) nested deeper than
+    /// this are printed as `unknown`; references and primitives are kept at any nesting.
+    pub inline_nesting: usize,
 }
 
 /// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
-const MAX_INLINE_NESTING: usize = 24;
+pub(crate) const MAX_INLINE_NESTING: usize = 24;
 
 /// Formats too common or too obvious to be worth a tag.
 const QUIET_FORMATS: &[&str] = &["int32", "float", "double", "binary"];
@@ -83,6 +86,8 @@ pub(crate) struct Writer<'a> {
     /// How many object or array types enclose the current position; TypeScript resolves
     /// references there lazily, so only references at 0 can make a type alias circular.
     deferred: usize,
+    /// Alias-loop answers already worked out: (from, to) → whether `from` reaches `to`.
+    reaches: HashMap<(String, String), bool>,
 }
 
 impl<'a> Writer<'a> {
@@ -95,6 +100,7 @@ impl<'a> Writer<'a> {
             referenced_set: HashSet::new(),
             declaring: None,
             deferred: 0,
+            reaches: HashMap::new(),
         }
     }
 
@@ -159,6 +165,9 @@ impl<'a> Writer<'a> {
         if let Some(reference) = object.get("$ref").and_then(Value::as_str) {
             return self.reference(reference, mode);
         }
+        if nesting > self.detail.inline_nesting && has_structure(object) {
+            return Ty::unknown();
+        }
         if let Some(value) = object.get("const") {
             return literal(value);
         }
@@ -185,6 +194,13 @@ impl<'a> Writer<'a> {
             return Ty::atom("never");
         }
         parts.retain(|p| p.text != "unknown");
+        // `type: integer` with `oneOf` of consts: the literals alone say it (`0 | 1 | 2`).
+        if parts.len() == 2
+            && matches!(parts[0].text.as_str(), "number" | "string" | "boolean")
+            && is_literal_union(&parts[1].text)
+        {
+            parts.remove(0);
+        }
         intersection(parts)
     }
 
@@ -555,9 +571,9 @@ impl<'a> Writer<'a> {
             self.referenced.push(name.clone());
         }
         if self.deferred == 0
-            && let Some(declaring) = &self.declaring
-            && self.spec.schemas.get_index_of(&name) <= self.spec.schemas.get_index_of(declaring)
-            && self.alias_reaches(&name, declaring)
+            && let Some(declaring) = self.declaring.clone()
+            && self.spec.schemas.get_index_of(&name) <= self.spec.schemas.get_index_of(&declaring)
+            && self.alias_reaches_cached(&name, &declaring)
         {
             // `type A = B | …; type B = A | …` is an error in TypeScript. Every such loop has a
             // step back to a schema listed no later in the spec; that step becomes `unknown`.
@@ -591,6 +607,16 @@ impl<'a> Writer<'a> {
 }
 
 impl Writer<'_> {
+    fn alias_reaches_cached(&mut self, from: &str, to: &str) -> bool {
+        let key = (from.to_string(), to.to_string());
+        if let Some(&known) = self.reaches.get(&key) {
+            return known;
+        }
+        let answer = self.alias_reaches(from, to);
+        self.reaches.insert(key, answer);
+        answer
+    }
+
     /// Whether the type alias of `from` refers to `to` through a chain of aliases, each naming
     /// the next outside any object or array type (a loop TypeScript cannot resolve).
     fn alias_reaches(&self, from: &str, to: &str) -> bool {
@@ -644,6 +670,40 @@ fn bare_references(schema: &Value, out: &mut Vec<String>, nesting: usize) {
 
 fn flag(schema: &Value, key: &str) -> bool {
     schema.get(key) == Some(&Value::Bool(true))
+}
+
+/// Whether a rendered type is only literals (`"a" | 1 | true`), with no quotes inside strings
+/// (a conservative check: anything unusual answers false).
+fn is_literal_union(text: &str) -> bool {
+    text.split(" | ").all(|member| {
+        let quoted = member.len() >= 2
+            && member.starts_with('"')
+            && member.ends_with('"')
+            && !member[1..member.len() - 1].contains(['"', '\\']);
+        quoted
+            || member == "true"
+            || member == "false"
+            || (!member.is_empty()
+                && member
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || matches!(c, '-' | '.' | 'e' | 'E' | '+')))
+    })
+}
+
+/// Whether printing the schema inline may take more than a word.
+fn has_structure(object: &Map<String, Value>) -> bool {
+    [
+        "properties",
+        "additionalProperties",
+        "items",
+        "prefixItems",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "enum",
+    ]
+    .iter()
+    .any(|k| object.contains_key(*k))
 }
 
 fn has_object_keywords(object: &Map<String, Value>) -> bool {

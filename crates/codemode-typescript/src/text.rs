@@ -109,9 +109,11 @@ pub(crate) fn truncate_chars(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_string();
     }
-    let cut: String = text.chars().take(max_chars.saturating_sub(1)).collect();
+    let keep = max_chars.saturating_sub(1);
+    let cut: String = text.chars().take(keep).collect();
+    let ends_on_word = text.chars().nth(keep).is_some_and(char::is_whitespace);
     let at_word = match cut.rfind(' ') {
-        Some(i) if i > cut.len() / 2 => &cut[..i],
+        Some(i) if !ends_on_word && i > cut.len() / 2 => &cut[..i],
         _ => cut.as_str(),
     };
     format!("{}…", at_word.trim_end_matches([',', ';', ':', ' ']))
@@ -188,7 +190,8 @@ mod tests {
             !safe.contains(['\n', '\r', '\u{2028}', '\u{0}', '\u{202e}']),
             "{safe}"
         );
-        assert_eq!(safe, "a *\\/ b \\u2028 c d e f\\u202eg**\\/");
+        // U+2028 is whitespace: it becomes a plain space like any line break.
+        assert_eq!(safe, "a *\\/ b c d e f\\u202eg**\\/");
     }
 
     #[test]

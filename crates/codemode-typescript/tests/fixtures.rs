@@ -4,7 +4,7 @@
 mod support;
 
 use codemode_typescript::{
-    DeclareOptions, GLOBALS, count_tokens, declare_all, declare_operation_signature,
+    DeclareOptions, Declarer, GLOBALS, count_tokens, declare_all, declare_operation_signature,
     declare_operations,
 };
 use expect_test::{expect, expect_file};
@@ -217,6 +217,17 @@ fn one_signature_alone() {
         createThing(args: { dry_run?: boolean; since?: string; body: Omit<Thing, "id" | "created"> }): Promise<Omit<Thing, "password">>;
     "#]]
     .assert_eq(&signature);
+    // A Declarer (type names built once) answers exactly as the free functions do.
+    let declarer = Declarer::new(&spec);
+    assert_eq!(
+        declarer.declare_operation_signature(op, &DeclareOptions::default()),
+        signature
+    );
+    let ops: Vec<_> = spec.operations.iter().collect();
+    assert_eq!(
+        declarer.declare_operations(&ops, &DeclareOptions::default()),
+        declare_operations(&spec, &ops, &DeclareOptions::default())
+    );
 }
 
 #[test]

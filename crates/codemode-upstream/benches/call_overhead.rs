@@ -135,6 +135,38 @@ async fn run() {
         &mut our_posts,
     );
     println!("prepare(createPet) alone: {:.1} µs", micros(prepare_only));
+    if std::env::var_os("BENCH_SEND_ONLY").is_some() {
+        let prepared = session.prepare("getPet", &get_args).expect("prepare");
+        let (mut bare_only, mut send_only) = (Vec::new(), Vec::new());
+        for _ in 0..3000 {
+            let t = Instant::now();
+            bare_get(&bare, &get_url).await;
+            bare_only.push(t.elapsed());
+            let request = prepared.clone();
+            let t = Instant::now();
+            session.send(request).await.expect("send");
+            send_only.push(t.elapsed());
+        }
+        report("send only (GET)", &mut bare_only, &mut send_only);
+        let (mut cold_prepare, mut cold_find) = (Vec::new(), Vec::new());
+        for _ in 0..3000 {
+            bare_get(&bare, &get_url).await;
+            let t = Instant::now();
+            let prepared = session.prepare("getPet", &get_args).expect("prepare");
+            cold_prepare.push(t.elapsed());
+            std::hint::black_box(prepared);
+            bare_get(&bare, &get_url).await;
+            let t = Instant::now();
+            let err = session.prepare("nope", &get_args).is_err();
+            cold_find.push(t.elapsed());
+            std::hint::black_box(err);
+        }
+        println!(
+            "prepare(getPet) after a network call: p50 {:.1} µs; failed lookup: p50 {:.1} µs",
+            micros(percentile(&mut cold_prepare, 0.5)),
+            micros(percentile(&mut cold_find, 0.5))
+        );
+    }
     precompile_real_specs();
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct ClientInner {
     pub(crate) redactor: Redactor,
     pub(crate) auth: Auth,
     pub(crate) upstream_slots: Arc<Semaphore>,
+    /// The `User-Agent` header value, parsed once (`None` if the configured text is invalid).
+    pub(crate) user_agent: Option<reqwest::header::HeaderValue>,
     plans: Mutex<HashMap<String, Arc<OperationPlan>>>,
 }
 
@@ -62,6 +64,7 @@ impl Client {
             .build()
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let upstream_slots = Arc::new(Semaphore::new(config.max_in_flight_per_upstream.max(1)));
+        let user_agent = reqwest::header::HeaderValue::from_str(&config.user_agent).ok();
         Ok(Client {
             inner: Arc::new(ClientInner {
                 spec,
@@ -71,6 +74,7 @@ impl Client {
                 redactor,
                 auth,
                 upstream_slots,
+                user_agent,
                 plans: Mutex::new(HashMap::new()),
             }),
         })
@@ -464,11 +468,15 @@ impl Session {
     }
 
     async fn send_expecting_success(&self, prepared: PreparedRequest) -> Result<Value, CallError> {
-        let response = self.send(prepared.clone()).await?;
+        let operation = prepared.operation.clone();
+        let method = prepared.method;
+        let path_template = prepared.path_template.clone();
+        let response = self.send(prepared).await?;
         if response.is_success() {
             Ok(response.body)
         } else {
-            Err(self.inner.client.redact_error(response.to_error(&prepared)))
+            let error = response.error_for(operation.as_deref(), method, &path_template);
+            Err(self.inner.client.redact_error(error))
         }
     }
 }

@@ -43,8 +43,20 @@ impl ApiResponse {
     /// The `ApiError` for a non-2xx response: one line naming status, method and path template,
     /// with the upstream's own message when it gave one; the (bounded) body goes in `data`.
     pub fn to_error(&self, prepared: &PreparedRequest) -> CallError {
-        let method = prepared.method.as_str();
-        let path = &prepared.path_template;
+        self.error_for(
+            prepared.operation.as_deref(),
+            prepared.method,
+            &prepared.path_template,
+        )
+    }
+
+    pub(crate) fn error_for(
+        &self,
+        operation: Option<&str>,
+        method: codemode_spec::Method,
+        path: &str,
+    ) -> CallError {
+        let method = method.as_str();
         let reason = reqwest::StatusCode::from_u16(self.status)
             .ok()
             .and_then(|s| s.canonical_reason())
@@ -64,7 +76,7 @@ impl ApiResponse {
             "path": path,
             "body": bounded(&self.body),
         });
-        if let Some(operation) = &prepared.operation {
+        if let Some(operation) = operation {
             data["operation"] = json!(operation);
         }
         if let Some(id) = &self.request_id {

@@ -175,12 +175,10 @@ impl Session {
         let label = format!("{} {}", request.method, request.path_template);
         let mut method = request.method;
         let mut current = url.clone();
-        let mut body = request.body.clone();
+        let mut body = request.body.as_deref();
         let mut hops = 0u32;
         loop {
-            let builder = self
-                .build(method, &current, request, body.clone(), timeout)
-                .await?;
+            let builder = self.build(method, &current, request, body, timeout).await?;
             let response = builder
                 .send()
                 .await
@@ -238,7 +236,7 @@ impl Session {
         method: Method,
         url: &Url,
         request: &PreparedRequest,
-        body: Option<Vec<u8>>,
+        body: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<reqwest::RequestBuilder, AttemptError> {
         let client = &self.inner.client.inner;
@@ -261,8 +259,8 @@ impl Session {
                 headers.insert(name, value);
             }
         }
-        if let Ok(agent) = HeaderValue::from_str(&client.config.user_agent) {
-            headers.insert(reqwest::header::USER_AGENT, agent);
+        if let Some(agent) = &client.user_agent {
+            headers.insert(reqwest::header::USER_AGENT, agent.clone());
         }
         if body.is_some()
             && let Some(content_type) = &request.content_type
@@ -297,7 +295,7 @@ impl Session {
             reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = client.http.request(method, target).headers(headers);
         if let Some(body) = body {
-            builder = builder.body(body);
+            builder = builder.body(body.to_vec());
         }
         Ok(builder)
     }

@@ -69,9 +69,10 @@ pub(crate) fn check_arguments(
     plan: &OperationPlan,
     args: &Value,
 ) -> Result<Map<String, Value>, CallError> {
+    let empty = Map::new();
     let given = match args {
-        Value::Null => Map::new(),
-        Value::Object(map) => map.clone(),
+        Value::Null => &empty,
+        Value::Object(map) => map,
         other => {
             return Err(CallError::validation(
                 format!(
@@ -87,12 +88,13 @@ pub(crate) fn check_arguments(
     };
     let mut normalized = Map::with_capacity(given.len());
     for (key, value) in given {
-        let Some((_, source)) = plan.arguments.iter().find(|(k, _)| *k == key) else {
-            return Err(unknown_argument(op, plan, &key));
+        let Some((_, source)) = plan.arguments.iter().find(|(k, _)| k == key) else {
+            return Err(unknown_argument(op, plan, key));
         };
         if value.is_null() {
             continue;
         }
+        let value = value.clone();
         let value = match source {
             ArgumentSource::Parameter(i) => match op.parameters.get(*i) {
                 Some(param) => coerce_parameter(spec, param, value),
@@ -100,7 +102,7 @@ pub(crate) fn check_arguments(
             },
             ArgumentSource::Body => value,
         };
-        normalized.insert(key, value);
+        normalized.insert(key.clone(), value);
     }
     check_required(spec, op, plan, &normalized)?;
     if let Some(validator) = &plan.validator {

@@ -69,7 +69,8 @@ async fn inspector_cli_strict_over_stdio_and_http() {
         assert!(out.status.success(), "{target:?}: {}\n{stdout}\n{stderr}", out.status);
         assert!(stdout.contains("\"name\""), "{target:?}: {stdout}");
     }
-    let args = ["--cli", "--method", "tools/call", "--tool-name", "execute", "--tool-arg", "code=return 6 * 7", server];
+    // The target goes first: `--tool-arg` takes every following word as another pair.
+    let args = ["--cli", server, "--method", "tools/call", "--tool-name", "execute", "--tool-arg", "code=return 6 * 7"];
     let out = run(&inspector, &args, CLIENT_TIMEOUT).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));

@@ -4,16 +4,22 @@
 use std::sync::Arc;
 
 use codemode_engine::upstream::UpstreamConfig;
-use codemode_engine::{Engine, EngineConfig};
+use codemode_engine::{Engine, EngineConfig, SandboxConfig};
 
 /// The fixture spec every test serves.
 pub const PETSTORE: &str = include_str!("../fixtures/petstore.yaml");
 
 /// Builds an engine for `spec_text`; API calls go to `upstream` when given. Call inside a runtime.
 pub fn build_engine(spec_text: &str, upstream: Option<&str>) -> Arc<Engine> {
+    build_engine_with(spec_text, upstream, SandboxConfig::default())
+}
+
+/// [`build_engine`] with explicit sandbox limits (the 10 MB result test raises the result cap).
+pub fn build_engine_with(spec_text: &str, upstream: Option<&str>, sandbox: SandboxConfig) -> Arc<Engine> {
     let spec = codemode_engine::spec::load_str("fixture", spec_text).expect("fixture spec loads");
     let config = EngineConfig {
         upstream: upstream.map(|base_url| UpstreamConfig { base_url: base_url.to_string(), ..Default::default() }),
+        sandbox,
         ..Default::default()
     };
     Arc::new(Engine::new(spec, config).expect("engine builds"))

@@ -18,7 +18,7 @@ use codemode_mcp::{ServerConfig, serve_http_listener};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub use engine::{PETSTORE, build_engine};
+pub use engine::{PETSTORE, build_engine, build_engine_with};
 
 /// The Cloudflare spec, the largest real spec the budget test runs on.
 pub fn cloudflare_spec_text() -> String {

@@ -36,5 +36,8 @@ interface UserPIIResponse {
   email?: string | null;
   verified?: boolean;
 }
+type SnowflakeType = string;
+type Int53Type = number;
+type PremiumTypes = 0 | 1 | 2 | 3;
 /** Not expanded here (depth limit); look these up by name. */
-type SnowflakeType = unknown; type Int53Type = unknown; type UserAvatarDecorationResponse = unknown; type UserCollectiblesResponse = unknown; type UserPrimaryGuildResponse = unknown; type AvailableLocalesEnum = unknown; type PremiumTypes = unknown;
+type UserAvatarDecorationResponse = unknown; type UserCollectiblesResponse = unknown; type UserPrimaryGuildResponse = unknown; type AvailableLocalesEnum = unknown;

@@ -14,7 +14,7 @@ interface IoK8sApiCoreV1Pod {
   apiVersion?: string;
   /** Kind is a string value representing the REST resource this object represents. */
   kind?: string;
-  /** Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions… */
+  /** Standard object's metadata. */
   metadata?: IoK8sApimachineryPkgApisMetaV1ObjectMeta;
   /** Specification of the desired behavior of the pod. */
   spec?: IoK8sApiCoreV1PodSpec;

@@ -328,7 +328,9 @@ async fn concurrency_probe() -> (
     let active = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (a, p) = (active.clone(), peak.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let app = axum::Router::new().fallback(move || {
         let (a, p) = (a.clone(), p.clone());
@@ -383,7 +385,13 @@ async fn in_flight_calls_are_bounded_per_run_and_per_upstream() {
         ..Default::default()
     };
     let client = codemode_upstream::Client::new(crate::fixture::spec(), config).expect("client");
-    let sessions: Vec<_> = (0..3).map(|_| client.session(SessionLimits::default())).collect();
+    let sessions: Vec<_> = (0..3)
+        .map(|_| client.session(SessionLimits::default()))
+        .collect();
     run_concurrently(&sessions, 4).await;
-    assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3, "per upstream, across runs");
+    assert_eq!(
+        peak.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "per upstream, across runs"
+    );
 }
