@@ -281,10 +281,17 @@ fn planned_request(prepared: &PreparedRequest) -> PlannedRequest {
     PlannedRequest {
         operation: prepared.operation.clone(),
         method: prepared.method.as_str().to_string(),
-        path: prepared.url.clone(),
+        path: url_path(&prepared.url),
         query: prepared.query.clone(),
         body: prepared.body_preview.clone(),
     }
+}
+
+/// The path of a URL, without origin or query: what a person reviewing the request needs.
+fn url_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or(path).to_string()
 }
 
 fn host_error(error: CallError) -> HostError {
