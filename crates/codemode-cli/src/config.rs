@@ -144,7 +144,8 @@ pub struct ServerSection {
 
 impl ConfigFile {
     pub fn read(path: &Path) -> anyhow::Result<ConfigFile> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
     }
 }
@@ -156,9 +157,13 @@ pub fn interpolate(text: &str) -> anyhow::Result<String> {
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else { bail!("unclosed ${{ in config value") };
+        let Some(end) = after.find('}') else {
+            bail!("unclosed ${{ in config value")
+        };
         let name = &after[..end];
-        let value = std::env::var(name).with_context(|| format!("environment variable {name} is not set (used in the config file)"))?;
+        let value = std::env::var(name).with_context(|| {
+            format!("environment variable {name} is not set (used in the config file)")
+        })?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }
@@ -167,7 +172,8 @@ pub fn interpolate(text: &str) -> anyhow::Result<String> {
 }
 
 fn env_secret(var: &str, what: &str) -> anyhow::Result<Secret> {
-    let value = std::env::var(var).with_context(|| format!("environment variable {var} (for {what}) is not set"))?;
+    let value = std::env::var(var)
+        .with_context(|| format!("environment variable {var} (for {what}) is not set"))?;
     if value.trim().is_empty() {
         bail!("environment variable {var} (for {what}) is empty");
     }
@@ -175,7 +181,10 @@ fn env_secret(var: &str, what: &str) -> anyhow::Result<Secret> {
 }
 
 fn config_secret(value: &Option<String>) -> anyhow::Result<Option<Secret>> {
-    value.as_deref().map(|v| interpolate(v).map(Secret::new)).transpose()
+    value
+        .as_deref()
+        .map(|v| interpolate(v).map(Secret::new))
+        .transpose()
 }
 
 /// Credentials from flags first, then the config file.
@@ -185,7 +194,8 @@ pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec
     if let Some(var) = &args.bearer_env {
         out.push(Credential::Bearer(env_secret(var, "--bearer-env")?));
     } else if let Some(path) = &args.bearer_file {
-        let token = std::fs::read_to_string(path).with_context(|| format!("cannot read --bearer-file {}", path.display()))?;
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --bearer-file {}", path.display()))?;
         out.push(Credential::Bearer(Secret::new(token.trim().to_string())));
     } else if let Some(token) = config_secret(&auth.bearer)? {
         out.push(Credential::Bearer(token));
@@ -194,7 +204,9 @@ pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec
     if let Some(username) = basic_user {
         let password = match &args.basic_password_env {
             Some(var) => env_secret(var, "--basic-password-env")?,
-            None => config_secret(&auth.basic_password)?.unwrap_or_else(|| Secret::new(String::new())),
+            None => {
+                config_secret(&auth.basic_password)?.unwrap_or_else(|| Secret::new(String::new()))
+            }
         };
         out.push(Credential::Basic { username, password });
     }
@@ -203,17 +215,34 @@ pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec
         None => config_secret(&auth.api_key)?,
     };
     if let Some(value) = api_key {
-        out.push(Credential::ApiKey { scheme: args.api_key_scheme.clone().or_else(|| auth.api_key_scheme.clone()), value });
+        out.push(Credential::ApiKey {
+            scheme: args
+                .api_key_scheme
+                .clone()
+                .or_else(|| auth.api_key_scheme.clone()),
+            value,
+        });
     }
-    let client_id = args.oauth_client_id.clone().or_else(|| auth.oauth_client_id.clone());
+    let client_id = args
+        .oauth_client_id
+        .clone()
+        .or_else(|| auth.oauth_client_id.clone());
     if let Some(client_id) = client_id {
         let client_secret = match &args.oauth_client_secret_env {
             Some(var) => env_secret(var, "--oauth-client-secret-env")?,
-            None => config_secret(&auth.oauth_client_secret)?.context("OAuth2 needs a client secret (--oauth-client-secret-env)")?,
+            None => config_secret(&auth.oauth_client_secret)?
+                .context("OAuth2 needs a client secret (--oauth-client-secret-env)")?,
         };
-        let scopes = if args.oauth_scope.is_empty() { auth.oauth_scopes.clone() } else { args.oauth_scope.clone() };
+        let scopes = if args.oauth_scope.is_empty() {
+            auth.oauth_scopes.clone()
+        } else {
+            args.oauth_scope.clone()
+        };
         out.push(Credential::OAuth2ClientCredentials {
-            token_url: args.oauth_token_url.clone().or_else(|| auth.oauth_token_url.clone()),
+            token_url: args
+                .oauth_token_url
+                .clone()
+                .or_else(|| auth.oauth_token_url.clone()),
             client_id,
             client_secret,
             scopes,
@@ -225,8 +254,13 @@ pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec
 fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<(String, Secret)>> {
     let mut out = Vec::new();
     for pair in &args.header_env {
-        let Some((name, var)) = pair.split_once('=') else { bail!("--header-env takes NAME=VAR, got {pair:?}") };
-        out.push((name.trim().to_string(), env_secret(var.trim(), "--header-env")?));
+        let Some((name, var)) = pair.split_once('=') else {
+            bail!("--header-env takes NAME=VAR, got {pair:?}")
+        };
+        out.push((
+            name.trim().to_string(),
+            env_secret(var.trim(), "--header-env")?,
+        ));
     }
     for (name, value) in &file.headers {
         out.push((name.clone(), Secret::new(interpolate(value)?)));
@@ -235,11 +269,22 @@ fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<
 }
 
 /// Where a spec-less base URL comes from: flag, config file, then the spec's first server.
-pub fn base_url(args: &UpstreamArgs, file: &ConfigFile, spec: &codemode_engine::spec::Spec) -> Option<String> {
+pub fn base_url(
+    args: &UpstreamArgs,
+    file: &ConfigFile,
+    spec: &codemode_engine::spec::Spec,
+) -> Option<String> {
     args.base_url
         .clone()
-        .or_else(|| file.base_url.as_deref().map(|u| interpolate(u).unwrap_or_else(|_| u.to_string())))
-        .or_else(|| spec.default_server_url().filter(|u| u.starts_with("http://") || u.starts_with("https://")))
+        .or_else(|| {
+            file.base_url
+                .as_deref()
+                .map(|u| interpolate(u).unwrap_or_else(|_| u.to_string()))
+        })
+        .or_else(|| {
+            spec.default_server_url()
+                .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        })
 }
 
 pub struct EngineInputs<'a> {
@@ -251,8 +296,17 @@ pub struct EngineInputs<'a> {
 }
 
 /// Everything the engine needs, from flags and the config file.
-pub fn engine_config(inputs: EngineInputs<'_>, spec: &codemode_engine::spec::Spec) -> anyhow::Result<EngineConfig> {
-    let EngineInputs { upstream, limits, file, read_only, require_base_url } = inputs;
+pub fn engine_config(
+    inputs: EngineInputs<'_>,
+    spec: &codemode_engine::spec::Spec,
+) -> anyhow::Result<EngineConfig> {
+    let EngineInputs {
+        upstream,
+        limits,
+        file,
+        read_only,
+        require_base_url,
+    } = inputs;
     let mut sandbox = SandboxConfig::default();
     if let Some(ms) = limits.timeout_ms.or(file.limits.timeout_ms) {
         sandbox.timeout = Duration::from_millis(ms.max(1));
@@ -275,14 +329,20 @@ pub fn engine_config(inputs: EngineInputs<'_>, spec: &codemode_engine::spec::Spe
             static_headers: static_headers(upstream, file)?,
             ..UpstreamConfig::default()
         }),
-        None if require_base_url => bail!("no base URL: pass --base-url (the spec declares no absolute server URL)"),
+        None if require_base_url => {
+            bail!("no base URL: pass --base-url (the spec declares no absolute server URL)")
+        }
         None => None,
     };
     let audit: Option<Box<dyn std::io::Write + Send>> = match file.audit_log.as_deref() {
         None => None,
         Some("-") => Some(Box::new(std::io::stderr())),
         Some(path) => Some(Box::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot open audit log {path}"))?,
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open audit log {path}"))?,
         )),
     };
     Ok(EngineConfig {
@@ -312,8 +372,13 @@ mod tests {
         let path = std::env::var("PATH").unwrap();
         assert_eq!(interpolate("<${PATH}>").unwrap(), format!("<{path}>"));
         assert_eq!(interpolate("plain").unwrap(), "plain");
-        let err = interpolate("${CODEMODE_TEST_MISSING_VAR}").unwrap_err().to_string();
-        assert!(err.contains("CODEMODE_TEST_MISSING_VAR is not set"), "{err}");
+        let err = interpolate("${CODEMODE_TEST_MISSING_VAR}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("CODEMODE_TEST_MISSING_VAR is not set"),
+            "{err}"
+        );
         assert!(interpolate("${OPEN").is_err());
     }
 

@@ -24,7 +24,9 @@ pub struct DemoArgs {
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let spec = codemode_engine::spec::load_str("bookshop.json (embedded)", BOOKSHOP_SPEC)?;
     let raw: serde_json::Value = serde_json::from_str(BOOKSHOP_SPEC)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let upstream = example_upstream::start(&raw, "/v1", "demo-token").await?;
         let config = EngineConfig {

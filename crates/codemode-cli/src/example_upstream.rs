@@ -25,40 +25,74 @@ enum Segment {
 
 impl Route {
     fn matches(&self, method: &Method, path: &str) -> bool {
-        let parts: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         self.method == method
             && parts.len() == self.segments.len()
-            && self.segments.iter().zip(&parts).all(|(segment, part)| match segment {
-                Segment::Literal(text) => text == part,
-                Segment::Parameter => true,
-            })
+            && self
+                .segments
+                .iter()
+                .zip(&parts)
+                .all(|(segment, part)| match segment {
+                    Segment::Literal(text) => text == part,
+                    Segment::Parameter => true,
+                })
     }
 }
 
 /// Reads the routes and examples from a parsed OpenAPI 3 document.
 fn routes(spec: &Value) -> Vec<Route> {
     let mut out = Vec::new();
-    let Some(paths) = spec.get("paths").and_then(Value::as_object) else { return out };
+    let Some(paths) = spec.get("paths").and_then(Value::as_object) else {
+        return out;
+    };
     for (path, item) in paths {
         let segments = path
             .trim_matches('/')
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| if s.starts_with('{') { Segment::Parameter } else { Segment::Literal(s.to_string()) })
+            .map(|s| {
+                if s.starts_with('{') {
+                    Segment::Parameter
+                } else {
+                    Segment::Literal(s.to_string())
+                }
+            })
             .collect::<Vec<_>>();
-        let Some(item) = item.as_object() else { continue };
+        let Some(item) = item.as_object() else {
+            continue;
+        };
         for (method, op) in item {
-            let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else { continue };
-            let Some(responses) = op.get("responses").and_then(Value::as_object) else { continue };
-            let Some((code, response)) = responses.iter().find(|(code, _)| code.starts_with('2')) else { continue };
-            let status = code.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::OK);
-            let example = response.pointer("/content/application~1json/example").cloned();
+            let Ok(method) = method.to_ascii_uppercase().parse::<Method>() else {
+                continue;
+            };
+            let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+                continue;
+            };
+            let Some((code, response)) = responses.iter().find(|(code, _)| code.starts_with('2'))
+            else {
+                continue;
+            };
+            let status = code
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| StatusCode::from_u16(c).ok())
+                .unwrap_or(StatusCode::OK);
+            let example = response
+                .pointer("/content/application~1json/example")
+                .cloned();
             out.push(Route {
                 method: method.clone(),
-                segments: segments.iter().map(|s| match s {
-                    Segment::Literal(t) => Segment::Literal(t.clone()),
-                    Segment::Parameter => Segment::Parameter,
-                }).collect(),
+                segments: segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Literal(t) => Segment::Literal(t.clone()),
+                        Segment::Parameter => Segment::Parameter,
+                    })
+                    .collect(),
                 status,
                 example,
             });
@@ -74,7 +108,11 @@ pub struct ExampleUpstream {
 
 /// Starts the server on 127.0.0.1 (a free port) in the current tokio runtime.
 /// `base_path` is the server URL's path (`/v1`); requests must carry `Bearer <token>`.
-pub async fn start(spec: &Value, base_path: &str, token: &'static str) -> anyhow::Result<ExampleUpstream> {
+pub async fn start(
+    spec: &Value,
+    base_path: &str,
+    token: &'static str,
+) -> anyhow::Result<ExampleUpstream> {
     let routes = Arc::new(routes(spec));
     let prefix = base_path.trim_end_matches('/').to_string();
     let handler_prefix = prefix.clone();
@@ -88,7 +126,10 @@ pub async fn start(spec: &Value, base_path: &str, token: &'static str) -> anyhow
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(ExampleUpstream { base_url: format!("http://{addr}{prefix}"), token })
+    Ok(ExampleUpstream {
+        base_url: format!("http://{addr}{prefix}"),
+        token,
+    })
 }
 
 fn answer(routes: &[Route], prefix: &str, token: &str, request: Request<Body>) -> Response {
@@ -101,10 +142,18 @@ fn answer(routes: &[Route], prefix: &str, token: &str, request: Request<Body>) -
         return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
     }
     let path = request.uri().path();
-    let Some(path) = path.strip_prefix(prefix) else { return error(StatusCode::NOT_FOUND, "no such path") };
+    let Some(path) = path.strip_prefix(prefix) else {
+        return error(StatusCode::NOT_FOUND, "no such path");
+    };
     match routes.iter().find(|r| r.matches(request.method(), path)) {
-        Some(route) if route.status == StatusCode::NO_CONTENT => StatusCode::NO_CONTENT.into_response(),
-        Some(route) => (route.status, axum::Json(route.example.clone().unwrap_or(Value::Null))).into_response(),
+        Some(route) if route.status == StatusCode::NO_CONTENT => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Some(route) => (
+            route.status,
+            axum::Json(route.example.clone().unwrap_or(Value::Null)),
+        )
+            .into_response(),
         None => error(StatusCode::NOT_FOUND, "no such operation"),
     }
 }

@@ -29,8 +29,14 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match (args.operations, args.json) {
-        (true, true) => spec.operations.iter().try_for_each(|op| writeln!(out, "{}", operation_json(op))),
-        (true, false) => spec.operations.iter().try_for_each(|op| writeln!(out, "{}", operation_line(op))),
+        (true, true) => spec
+            .operations
+            .iter()
+            .try_for_each(|op| writeln!(out, "{}", operation_json(op))),
+        (true, false) => spec
+            .operations
+            .iter()
+            .try_for_each(|op| writeln!(out, "{}", operation_line(op))),
         (false, true) => writeln!(out, "{}", summary_json(spec, loaded.load_ms)),
         (false, false) => write!(out, "{}", summary_text(spec, loaded.load_ms)),
     };
@@ -55,7 +61,13 @@ fn operation_json(op: &Operation) -> serde_json::Value {
 
 fn operation_line(op: &Operation) -> String {
     let summary = op.summary.as_deref().unwrap_or("");
-    format!("{:<40} {:<7} {}  {}", op.name, op.method.as_str(), op.path, summary)
+    format!(
+        "{:<40} {:<7} {}  {}",
+        op.name,
+        op.method.as_str(),
+        op.path,
+        summary
+    )
 }
 
 fn summary_json(spec: &Spec, load_ms: f64) -> serde_json::Value {
@@ -78,7 +90,11 @@ fn summary_text(spec: &Spec, load_ms: f64) -> String {
         "{} {} (source: {})\n  operations: {}\n  paths: {}\n  schemas: {}\n  loaded in {:.0} ms\n",
         spec.title,
         spec.version,
-        if spec.source_version.starts_with('2') { format!("Swagger {}", spec.source_version) } else { format!("OpenAPI {}", spec.source_version) },
+        if spec.source_version.starts_with('2') {
+            format!("Swagger {}", spec.source_version)
+        } else {
+            format!("OpenAPI {}", spec.source_version)
+        },
         spec.operations.len(),
         spec.path_count,
         spec.schemas.len(),
@@ -96,7 +112,10 @@ fn summary_text(spec: &Spec, load_ms: f64) -> String {
             text.push_str(&format!("    {w}\n"));
         }
         if spec.warnings.len() > 20 {
-            text.push_str(&format!("    … and {} more (see --json)\n", spec.warnings.len() - 20));
+            text.push_str(&format!(
+                "    … and {} more (see --json)\n",
+                spec.warnings.len() - 20
+            ));
         }
     }
     text

@@ -12,7 +12,10 @@ pub struct SpecSource {
 
 impl SpecSource {
     pub fn load(&self, spec: &str) -> anyhow::Result<Loaded> {
-        let options = LoadOptions { allow_remote_refs: self.allow_remote_refs, ..LoadOptions::default() };
+        let options = LoadOptions {
+            allow_remote_refs: self.allow_remote_refs,
+            ..LoadOptions::default()
+        };
         Ok(load(spec, &options)?)
     }
 }

@@ -44,12 +44,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         None => ConfigFile::default(),
     };
     let spec = args.source.load(&args.spec)?.spec;
-    let inputs = EngineInputs { upstream: &args.upstream, limits: &args.limits, file: &file, read_only: args.read_only, require_base_url: true };
+    let inputs = EngineInputs {
+        upstream: &args.upstream,
+        limits: &args.limits,
+        file: &file,
+        read_only: args.read_only,
+        require_base_url: true,
+    };
     let config = engine_config(inputs, &spec)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let outcome = runtime.block_on(async move {
         let engine = Engine::new(spec, config)?;
-        anyhow::Ok(engine.execute(ExecuteRequest { code, dry_run: args.dry_run, confirm: None }).await)
+        anyhow::Ok(
+            engine
+                .execute(ExecuteRequest {
+                    code,
+                    dry_run: args.dry_run,
+                    confirm: None,
+                })
+                .await,
+        )
     })?;
     Ok(report(&outcome))
 }
@@ -57,7 +73,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 fn read_program(file: &PathBuf) -> anyhow::Result<String> {
     if file.as_os_str() == "-" {
         let mut code = String::new();
-        std::io::stdin().read_to_string(&mut code).context("cannot read the program from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut code)
+            .context("cannot read the program from stdin")?;
         return Ok(code);
     }
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
@@ -68,11 +86,20 @@ fn report(outcome: &ExecuteOutcome) -> ExitCode {
         eprintln!("[{}] {}", line.level, line.text);
     }
     for call in &outcome.calls {
-        let status = call.status.map(|s| s.to_string()).unwrap_or_else(|| "---".into());
-        eprintln!("call: {} {} → {} ({} ms)", call.method, call.path, status, call.ms);
+        let status = call
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "---".into());
+        eprintln!(
+            "call: {} {} → {} ({} ms)",
+            call.method, call.path, status, call.ms
+        );
     }
     for planned in &outcome.planned {
-        eprintln!("dry run, not sent: {}", serde_json::to_string(planned).unwrap_or_default());
+        eprintln!(
+            "dry run, not sent: {}",
+            serde_json::to_string(planned).unwrap_or_default()
+        );
     }
     match &outcome.result {
         Ok(value) => {

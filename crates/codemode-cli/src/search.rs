@@ -32,7 +32,9 @@ pub struct SearchArgs {
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let spec = args.source.load(&args.spec)?.spec;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let _guard = runtime.enter();
     let engine = Engine::new(spec, EngineConfig::default())?;
     let stdout = std::io::stdout();
@@ -52,14 +54,20 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         writeln!(out, "{}", rankings(&engine, &query, args.limit))?;
     } else {
-        let answer = engine.search(&SearchRequest { query, limit: Some(args.limit) })?;
+        let answer = engine.search(&SearchRequest {
+            query,
+            limit: Some(args.limit),
+        })?;
         write!(out, "{}", answer.text)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
-    match engine.rank(&SearchRequest { query: query.to_string(), limit: Some(limit) }) {
+    match engine.rank(&SearchRequest {
+        query: query.to_string(),
+        limit: Some(limit),
+    }) {
         Ok(hits) => json!({
             "query": query,
             "results": hits.iter().map(|h| json!({

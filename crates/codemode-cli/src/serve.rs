@@ -10,7 +10,9 @@ use clap::{Args, ValueEnum};
 use codemode_engine::Engine;
 use codemode_mcp::{ServerConfig, ToolMode};
 
-use crate::config::{ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate};
+use crate::config::{
+    ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate,
+};
 use crate::options::SpecSource;
 
 #[derive(Args, Debug)]
@@ -66,12 +68,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => bail!("no spec: pass --spec FILE|URL (or `spec = …` in the config file)"),
     };
     let loaded = args.source.load(&spec_source)?;
-    let inputs = EngineInputs { upstream: &args.upstream, limits: &args.limits, file: &file, read_only: args.read_only, require_base_url: false };
+    let inputs = EngineInputs {
+        upstream: &args.upstream,
+        limits: &args.limits,
+        file: &file,
+        read_only: args.read_only,
+        require_base_url: false,
+    };
     let engine_config = engine_config(inputs, &loaded.spec)?;
     let server_config = server_config(&args, &file)?;
     let http = args.http.clone().or_else(|| file.server.http.clone());
     let operations = loaded.spec.operations.len();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let engine = Arc::new(Engine::new(loaded.spec, engine_config)?);
         let mode = match server_config.mode {
@@ -105,7 +115,9 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         (Some(flag), _) => flag,
         (None, Some("per-operation")) => ToolsFlag::PerOperation,
         (None, Some("code") | None) => ToolsFlag::Code,
-        (None, Some(other)) => bail!("config: server.tools must be \"code\" or \"per-operation\", got {other:?}"),
+        (None, Some(other)) => {
+            bail!("config: server.tools must be \"code\" or \"per-operation\", got {other:?}")
+        }
     };
     config.mode = match tools {
         ToolsFlag::Code => ToolMode::CodeMode,
@@ -114,9 +126,23 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
     if let Some(n) = args.output_tokens.or(file.limits.output_tokens) {
         config.output_budget_tokens = n.max(100);
     }
-    config.allowed_hosts.extend(args.allowed_host.iter().cloned().chain(file.server.allowed_hosts.iter().cloned()));
-    config.allowed_origins.extend(args.allowed_origin.iter().cloned().chain(file.server.allowed_origins.iter().cloned()));
-    if let Some(var) = args.auth_token_env.as_ref().or(file.server.auth_token_env.as_ref()) {
+    config.allowed_hosts.extend(
+        args.allowed_host
+            .iter()
+            .cloned()
+            .chain(file.server.allowed_hosts.iter().cloned()),
+    );
+    config.allowed_origins.extend(
+        args.allowed_origin
+            .iter()
+            .cloned()
+            .chain(file.server.allowed_origins.iter().cloned()),
+    );
+    if let Some(var) = args
+        .auth_token_env
+        .as_ref()
+        .or(file.server.auth_token_env.as_ref())
+    {
         let token = interpolate(&format!("${{{var}}}"))?;
         if token.trim().is_empty() {
             bail!("environment variable {var} (the MCP endpoint's bearer token) is empty");

@@ -37,7 +37,11 @@ pub fn run(args: TypesArgs) -> anyhow::Result<ExitCode> {
     for name in &args.ops {
         match spec.find(name) {
             Some(op) => ops.push(op),
-            None => bail!("no operation {name:?} in {} (try `codemode inspect {} --operations`)", args.spec, args.spec),
+            None => bail!(
+                "no operation {name:?} in {} (try `codemode inspect {} --operations`)",
+                args.spec,
+                args.spec
+            ),
         }
     }
     let declarations = declare_operations(&spec, &ops, &DeclareOptions::default());

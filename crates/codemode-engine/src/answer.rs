@@ -10,11 +10,18 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
     let spec = &inner.spec;
     let ranked: Vec<(&Operation, f64, Option<String>)> = hits
         .iter()
-        .filter_map(|h| spec.operations.get(h.operation).map(|op| (op, h.score, blocked_reason(inner, op))))
+        .filter_map(|h| {
+            spec.operations
+                .get(h.operation)
+                .map(|op| (op, h.score, blocked_reason(inner, op)))
+        })
         .collect();
     if ranked.is_empty() {
         return SearchAnswer {
-            text: format!("No operation matches {}. Try other words (a resource and a verb, e.g. \"list issues\").", quote(query)),
+            text: format!(
+                "No operation matches {}. Try other words (a resource and a verb, e.g. \"list issues\").",
+                quote(query)
+            ),
             hits: Vec::new(),
             omitted: 0,
         };
@@ -24,10 +31,15 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
     let budget = inner.search_budget_tokens;
     let ops: Vec<&Operation> = ranked.iter().map(|(op, _, _)| *op).collect();
     let header_estimate = 60 + 40 * ranked.len();
-    let options = DeclareOptions { token_budget: Some(budget.saturating_sub(header_estimate).max(200)), ..DeclareOptions::default() };
+    let options = DeclareOptions {
+        token_budget: Some(budget.saturating_sub(header_estimate).max(200)),
+        ..DeclareOptions::default()
+    };
     let declarations = declare_operations(spec, &ops, &options);
-    let kept: Vec<&(&Operation, f64, Option<String>)> =
-        ranked.iter().filter(|(op, _, _)| declarations.operations.iter().any(|n| *n == op.name)).collect();
+    let kept: Vec<&(&Operation, f64, Option<String>)> = ranked
+        .iter()
+        .filter(|(op, _, _)| declarations.operations.contains(&op.name))
+        .collect();
     let omitted = ranked.len() - kept.len();
     let text = render_text(query, &kept, omitted, budget, &declarations);
     SearchAnswer {
@@ -67,7 +79,13 @@ fn render_text(
         quote(query)
     );
     for (i, (op, _, blocked)) in shown.iter().enumerate() {
-        text.push_str(&format!("{}. {} {} → api.{}", i + 1, op.method, op.path, op.name));
+        text.push_str(&format!(
+            "{}. {} {} → api.{}",
+            i + 1,
+            op.method,
+            op.path,
+            op.name
+        ));
         if op.deprecated {
             text.push_str(" (deprecated)");
         }
@@ -80,7 +98,10 @@ fn render_text(
     text.push_str(declarations.text.trim_end());
     text.push_str("\n```\n");
     if !declarations.trimmed.is_empty() {
-        text.push_str(&format!("Trimmed to fit {budget} tokens: {}.\n", declarations.trimmed.join("; ")));
+        text.push_str(&format!(
+            "Trimmed to fit {budget} tokens: {}.\n",
+            declarations.trimmed.join("; ")
+        ));
     }
     if omitted > 0 {
         text.push_str(&format!(

@@ -11,7 +11,9 @@ pub(crate) struct AuditLog {
 
 impl AuditLog {
     pub(crate) fn new(sink: Box<dyn Write + Send>) -> AuditLog {
-        AuditLog { sink: Mutex::new(sink) }
+        AuditLog {
+            sink: Mutex::new(sink),
+        }
     }
 
     pub(crate) fn record(&self, run_id: &str, call: &crate::upstream::CallRecord) {
@@ -35,7 +37,9 @@ impl AuditLog {
 
 /// UTC time as RFC 3339 with milliseconds, without a date-time dependency.
 fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil-from-days (Howard Hinnant's algorithm).

@@ -13,7 +13,10 @@ use serde_json::{Value, json};
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
 use crate::upstream::{CallError, PageLimits, PreparedRequest, RawRequest, Session, SessionLimits};
-use crate::{CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest, ScriptFailure, Verdict};
+use crate::{
+    CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest,
+    ScriptFailure, Verdict,
+};
 
 const PRELUDE: &str = include_str!("prelude.js");
 const DISCOVERY_PRELUDE: &str = include_str!("discovery.js");
@@ -31,8 +34,14 @@ pub(crate) struct RunHost {
 }
 
 impl RunHost {
-    pub(crate) fn new(inner: Arc<Inner>, dry_run: bool, confirm: Option<Arc<dyn Confirm>>) -> RunHost {
-        let run = inner.run_counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        dry_run: bool,
+        confirm: Option<Arc<dyn Confirm>>,
+    ) -> RunHost {
+        let run = inner
+            .run_counter
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = Instant::now() + inner.sandbox.config().timeout;
         let session = inner.client.as_ref().map(|client| {
             client.session(SessionLimits {
@@ -56,18 +65,34 @@ impl RunHost {
         let request = RunRequest {
             code,
             prelude: Some(Arc::from(PRELUDE)),
-            async_functions: ["__codemode_call", "__codemode_request", "__codemode_paginate", "__codemode_sleep"]
-                .map(String::from)
-                .to_vec(),
+            async_functions: [
+                "__codemode_call",
+                "__codemode_request",
+                "__codemode_paginate",
+                "__codemode_sleep",
+            ]
+            .map(String::from)
+            .to_vec(),
             sync_functions: Vec::new(),
         };
-        let result = self.inner.sandbox.run(request, Arc::new(self.clone())).await;
+        let result = self
+            .inner
+            .sandbox
+            .run(request, Arc::new(self.clone()))
+            .await;
         self.outcome(result)
     }
 
     pub(crate) async fn call_one(self, name: &str, args: Value) -> ExecuteOutcome {
-        let result = self.operation_call(json!({ "name": name, "args": args })).await;
-        let result = result.map_err(|e| ScriptFailure { kind: failure_kind(&e), message: e.message, line: None, col: None });
+        let result = self
+            .operation_call(json!({ "name": name, "args": args }))
+            .await;
+        let result = result.map_err(|e| ScriptFailure {
+            kind: failure_kind(&e),
+            message: e.message,
+            line: None,
+            col: None,
+        });
         self.finish(result, Vec::new())
     }
 
@@ -88,7 +113,11 @@ impl RunHost {
 
     /// Collects the call log, writes the audit lines, and redacts everything that goes back.
     fn finish(&self, result: Result<Value, ScriptFailure>, logs: Vec<LogLine>) -> ExecuteOutcome {
-        let records = self.session.as_ref().map(Session::records).unwrap_or_default();
+        let records = self
+            .session
+            .as_ref()
+            .map(Session::records)
+            .unwrap_or_default();
         if let Some(audit) = &self.inner.audit {
             for record in &records {
                 audit.record(&self.run_id, record);
@@ -107,10 +136,21 @@ impl RunHost {
         };
         ExecuteOutcome {
             result,
-            logs: logs.into_iter().map(|l| LogLine { level: l.level, text: redact(&l.text) }).collect(),
+            logs: logs
+                .into_iter()
+                .map(|l| LogLine {
+                    level: l.level,
+                    text: redact(&l.text),
+                })
+                .collect(),
             calls: records
                 .iter()
-                .map(|r| CallRecord { method: r.method.clone(), path: r.path.clone(), status: r.status, ms: r.ms })
+                .map(|r| CallRecord {
+                    method: r.method.clone(),
+                    path: r.path.clone(),
+                    status: r.status,
+                    ms: r.ms,
+                })
                 .collect(),
             planned: self.planned.lock().map(|p| p.clone()).unwrap_or_default(),
         }
@@ -118,12 +158,19 @@ impl RunHost {
 
     fn session(&self) -> Result<&Session, HostError> {
         self.session.as_ref().ok_or_else(|| {
-            HostError::new("Error", "no upstream is configured: start codemode with --base-url to call the API")
+            HostError::new(
+                "Error",
+                "no upstream is configured: start codemode with --base-url to call the API",
+            )
         })
     }
 
     async fn operation_call(&self, arg: Value) -> Result<Value, HostError> {
-        let name = arg.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = arg
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let throw = throw_on_error(&arg);
         let session = self.session()?;
@@ -138,12 +185,23 @@ impl RunHost {
         let request = arg.get("request").cloned().unwrap_or(Value::Null);
         let throw = throw_on_error(&arg);
         let raw = RawRequest {
-            method: request.get("method").and_then(Value::as_str).unwrap_or("GET").to_string(),
-            path: request.get("path").and_then(Value::as_str).unwrap_or_default().to_string(),
+            method: request
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or("GET")
+                .to_string(),
+            path: request
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
             query: request.get("query").cloned().filter(|v| !v.is_null()),
             headers: request.get("headers").cloned().filter(|v| !v.is_null()),
             body: request.get("body").cloned().filter(|v| !v.is_null()),
-            content_type: request.get("contentType").and_then(Value::as_str).map(str::to_string),
+            content_type: request
+                .get("contentType")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         };
         let session = self.session()?;
         let prepared = session.prepare_raw(&raw).map_err(host_error)?;
@@ -152,7 +210,11 @@ impl RunHost {
     }
 
     async fn paginate(&self, arg: Value) -> Result<Value, HostError> {
-        let name = arg.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let name = arg
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let limits = arg.get("limits").cloned().unwrap_or(Value::Null);
         let session = self.session()?;
@@ -160,16 +222,29 @@ impl RunHost {
             self.check_policy(op)?;
         }
         let page_limits = PageLimits {
-            max_items: limits.get("maxItems").and_then(Value::as_u64).map(|n| n as usize),
-            max_pages: limits.get("maxPages").and_then(Value::as_u64).map(|n| n.min(u64::from(u32::MAX)) as u32),
+            max_items: limits
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .map(|n| n as usize),
+            max_pages: limits
+                .get("maxPages")
+                .and_then(Value::as_u64)
+                .map(|n| n.min(u64::from(u32::MAX)) as u32),
             style: None,
         };
-        let items = session.paginate(&name, &args, page_limits).await.map_err(host_error)?;
+        let items = session
+            .paginate(&name, &args, page_limits)
+            .await
+            .map_err(host_error)?;
         Ok(Value::Array(items))
     }
 
     async fn sleep(&self, arg: Value) -> Result<Value, HostError> {
-        let ms = arg.get("ms").and_then(Value::as_f64).unwrap_or(0.0).max(0.0);
+        let ms = arg
+            .get("ms")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+            .max(0.0);
         let wanted = Duration::from_secs_f64(ms / 1000.0);
         let left = self.deadline.saturating_duration_since(Instant::now());
         tokio::time::sleep(wanted.min(left)).await;
@@ -186,7 +261,11 @@ impl RunHost {
     /// The operation a prepared request belongs to: the spec's, or a stand-in for a raw path no
     /// operation declares (so method rules and read-only mode still apply).
     fn route_of(&self, prepared: &PreparedRequest) -> Operation {
-        if let Some(op) = prepared.operation.as_deref().and_then(|n| self.inner.spec.find(n)) {
+        if let Some(op) = prepared
+            .operation
+            .as_deref()
+            .and_then(|n| self.inner.spec.find(n))
+        {
             return op.clone();
         }
         Operation {
@@ -208,7 +287,12 @@ impl RunHost {
     }
 
     /// Dry run, confirmation, then the network.
-    async fn send(&self, session: &Session, prepared: PreparedRequest, throw: bool) -> Result<Value, HostError> {
+    async fn send(
+        &self,
+        session: &Session,
+        prepared: PreparedRequest,
+        throw: bool,
+    ) -> Result<Value, HostError> {
         let mutating = prepared.method.is_mutating();
         let planned = planned_request(&prepared);
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
@@ -217,13 +301,20 @@ impl RunHost {
             }
             return Ok(json!({ "dryRun": true, "planned": planned }));
         }
-        let needs_confirm = matches!(self.inner.policy.verdict(&self.route_of(&prepared)), Verdict::Allowed { confirm: true });
+        let needs_confirm = matches!(
+            self.inner.policy.verdict(&self.route_of(&prepared)),
+            Verdict::Allowed { confirm: true }
+        );
         if needs_confirm {
             self.confirm(planned).await?;
         }
         let response = session.send(prepared.clone()).await.map_err(host_error)?;
         if response.is_success() {
-            return Ok(if throw { response.body } else { response_envelope(&response) });
+            return Ok(if throw {
+                response.body
+            } else {
+                response_envelope(&response)
+            });
         }
         if throw {
             return Err(host_error(response.to_error(&prepared)));
@@ -239,12 +330,17 @@ impl RunHost {
         };
         match decision {
             Confirmation::Approved => Ok(()),
-            Confirmation::Declined => Err(HostError::new("ConfirmationDeclined", format!("the user declined {described}"))),
+            Confirmation::Declined => Err(HostError::new(
+                "ConfirmationDeclined",
+                format!("the user declined {described}"),
+            )),
             Confirmation::Unsupported => match self.inner.policy.confirm_fallback {
                 ConfirmFallback::Allow => Ok(()),
                 ConfirmFallback::Deny => Err(HostError::new(
                     "ConfirmationUnavailable",
-                    format!("{described} needs the user's confirmation, but this client cannot ask (no MCP elicitation support); the server denies such calls"),
+                    format!(
+                        "{described} needs the user's confirmation, but this client cannot ask (no MCP elicitation support); the server denies such calls"
+                    ),
                 )),
             },
         }
@@ -261,19 +357,27 @@ impl Host for RunHost {
                 "__codemode_request" => this.raw_request(arg).await,
                 "__codemode_paginate" => this.paginate(arg).await,
                 "__codemode_sleep" => this.sleep(arg).await,
-                other => Err(HostError::new("Error", format!("no such host function {other:?}"))),
+                other => Err(HostError::new(
+                    "Error",
+                    format!("no such host function {other:?}"),
+                )),
             }
         })
     }
 }
 
 fn throw_on_error(arg: &Value) -> bool {
-    arg.pointer("/options/throwOnError").and_then(Value::as_bool) != Some(false)
+    arg.pointer("/options/throwOnError")
+        .and_then(Value::as_bool)
+        != Some(false)
 }
 
 fn response_envelope(response: &crate::upstream::ApiResponse) -> Value {
-    let headers: serde_json::Map<String, Value> =
-        response.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    let headers: serde_json::Map<String, Value> = response
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
     json!({ "status": response.status, "headers": headers, "body": response.body })
 }
 
@@ -297,7 +401,8 @@ fn url_path(url: &str) -> String {
 fn host_error(error: CallError) -> HostError {
     let name = match error.kind {
         crate::upstream::CallErrorKind::Api => "ApiError",
-        crate::upstream::CallErrorKind::Validation | crate::upstream::CallErrorKind::UnknownOperation => "ValidationError",
+        crate::upstream::CallErrorKind::Validation
+        | crate::upstream::CallErrorKind::UnknownOperation => "ValidationError",
         _ => "UpstreamError",
     };
     HostError::new(name, error.message).with_data(error.data)
@@ -315,14 +420,25 @@ fn failure_kind(error: &HostError) -> String {
 }
 
 fn convert_logs(logs: &[codemode_sandbox::LogLine]) -> Vec<LogLine> {
-    logs.iter().map(|l| LogLine { level: l.level.as_str().to_string(), text: l.text.clone() }).collect()
+    logs.iter()
+        .map(|l| LogLine {
+            level: l.level.as_str().to_string(),
+            text: l.text.clone(),
+        })
+        .collect()
 }
 
 fn redact_value(value: Value, redact: &dyn Fn(&str) -> String) -> Value {
     match value {
         Value::String(s) => Value::String(redact(&s)),
-        Value::Array(items) => Value::Array(items.into_iter().map(|v| redact_value(v, redact)).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (redact(&k), redact_value(v, redact))).collect()),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| redact_value(v, redact)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (redact(&k), redact_value(v, redact)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -339,18 +455,37 @@ pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOu
         code,
         prelude: Some(Arc::from(DISCOVERY_PRELUDE)),
         async_functions: Vec::new(),
-        sync_functions: ["__spec_search", "__spec_operations", "__spec_operation", "__spec_declare"].map(String::from).to_vec(),
+        sync_functions: [
+            "__spec_search",
+            "__spec_operations",
+            "__spec_operation",
+            "__spec_declare",
+        ]
+        .map(String::from)
+        .to_vec(),
     };
-    let host = Arc::new(DiscoveryHost { inner: inner.clone() });
+    let host = Arc::new(DiscoveryHost {
+        inner: inner.clone(),
+    });
     let result = inner.sandbox.run(request, host).await;
     let (result, logs) = match result {
         Ok(output) => (Ok(output.result), convert_logs(&output.logs)),
         Err(error) => (
-            Err(ScriptFailure { kind: error.kind.as_str().to_string(), message: error.message.clone(), line: error.line, col: error.col }),
+            Err(ScriptFailure {
+                kind: error.kind.as_str().to_string(),
+                message: error.message.clone(),
+                line: error.line,
+                col: error.col,
+            }),
             convert_logs(&error.logs),
         ),
     };
-    ExecuteOutcome { result, logs, calls: Vec::new(), planned: Vec::new() }
+    ExecuteOutcome {
+        result,
+        logs,
+        calls: Vec::new(),
+        planned: Vec::new(),
+    }
 }
 
 impl Host for DiscoveryHost {
@@ -364,9 +499,20 @@ impl Host for DiscoveryHost {
         match function {
             "__spec_search" => {
                 let query = arg.get("query").and_then(Value::as_str).unwrap_or_default();
-                let limit = arg.get("limit").and_then(Value::as_u64).unwrap_or(10).clamp(1, 50) as usize;
-                let options = codemode_search::SearchOptions { limit, ..Default::default() };
-                let hits = self.inner.index.search(query, &options).map_err(|e| HostError::new("Error", e.to_string()))?;
+                let limit = arg
+                    .get("limit")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(10)
+                    .clamp(1, 50) as usize;
+                let options = codemode_search::SearchOptions {
+                    limit,
+                    ..Default::default()
+                };
+                let hits = self
+                    .inner
+                    .index
+                    .search(query, &options)
+                    .map_err(|e| HostError::new("Error", e.to_string()))?;
                 Ok(Value::Array(
                     hits.iter()
                         .filter_map(|h| spec.operations.get(h.operation).map(|op| (op, h.score)))
@@ -378,16 +524,28 @@ impl Host for DiscoveryHost {
                         .collect(),
                 ))
             }
-            "__spec_operations" => Ok(Value::Array(spec.operations.iter().map(operation_summary).collect())),
+            "__spec_operations" => Ok(Value::Array(
+                spec.operations.iter().map(operation_summary).collect(),
+            )),
             "__spec_operation" => {
                 let name = arg.get("name").and_then(Value::as_str).unwrap_or_default();
-                Ok(spec.find(name).map(|op| operation_detail(&self.inner, op)).unwrap_or(Value::Null))
+                Ok(spec
+                    .find(name)
+                    .map(|op| operation_detail(&self.inner, op))
+                    .unwrap_or(Value::Null))
             }
             "__spec_declare" => {
-                let names: Vec<&str> =
-                    arg.get("names").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                let names: Vec<&str> = arg
+                    .get("names")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
                 let ops: Vec<&Operation> = names.iter().filter_map(|n| spec.find(n)).collect();
-                let declared = codemode_typescript::declare_operations(spec, &ops, &codemode_typescript::DeclareOptions::default());
+                let declared = codemode_typescript::declare_operations(
+                    spec,
+                    &ops,
+                    &codemode_typescript::DeclareOptions::default(),
+                );
                 Ok(Value::String(declared.text))
             }
             other => Err(HostError::new("Error", format!("no such helper {other:?}"))),
@@ -401,7 +559,11 @@ fn operation_summary(op: &Operation) -> Value {
 
 fn operation_detail(inner: &Inner, op: &Operation) -> Value {
     let spec = &inner.spec;
-    let declaration = codemode_typescript::declare_operations(spec, &[op], &codemode_typescript::DeclareOptions::default());
+    let declaration = codemode_typescript::declare_operations(
+        spec,
+        &[op],
+        &codemode_typescript::DeclareOptions::default(),
+    );
     json!({
         "name": op.name,
         "operationId": op.operation_id,

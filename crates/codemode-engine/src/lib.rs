@@ -60,7 +60,10 @@ pub struct SearchHit {
 
 /// Asks a person before a mutating call goes out (MCP elicitation, for example).
 pub trait Confirm: Send + Sync + 'static {
-    fn confirm(&self, request: PlannedRequest) -> Pin<Box<dyn Future<Output = Confirmation> + Send>>;
+    fn confirm(
+        &self,
+        request: PlannedRequest,
+    ) -> Pin<Box<dyn Future<Output = Confirmation> + Send>>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,7 +155,10 @@ pub struct SessionSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        SessionSettings { max_calls: 50, max_in_flight: 10 }
+        SessionSettings {
+            max_calls: 50,
+            max_in_flight: 10,
+        }
     }
 }
 
@@ -183,17 +189,20 @@ impl Engine {
     /// Builds the search index, the sandbox pool and the upstream client. Must be called inside a
     /// tokio runtime (the sandbox bridges host calls to it).
     pub fn new(spec: spec::Spec, config: EngineConfig) -> Result<Engine, EngineError> {
-        let tokio = tokio::runtime::Handle::try_current()
-            .map_err(|_| EngineError::InvalidRequest("the engine must be created inside a tokio runtime".into()))?;
+        let tokio = tokio::runtime::Handle::try_current().map_err(|_| {
+            EngineError::InvalidRequest("the engine must be created inside a tokio runtime".into())
+        })?;
         let spec = Arc::new(spec);
         let index = codemode_search::Index::build(&spec);
         let client = match config.upstream {
             Some(upstream) => Some(
-                upstream::Client::new(spec.clone(), upstream).map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
+                upstream::Client::new(spec.clone(), upstream)
+                    .map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
             ),
             None => None,
         };
-        let policy = policy::Policy::new(&config.policy).map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let policy = policy::Policy::new(&config.policy)
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 spec,
@@ -201,7 +210,9 @@ impl Engine {
                 sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
                 client,
                 session: config.session,
-                search_budget_tokens: config.search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS),
+                search_budget_tokens: config
+                    .search_budget_tokens
+                    .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS),
                 policy,
                 dry_run_skip_reads: config.dry_run_skip_reads,
                 audit: config.audit.map(audit::AuditLog::new),
@@ -250,7 +261,13 @@ impl Engine {
         let hits = self.ranked(request)?;
         Ok(hits
             .iter()
-            .filter_map(|h| self.inner.spec.operations.get(h.operation).map(|op| (op, h.score)))
+            .filter_map(|h| {
+                self.inner
+                    .spec
+                    .operations
+                    .get(h.operation)
+                    .map(|op| (op, h.score))
+            })
             .map(|(op, score)| SearchHit {
                 name: op.name.clone(),
                 method: op.method.as_str().to_string(),
@@ -262,9 +279,18 @@ impl Engine {
     }
 
     fn ranked(&self, request: &SearchRequest) -> Result<Vec<codemode_search::Hit>, EngineError> {
-        let limit = request.limit.unwrap_or(DEFAULT_SEARCH_LIMIT).clamp(1, MAX_SEARCH_LIMIT);
-        let options = codemode_search::SearchOptions { limit, ..Default::default() };
-        self.inner.index.search(&request.query, &options).map_err(|e| EngineError::InvalidRequest(e.to_string()))
+        let limit = request
+            .limit
+            .unwrap_or(DEFAULT_SEARCH_LIMIT)
+            .clamp(1, MAX_SEARCH_LIMIT);
+        let options = codemode_search::SearchOptions {
+            limit,
+            ..Default::default()
+        };
+        self.inner
+            .index
+            .search(&request.query, &options)
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))
     }
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).

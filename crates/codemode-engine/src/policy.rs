@@ -71,7 +71,10 @@ impl Rule {
                 GlobBuilder::new(glob)
                     .literal_separator(true)
                     .build()
-                    .map_err(|e| PolicyError { glob: glob.clone(), message: e.to_string() })?
+                    .map_err(|e| PolicyError {
+                        glob: glob.clone(),
+                        message: e.to_string(),
+                    })?
                     .compile_matcher(),
             ),
             None => None,
@@ -80,7 +83,10 @@ impl Rule {
         Ok(Rule {
             // An unknown method name can never match.
             always_false: matches!(method, Some(None))
-                || (spec.method.is_none() && spec.tag.is_none() && spec.path.is_none() && spec.operation.is_none()),
+                || (spec.method.is_none()
+                    && spec.tag.is_none()
+                    && spec.path.is_none()
+                    && spec.operation.is_none()),
             method: method.flatten(),
             tag: spec.tag.clone(),
             path,
@@ -93,9 +99,15 @@ impl Rule {
             return false;
         }
         self.method.is_none_or(|m| m == op.method)
-            && self.tag.as_ref().is_none_or(|t| op.tags.iter().any(|x| x == t))
+            && self
+                .tag
+                .as_ref()
+                .is_none_or(|t| op.tags.iter().any(|x| x == t))
             && self.path.as_ref().is_none_or(|g| g.is_match(&op.path))
-            && self.operation.as_ref().is_none_or(|n| *n == op.name || op.operation_id.as_deref() == Some(n))
+            && self
+                .operation
+                .as_ref()
+                .is_none_or(|n| *n == op.name || op.operation_id.as_deref() == Some(n))
     }
 }
 
@@ -112,14 +124,21 @@ pub struct Policy {
 /// The verdict for one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Allowed { confirm: bool },
+    Allowed {
+        confirm: bool,
+    },
     /// Why, in words a model understands.
     Blocked(String),
 }
 
 impl Policy {
     pub fn new(config: &PolicyConfig) -> Result<Policy, PolicyError> {
-        let compile = |rules: &[RuleSpec]| rules.iter().map(Rule::compile).collect::<Result<Vec<_>, _>>();
+        let compile = |rules: &[RuleSpec]| {
+            rules
+                .iter()
+                .map(Rule::compile)
+                .collect::<Result<Vec<_>, _>>()
+        };
         Ok(Policy {
             read_only: config.read_only,
             allow: compile(&config.allow)?,
@@ -138,19 +157,36 @@ impl Policy {
     /// otherwise, once any allow rule exists, only what it matches passes.
     pub fn verdict(&self, op: &Operation) -> Verdict {
         if self.deny.iter().any(|r| r.matches(op)) {
-            return Verdict::Blocked(format!("{} ({}) is denied by the server's policy", op.name, op.key()));
+            return Verdict::Blocked(format!(
+                "{} ({}) is denied by the server's policy",
+                op.name,
+                op.key()
+            ));
         }
         let explicitly_allowed = self.allow.iter().any(|r| r.matches(op));
         let allowed = explicitly_allowed
-            || if self.read_only { !op.is_mutating() } else { self.allow.is_empty() };
+            || if self.read_only {
+                !op.is_mutating()
+            } else {
+                self.allow.is_empty()
+            };
         if !allowed {
             return Verdict::Blocked(if self.read_only {
-                format!("{} ({}) changes data and the server is read-only", op.name, op.key())
+                format!(
+                    "{} ({}) changes data and the server is read-only",
+                    op.name,
+                    op.key()
+                )
             } else {
-                format!("{} ({}) is not in the server's allow list", op.name, op.key())
+                format!(
+                    "{} ({}) is not in the server's allow list",
+                    op.name,
+                    op.key()
+                )
             });
         }
-        let confirm = (self.confirm_mutating && op.is_mutating()) || self.confirm.iter().any(|r| r.matches(op));
+        let confirm = (self.confirm_mutating && op.is_mutating())
+            || self.confirm.iter().any(|r| r.matches(op));
         Verdict::Allowed { confirm }
     }
 }
@@ -179,26 +215,46 @@ paths:
     fn verdicts(config: PolicyConfig) -> Vec<(String, Verdict)> {
         let spec = spec();
         let policy = Policy::new(&config).unwrap();
-        spec.operations.iter().map(|op| (op.name.clone(), policy.verdict(op))).collect()
+        spec.operations
+            .iter()
+            .map(|op| (op.name.clone(), policy.verdict(op)))
+            .collect()
     }
 
     fn allowed(v: &[(String, Verdict)]) -> Vec<&str> {
-        v.iter().filter(|(_, v)| matches!(v, Verdict::Allowed { .. })).map(|(n, _)| n.as_str()).collect()
+        v.iter()
+            .filter(|(_, v)| matches!(v, Verdict::Allowed { .. }))
+            .map(|(n, _)| n.as_str())
+            .collect()
     }
 
     #[test]
     fn default_allows_everything() {
-        assert_eq!(allowed(&verdicts(PolicyConfig::default())), ["listPets", "createPet", "deletePet"]);
+        assert_eq!(
+            allowed(&verdicts(PolicyConfig::default())),
+            ["listPets", "createPet", "deletePet"]
+        );
     }
 
     #[test]
     fn read_only_allows_reads_and_explicit_exceptions() {
-        let v = verdicts(PolicyConfig { read_only: true, ..Default::default() });
-        assert_eq!(allowed(&v), ["listPets"]);
-        assert_eq!(v[1].1, Verdict::Blocked("createPet (POST /pets) changes data and the server is read-only".into()));
         let v = verdicts(PolicyConfig {
             read_only: true,
-            allow: vec![RuleSpec { operation: Some("createPet".into()), ..Default::default() }],
+            ..Default::default()
+        });
+        assert_eq!(allowed(&v), ["listPets"]);
+        assert_eq!(
+            v[1].1,
+            Verdict::Blocked(
+                "createPet (POST /pets) changes data and the server is read-only".into()
+            )
+        );
+        let v = verdicts(PolicyConfig {
+            read_only: true,
+            allow: vec![RuleSpec {
+                operation: Some("createPet".into()),
+                ..Default::default()
+            }],
             ..Default::default()
         });
         assert_eq!(allowed(&v), ["listPets", "createPet"]);
@@ -207,8 +263,14 @@ paths:
     #[test]
     fn deny_wins_over_allow() {
         let v = verdicts(PolicyConfig {
-            allow: vec![RuleSpec { tag: Some("pets".into()), ..Default::default() }],
-            deny: vec![RuleSpec { method: Some("post".into()), ..Default::default() }],
+            allow: vec![RuleSpec {
+                tag: Some("pets".into()),
+                ..Default::default()
+            }],
+            deny: vec![RuleSpec {
+                method: Some("post".into()),
+                ..Default::default()
+            }],
             ..Default::default()
         });
         assert_eq!(allowed(&v), ["listPets"]);
@@ -216,16 +278,34 @@ paths:
 
     #[test]
     fn path_globs_match_segments() {
-        let v = verdicts(PolicyConfig { deny: vec![RuleSpec { path: Some("/pets/*".into()), ..Default::default() }], ..Default::default() });
+        let v = verdicts(PolicyConfig {
+            deny: vec![RuleSpec {
+                path: Some("/pets/*".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
         assert_eq!(allowed(&v), ["listPets", "createPet"]);
-        let v = verdicts(PolicyConfig { deny: vec![RuleSpec { path: Some("/**".into()), ..Default::default() }], ..Default::default() });
+        let v = verdicts(PolicyConfig {
+            deny: vec![RuleSpec {
+                path: Some("/**".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
         assert!(allowed(&v).is_empty());
     }
 
     #[test]
     fn empty_or_unknown_rules_match_nothing() {
         let v = verdicts(PolicyConfig {
-            deny: vec![RuleSpec::default(), RuleSpec { method: Some("FETCH".into()), ..Default::default() }],
+            deny: vec![
+                RuleSpec::default(),
+                RuleSpec {
+                    method: Some("FETCH".into()),
+                    ..Default::default()
+                },
+            ],
             ..Default::default()
         });
         assert_eq!(allowed(&v).len(), 3);
@@ -233,10 +313,19 @@ paths:
 
     #[test]
     fn confirm_rules() {
-        let v = verdicts(PolicyConfig { confirm_mutating: true, ..Default::default() });
+        let v = verdicts(PolicyConfig {
+            confirm_mutating: true,
+            ..Default::default()
+        });
         assert_eq!(v[0].1, Verdict::Allowed { confirm: false });
         assert_eq!(v[1].1, Verdict::Allowed { confirm: true });
-        let v = verdicts(PolicyConfig { confirm: vec![RuleSpec { tag: Some("admin".into()), ..Default::default() }], ..Default::default() });
+        let v = verdicts(PolicyConfig {
+            confirm: vec![RuleSpec {
+                tag: Some("admin".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
         assert_eq!(v[2].1, Verdict::Allowed { confirm: true });
         assert_eq!(v[1].1, Verdict::Allowed { confirm: false });
     }

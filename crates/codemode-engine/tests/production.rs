@@ -7,7 +7,8 @@ use axum::body::Bytes;
 use axum::http::{Method, Uri};
 use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
 use codemode_engine::{
-    Confirm, Confirmation, ConfirmFallback, Engine, EngineConfig, ExecuteOutcome, ExecuteRequest, PlannedRequest, PolicyConfig, RuleSpec,
+    Confirm, ConfirmFallback, Confirmation, Engine, EngineConfig, ExecuteOutcome, ExecuteRequest,
+    PlannedRequest, PolicyConfig, RuleSpec,
 };
 use serde_json::{Value, json};
 
@@ -51,10 +52,16 @@ async fn upstream() -> (String, Received) {
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri, _body: Bytes| {
         let log = log.clone();
         async move {
-            log.0.lock().unwrap().push(format!("{method} {}", uri.path()));
+            log.0
+                .lock()
+                .unwrap()
+                .push(format!("{method} {}", uri.path()));
             match method {
                 Method::DELETE => (axum::http::StatusCode::NO_CONTENT, axum::Json(Value::Null)),
-                Method::POST => (axum::http::StatusCode::CREATED, axum::Json(json!({"id": 7, "echo": TOKEN}))),
+                Method::POST => (
+                    axum::http::StatusCode::CREATED,
+                    axum::Json(json!({"id": 7, "echo": TOKEN})),
+                ),
                 _ => (axum::http::StatusCode::OK, axum::Json(json!([{"id": 1}]))),
             }
         }
@@ -97,7 +104,13 @@ async fn start(policy: PolicyConfig) -> (Engine, Received, Buffer) {
 }
 
 async fn run(engine: &Engine, code: &str, dry_run: bool) -> ExecuteOutcome {
-    engine.execute(ExecuteRequest { code: code.into(), dry_run, confirm: None }).await
+    engine
+        .execute(ExecuteRequest {
+            code: code.into(),
+            dry_run,
+            confirm: None,
+        })
+        .await
 }
 
 fn error_message(outcome: &ExecuteOutcome) -> String {
@@ -109,18 +122,48 @@ fn error_message(outcome: &ExecuteOutcome) -> String {
 
 #[tokio::test]
 async fn read_only_blocks_writes_before_the_network() {
-    let (engine, received, _) = start(PolicyConfig { read_only: true, ..Default::default() }).await;
-    let outcome = run(&engine, r#"await api.createItem({ body: { name: "x" } })"#, false).await;
-    assert_eq!(error_message(&outcome), "PolicyError: createItem (POST /items) changes data and the server is read-only");
-    let outcome = run(&engine, r#"await api.request({ method: "DELETE", path: "/items/1" })"#, false).await;
+    let (engine, received, _) = start(PolicyConfig {
+        read_only: true,
+        ..Default::default()
+    })
+    .await;
+    let outcome = run(
+        &engine,
+        r#"await api.createItem({ body: { name: "x" } })"#,
+        false,
+    )
+    .await;
+    assert_eq!(
+        error_message(&outcome),
+        "PolicyError: createItem (POST /items) changes data and the server is read-only"
+    );
+    let outcome = run(
+        &engine,
+        r#"await api.request({ method: "DELETE", path: "/items/1" })"#,
+        false,
+    )
+    .await;
     assert!(error_message(&outcome).contains("read-only"), "{outcome:?}");
-    assert!(received.list().is_empty(), "blocked calls reached the upstream: {:?}", received.list());
+    assert!(
+        received.list().is_empty(),
+        "blocked calls reached the upstream: {:?}",
+        received.list()
+    );
     // Reads still work, and the search answer marks the blocked operation.
     let outcome = run(&engine, "return (await api.listItems()).length", false).await;
     assert_eq!(outcome.result.unwrap(), json!(1));
     assert_eq!(received.list(), ["GET /items"]);
-    let answer = engine.search(&codemode_engine::SearchRequest { query: "create an item".into(), limit: Some(3) }).unwrap();
-    let create = answer.hits.iter().find(|h| h.name == "createItem").expect("createItem is still shown");
+    let answer = engine
+        .search(&codemode_engine::SearchRequest {
+            query: "create an item".into(),
+            limit: Some(3),
+        })
+        .unwrap();
+    let create = answer
+        .hits
+        .iter()
+        .find(|h| h.name == "createItem")
+        .expect("createItem is still shown");
     assert!(create.blocked);
     assert!(answer.text.contains("BLOCKED"), "{}", answer.text);
 }
@@ -128,13 +171,28 @@ async fn read_only_blocks_writes_before_the_network() {
 #[tokio::test]
 async fn deny_rules_win_and_never_reach_the_network() {
     let policy = PolicyConfig {
-        allow: vec![RuleSpec { tag: Some("items".into()), ..Default::default() }, RuleSpec { tag: Some("admin".into()), ..Default::default() }],
-        deny: vec![RuleSpec { method: Some("DELETE".into()), ..Default::default() }],
+        allow: vec![
+            RuleSpec {
+                tag: Some("items".into()),
+                ..Default::default()
+            },
+            RuleSpec {
+                tag: Some("admin".into()),
+                ..Default::default()
+            },
+        ],
+        deny: vec![RuleSpec {
+            method: Some("DELETE".into()),
+            ..Default::default()
+        }],
         ..Default::default()
     };
     let (engine, received, _) = start(policy).await;
     let outcome = run(&engine, "await api.deleteItem({ id: 1 })", false).await;
-    assert_eq!(error_message(&outcome), "PolicyError: deleteItem (DELETE /items/{id}) is denied by the server's policy");
+    assert_eq!(
+        error_message(&outcome),
+        "PolicyError: deleteItem (DELETE /items/{id}) is denied by the server's policy"
+    );
     assert!(received.list().is_empty());
     let op = engine.spec().find("deleteItem").unwrap();
     assert!(!engine.is_allowed(op));
@@ -163,7 +221,10 @@ async fn dry_run_plans_writes_and_sends_reads() {
 struct Answer(Confirmation, Arc<Mutex<Vec<PlannedRequest>>>);
 
 impl Confirm for Answer {
-    fn confirm(&self, request: PlannedRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Confirmation> + Send>> {
+    fn confirm(
+        &self,
+        request: PlannedRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Confirmation> + Send>> {
         self.1.lock().unwrap().push(request);
         let answer = self.0;
         Box::pin(async move { answer })
@@ -172,7 +233,10 @@ impl Confirm for Answer {
 
 #[tokio::test]
 async fn confirmation_asks_and_a_decline_throws_in_the_program() {
-    let policy = PolicyConfig { confirm_mutating: true, ..Default::default() };
+    let policy = PolicyConfig {
+        confirm_mutating: true,
+        ..Default::default()
+    };
     let (engine, received, _) = start(policy).await;
     let asked = Arc::new(Mutex::new(Vec::new()));
     let code = r#"
@@ -180,35 +244,76 @@ async fn confirmation_asks_and_a_decline_throws_in_the_program() {
         catch (e) { return e.name + ": " + e.message; }
     "#;
     let declined = engine
-        .execute(ExecuteRequest { code: code.into(), dry_run: false, confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))) })
+        .execute(ExecuteRequest {
+            code: code.into(),
+            dry_run: false,
+            confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))),
+        })
         .await;
-    assert_eq!(declined.result.unwrap(), json!("ConfirmationDeclined: the user declined POST /items"));
+    assert_eq!(
+        declined.result.unwrap(),
+        json!("ConfirmationDeclined: the user declined POST /items")
+    );
     assert!(received.list().is_empty());
-    assert_eq!(asked.lock().unwrap()[0].body, Some(json!({ "name": "x" })), "the user was shown the request");
+    assert_eq!(
+        asked.lock().unwrap()[0].body,
+        Some(json!({ "name": "x" })),
+        "the user was shown the request"
+    );
 
     let approved = engine
-        .execute(ExecuteRequest { code: code.into(), dry_run: false, confirm: Some(Arc::new(Answer(Confirmation::Approved, asked.clone()))) })
+        .execute(ExecuteRequest {
+            code: code.into(),
+            dry_run: false,
+            confirm: Some(Arc::new(Answer(Confirmation::Approved, asked.clone()))),
+        })
         .await;
     assert_eq!(approved.result.unwrap(), json!("sent"));
     assert_eq!(received.list(), ["POST /items"]);
 
     // Reads never ask.
     let read = engine
-        .execute(ExecuteRequest { code: "return (await api.listItems()).length".into(), dry_run: false, confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))) })
+        .execute(ExecuteRequest {
+            code: "return (await api.listItems()).length".into(),
+            dry_run: false,
+            confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))),
+        })
         .await;
     assert_eq!(read.result.unwrap(), json!(1));
 }
 
 #[tokio::test]
 async fn without_elicitation_the_configured_fallback_applies() {
-    let (engine, received, _) = start(PolicyConfig { confirm_mutating: true, ..Default::default() }).await;
-    let outcome = run(&engine, r#"await api.createItem({ body: { name: "x" } })"#, false).await;
-    assert!(error_message(&outcome).contains("needs the user's confirmation, but this client cannot ask"), "{outcome:?}");
+    let (engine, received, _) = start(PolicyConfig {
+        confirm_mutating: true,
+        ..Default::default()
+    })
+    .await;
+    let outcome = run(
+        &engine,
+        r#"await api.createItem({ body: { name: "x" } })"#,
+        false,
+    )
+    .await;
+    assert!(
+        error_message(&outcome)
+            .contains("needs the user's confirmation, but this client cannot ask"),
+        "{outcome:?}"
+    );
     assert!(received.list().is_empty());
 
-    let policy = PolicyConfig { confirm_mutating: true, confirm_fallback: ConfirmFallback::Allow, ..Default::default() };
+    let policy = PolicyConfig {
+        confirm_mutating: true,
+        confirm_fallback: ConfirmFallback::Allow,
+        ..Default::default()
+    };
     let (engine, received, _) = start(policy).await;
-    let outcome = run(&engine, r#"return (await api.createItem({ body: { name: "x" } })).id"#, false).await;
+    let outcome = run(
+        &engine,
+        r#"return (await api.createItem({ body: { name: "x" } })).id"#,
+        false,
+    )
+    .await;
     assert_eq!(outcome.result.unwrap(), json!(7));
     assert_eq!(received.list(), ["POST /items"]);
 }
@@ -216,11 +321,22 @@ async fn without_elicitation_the_configured_fallback_applies() {
 #[tokio::test]
 async fn audit_log_has_one_redacted_line_per_call() {
     let (engine, _, audit) = start(PolicyConfig::default()).await;
-    let outcome = run(&engine, r#"await api.listItems(); return await api.createItem({ body: { name: "x" } });"#, false).await;
+    let outcome = run(
+        &engine,
+        r#"await api.listItems(); return await api.createItem({ body: { name: "x" } });"#,
+        false,
+    )
+    .await;
     let result = outcome.result.unwrap();
-    assert!(!result.to_string().contains(TOKEN), "the echoed credential is redacted: {result}");
+    assert!(
+        !result.to_string().contains(TOKEN),
+        "the echoed credential is redacted: {result}"
+    );
     let log = String::from_utf8(audit.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2, "{log}");
     assert_eq!(lines[0]["method"], "GET");
     assert_eq!(lines[0]["path"], "/items");

@@ -16,7 +16,10 @@ use serde_json::Value;
 const CANARY: &str = "canary-token-7f3a9c1e5b";
 
 fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn shared_specs() -> PathBuf {
@@ -37,15 +40,26 @@ impl Drop for Steady {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_steady(spec: &Path, extra: &[&str]) -> Steady {
     let bin = workspace().join("node_modules/.bin");
     let steady = bin.join("steady");
-    assert!(steady.exists(), "steady is not installed: run scripts/install-test-tools (npm ci) at the repo root");
+    assert!(
+        steady.exists(),
+        "steady is not installed: run scripts/install-test-tools (npm ci) at the repo root"
+    );
     let port = free_port();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let child = Command::new(&steady)
         .args(["-p", &port.to_string(), "--host", "127.0.0.1", "-q"])
         .args(extra)
@@ -58,14 +72,19 @@ fn start_steady(spec: &Path, extra: &[&str]) -> Steady {
     let steady = Steady { child, port };
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "steady did not start within 60 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "steady did not start within 60 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     steady
 }
 
 fn engine(spec_path: &Path, port: u16) -> Engine {
-    let spec = codemode_engine::spec::load(spec_path.to_str().unwrap(), &Default::default()).unwrap().spec;
+    let spec = codemode_engine::spec::load(spec_path.to_str().unwrap(), &Default::default())
+        .unwrap()
+        .spec;
     let config = EngineConfig {
         upstream: Some(UpstreamConfig {
             base_url: format!("http://127.0.0.1:{port}"),
@@ -88,19 +107,41 @@ struct Task {
 async fn run_tasks(engine: &Engine, tasks: &[Task]) {
     let mut failures = Vec::new();
     for task in tasks {
-        let answer = engine.search(&SearchRequest { query: task.search.into(), limit: Some(5) }).unwrap();
+        let answer = engine
+            .search(&SearchRequest {
+                query: task.search.into(),
+                limit: Some(5),
+            })
+            .unwrap();
         if !answer.hits.iter().any(|h| h.name == task.operation) {
             let got: Vec<_> = answer.hits.iter().map(|h| h.name.as_str()).collect();
-            failures.push(format!("search {:?}: {} not in top 5 {got:?}", task.search, task.operation));
+            failures.push(format!(
+                "search {:?}: {} not in top 5 {got:?}",
+                task.search, task.operation
+            ));
         } else if !answer.text.contains(&format!("{}(", task.operation)) {
-            failures.push(format!("search {:?}: answer does not declare {}", task.search, task.operation));
+            failures.push(format!(
+                "search {:?}: answer does not declare {}",
+                task.search, task.operation
+            ));
         }
-        let outcome = engine.execute(ExecuteRequest { code: task.code.into(), ..Default::default() }).await;
+        let outcome = engine
+            .execute(ExecuteRequest {
+                code: task.code.into(),
+                ..Default::default()
+            })
+            .await;
         if let Some(problem) = problem(&outcome, task) {
             failures.push(format!("{}: {problem}", task.operation));
         }
     }
-    assert!(failures.is_empty(), "{} of {} tasks failed:\n{}", failures.len(), tasks.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} tasks failed:\n{}",
+        failures.len(),
+        tasks.len(),
+        failures.join("\n")
+    );
 }
 
 fn problem(outcome: &ExecuteOutcome, task: &Task) -> Option<String> {
@@ -111,8 +152,15 @@ fn problem(outcome: &ExecuteOutcome, task: &Task) -> Option<String> {
     if outcome.calls.is_empty() {
         return Some("no upstream call was made".into());
     }
-    if let Some(bad) = outcome.calls.iter().find(|c| !c.status.is_some_and(|s| (200..300).contains(&s))) {
-        return Some(format!("steady refused {} {} with {:?}: {rendered}", bad.method, bad.path, bad.status));
+    if let Some(bad) = outcome
+        .calls
+        .iter()
+        .find(|c| !c.status.is_some_and(|s| (200..300).contains(&s)))
+    {
+        return Some(format!(
+            "steady refused {} {} with {:?}: {rendered}",
+            bad.method, bad.path, bad.status
+        ));
     }
     match &outcome.result {
         Ok(value) if (task.check)(value) => None,
@@ -168,7 +216,10 @@ const GITHUB_TASKS: &[Task] = &[
             const files = await Promise.all(prs.slice(0, 3).map(pr => api.pullsListFiles({ owner: "acme", repo: "app", pull_number: pr.number })));
             return prs.slice(0, 3).map((pr, i) => ({ number: pr.number, files: files[i].length }));
         "#,
-        check: |v| v.as_array().is_some_and(|a| !a.is_empty() && a[0]["files"].is_number()),
+        check: |v| {
+            v.as_array()
+                .is_some_and(|a| !a.is_empty() && a[0]["files"].is_number())
+        },
     },
     Task {
         search: "files changed in a pull request",

@@ -20,7 +20,10 @@ fn time<T>(runs: u32, mut f: impl FnMut() -> T) -> (f64, T) {
     for _ in 0..runs {
         last = f();
     }
-    (started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs), last)
+    (
+        started.elapsed().as_secs_f64() * 1000.0 / f64::from(runs),
+        last,
+    )
 }
 
 fn main() {
@@ -28,7 +31,9 @@ fn main() {
         let value = rows(n);
         let bytes = serde_json::to_string(&value).map(|s| s.len()).unwrap_or(0);
         let (cut_ms, (text, _)) = time(5, || cut_to_budget(&value, 6000));
-        let (naive_ms, tokens) = time(2, || count_tokens(&serde_json::to_string(&value).unwrap_or_default()));
+        let (naive_ms, tokens) = time(2, || {
+            count_tokens(&serde_json::to_string(&value).unwrap_or_default())
+        });
         println!(
             "{label} ({bytes} B, {tokens} tokens): cut_to_budget {cut_ms:.1} ms -> {} tokens; \
              naive serialize+count {naive_ms:.1} ms; ratio {:.1}x",

@@ -91,7 +91,9 @@ fn summary_only(value: &Value) -> Value {
         Value::String(s) => format!("string of {} chars", s.chars().count()),
         _ => "scalar".to_string(),
     };
-    Value::String(format!("…(result too large to show: {shape}; filter in code)"))
+    Value::String(format!(
+        "…(result too large to show: {shape}; filter in code)"
+    ))
 }
 
 fn to_compact(value: &Value) -> String {
@@ -159,7 +161,9 @@ fn cut_array(items: &[Value], budget: usize) -> Value {
         }
         // The first item that does not fit whole gets what is left, if that is worth showing.
         let left = room.saturating_sub(used);
-        if left >= MARKER_RESERVE && matches!(item, Value::Array(_) | Value::Object(_) | Value::String(_)) {
+        if left >= MARKER_RESERVE
+            && matches!(item, Value::Array(_) | Value::Object(_) | Value::String(_))
+        {
             kept.push(cut_value(item, left));
         }
         break;
@@ -218,7 +222,9 @@ mod tests {
 
     #[test]
     fn a_long_array_is_cut_with_a_count_of_what_was_left_out() {
-        let items: Vec<Value> = (0..10_000).map(|i| json!({"id": i, "name": format!("item {i}")})).collect();
+        let items: Vec<Value> = (0..10_000)
+            .map(|i| json!({"id": i, "name": format!("item {i}")}))
+            .collect();
         let value = json!({"items": items, "total": 10_000});
         let (text, cut) = cut_to_budget(&value, 500);
         assert!(cut);
@@ -226,9 +232,15 @@ mod tests {
         let back: Value = serde_json::from_str(&text).expect("valid JSON");
         let kept = back["items"].as_array().expect("items stays an array");
         assert!(kept.len() > 5, "kept {} items", kept.len());
-        let marker = kept.last().and_then(Value::as_str).expect("marker at the end");
+        let marker = kept
+            .last()
+            .and_then(Value::as_str)
+            .expect("marker at the end");
         let shown = kept.len() - 1;
-        assert!(marker.contains(&format!("{} more items", 10_000 - shown)), "{marker}");
+        assert!(
+            marker.contains(&format!("{} more items", 10_000 - shown)),
+            "{marker}"
+        );
         assert_eq!(back["total"], 10_000);
     }
 
@@ -239,7 +251,12 @@ mod tests {
         assert!(cut);
         assert!(count_tokens(&text) <= 300);
         let back: Value = serde_json::from_str(&text).expect("valid JSON");
-        assert!(back["blob"].as_str().expect("string").contains("50000 chars in all"));
+        assert!(
+            back["blob"]
+                .as_str()
+                .expect("string")
+                .contains("50000 chars in all")
+        );
     }
 
     #[test]
@@ -279,7 +296,10 @@ mod tests {
         let back: Value = serde_json::from_str(&text).expect("valid JSON");
         let marker = back[OMITTED_KEYS_MARKER].as_str().expect("marker key");
         let shown = back.as_object().expect("object").len() - 1;
-        assert!(marker.contains(&format!("{} more keys", 5000 - shown)), "{marker}");
+        assert!(
+            marker.contains(&format!("{} more keys", 5000 - shown)),
+            "{marker}"
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use codemode_engine::{Engine, ExecuteRequest, SearchRequest};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -47,8 +47,17 @@ impl ToolSet {
             .into_iter()
             .filter_map(|tool| serde_json::from_value::<Tool>(tool).ok())
             .collect::<Vec<Tool>>();
-        let index = tools.iter().enumerate().map(|(i, t)| (t.name.to_string(), i)).collect();
-        ToolSet { mode, tools, operations, index }
+        let index = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.to_string(), i))
+            .collect();
+        ToolSet {
+            mode,
+            tools,
+            operations,
+            index,
+        }
     }
 }
 
@@ -62,7 +71,11 @@ pub struct CodemodeServer {
 
 impl CodemodeServer {
     pub fn new(engine: Arc<Engine>, tools: Arc<ToolSet>, config: &ServerConfig) -> CodemodeServer {
-        CodemodeServer { engine, tools, budget_tokens: config.output_budget_tokens }
+        CodemodeServer {
+            engine,
+            tools,
+            budget_tokens: config.output_budget_tokens,
+        }
     }
 
     async fn dispatch(&self, name: String, args: JsonObject) -> CallToolResult {
@@ -71,11 +84,14 @@ impl CodemodeServer {
         let budget = self.budget_tokens;
         // Its own task: concurrency, and a panic is caught by the join below. If this future is
         // dropped (the client cancelled), the guard aborts the task instead of leaving it running.
-        let task = tokio::spawn(async move { run_tool(&engine, &tools, budget, &name, args).await });
+        let task =
+            tokio::spawn(async move { run_tool(&engine, &tools, budget, &name, args).await });
         let _abort_on_drop = AbortOnDrop(task.abort_handle());
         match task.await {
             Ok(result) => result,
-            Err(error) if error.is_panic() => error_result("internal error: the tool call crashed; nothing more is known"),
+            Err(error) if error.is_panic() => {
+                error_result("internal error: the tool call crashed; nothing more is known")
+            }
             Err(_) => error_result("the tool call was cancelled"),
         }
     }
@@ -89,7 +105,13 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn run_tool(engine: &Engine, tools: &ToolSet, budget: usize, name: &str, args: JsonObject) -> CallToolResult {
+async fn run_tool(
+    engine: &Engine,
+    tools: &ToolSet,
+    budget: usize,
+    name: &str,
+    args: JsonObject,
+) -> CallToolResult {
     match tools.mode {
         ToolMode::CodeMode => match name {
             SEARCH_TOOL => run_search(engine, budget, &args).await,
@@ -128,7 +150,9 @@ async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallTo
         Err(message) => return error_result(message),
     };
     match (query, code) {
-        (Some(_), Some(_)) => error_result("invalid arguments: pass either `query` or `code`, not both"),
+        (Some(_), Some(_)) => {
+            error_result("invalid arguments: pass either `query` or `code`, not both")
+        }
         (None, Some(code)) => outcome_result(&engine.search_code(code).await, budget),
         (Some(query), None) => match engine.search(&SearchRequest { query, limit }) {
             Ok(answer) => {
@@ -143,7 +167,9 @@ async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallTo
             }
             Err(error) => error_result(format!("search failed: {error}")),
         },
-        (None, None) => error_result("invalid arguments: `search` needs `query` (keywords) or `code` (a program)"),
+        (None, None) => error_result(
+            "invalid arguments: `search` needs `query` (keywords) or `code` (a program)",
+        ),
     }
 }
 
@@ -160,7 +186,13 @@ async fn run_execute(engine: &Engine, budget: usize, args: &JsonObject) -> CallT
         Some(Value::Bool(flag)) => *flag,
         Some(_) => return error_result("invalid arguments: `dry_run` must be a boolean"),
     };
-    let outcome = engine.execute(ExecuteRequest { code, dry_run, confirm: None }).await;
+    let outcome = engine
+        .execute(ExecuteRequest {
+            code,
+            dry_run,
+            confirm: None,
+        })
+        .await;
     outcome_result(&outcome, max_tokens)
 }
 
@@ -177,7 +209,9 @@ fn optional_count(args: &JsonObject, key: &str) -> Result<Option<usize>, String>
         None | Some(Value::Null) => Ok(None),
         Some(value) => match value.as_u64() {
             Some(n) if n > 0 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
-            _ => Err(format!("invalid arguments: `{key}` must be a positive integer, got {value}")),
+            _ => Err(format!(
+                "invalid arguments: `{key}` must be a positive integer, got {value}"
+            )),
         },
     }
 }

@@ -33,7 +33,9 @@ pub async fn serve_http(
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
     serve_http_listener(engine, config, listener, shutdown).await
 }
 
@@ -48,7 +50,9 @@ pub async fn serve_http_listener(
     let local = listener.local_addr().map_err(ServeError::Http)?;
     let cancel = CancellationToken::new();
     let state = Arc::new(Endpoint::new(engine, config, local.port(), cancel.clone()));
-    let app = axum::Router::new().route("/mcp", axum::routing::any(mcp_endpoint)).with_state(state);
+    let app = axum::Router::new()
+        .route("/mcp", axum::routing::any(mcp_endpoint))
+        .with_state(state);
     let stop = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -71,14 +75,25 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    fn new(engine: Arc<Engine>, config: ServerConfig, port: u16, cancel: CancellationToken) -> Endpoint {
+    fn new(
+        engine: Arc<Engine>,
+        config: ServerConfig,
+        port: u16,
+        cancel: CancellationToken,
+    ) -> Endpoint {
         let allowed_hosts = if config.allowed_hosts.is_empty() {
-            loopback_names().iter().map(|h| format!("{h}:{port}")).collect()
+            loopback_names()
+                .iter()
+                .map(|h| format!("{h}:{port}"))
+                .collect()
         } else {
             config.allowed_hosts.clone()
         };
         let allowed_origins = if config.allowed_origins.is_empty() {
-            loopback_names().iter().map(|h| format!("http://{h}:{port}")).collect()
+            loopback_names()
+                .iter()
+                .map(|h| format!("http://{h}:{port}"))
+                .collect()
         } else {
             config.allowed_origins.clone()
         };
@@ -114,7 +129,11 @@ impl Endpoint {
             .disable_allowed_origins()
             .with_max_request_body_bytes(self.config.max_request_bytes)
             .with_cancellation_token(self.cancel.child_token());
-        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), rmcp_config)
+        StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(LocalSessionManager::default()),
+            rmcp_config,
+        )
     }
 }
 
@@ -123,7 +142,7 @@ fn loopback_names() -> [&'static str; 3] {
 }
 
 async fn mcp_endpoint(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
-    if let Err(rejection) = check_request(&endpoint, &request) {
+    if let Some(rejection) = rejection(&endpoint, &request) {
         return rejection;
     }
     let mode = mode_from_query(request.uri().query()).unwrap_or(endpoint.config.mode);
@@ -134,39 +153,58 @@ async fn mcp_endpoint(State(endpoint): State<Arc<Endpoint>>, request: Request) -
     }
 }
 
-/// Host, Origin, then bearer token.
-fn check_request(endpoint: &Endpoint, request: &Request) -> Result<(), Response> {
+/// Checks Host, Origin, then the bearer token; the answer to send when one fails.
+fn rejection(endpoint: &Endpoint, request: &Request) -> Option<Response> {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
-    if !host.as_deref().is_some_and(|h| host_allowed(h, &endpoint.allowed_hosts)) {
-        return Err(reject(StatusCode::FORBIDDEN, "forbidden: the Host header is not an allowed host"));
+    if !host
+        .as_deref()
+        .is_some_and(|h| host_allowed(h, &endpoint.allowed_hosts))
+    {
+        return Some(reject(
+            StatusCode::FORBIDDEN,
+            "forbidden: the Host header is not an allowed host",
+        ));
     }
     if let Some(origin) = headers.get(header::ORIGIN)
-        && !origin.to_str().is_ok_and(|o| origin_allowed(o, &endpoint.allowed_origins))
+        && !origin
+            .to_str()
+            .is_ok_and(|o| origin_allowed(o, &endpoint.allowed_origins))
     {
-        return Err(reject(StatusCode::FORBIDDEN, "forbidden: the Origin header is not an allowed origin"));
+        return Some(reject(
+            StatusCode::FORBIDDEN,
+            "forbidden: the Origin header is not an allowed origin",
+        ));
     }
     if let Some(token) = &endpoint.config.auth_token
         && !bearer_matches(headers, token)
     {
-        let mut response = reject(StatusCode::UNAUTHORIZED, "unauthorized: a valid bearer token is required");
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-        return Err(response);
+        let mut response = reject(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: a valid bearer token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return Some(response);
     }
-    Ok(())
+    None
 }
 
 /// `?codemode=false` → per operation, `?codemode=true` → code mode, anything else → configured.
 fn mode_from_query(query: Option<&str>) -> Option<ToolMode> {
-    query?.split('&').find_map(|pair| match pair.split_once('=') {
-        Some(("codemode", "false" | "0")) => Some(ToolMode::PerOperation),
-        Some(("codemode", "true" | "1")) => Some(ToolMode::CodeMode),
-        _ => None,
-    })
+    query?
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some(("codemode", "false" | "0")) => Some(ToolMode::PerOperation),
+            Some(("codemode", "true" | "1")) => Some(ToolMode::CodeMode),
+            _ => None,
+        })
 }
 
 /// A `Host` value matches an entry `host:port` exactly, or an entry `host` on any port.
@@ -198,9 +236,13 @@ fn split_host_port(authority: &str) -> (&str, Option<&str>) {
 
 pub(crate) fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
     let origin = origin.trim().trim_end_matches('/');
-    allowed
-        .iter()
-        .any(|entry| entry == "*" || entry.trim().trim_end_matches('/').eq_ignore_ascii_case(origin))
+    allowed.iter().any(|entry| {
+        entry == "*"
+            || entry
+                .trim()
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(origin)
+    })
 }
 
 /// Compares the presented token in constant time (no early exit on the first differing byte).
@@ -208,7 +250,10 @@ fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
     let Some(presented) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
     else {
         return false;
     };
@@ -227,7 +272,12 @@ fn reject(status: StatusCode, message: &str) -> Response {
         "id": null,
         "error": {"code": -32600, "message": message}
     });
-    (status, [(header::CONTENT_TYPE, "application/json")], Body::from(body.to_string())).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from(body.to_string()),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -240,7 +290,12 @@ mod tests {
 
     #[test]
     fn hosts_match_on_name_and_port() {
-        let allowed = list(&["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "example.com"]);
+        let allowed = list(&[
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "example.com",
+        ]);
         assert!(host_allowed("localhost:8080", &allowed));
         assert!(host_allowed("LOCALHOST:8080", &allowed));
         assert!(host_allowed("[::1]:8080", &allowed));
@@ -264,8 +319,14 @@ mod tests {
 
     #[test]
     fn the_query_picks_the_mode() {
-        assert_eq!(mode_from_query(Some("codemode=false")), Some(ToolMode::PerOperation));
-        assert_eq!(mode_from_query(Some("a=b&codemode=true")), Some(ToolMode::CodeMode));
+        assert_eq!(
+            mode_from_query(Some("codemode=false")),
+            Some(ToolMode::PerOperation)
+        );
+        assert_eq!(
+            mode_from_query(Some("a=b&codemode=true")),
+            Some(ToolMode::CodeMode)
+        );
         assert_eq!(mode_from_query(Some("codemode=maybe")), None);
         assert_eq!(mode_from_query(None), None);
     }
@@ -273,7 +334,10 @@ mod tests {
     #[test]
     fn bearer_tokens_compare_whole() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::AUTHORIZATION, "Bearer s3cret".parse().expect("header"));
+        headers.insert(
+            header::AUTHORIZATION,
+            "Bearer s3cret".parse().expect("header"),
+        );
         assert!(bearer_matches(&headers, "s3cret"));
         assert!(!bearer_matches(&headers, "s3cre"));
         assert!(!bearer_matches(&headers, "s3cret!"));

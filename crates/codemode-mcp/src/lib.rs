@@ -75,7 +75,10 @@ impl Default for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("http server failed: {0}")]
     Http(std::io::Error),
     #[error("mcp session failed to start: {0}")]
@@ -90,7 +93,12 @@ pub async fn serve_stdio(engine: Arc<Engine>, config: ServerConfig) -> Result<()
 }
 
 /// Serves MCP over any byte stream pair (stdio, a pipe, an in-memory duplex in tests).
-pub async fn serve_io<R, W>(engine: Arc<Engine>, config: ServerConfig, reader: R, writer: W) -> Result<(), ServeError>
+pub async fn serve_io<R, W>(
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    reader: R,
+    writer: W,
+) -> Result<(), ServeError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,

@@ -101,13 +101,20 @@ pub fn input_schema(spec: &Spec, operation: &Operation) -> Value {
                 let Some(parameter) = operation.parameters.get(index) else {
                     continue;
                 };
-                (parameter.schema.clone(), parameter.description.clone(), parameter.required)
+                (
+                    parameter.schema.clone(),
+                    parameter.description.clone(),
+                    parameter.required,
+                )
             }
             ArgumentSource::Body => {
                 let Some(body) = &operation.request_body else {
                     continue;
                 };
-                let schema = body.preferred().map(|media| media.schema.clone()).unwrap_or(json!({}));
+                let schema = body
+                    .preferred()
+                    .map(|media| media.schema.clone())
+                    .unwrap_or(json!({}));
                 (schema, body.description.clone(), body.required)
             }
         };
@@ -116,7 +123,10 @@ pub fn input_schema(spec: &Spec, operation: &Operation) -> Value {
             && !map.contains_key("description")
             && !map.contains_key("$ref")
         {
-            map.insert("description".into(), Value::String(clip_chars(text.trim(), MAX_PROPERTY_DESCRIPTION_CHARS)));
+            map.insert(
+                "description".into(),
+                Value::String(clip_chars(text.trim(), MAX_PROPERTY_DESCRIPTION_CHARS)),
+            );
         }
         if is_required {
             required.push(Value::String(argument.key.clone()));
@@ -148,7 +158,11 @@ fn collect_defs(spec: &Spec, root: &Value) -> Map<String, Value> {
     });
     while let Some(name) = queue.pop_front() {
         // A dangling reference gets an empty (accept-anything) schema so `$ref` still resolves.
-        let schema = spec.schemas.get(&name).map(sanitize_schema).unwrap_or(json!({}));
+        let schema = spec
+            .schemas
+            .get(&name)
+            .map(sanitize_schema)
+            .unwrap_or(json!({}));
         for_each_ref(&schema, &mut |next| {
             if seen.insert(next.clone()) {
                 queue.push_back(next);
@@ -180,7 +194,13 @@ const SCHEMA_KEYWORDS: &[&str] = &[
 /// Keywords whose value is an array of schemas.
 const SCHEMA_ARRAY_KEYWORDS: &[&str] = &["allOf", "anyOf", "oneOf", "prefixItems"];
 /// Keywords whose value maps names to schemas.
-const SCHEMA_MAP_KEYWORDS: &[&str] = &["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"];
+const SCHEMA_MAP_KEYWORDS: &[&str] = &[
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
 
 /// Rewrites component references to `#/$defs/…` and drops OpenAPI-only and `x-` keywords,
 /// walking only schema positions (a property *named* `example` is kept).
@@ -194,7 +214,10 @@ fn sanitize_schema(schema: &Value) -> Value {
             continue;
         }
         let cleaned = if key == "$ref" {
-            match value.as_str().and_then(|r| r.strip_prefix(spec::SCHEMA_REF_PREFIX)) {
+            match value
+                .as_str()
+                .and_then(|r| r.strip_prefix(spec::SCHEMA_REF_PREFIX))
+            {
                 Some(token) => Value::String(format!("#/$defs/{token}")),
                 None => value.clone(),
             }
@@ -208,7 +231,10 @@ fn sanitize_schema(schema: &Value) -> Value {
         } else if SCHEMA_MAP_KEYWORDS.contains(&key.as_str()) {
             match value {
                 Value::Object(entries) => Value::Object(
-                    entries.iter().map(|(name, s)| (name.clone(), sanitize_schema(s))).collect(),
+                    entries
+                        .iter()
+                        .map(|(name, s)| (name.clone(), sanitize_schema(s)))
+                        .collect(),
                 ),
                 other => other.clone(),
             }
@@ -274,7 +300,13 @@ impl ToolNames {
 fn tool_name_base(operation_name: &str) -> String {
     let mut name: String = operation_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(MAX_TOOL_NAME_LEN)
         .collect();
     if name.is_empty() {
@@ -287,7 +319,9 @@ fn tool_name_base(operation_name: &str) -> String {
 pub fn is_valid_tool_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_TOOL_NAME_LEN
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 #[cfg(test)]

@@ -45,7 +45,9 @@ fn success(value: &Value, budget: usize, side: Vec<String>) -> CallToolResult {
     let mut result = CallToolResult::success(content);
     if value.is_object() {
         // The cut text is valid JSON by construction; parse it back so both forms agree.
-        result.structured_content = serde_json::from_str::<Value>(&text).ok().filter(Value::is_object);
+        result.structured_content = serde_json::from_str::<Value>(&text)
+            .ok()
+            .filter(Value::is_object);
     }
     result
 }
@@ -70,15 +72,25 @@ pub fn failure_text(failure: &ScriptFailure) -> String {
 fn side_sections(outcome: &ExecuteOutcome, budget: usize) -> Vec<String> {
     let mut sections = Vec::new();
     if !outcome.logs.is_empty() {
-        sections.push(("console", outcome.logs.iter().map(log_line).collect::<Vec<_>>()));
+        sections.push((
+            "console",
+            outcome.logs.iter().map(log_line).collect::<Vec<_>>(),
+        ));
     }
     if !outcome.planned.is_empty() {
-        sections.push(("planned (dry run, not sent)", outcome.planned.iter().map(planned_line).collect()));
+        sections.push((
+            "planned (dry run, not sent)",
+            outcome.planned.iter().map(planned_line).collect(),
+        ));
     }
     if !outcome.calls.is_empty() {
         sections.push(("calls", outcome.calls.iter().map(call_line).collect()));
     }
-    let share = if sections.is_empty() { 0 } else { budget / sections.len() };
+    let share = if sections.is_empty() {
+        0
+    } else {
+        budget / sections.len()
+    };
     sections
         .into_iter()
         .map(|(title, lines)| section_within(title, &lines, share))
@@ -104,7 +116,9 @@ fn log_line(line: &LogLine) -> String {
 }
 
 fn call_line(call: &CallRecord) -> String {
-    let status = call.status.map_or_else(|| "-".to_string(), |s| s.to_string());
+    let status = call
+        .status
+        .map_or_else(|| "-".to_string(), |s| s.to_string());
     format!("{} {} {} {}ms", call.method, call.path, status, call.ms)
 }
 

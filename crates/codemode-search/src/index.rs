@@ -46,13 +46,25 @@ pub struct Tuning {
     pub test_helper_factor: f32,
     /// Score multiplier for deprecated operations: still findable, but behind their replacements.
     pub deprecated_factor: f32,
+    /// A synonym's idf is capped at this multiple of the query word's own idf.
+    pub synonym_idf_cap: f32,
+    /// How many first-stage candidates the second stage re-ranks.
+    pub rerank_depth: f32,
+    /// Weight of the second stage: how much of an operation's identity (summary and resource
+    /// words) the query explains.
+    pub identity_weight: f32,
+    /// Whether identity words weigh their idf (1) or count alike (0).
+    pub identity_by_idf: f32,
+    /// Score multiplier for writes to one existing item (the path ends in a parameter) when
+    /// the query only asks to create something.
+    pub create_on_item_factor: f32,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             field_weights: [
-                2.0, 1.5, 1.5, 0.8, 2.5, 1.5, 0.6, 1.0, 0.3, 0.25, 0.3, 0.3, 0.2,
+                2.0, 1.5, 1.5, 0.8, 3.0, 1.5, 0.6, 1.0, 0.3, 0.25, 0.3, 0.3, 0.2,
             ],
             k1: 2.0,
             synonym_weight: 0.7,
@@ -64,6 +76,11 @@ impl Default for Tuning {
             method_mismatch_factor: 0.6,
             single_item_factor: 0.8,
             test_helper_factor: 0.8,
+            synonym_idf_cap: 1.5,
+            rerank_depth: 50.0,
+            identity_weight: 0.25,
+            identity_by_idf: 0.0,
+            create_on_item_factor: 0.8,
         }
     }
 }
@@ -89,6 +106,11 @@ impl Tuning {
                 "mismatch" => &mut self.method_mismatch_factor,
                 "item" => &mut self.single_item_factor,
                 "testhelper" => &mut self.test_helper_factor,
+                "syncap" => &mut self.synonym_idf_cap,
+                "depth" => &mut self.rerank_depth,
+                "identity" => &mut self.identity_weight,
+                "identity_idf" => &mut self.identity_by_idf,
+                "create_item" => &mut self.create_on_item_factor,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -193,6 +215,20 @@ pub struct Index {
     method_mismatch_factor: f32,
     single_item_factor: f32,
     test_helper_factor: f32,
+    synonym_idf_cap: f32,
+    rerank_depth: usize,
+    identity_weight: f32,
+    identity_by_idf: bool,
+    create_on_item_factor: f32,
+    /// Stems of verbs asking to create, and of verbs asking to change.
+    create_words: Vec<String>,
+    update_words: Vec<String>,
+    /// Per operation: the path ends in a parameter (it acts on one existing item).
+    on_item: Vec<bool>,
+    /// Per operation: the terms saying what it is (its summary, else its name), each with
+    /// whether it is a verb (verbs only count when the query uses them: methods are judged
+    /// apart).
+    identity: Vec<Vec<(u32, bool)>>,
     /// Per operation: a GET of one item (path ends in a parameter).
     single_item: Vec<bool>,
     /// Per operation: a test helper (path segment like `test_helpers`).
@@ -561,6 +597,12 @@ impl Index {
             .map(|w| analyzer.stem(w))
             .collect();
         let related = related_terms(&analyzer, &builder.term_ids, tuning.synonym_weight);
+        let stems_of = |words: &[&str]| -> Vec<String> {
+            words.iter().map(|w| analyzer.stem(w)).collect()
+        };
+        let create_words = stems_of(vocabulary::CREATE_WORDS);
+        let update_words = stems_of(vocabulary::UPDATE_WORDS);
+        let identity = identity_terms(&documents, &builder.term_ids, &intent_words, &analyzer);
 
         Index {
             analyzer,
@@ -571,6 +613,19 @@ impl Index {
             method_mismatch_factor: tuning.method_mismatch_factor,
             single_item_factor: tuning.single_item_factor,
             test_helper_factor: tuning.test_helper_factor,
+            synonym_idf_cap: tuning.synonym_idf_cap,
+            rerank_depth: tuning.rerank_depth as usize,
+            identity_weight: tuning.identity_weight,
+            identity_by_idf: tuning.identity_by_idf > 0.5,
+            create_on_item_factor: tuning.create_on_item_factor,
+            create_words,
+            update_words,
+            on_item: spec
+                .operations
+                .iter()
+                .map(|op| op.path.trim_end_matches('/').ends_with('}'))
+                .collect(),
+            identity,
             single_item: spec
                 .operations
                 .iter()
@@ -659,7 +714,19 @@ impl Index {
             return Ok(Vec::new());
         }
         let mut scores = self.score(&groups, word_groups);
-        self.apply_method_intent(query, &mut scores);
+        let query_terms: Vec<u32> = groups[..word_groups]
+            .iter()
+            .flatten()
+            .map(|&(term, _)| term)
+            .collect();
+        let own_terms: Vec<u32> = groups[..word_groups]
+            .iter()
+            .filter_map(|group| group.first())
+            .filter(|&&(_, factor)| factor == 1.0)
+            .map(|&(term, _)| term)
+            .collect();
+        self.apply_method_intent(query, &own_terms, &mut scores);
+        self.rerank_by_identity(&query_terms, &mut scores);
         Ok(self.top(&scores, options))
     }
 
@@ -698,7 +765,19 @@ impl Index {
                 group.push((id, 1.0));
             }
             if let Some(related) = self.related.get(stem.as_str()) {
-                group.extend(related.iter().copied());
+                // A synonym is evidence for the same concept, never stronger evidence than the
+                // word itself: a rarer synonym ("domain" for "zone") must not outrank operations
+                // named with the very word the query used.
+                let own_idf = group.first().map(|&(id, _)| self.idf[id as usize]);
+                for &(id, factor) in related {
+                    let factor = match own_idf {
+                        Some(own) => {
+                            factor * (self.synonym_idf_cap * own / self.idf[id as usize]).min(1.0)
+                        }
+                        None => factor,
+                    };
+                    group.push((id, factor));
+                }
             }
             if !group.is_empty() {
                 groups.push(group);
@@ -713,16 +792,76 @@ impl Index {
         (groups, word_groups)
     }
 
+    /// Second stage: among the best first-stage candidates, prefer operations whose identity
+    /// (summary words) the query explains. "open a new issue" should find "Create an issue"
+    /// before "Create issue type for an organization": both match every query word, but the
+    /// second is about a "type" of an "organization" nobody asked for. Operations outside the
+    /// candidates get the lowest factor, so the first stage's order between them holds.
+    fn rerank_by_identity(&self, query_terms: &[u32], scores: &mut [f32]) {
+        if self.identity_weight <= 0.0 || self.rerank_depth == 0 {
+            return;
+        }
+        let mut candidates: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .filter(|&(_, &score)| score > 0.0)
+            .map(|(op, &score)| (op as u32, score))
+            .collect();
+        let by_score = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if candidates.len() > self.rerank_depth {
+            candidates.select_nth_unstable_by(self.rerank_depth - 1, by_score);
+            candidates.truncate(self.rerank_depth);
+        }
+        let floor = 1.0 - self.identity_weight;
+        for score in scores.iter_mut() {
+            *score *= floor;
+        }
+        for (op, _) in candidates {
+            let explained = self.identity_explained(op as usize, query_terms);
+            scores[op as usize] *= (floor + self.identity_weight * explained) / floor.max(1e-6);
+        }
+    }
+
+    /// The share (0..=1) of an operation's identity words the query uses; verbs the query does
+    /// not use are left out rather than counted against it.
+    fn identity_explained(&self, op: usize, query_terms: &[u32]) -> f32 {
+        let mut total = 0f32;
+        let mut matched = 0f32;
+        for &(term, is_verb) in &self.identity[op] {
+            let hit = query_terms.contains(&term);
+            if is_verb && !hit {
+                continue;
+            }
+            let weight = if self.identity_by_idf {
+                self.idf[term as usize]
+            } else {
+                1.0
+            };
+            total += weight;
+            if hit {
+                matched += weight;
+            }
+        }
+        if total == 0.0 { 1.0 } else { matched / total }
+    }
+
     /// Verbs imply methods: DELETE operations rank lower unless a word asks to delete, and
     /// when the query's verbs ask for some methods, operations with other methods rank lower.
-    fn apply_method_intent(&self, query: &str, scores: &mut [f32]) {
+    /// An operation whose own summary uses one of the query's verbs (or a synonym: "Cancel a
+    /// subscription" for "stop ...") is asked for whatever its method.
+    fn apply_method_intent(&self, query: &str, query_terms: &[u32], scores: &mut [f32]) {
         let mut wanted: Vec<Method> = Vec::new();
         let mut wants_many = false;
         let mut mentions_tests = false;
+        let (mut wants_create, mut wants_update) = (false, false);
         text::for_each_word(query, |word| {
             let stem = self.analyzer.stem(word);
-            if let Some(methods) = self.intent_words.get(&stem) {
+            if let Some(methods) = self.intent_words.get(&stem)
+                && !is_past_participle(word)
+            {
                 wanted.extend(methods.iter().copied());
+                wants_create = wants_create || self.create_words.contains(&stem);
+                wants_update = wants_update || self.update_words.contains(&stem);
             }
             wants_many = wants_many || self.list_words.contains(&stem);
             mentions_tests = mentions_tests || self.test_words.contains(&stem);
@@ -734,7 +873,11 @@ impl Index {
             if !mentions_tests && self.test_helper[op] {
                 *score *= self.test_helper_factor;
             }
-            if wanted.contains(method) {
+            // "create a secret" wants the collection's POST, not a write to one secret.
+            if wants_create && !wants_update && self.on_item[op] && *method != Method::Get {
+                *score *= self.create_on_item_factor;
+            }
+            if wanted.contains(method) || self.summary_verb_asked(op, query_terms) {
                 continue;
             }
             if *method == Method::Delete {
@@ -743,6 +886,12 @@ impl Index {
                 *score *= self.method_mismatch_factor;
             }
         }
+    }
+
+    fn summary_verb_asked(&self, op: usize, query_terms: &[u32]) -> bool {
+        self.identity[op]
+            .first()
+            .is_some_and(|&(term, is_verb)| is_verb && query_terms.contains(&term))
     }
 
     /// Debugging aid: each query term's contribution to one operation's score (before the
@@ -854,6 +1003,65 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// Identity words taken from a summary or description opening: its first words say what the
+/// operation is; a long first sentence goes on to conditions and details.
+const MAX_IDENTITY_TERMS: usize = 8;
+
+/// Per operation, its identity terms (see [`Index::identity`]): the summary's terms, or the
+/// name's when there is no summary, deduplicated, each marked as a verb or not.
+fn identity_terms(
+    documents: &[Document],
+    term_ids: &HashMap<Box<str>, u32>,
+    intent_words: &HashMap<String, Vec<Method>>,
+    analyzer: &Analyzer,
+) -> Vec<Vec<(u32, bool)>> {
+    let mut verbs: HashSet<String> = intent_words.keys().cloned().collect();
+    for method in [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+        Method::Head,
+    ] {
+        for collection in [true, false] {
+            for word in vocabulary::method_intents(method, collection) {
+                verbs.insert(analyzer.stem(word));
+            }
+        }
+    }
+    documents
+        .iter()
+        .map(|doc| {
+            // Without a summary, the description's first words say what the operation does
+            // (Stripe: "Cancels a customer's subscription ..."); generated names often carry
+            // path noise ("DeleteSubscriptionsSubscriptionExposedId").
+            let source = [Field::Summary, Field::Opening, Field::Name]
+                .iter()
+                .map(|&field| &doc.fields[field as usize])
+                .find(|terms| !terms.is_empty())
+                .map_or(&[][..], |terms| &terms[..terms.len().min(MAX_IDENTITY_TERMS)]);
+            let mut terms: Vec<(u32, bool)> = Vec::new();
+            for term in source {
+                let Some(&id) = term_ids.get(term.as_str()) else {
+                    continue;
+                };
+                if !terms.iter().any(|&(t, _)| t == id) {
+                    terms.push((id, verbs.contains(term)));
+                }
+            }
+            terms
+        })
+        .collect()
+}
+
+/// Whether a word is a past form ("changed", "deleted"): in a task sentence it describes
+/// things ("files changed in a pull request", "who deleted the channel") rather than asking for
+/// an action, so it implies no method.
+fn is_past_participle(word: &str) -> bool {
+    word.len() > 4 && word.ends_with("ed") && !word.ends_with("eed")
 }
 
 /// Whether an operation is deprecated: flagged so, or saying so near the start of its summary or

@@ -29,6 +29,7 @@ pub(crate) const SYNONYM_GROUPS: &[&[&str]] = &[
         "insert",
         "register",
         "provision",
+        "open",
     ],
     &[
         "get", "fetch", "retrieve", "read", "show", "view", "describe", "lookup", "inspect",

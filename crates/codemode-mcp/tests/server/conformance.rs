@@ -13,7 +13,10 @@ use crate::support::{PETSTORE, build_engine, node_bin, run, start_http};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_server_scenarios_pass_against_the_baseline() {
     let server = start_http(build_engine(PETSTORE, None), ServerConfig::default()).await;
-    let baseline = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/conformance-baseline.yml");
+    let baseline = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/conformance-baseline.yml"
+    );
     let output_dir = tempfile::tempdir().expect("temp dir");
     let url = server.url();
     let args = [
@@ -28,10 +31,22 @@ async fn conformance_server_scenarios_pass_against_the_baseline() {
     let out = run(&node_bin("conformance"), &args, Duration::from_secs(240)).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "conformance: {}\n{stdout}\n{stderr}", out.status);
-    for scenario in ["server-initialize", "ping", "tools-list", "tools-call-error", "dns-rebinding-protection"] {
+    assert!(
+        out.status.success(),
+        "conformance: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+    for scenario in [
+        "server-initialize",
+        "ping",
+        "tools-list",
+        "tools-call-error",
+        "dns-rebinding-protection",
+    ] {
         assert!(
-            stdout.lines().any(|l| l.contains(&format!("✓ {scenario}:"))),
+            stdout
+                .lines()
+                .any(|l| l.contains(&format!("✓ {scenario}:"))),
             "{scenario} did not pass:\n{stdout}"
         );
     }

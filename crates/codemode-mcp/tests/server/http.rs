@@ -28,7 +28,11 @@ async fn post(url: &str, body: &str, headers: &[(&str, &str)]) -> (StatusCode, S
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    (status, content_type, response.text().await.unwrap_or_default())
+    (
+        status,
+        content_type,
+        response.text().await.unwrap_or_default(),
+    )
 }
 
 #[tokio::test]
@@ -36,14 +40,21 @@ async fn stateless_json_answers_without_a_session() {
     let server = start_http(build_engine(PETSTORE, None), ServerConfig::default()).await;
     let (status, content_type, body) = post(&server.url(), INITIALIZE, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let value: Value = serde_json::from_str(&body).expect("JSON body");
     assert_eq!(value["result"]["serverInfo"]["name"], "codemode");
     // No initialize needed first: every request stands alone.
     let (status, _, body) = post(&server.url(), TOOLS_LIST, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let value: Value = serde_json::from_str(&body).expect("JSON body");
-    assert_eq!(value["result"]["tools"].as_array().map(Vec::len), Some(2), "{body}");
+    assert_eq!(
+        value["result"]["tools"].as_array().map(Vec::len),
+        Some(2),
+        "{body}"
+    );
     server.stop().await.expect("stops cleanly");
 }
 
@@ -53,42 +64,87 @@ async fn foreign_hosts_and_origins_are_refused() {
     let port = server.addr.port();
     let (status, _, _) = post(&server.url(), INITIALIZE, &[("host", "evil.example.com")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = post(&server.url(), INITIALIZE, &[("host", &format!("localhost:{}", port + 1))]).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "another port on localhost is another server");
-    let (status, _, _) = post(&server.url(), INITIALIZE, &[("origin", "http://evil.example.com")]).await;
+    let (status, _, _) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("host", &format!("localhost:{}", port + 1))],
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "another port on localhost is another server"
+    );
+    let (status, _, _) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("origin", "http://evil.example.com")],
+    )
+    .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let host = format!("localhost:{port}");
     let origin = format!("http://localhost:{port}");
-    let (status, _, body) = post(&server.url(), INITIALIZE, &[("host", &host), ("origin", &origin)]).await;
+    let (status, _, body) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("host", &host), ("origin", &origin)],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn configured_hosts_replace_the_defaults() {
-    let config = ServerConfig { allowed_hosts: vec!["mcp.internal".into()], ..ServerConfig::default() };
+    let config = ServerConfig {
+        allowed_hosts: vec!["mcp.internal".into()],
+        ..ServerConfig::default()
+    };
     let server = start_http(build_engine(PETSTORE, None), config).await;
     let (status, _, _) = post(&server.url(), INITIALIZE, &[]).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "127.0.0.1 is no longer listed");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "127.0.0.1 is no longer listed"
+    );
     let (status, _, body) = post(&server.url(), INITIALIZE, &[("host", "mcp.internal:443")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn the_bearer_token_is_required_when_configured() {
-    let config = ServerConfig { auth_token: Some("s3cret-token".into()), ..ServerConfig::default() };
+    let config = ServerConfig {
+        auth_token: Some("s3cret-token".into()),
+        ..ServerConfig::default()
+    };
     let server = start_http(build_engine(PETSTORE, None), config).await;
     let (status, _, body) = post(&server.url(), INITIALIZE, &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(!body.contains("s3cret-token"), "the token never appears in an answer");
-    let (status, _, _) = post(&server.url(), INITIALIZE, &[("authorization", "Bearer wrong")]).await;
+    assert!(
+        !body.contains("s3cret-token"),
+        "the token never appears in an answer"
+    );
+    let (status, _, _) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("authorization", "Bearer wrong")],
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, body) = post(&server.url(), INITIALIZE, &[("authorization", "Bearer s3cret-token")]).await;
+    let (status, _, body) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("authorization", "Bearer s3cret-token")],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
 async fn oversized_requests_are_refused() {
-    let config = ServerConfig { max_request_bytes: 4096, ..ServerConfig::default() };
+    let config = ServerConfig {
+        max_request_bytes: 4096,
+        ..ServerConfig::default()
+    };
     let server = start_http(build_engine(PETSTORE, None), config).await;
     let code = "x".repeat(10_000);
     let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "execute", "arguments": {"code": code}}});
@@ -99,7 +155,8 @@ async fn oversized_requests_are_refused() {
 #[tokio::test]
 async fn codemode_false_lists_one_tool_per_operation() {
     let server = start_http(build_engine(PETSTORE, None), ServerConfig::default()).await;
-    let (status, _, body) = post(&format!("{}?codemode=false", server.url()), TOOLS_LIST, &[]).await;
+    let (status, _, body) =
+        post(&format!("{}?codemode=false", server.url()), TOOLS_LIST, &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let value: Value = serde_json::from_str(&body).expect("JSON body");
     let names: Vec<&str> = value["result"]["tools"]
@@ -116,6 +173,10 @@ async fn shutdown_finishes_and_closes_the_port() {
     let server = start_http(build_engine(PETSTORE, None), ServerConfig::default()).await;
     let url = server.url();
     server.stop().await.expect("stops cleanly");
-    let refused = reqwest::Client::new().post(&url).body(INITIALIZE).send().await;
+    let refused = reqwest::Client::new()
+        .post(&url)
+        .body(INITIALIZE)
+        .send()
+        .await;
     assert!(refused.is_err(), "nothing listens after shutdown");
 }

@@ -20,11 +20,15 @@ async fn connect(engine: Arc<Engine>, config: ServerConfig) -> RunningService<Ro
         let _ = serve_io(engine, config, server_read, server_write).await;
     });
     let (client_read, client_write) = tokio::io::split(client_side);
-    ().serve((client_read, client_write)).await.expect("client connects")
+    ().serve((client_read, client_write))
+        .await
+        .expect("client connects")
 }
 
 async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) -> CallToolResult {
-    let Value::Object(args) = args else { panic!("arguments must be an object") };
+    let Value::Object(args) = args else {
+        panic!("arguments must be an object")
+    };
     client
         .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args))
         .await
@@ -32,14 +36,21 @@ async fn call(client: &RunningService<RoleClient, ()>, name: &str, args: Value) 
 }
 
 fn texts(result: &CallToolResult) -> Vec<String> {
-    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
 }
 
 #[tokio::test]
 async fn tools_list_over_the_wire_is_exactly_tools_list_json() {
     for mode in [ToolMode::CodeMode, ToolMode::PerOperation] {
         let engine = build_engine(PETSTORE, None);
-        let config = ServerConfig { mode, ..ServerConfig::default() };
+        let config = ServerConfig {
+            mode,
+            ..ServerConfig::default()
+        };
         let expected = tools_list_json(&engine, &config);
         let client = connect(engine, config).await;
         let listed = client.list_tools(None).await.expect("tools/list");
@@ -53,13 +64,27 @@ async fn unknown_tools_and_bad_arguments_are_tool_errors() {
     let client = connect(build_engine(PETSTORE, None), ServerConfig::default()).await;
     let unknown = call(&client, "test_error_handling", json!({})).await;
     assert_eq!(unknown.is_error, Some(true));
-    assert!(texts(&unknown)[0].contains("unknown tool `test_error_handling`"), "{:?}", texts(&unknown));
+    assert!(
+        texts(&unknown)[0].contains("unknown tool `test_error_handling`"),
+        "{:?}",
+        texts(&unknown)
+    );
     let missing = call(&client, "execute", json!({})).await;
     assert_eq!(missing.is_error, Some(true));
     assert!(texts(&missing)[0].contains("needs `code`"));
-    let both = call(&client, "search", json!({"query": "pets", "code": "return 1"})).await;
+    let both = call(
+        &client,
+        "search",
+        json!({"query": "pets", "code": "return 1"}),
+    )
+    .await;
     assert_eq!(both.is_error, Some(true));
-    let bad_budget = call(&client, "execute", json!({"code": "return 1", "max_tokens": -3})).await;
+    let bad_budget = call(
+        &client,
+        "execute",
+        json!({"code": "return 1", "max_tokens": -3}),
+    )
+    .await;
     assert_eq!(bad_budget.is_error, Some(true));
     assert!(texts(&bad_budget)[0].contains("max_tokens"));
 }
@@ -76,7 +101,11 @@ async fn search_returns_typed_declarations() {
 #[tokio::test]
 async fn execute_returns_json_structured_content_logs_and_calls() {
     let upstream = start_upstream().await;
-    let client = connect(build_engine(PETSTORE, Some(&upstream)), ServerConfig::default()).await;
+    let client = connect(
+        build_engine(PETSTORE, Some(&upstream)),
+        ServerConfig::default(),
+    )
+    .await;
     let result = call(
         &client,
         "execute",
@@ -86,7 +115,10 @@ async fn execute_returns_json_structured_content_logs_and_calls() {
     let all = texts(&result);
     assert_eq!(result.is_error, Some(false), "{all:?}");
     assert_eq!(all[0], r#"{"names":["Rex","Tom"]}"#);
-    assert_eq!(result.structured_content, Some(json!({"names": ["Rex", "Tom"]})));
+    assert_eq!(
+        result.structured_content,
+        Some(json!({"names": ["Rex", "Tom"]}))
+    );
     let joined = all.join("\n");
     assert!(joined.contains("console:\n[log] got 2"), "{joined}");
     assert!(joined.contains("calls:\nGET /pets 200"), "{joined}");
@@ -95,8 +127,17 @@ async fn execute_returns_json_structured_content_logs_and_calls() {
 #[tokio::test]
 async fn execute_errors_give_message_position_and_calls_so_far() {
     let upstream = start_upstream().await;
-    let client = connect(build_engine(PETSTORE, Some(&upstream)), ServerConfig::default()).await;
-    let result = call(&client, "execute", json!({"code": "await api.listPets({});\nnull.boom;"})).await;
+    let client = connect(
+        build_engine(PETSTORE, Some(&upstream)),
+        ServerConfig::default(),
+    )
+    .await;
+    let result = call(
+        &client,
+        "execute",
+        json!({"code": "await api.listPets({});\nnull.boom;"}),
+    )
+    .await;
     let joined = texts(&result).join("\n");
     assert_eq!(result.is_error, Some(true), "{joined}");
     assert!(joined.contains("at line 2:"), "{joined}");
@@ -111,20 +152,44 @@ async fn a_ten_megabyte_result_comes_back_as_valid_json_within_budget() {
         memory_limit_bytes: 512 << 20,
         ..SandboxConfig::default()
     };
-    let client = connect(build_engine_with(PETSTORE, None, sandbox), ServerConfig::default()).await;
+    let client = connect(
+        build_engine_with(PETSTORE, None, sandbox),
+        ServerConfig::default(),
+    )
+    .await;
     let code = "const rows = []; for (let i = 0; i < 170000; i++) rows.push({ id: i, name: 'a fairly ordinary name ' + i, tags: ['x', 'y'] }); return { rows };";
     let started = Instant::now();
     let result = call(&client, "execute", json!({"code": code})).await;
     let all = texts(&result);
-    assert_eq!(result.is_error, Some(false), "{:?}", all.iter().map(|t| t.chars().take(300).collect::<String>()).collect::<Vec<_>>());
+    assert_eq!(
+        result.is_error,
+        Some(false),
+        "{:?}",
+        all.iter()
+            .map(|t| t.chars().take(300).collect::<String>())
+            .collect::<Vec<_>>()
+    );
     let value: Value = serde_json::from_str(&all[0]).expect("valid JSON");
     let rows = value["rows"].as_array().expect("rows");
-    let marker = rows.last().and_then(Value::as_str).expect("a marker ends the cut array");
+    let marker = rows
+        .last()
+        .and_then(Value::as_str)
+        .expect("a marker ends the cut array");
     let shown = rows.len() - 1;
-    assert!(marker.contains(&format!("{} more items not shown", 170_000 - shown)), "{marker}");
+    assert!(
+        marker.contains(&format!("{} more items not shown", 170_000 - shown)),
+        "{marker}"
+    );
     let total: usize = all.iter().map(|t| count_tokens(t)).sum();
-    assert!(total <= codemode_mcp::DEFAULT_OUTPUT_BUDGET_TOKENS, "{total} tokens");
-    assert!(all[1].contains("Filter, slice or aggregate in code"), "a note tells the agent to filter: {}", all[1]);
+    assert!(
+        total <= codemode_mcp::DEFAULT_OUTPUT_BUDGET_TOKENS,
+        "{total} tokens"
+    );
+    assert!(
+        all[1].contains("Filter, slice or aggregate in code"),
+        "a note tells the agent to filter: {}",
+        all[1]
+    );
     eprintln!("10 MB execute round trip: {:?}", started.elapsed());
 }
 
@@ -146,22 +211,38 @@ async fn tool_calls_run_concurrently() {
     let client = connect(build_engine(PETSTORE, None), ServerConfig::default()).await;
     let slow = json!({"code": "await sleep(700); return 1;"});
     let started = Instant::now();
-    let (a, b) = tokio::join!(call(&client, "execute", slow.clone()), call(&client, "execute", slow));
+    let (a, b) = tokio::join!(
+        call(&client, "execute", slow.clone()),
+        call(&client, "execute", slow)
+    );
     let elapsed = started.elapsed();
     assert_eq!(texts(&a)[0], "1", "{:?}", texts(&a));
     assert_eq!(texts(&b)[0], "1", "{:?}", texts(&b));
-    assert!(elapsed < Duration::from_millis(1300), "two 700 ms calls took {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(1300),
+        "two 700 ms calls took {elapsed:?}"
+    );
 }
 
 #[tokio::test]
 async fn per_operation_calls_go_through_the_engine() {
     let upstream = start_upstream().await;
-    let config = ServerConfig { mode: ToolMode::PerOperation, ..ServerConfig::default() };
+    let config = ServerConfig {
+        mode: ToolMode::PerOperation,
+        ..ServerConfig::default()
+    };
     let client = connect(build_engine(PETSTORE, Some(&upstream)), config).await;
     let result = call(&client, "showPetById", json!({"petId": "7"})).await;
     let all = texts(&result);
     assert_eq!(result.is_error, Some(false), "{all:?}");
-    assert_eq!(result.structured_content, Some(json!({"id": 7, "name": "pet 7"})));
+    assert_eq!(
+        result.structured_content,
+        Some(json!({"id": 7, "name": "pet 7"}))
+    );
     let missing = call(&client, "showPetById", json!({})).await;
-    assert_eq!(missing.is_error, Some(true), "a missing required parameter is refused");
+    assert_eq!(
+        missing.is_error,
+        Some(true),
+        "a missing required parameter is refused"
+    );
 }

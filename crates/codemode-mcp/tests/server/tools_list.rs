@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use codemode_mcp::{ServerConfig, ToolMode, is_valid_tool_name, tools_list_json, tools_list_tokens};
+use codemode_mcp::{
+    ServerConfig, ToolMode, is_valid_tool_name, tools_list_json, tools_list_tokens,
+};
 use serde_json::Value;
 
 use crate::support::{PETSTORE, build_engine, cloudflare_spec_text};
@@ -10,7 +12,10 @@ use crate::support::{PETSTORE, build_engine, cloudflare_spec_text};
 const MAX_CODE_MODE_TOKENS: usize = 1000;
 
 fn per_operation() -> ServerConfig {
-    ServerConfig { mode: ToolMode::PerOperation, ..ServerConfig::default() }
+    ServerConfig {
+        mode: ToolMode::PerOperation,
+        ..ServerConfig::default()
+    }
 }
 
 #[tokio::test]
@@ -20,9 +25,14 @@ async fn code_mode_tools_list_matches_the_snapshot_and_fits_1000_tokens() {
     let pretty = serde_json::to_string_pretty(&list).expect("serializes");
     expect_test::expect_file!["../snapshots/tools_list_petstore.json"].assert_eq(&pretty);
     let tokens = tools_list_tokens(&list);
-    assert!(tokens <= MAX_CODE_MODE_TOKENS, "tools/list is {tokens} tokens");
+    assert!(
+        tokens <= MAX_CODE_MODE_TOKENS,
+        "tools/list is {tokens} tokens"
+    );
     // The guide and the globals declaration are in the budget, not left out to meet it.
-    let execute = list["tools"][1]["description"].as_str().expect("description");
+    let execute = list["tools"][1]["description"]
+        .as_str()
+        .expect("description");
     assert!(execute.contains(engine.globals_declaration().trim()));
     assert!(execute.contains("Petstore"));
 }
@@ -32,8 +42,16 @@ async fn code_mode_tools_list_for_cloudflare_fits_1000_tokens_and_is_static() {
     let engine = build_engine(&cloudflare_spec_text(), None);
     let list = tools_list_json(&engine, &ServerConfig::default());
     let tokens = tools_list_tokens(&list);
-    assert!(tokens <= MAX_CODE_MODE_TOKENS, "tools/list is {tokens} tokens");
-    let names: Vec<&str> = list["tools"].as_array().expect("tools").iter().filter_map(|t| t["name"].as_str()).collect();
+    assert!(
+        tokens <= MAX_CODE_MODE_TOKENS,
+        "tools/list is {tokens} tokens"
+    );
+    let names: Vec<&str> = list["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
     assert_eq!(names, ["search", "execute"]);
     // Static: the same engine and config give byte-identical definitions.
     assert_eq!(list, tools_list_json(&engine, &ServerConfig::default()));
@@ -45,7 +63,10 @@ async fn annotations_follow_read_only_and_open_world() {
     let list = tools_list_json(&engine, &ServerConfig::default());
     assert_eq!(list["tools"][0]["annotations"]["readOnlyHint"], true);
     assert_eq!(list["tools"][1]["annotations"]["openWorldHint"], true);
-    assert_eq!(list["tools"][1]["annotations"]["destructiveHint"], !engine.read_only());
+    assert_eq!(
+        list["tools"][1]["annotations"]["destructiveHint"],
+        !engine.read_only()
+    );
 }
 
 #[tokio::test]
@@ -53,7 +74,8 @@ async fn per_operation_tools_list_matches_the_snapshot() {
     let engine = build_engine(PETSTORE, None);
     let list = tools_list_json(&engine, &per_operation());
     let pretty = serde_json::to_string_pretty(&list).expect("serializes");
-    expect_test::expect_file!["../snapshots/tools_list_petstore_per_operation.json"].assert_eq(&pretty);
+    expect_test::expect_file!["../snapshots/tools_list_petstore_per_operation.json"]
+        .assert_eq(&pretty);
     assert_self_contained(&list);
 }
 
@@ -64,11 +86,19 @@ async fn per_operation_tools_for_cloudflare_are_valid_unique_and_self_contained(
     let list = tools_list_json(&engine, &per_operation());
     let elapsed = started.elapsed();
     let tools = list["tools"].as_array().expect("tools");
-    let allowed = engine.spec().operations.iter().filter(|op| engine.is_allowed(op)).count();
+    let allowed = engine
+        .spec()
+        .operations
+        .iter()
+        .filter(|op| engine.is_allowed(op))
+        .count();
     assert_eq!(tools.len(), allowed);
     assert!(tools.len() > 1000, "{} tools", tools.len());
     assert_self_contained(&list);
-    eprintln!("cloudflare per-operation tools/list: {} tools in {elapsed:?}", tools.len());
+    eprintln!(
+        "cloudflare per-operation tools/list: {} tools in {elapsed:?}",
+        tools.len()
+    );
 }
 
 /// Names valid and unique; every `$ref` resolves inside the tool's own schema; method annotations.
@@ -83,9 +113,14 @@ fn assert_self_contained(list: &Value) {
         let mut refs = Vec::new();
         collect_refs(schema, &mut refs);
         for reference in refs {
-            let token = reference.strip_prefix("#/$defs/").unwrap_or_else(|| panic!("{name}: foreign ref {reference}"));
+            let token = reference
+                .strip_prefix("#/$defs/")
+                .unwrap_or_else(|| panic!("{name}: foreign ref {reference}"));
             let key = token.replace("~1", "/").replace("~0", "~");
-            assert!(schema["$defs"].get(&key).is_some(), "{name}: dangling ref {reference}");
+            assert!(
+                schema["$defs"].get(&key).is_some(),
+                "{name}: dangling ref {reference}"
+            );
         }
         let description = tool["description"].as_str().expect("description");
         let read_only = description.starts_with("GET ") || description.starts_with("HEAD ");

@@ -15,10 +15,17 @@ pub fn build_engine(spec_text: &str, upstream: Option<&str>) -> Arc<Engine> {
 }
 
 /// [`build_engine`] with explicit sandbox limits (the 10 MB result test raises the result cap).
-pub fn build_engine_with(spec_text: &str, upstream: Option<&str>, sandbox: SandboxConfig) -> Arc<Engine> {
+pub fn build_engine_with(
+    spec_text: &str,
+    upstream: Option<&str>,
+    sandbox: SandboxConfig,
+) -> Arc<Engine> {
     let spec = codemode_engine::spec::load_str("fixture", spec_text).expect("fixture spec loads");
     let config = EngineConfig {
-        upstream: upstream.map(|base_url| UpstreamConfig { base_url: base_url.to_string(), ..Default::default() }),
+        upstream: upstream.map(|base_url| UpstreamConfig {
+            base_url: base_url.to_string(),
+            ..Default::default()
+        }),
         sandbox,
         ..Default::default()
     };

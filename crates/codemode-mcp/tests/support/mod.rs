@@ -22,7 +22,10 @@ pub use engine::{PETSTORE, build_engine, build_engine_with};
 
 /// The Cloudflare spec, the largest real spec the budget test runs on.
 pub fn cloudflare_spec_text() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/cloudflare-openapi.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/cloudflare-openapi.json"
+    );
     std::fs::read_to_string(path).expect("the Cloudflare spec is in /work/shared/specs")
 }
 
@@ -59,25 +62,37 @@ impl Drop for HttpServer {
 }
 
 pub async fn start_http(engine: Arc<Engine>, config: ServerConfig) -> HttpServer {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_http_listener(engine, config, listener, async move {
         let _ = rx.await;
     }));
-    HttpServer { addr, shutdown: Some(tx), task }
+    HttpServer {
+        addr,
+        shutdown: Some(tx),
+        task,
+    }
 }
 
 /// A tiny upstream for the petstore fixture: `/v1/pets` and `/v1/pets/{id}`.
 pub async fn start_upstream() -> String {
     async fn list() -> Json<Value> {
-        Json(json!([{"id": 1, "name": "Rex", "tag": "dog"}, {"id": 2, "name": "Tom", "tag": "cat"}]))
+        Json(
+            json!([{"id": 1, "name": "Rex", "tag": "dog"}, {"id": 2, "name": "Tom", "tag": "cat"}]),
+        )
     }
     async fn one(axum::extract::Path(id): axum::extract::Path<i64>) -> Json<Value> {
         Json(json!({"id": id, "name": format!("pet {id}")}))
     }
-    let app = Router::new().route("/v1/pets", get(list)).route("/v1/pets/{id}", get(one));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+    let app = Router::new()
+        .route("/v1/pets", get(list))
+        .route("/v1/pets/{id}", get(one));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind upstream");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -120,13 +135,22 @@ pub async fn run(program: &std::path::Path, args: &[&str], timeout: Duration) ->
     let child = tokio::process::Command::new(program)
         .args(args)
         .env("PATH", path)
-        .env("MCP_CATALOG_PATH", std::env::temp_dir().join(format!("codemode-mcp-catalog-{}.json", std::process::id())))
+        .env(
+            "MCP_CATALOG_PATH",
+            std::env::temp_dir().join(format!("codemode-mcp-catalog-{}.json", std::process::id())),
+        )
         .current_dir(workspace_root())
         .kill_on_drop(true)
         .output();
     tokio::time::timeout(timeout, child)
         .await
-        .unwrap_or_else(|_| panic!("{} {:?} did not finish within {timeout:?}", program.display(), args))
+        .unwrap_or_else(|_| {
+            panic!(
+                "{} {:?} did not finish within {timeout:?}",
+                program.display(),
+                args
+            )
+        })
         .expect("the program starts")
 }
 
@@ -134,9 +158,18 @@ pub async fn run(program: &std::path::Path, args: &[&str], timeout: Duration) ->
 pub fn client_report(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "client failed: {}\nstdout: {stdout}\nstderr: {stderr}", output.status);
-    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or("");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}\nstderr: {stderr}"))
+    assert!(
+        output.status.success(),
+        "client failed: {}\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or("");
+    serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}): {stdout}\nstderr: {stderr}"))
 }
 
 /// What every client must see: two tools, a search answer, `{sum: 2}`, and an error result.
@@ -144,10 +177,23 @@ pub fn assert_client_report(report: &Value) {
     assert_eq!(report["tools"], json!(["search", "execute"]), "{report}");
     assert_eq!(report["search"]["isError"], false, "{report}");
     let search_text = report["search"]["text"].to_string();
-    assert!(search_text.contains("listPets"), "search answer names listPets: {report}");
+    assert!(
+        search_text.contains("listPets"),
+        "search answer names listPets: {report}"
+    );
     assert_eq!(report["execute"]["isError"], false, "{report}");
     assert_eq!(report["execute"]["text"][0], r#"{"sum":2}"#, "{report}");
-    assert_eq!(report["execute"]["structured"], json!({"sum": 2}), "{report}");
+    assert_eq!(
+        report["execute"]["structured"],
+        json!({"sum": 2}),
+        "{report}"
+    );
     assert_eq!(report["error_call"]["isError"], true, "{report}");
-    assert!(report["error_call"]["text"][0].as_str().unwrap_or("").contains("boom"), "{report}");
+    assert!(
+        report["error_call"]["text"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("boom"),
+        "{report}"
+    );
 }
