@@ -1,7 +1,7 @@
 //! Renders a search answer: the ranked operations, each headed by `METHOD /path`, with their
 //! TypeScript declarations, within the token budget, saying what was left out.
 
-use codemode_typescript::{DeclareOptions, declare_operations};
+use codemode_typescript::DeclareOptions;
 
 use crate::spec::Operation;
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
@@ -35,7 +35,7 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
         token_budget: Some(budget.saturating_sub(header_estimate).max(200)),
         ..DeclareOptions::default()
     };
-    let declarations = declare_operations(spec, &ops, &options);
+    let declarations = inner.declare(&ops, &options);
     let kept: Vec<&(&Operation, f64, Option<String>)> = ranked
         .iter()
         .filter(|(op, _, _)| declarations.operations.contains(&op.name))

@@ -541,11 +541,9 @@ impl Host for DiscoveryHost {
                     .map(|a| a.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 let ops: Vec<&Operation> = names.iter().filter_map(|n| spec.find(n)).collect();
-                let declared = codemode_typescript::declare_operations(
-                    spec,
-                    &ops,
-                    &codemode_typescript::DeclareOptions::default(),
-                );
+                let declared = self
+                    .inner
+                    .declare(&ops, &codemode_typescript::DeclareOptions::default());
                 Ok(Value::String(declared.text))
             }
             other => Err(HostError::new("Error", format!("no such helper {other:?}"))),
@@ -558,12 +556,7 @@ fn operation_summary(op: &Operation) -> Value {
 }
 
 fn operation_detail(inner: &Inner, op: &Operation) -> Value {
-    let spec = &inner.spec;
-    let declaration = codemode_typescript::declare_operations(
-        spec,
-        &[op],
-        &codemode_typescript::DeclareOptions::default(),
-    );
+    let declaration = inner.declare(&[op], &codemode_typescript::DeclareOptions::default());
     json!({
         "name": op.name,
         "operationId": op.operation_id,

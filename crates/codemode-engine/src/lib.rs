@@ -165,6 +165,8 @@ impl Default for SessionSettings {
 pub(crate) struct Inner {
     pub(crate) spec: Arc<spec::Spec>,
     pub(crate) index: codemode_search::Index,
+    /// TypeScript names of the spec's schemas, worked out once (thousands of schemas take ms).
+    pub(crate) type_names: codemode_typescript::TypeNames,
     pub(crate) sandbox: codemode_sandbox::Sandbox,
     pub(crate) client: Option<upstream::Client>,
     pub(crate) session: SessionSettings,
@@ -173,6 +175,18 @@ pub(crate) struct Inner {
     pub(crate) dry_run_skip_reads: bool,
     pub(crate) audit: Option<audit::AuditLog>,
     pub(crate) run_counter: std::sync::atomic::AtomicU64,
+}
+
+impl Inner {
+    /// Declares operations in TypeScript with the names worked out at start.
+    pub(crate) fn declare(
+        &self,
+        operations: &[&spec::Operation],
+        options: &codemode_typescript::DeclareOptions,
+    ) -> codemode_typescript::Declarations {
+        codemode_typescript::Declarer::with_names(&self.spec, &self.type_names)
+            .declare_operations(operations, options)
+    }
 }
 
 /// The engine: one loaded spec plus everything needed to search it and run programs against it.
@@ -194,6 +208,7 @@ impl Engine {
         })?;
         let spec = Arc::new(spec);
         let index = codemode_search::Index::build(&spec);
+        let type_names = codemode_typescript::TypeNames::new(&spec);
         let client = match config.upstream {
             Some(upstream) => Some(
                 upstream::Client::new(spec.clone(), upstream)
@@ -207,6 +222,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 spec,
                 index,
+                type_names,
                 sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
                 client,
                 session: config.session,

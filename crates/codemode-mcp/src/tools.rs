@@ -19,14 +19,14 @@ pub fn search_tool(engine: &Engine) -> Value {
         "description": format!(
             "Find operations of the {api} API. Returns the best matches as TypeScript declarations \
              of `api.*` functions. Call this before `execute`. Pass `query` (plain keywords), or \
-             `code`: a read-only JS program over `spec` that returns what you want to know."
+             `code`: a read-only program over the spec that returns what you want to know."
         ),
         "inputSchema": {
             "type": "object",
             "properties": {
                 "query": {"type": "string", "description": "what you want to do, in keywords"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 20, "description": "how many operations (default 5)"},
-                "code": {"type": "string", "description": "instead of query: JS over `spec`; `return` a value"}
+                "code": {"type": "string", "description": "instead of query: JS using spec.search(q, limit), spec.operations(), spec.operation(name), spec.declare(names); `return` a value"}
             }
         },
         "annotations": {

@@ -58,6 +58,9 @@ pub struct Tuning {
     /// Score multiplier for writes to one existing item (the path ends in a parameter) when
     /// the query only asks to create something.
     pub create_on_item_factor: f32,
+    /// Second-stage bonus when the query names the operation's resource (last literal path
+    /// segment).
+    pub resource_bonus: f32,
 }
 
 impl Default for Tuning {
@@ -81,6 +84,7 @@ impl Default for Tuning {
             identity_weight: 0.25,
             identity_by_idf: 0.0,
             create_on_item_factor: 0.8,
+            resource_bonus: 0.2,
         }
     }
 }
@@ -111,6 +115,7 @@ impl Tuning {
                 "identity" => &mut self.identity_weight,
                 "identity_idf" => &mut self.identity_by_idf,
                 "create_item" => &mut self.create_on_item_factor,
+                "resource_bonus" => &mut self.resource_bonus,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -220,6 +225,9 @@ pub struct Index {
     identity_weight: f32,
     identity_by_idf: bool,
     create_on_item_factor: f32,
+    resource_bonus: f32,
+    /// Per operation: the terms of its last literal path segment.
+    resource: Vec<Vec<u32>>,
     /// Stems of verbs asking to create, and of verbs asking to change.
     create_words: Vec<String>,
     update_words: Vec<String>,
@@ -597,9 +605,8 @@ impl Index {
             .map(|w| analyzer.stem(w))
             .collect();
         let related = related_terms(&analyzer, &builder.term_ids, tuning.synonym_weight);
-        let stems_of = |words: &[&str]| -> Vec<String> {
-            words.iter().map(|w| analyzer.stem(w)).collect()
-        };
+        let stems_of =
+            |words: &[&str]| -> Vec<String> { words.iter().map(|w| analyzer.stem(w)).collect() };
         let create_words = stems_of(vocabulary::CREATE_WORDS);
         let update_words = stems_of(vocabulary::UPDATE_WORDS);
         let identity = identity_terms(&documents, &builder.term_ids, &intent_words, &analyzer);
@@ -618,6 +625,16 @@ impl Index {
             identity_weight: tuning.identity_weight,
             identity_by_idf: tuning.identity_by_idf > 0.5,
             create_on_item_factor: tuning.create_on_item_factor,
+            resource_bonus: tuning.resource_bonus,
+            resource: documents
+                .iter()
+                .map(|doc| {
+                    doc.fields[Field::Resource as usize]
+                        .iter()
+                        .filter_map(|t| builder.term_ids.get(t.as_str()).copied())
+                        .collect()
+                })
+                .collect(),
             create_words,
             update_words,
             on_item: spec
@@ -692,7 +709,19 @@ impl Index {
             .iter()
             .map(|t| t.iter().map(|s| s.capacity() + 24).sum::<usize>() + 24)
             .sum();
-        postings + terms + related + tags + self.idf.capacity() * 4 + self.prior.capacity() * 5
+        let identity: usize = self
+            .identity
+            .iter()
+            .map(|t| t.capacity() * std::mem::size_of::<(u32, bool)>() + 24)
+            .sum();
+        postings
+            + terms
+            + related
+            + tags
+            + identity
+            + self.idf.capacity() * 4
+            + self.prior.capacity() * 5
+            + self.on_item.capacity()
     }
 
     /// Ranked hits, best first, at most `options.limit`.
@@ -818,7 +847,12 @@ impl Index {
         }
         for (op, _) in candidates {
             let explained = self.identity_explained(op as usize, query_terms);
-            scores[op as usize] *= (floor + self.identity_weight * explained) / floor.max(1e-6);
+            let names_resource = self.resource[op as usize]
+                .iter()
+                .any(|term| query_terms.contains(term));
+            let bonus = if names_resource { 1.0 + self.resource_bonus } else { 1.0 };
+            scores[op as usize] *=
+                (floor + self.identity_weight * explained) / floor.max(1e-6) * bonus;
         }
     }
 
@@ -1042,7 +1076,9 @@ fn identity_terms(
                 .iter()
                 .map(|&field| &doc.fields[field as usize])
                 .find(|terms| !terms.is_empty())
-                .map_or(&[][..], |terms| &terms[..terms.len().min(MAX_IDENTITY_TERMS)]);
+                .map_or(&[][..], |terms| {
+                    &terms[..terms.len().min(MAX_IDENTITY_TERMS)]
+                });
             let mut terms: Vec<(u32, bool)> = Vec::new();
             for term in source {
                 let Some(&id) = term_ids.get(term.as_str()) else {
@@ -1059,7 +1095,8 @@ fn identity_terms(
 
 /// Whether a word is a past form ("changed", "deleted"): in a task sentence it describes
 /// things ("files changed in a pull request", "who deleted the channel") rather than asking for
-/// an action, so it implies no method.
+/// an action, so it implies no method. A heuristic: it is only asked about intent verbs, none of
+/// which ends in "ed" in its base form.
 fn is_past_participle(word: &str) -> bool {
     word.len() > 4 && word.ends_with("ed") && !word.ends_with("eed")
 }
@@ -1187,6 +1224,16 @@ mod tests {
         let found: Vec<&str> = phrase_words(&words("who deleted the channel")).collect();
         assert_eq!(found, ["audit"]);
         assert_eq!(phrase_words(&words("who is online")).count(), 0);
+    }
+
+    #[test]
+    fn past_participles_are_told_from_verbs() {
+        for word in ["changed", "deleted", "created", "updated"] {
+            assert!(is_past_participle(word), "{word}");
+        }
+        for word in ["change", "need", "seed", "feed", "red", "send"] {
+            assert!(!is_past_participle(word), "{word}");
+        }
     }
 
     #[test]

@@ -244,3 +244,72 @@ fn an_empty_spec_gives_no_hits() {
         .expect("query runs");
     assert!(hits.is_empty());
 }
+
+/// Operations a task sentence's words all appear in, but with extra words of their own
+/// ("issue type", "issue field"), rank below the one whose summary the sentence explains.
+const ISSUES_FIXTURE: &str = r##"{
+  "openapi": "3.0.3",
+  "info": {"title": "Issues", "version": "1"},
+  "paths": {
+    "/orgs/{org}/issue-types": {
+      "post": {"operationId": "orgs/create-issue-type", "summary": "Create issue type for an organization",
+               "description": "Create a new issue type for an organization."}
+    },
+    "/orgs/{org}/issue-fields": {
+      "post": {"operationId": "orgs/create-issue-field", "summary": "Create issue field for an organization",
+               "description": "Create a new issue field for an organization."}
+    },
+    "/repos/{owner}/{repo}/issues": {
+      "post": {"operationId": "issues/create", "summary": "Create an issue",
+               "description": "Any user with pull access to a repository can create an issue."}
+    },
+    "/repos/{owner}/{repo}/pulls/{pull_number}": {
+      "patch": {"operationId": "pulls/update", "summary": "Update a pull request",
+                "description": "Draft pull requests are available in public repositories."}
+    },
+    "/repos/{owner}/{repo}/pulls/{pull_number}/files": {
+      "get": {"operationId": "pulls/list-files", "summary": "List pull requests files",
+              "description": "Lists the files in a specified pull request."}
+    },
+    "/repos/{owner}/{repo}/secrets": {
+      "post": {"operationId": "secrets/create", "summary": "Create a secret"}
+    },
+    "/repos/{owner}/{repo}/secrets/{name}": {
+      "put": {"operationId": "secrets/replace", "summary": "Replace the specified secret"}
+    }
+  }
+}"##;
+
+fn issues_first(query: &str) -> String {
+    let spec = codemode_spec::load_str("issues.json", ISSUES_FIXTURE).expect("fixture spec loads");
+    let index = Index::build(&spec);
+    top(&spec, &index, query, &SearchOptions::default())
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_operation_the_query_fully_explains_beats_more_specific_ones() {
+    assert_eq!(
+        issues_first("open a new issue in a repository"),
+        "POST /repos/{owner}/{repo}/issues"
+    );
+}
+
+#[test]
+fn past_participles_describe_rather_than_ask_for_a_method() {
+    // "changed" is no request to change anything: the read of the files wins.
+    assert_eq!(
+        issues_first("files changed in a pull request"),
+        "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+    );
+}
+
+#[test]
+fn creating_prefers_the_collection_over_writing_one_item() {
+    assert_eq!(
+        issues_first("store a new secret"),
+        "POST /repos/{owner}/{repo}/secrets"
+    );
+}

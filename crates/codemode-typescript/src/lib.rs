@@ -101,14 +101,23 @@ pub fn declare_operations(
 #[derive(Debug, Clone)]
 pub struct Declarer<'a> {
     spec: &'a Spec,
-    names: TypeNames,
+    names: std::borrow::Cow<'a, TypeNames>,
 }
 
 impl<'a> Declarer<'a> {
     pub fn new(spec: &'a Spec) -> Declarer<'a> {
         Declarer {
             spec,
-            names: TypeNames::new(spec),
+            names: std::borrow::Cow::Owned(TypeNames::new(spec)),
+        }
+    }
+
+    /// A declarer over names worked out earlier with `TypeNames::new(spec)` for the same spec
+    /// (a long-lived server keeps the names and borrows them per request).
+    pub fn with_names(spec: &'a Spec, names: &'a TypeNames) -> Declarer<'a> {
+        Declarer {
+            spec,
+            names: std::borrow::Cow::Borrowed(names),
         }
     }
 

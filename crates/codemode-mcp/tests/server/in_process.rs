@@ -99,6 +99,32 @@ async fn search_returns_typed_declarations() {
 }
 
 #[tokio::test]
+async fn search_code_runs_a_discovery_program() {
+    let client = connect(build_engine(PETSTORE, None), ServerConfig::default()).await;
+    let code = "const ops = spec.operations(); return { count: Array.isArray(ops) ? ops.length : Object.keys(ops).length };";
+    let result = call(&client, "search", json!({"code": code})).await;
+    assert_eq!(result.is_error, Some(false), "{:?}", texts(&result));
+    assert_eq!(result.structured_content, Some(json!({"count": 4})));
+}
+
+#[tokio::test]
+async fn dry_run_lists_planned_requests() {
+    let client = connect(
+        build_engine(PETSTORE, Some("http://127.0.0.1:9/v1")),
+        ServerConfig::default(),
+    )
+    .await;
+    let code = "await api.deletePet({ petId: '3' }); return 'done';";
+    let result = call(&client, "execute", json!({"code": code, "dry_run": true})).await;
+    let joined = texts(&result).join("\n");
+    assert_eq!(result.is_error, Some(false), "{joined}");
+    assert!(
+        joined.contains("planned (dry run, not sent):\nDELETE /pets/3"),
+        "{joined}"
+    );
+}
+
+#[tokio::test]
 async fn execute_returns_json_structured_content_logs_and_calls() {
     let upstream = start_upstream().await;
     let client = connect(
