@@ -228,7 +228,7 @@ const GITHUB_TASKS: &[Task] = &[
         check: |v| v.is_array(),
     },
     Task {
-        search: "get information about a repository",
+        search: "get a repository by owner and name",
         operation: "reposGet",
         code: r#"const r = await api.reposGet({ owner: "acme", repo: "app" }); return { stars: r.stargazers_count };"#,
         check: |v| v["stars"].is_number(),

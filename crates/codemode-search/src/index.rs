@@ -58,9 +58,6 @@ pub struct Tuning {
     /// Score multiplier for writes to one existing item (the path ends in a parameter) when
     /// the query only asks to create something.
     pub create_on_item_factor: f32,
-    /// Second-stage bonus when the query names the operation's resource (last literal path
-    /// segment).
-    pub resource_bonus: f32,
 }
 
 impl Default for Tuning {
@@ -84,7 +81,6 @@ impl Default for Tuning {
             identity_weight: 0.25,
             identity_by_idf: 0.0,
             create_on_item_factor: 0.8,
-            resource_bonus: 0.2,
         }
     }
 }
@@ -115,7 +111,6 @@ impl Tuning {
                 "identity" => &mut self.identity_weight,
                 "identity_idf" => &mut self.identity_by_idf,
                 "create_item" => &mut self.create_on_item_factor,
-                "resource_bonus" => &mut self.resource_bonus,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -225,9 +220,6 @@ pub struct Index {
     identity_weight: f32,
     identity_by_idf: bool,
     create_on_item_factor: f32,
-    resource_bonus: f32,
-    /// Per operation: the terms of its last literal path segment.
-    resource: Vec<Vec<u32>>,
     /// Stems of verbs asking to create, and of verbs asking to change.
     create_words: Vec<String>,
     update_words: Vec<String>,
@@ -625,16 +617,6 @@ impl Index {
             identity_weight: tuning.identity_weight,
             identity_by_idf: tuning.identity_by_idf > 0.5,
             create_on_item_factor: tuning.create_on_item_factor,
-            resource_bonus: tuning.resource_bonus,
-            resource: documents
-                .iter()
-                .map(|doc| {
-                    doc.fields[Field::Resource as usize]
-                        .iter()
-                        .filter_map(|t| builder.term_ids.get(t.as_str()).copied())
-                        .collect()
-                })
-                .collect(),
             create_words,
             update_words,
             on_item: spec
@@ -847,12 +829,7 @@ impl Index {
         }
         for (op, _) in candidates {
             let explained = self.identity_explained(op as usize, query_terms);
-            let names_resource = self.resource[op as usize]
-                .iter()
-                .any(|term| query_terms.contains(term));
-            let bonus = if names_resource { 1.0 + self.resource_bonus } else { 1.0 };
-            scores[op as usize] *=
-                (floor + self.identity_weight * explained) / floor.max(1e-6) * bonus;
+            scores[op as usize] *= (floor + self.identity_weight * explained) / floor.max(1e-6);
         }
     }
 

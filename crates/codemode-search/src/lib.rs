@@ -3,8 +3,9 @@
 //! path segments, method intent words, summary, description opening, tags, parameter and body
 //! property names, enum values, schema and parameter docs) into BM25F postings with stemming, a
 //! small general-API synonym map (`vocabulary`) and structural signals (verbs imply methods,
-//! list-vs-item, deprecated and test-helper operations rank lower); [`Index::search`] returns
-//! ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond. It depends only
+//! list-vs-item, deprecated and test-helper operations rank lower), then re-ranks the best
+//! candidates by how much of each operation's summary the query explains; [`Index::search`]
+//! returns ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond. It depends only
 //! on codemode-spec and must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
 //! caller's job.
 

@@ -22,8 +22,8 @@ const MIN_API_RECALL_AT_5: f64 = 0.65;
 /// Everyday agent requests ("open a new issue in a repository"), one obvious answer each
 /// (`examples/everyday.tsv`, 40 queries): the plain tasks must keep working while the dev set's
 /// hard ones improve.
-const EVERYDAY_MIN_RECALL_AT_5: f64 = 0.95;
-const EVERYDAY_MIN_HIT_AT_1: f64 = 0.75;
+const EVERYDAY_MIN_RECALL_AT_5: f64 = 0.975;
+const EVERYDAY_MIN_HIT_AT_1: f64 = 0.775;
 
 /// Every API's spec, loaded once for all tests (parsing the large specs takes seconds).
 fn specs() -> &'static [(String, Spec)] {

@@ -119,7 +119,7 @@ async fn dry_run_lists_planned_requests() {
     let joined = texts(&result).join("\n");
     assert_eq!(result.is_error, Some(false), "{joined}");
     assert!(
-        joined.contains("planned (dry run, not sent):\nDELETE /pets/3"),
+        joined.contains("planned (dry run, not sent):\nDELETE /v1/pets/3"),
         "{joined}"
     );
 }
