@@ -221,8 +221,8 @@ impl ServerHandler for CodemodeServer {
         rmcp::model::ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("codemode", env!("CARGO_PKG_VERSION")))
             .with_instructions(format!(
-                "Tools for the {} API. Use `search` to find operations, then `execute` one program that does the whole task.",
-                self.engine.api_name()
+                "Tools for the {}. Use `search` to find operations, then `execute` one program that does the whole task.",
+                crate::tools::api_label(&self.engine)
             ))
     }
 

@@ -9,15 +9,22 @@ use codemode_engine::Engine;
 use serde_json::{Value, json};
 
 pub const SEARCH_TOOL: &str = "search";
+
+/// "the Bookshop API", "the GitHub v3 REST API": the spec title, with "API" added only when the
+/// title does not already end with it.
+pub fn api_label(engine: &Engine) -> String {
+    let name = engine.api_name().trim();
+    if name.to_ascii_lowercase().ends_with("api") { name.to_string() } else { format!("{name} API") }
+}
 pub const EXECUTE_TOOL: &str = "execute";
 
 /// `search`: ranked operations as TypeScript declarations, or a discovery program over the spec.
 pub fn search_tool(engine: &Engine) -> Value {
-    let api = engine.api_name();
+    let api = api_label(engine);
     json!({
         "name": SEARCH_TOOL,
         "description": format!(
-            "Find operations of the {api} API. Returns the best matches as TypeScript declarations \
+            "Find operations of the {api}. Returns the best matches as TypeScript declarations \
              of `api.*` functions. Call this before `execute`. Pass `query` (plain keywords), or \
              `code`: a read-only program over the spec that returns what you want to know."
         ),
@@ -40,10 +47,10 @@ pub fn search_tool(engine: &Engine) -> Value {
 
 /// `execute`: one program that does the whole task against the typed client.
 pub fn execute_tool(engine: &Engine) -> Value {
-    let api = engine.api_name();
+    let api = api_label(engine);
     let read_only = engine.read_only();
     let mut description = format!(
-        "Run one JavaScript program against the {api} API and return its result as JSON. \
+        "Run one JavaScript program against the {api} and return its result as JSON. \
          Use `search` first to learn the operations. Then write one program that does the whole \
          task: `await api.<operation>(args)`, loop, filter and aggregate in code, and `return` \
          only what is needed (large results are cut). `console.log` lines are returned too."
