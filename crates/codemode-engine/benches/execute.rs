@@ -82,8 +82,9 @@ fn main() {
         let base_url = upstream().await;
         let spec = codemode_engine::spec::load_str("bench.yaml", SPEC).unwrap();
         let config = EngineConfig {
-            upstream: Some(UpstreamConfig { base_url: base_url.clone(), ..UpstreamConfig::default() }),
-            // The figure is about overlap, so let all 50 calls be in flight at once.
+            // The figure is about overlap, so let all 50 calls be in flight at once (the defaults
+            // allow 10 per run and 32 per upstream, to be gentle with production APIs).
+            upstream: Some(UpstreamConfig { base_url: base_url.clone(), max_in_flight_per_upstream: 64, ..UpstreamConfig::default() }),
             session: SessionSettings { max_calls: 100, max_in_flight: 50 },
             ..EngineConfig::default()
         };
