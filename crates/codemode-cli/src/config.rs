@@ -309,7 +309,10 @@ pub fn engine_config(
     } = inputs;
     // Results over the output budget are cut structurally by the server, so a program may return
     // more than the sandbox's conservative default before the cut.
-    let mut sandbox = SandboxConfig { max_result_bytes: 16 * 1024 * 1024, ..SandboxConfig::default() };
+    let mut sandbox = SandboxConfig {
+        max_result_bytes: 16 * 1024 * 1024,
+        ..SandboxConfig::default()
+    };
     if let Some(ms) = limits.timeout_ms.or(file.limits.timeout_ms) {
         sandbox.timeout = Duration::from_millis(ms.max(1));
     }

@@ -14,7 +14,11 @@ pub const SEARCH_TOOL: &str = "search";
 /// title does not already end with it.
 pub fn api_label(engine: &Engine) -> String {
     let name = engine.api_name().trim();
-    if name.to_ascii_lowercase().ends_with("api") { name.to_string() } else { format!("{name} API") }
+    if name.to_ascii_lowercase().ends_with("api") {
+        name.to_string()
+    } else {
+        format!("{name} API")
+    }
 }
 pub const EXECUTE_TOOL: &str = "execute";
 
