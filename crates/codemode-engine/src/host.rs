@@ -97,18 +97,8 @@ impl RunHost {
     }
 
     fn outcome(&self, result: Result<RunOutput, RunError>) -> ExecuteOutcome {
-        match result {
-            Ok(output) => self.finish(Ok(output.result), convert_logs(&output.logs)),
-            Err(error) => {
-                let failure = ScriptFailure {
-                    kind: error.kind.as_str().to_string(),
-                    message: error.message.clone(),
-                    line: error.line,
-                    col: error.col,
-                };
-                self.finish(Err(failure), convert_logs(&error.logs))
-            }
-        }
+        let (result, logs) = split_run(result);
+        self.finish(result, logs)
     }
 
     /// Collects the call log, writes the audit lines, and redacts everything that goes back.
@@ -419,6 +409,23 @@ fn failure_kind(error: &HostError) -> String {
     .to_string()
 }
 
+/// A sandbox run as the engine reports it: the result or the failure, and the console lines
+/// (kept on failure too).
+fn split_run(result: Result<RunOutput, RunError>) -> (Result<Value, ScriptFailure>, Vec<LogLine>) {
+    match result {
+        Ok(output) => (Ok(output.result), convert_logs(&output.logs)),
+        Err(error) => {
+            let failure = ScriptFailure {
+                kind: error.kind.as_str().to_string(),
+                message: error.message.clone(),
+                line: error.line,
+                col: error.col,
+            };
+            (Err(failure), convert_logs(&error.logs))
+        }
+    }
+}
+
 fn convert_logs(logs: &[codemode_sandbox::LogLine]) -> Vec<LogLine> {
     logs.iter()
         .map(|l| LogLine {
@@ -468,18 +475,7 @@ pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOu
         inner: inner.clone(),
     });
     let result = inner.sandbox.run(request, host).await;
-    let (result, logs) = match result {
-        Ok(output) => (Ok(output.result), convert_logs(&output.logs)),
-        Err(error) => (
-            Err(ScriptFailure {
-                kind: error.kind.as_str().to_string(),
-                message: error.message.clone(),
-                line: error.line,
-                col: error.col,
-            }),
-            convert_logs(&error.logs),
-        ),
-    };
+    let (result, logs) = split_run(result);
     ExecuteOutcome {
         result,
         logs,
