@@ -30,6 +30,8 @@ pub(crate) struct RunHost {
     dry_run: bool,
     confirm: Option<Arc<dyn Confirm>>,
     planned: Arc<Mutex<Vec<PlannedRequest>>>,
+    /// Lines the host adds to the run's log (a call sent without the confirmation it needed).
+    notes: Arc<Mutex<Vec<LogLine>>>,
     deadline: Instant,
 }
 
@@ -57,6 +59,7 @@ impl RunHost {
             dry_run,
             confirm,
             planned: Arc::new(Mutex::new(Vec::new())),
+            notes: Arc::new(Mutex::new(Vec::new())),
             deadline,
         }
     }
@@ -124,10 +127,12 @@ impl RunHost {
                 Err(failure)
             }
         };
+        let notes = self.notes.lock().map(|n| n.clone()).unwrap_or_default();
         ExecuteOutcome {
             result,
             logs: logs
                 .into_iter()
+                .chain(notes)
                 .map(|l| LogLine {
                     level: l.level,
                     text: redact(&l.text),
@@ -312,6 +317,15 @@ impl RunHost {
         Ok(response_envelope(&response))
     }
 
+    fn note(&self, level: &str, text: String) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.push(LogLine {
+                level: level.to_string(),
+                text,
+            });
+        }
+    }
+
     async fn confirm(&self, planned: PlannedRequest) -> Result<(), HostError> {
         let described = format!("{} {}", planned.method, planned.path);
         let decision = match &self.confirm {
@@ -325,7 +339,15 @@ impl RunHost {
                 format!("the user declined {described}"),
             )),
             Confirmation::Unsupported => match self.inner.policy.confirm_fallback {
-                ConfirmFallback::Allow => Ok(()),
+                ConfirmFallback::Allow => {
+                    self.note(
+                        "warn",
+                        format!(
+                            "{described} was sent without confirmation: this client cannot ask (no MCP elicitation support) and the server allows such calls"
+                        ),
+                    );
+                    Ok(())
+                }
                 ConfirmFallback::Deny => Err(HostError::new(
                     "ConfirmationUnavailable",
                     format!(

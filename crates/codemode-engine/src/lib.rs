@@ -321,8 +321,13 @@ impl Engine {
     }
 
     /// Per-operation mode: calls one operation with its arguments (parameters by name, `body`).
-    pub async fn call_operation(&self, name: &str, args: Value) -> ExecuteOutcome {
-        let host = RunHost::new(self.inner.clone(), false, None);
+    pub async fn call_operation(
+        &self,
+        name: &str,
+        args: Value,
+        confirm: Option<Arc<dyn Confirm>>,
+    ) -> ExecuteOutcome {
+        let host = RunHost::new(self.inner.clone(), false, confirm);
         host.call_one(name, args).await
     }
 }

@@ -314,8 +314,22 @@ async fn without_elicitation_the_configured_fallback_applies() {
         false,
     )
     .await;
-    assert_eq!(outcome.result.unwrap(), json!(7));
+    assert_eq!(outcome.result.clone().unwrap(), json!(7));
     assert_eq!(received.list(), ["POST /items"]);
+    // Allowed, but the run says it went out unconfirmed.
+    let warnings: Vec<&str> = outcome
+        .logs
+        .iter()
+        .filter(|l| l.level == "warn")
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "POST /items was sent without confirmation: this client cannot ask (no MCP elicitation support) and the server allows such calls"
+        ],
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]

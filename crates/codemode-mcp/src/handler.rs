@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use codemode_engine::{Engine, ExecuteRequest, SearchRequest};
+use codemode_engine::{Confirm, Engine, ExecuteRequest, SearchRequest};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     JsonObject, ListToolsResult, PaginatedRequestParams, ServerCapabilities, Tool,
@@ -16,6 +16,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 
+use crate::confirm::ElicitConfirm;
 use crate::per_operation::OperationTools;
 use crate::render::{error_result, outcome_result, text_within};
 use crate::tools::{EXECUTE_TOOL, SEARCH_TOOL};
@@ -67,25 +68,49 @@ pub struct CodemodeServer {
     engine: Arc<Engine>,
     tools: Arc<ToolSet>,
     budget_tokens: usize,
+    /// Whether this connection can carry a server-to-client request (elicitation): stdio can;
+    /// stateless HTTP cannot, because the client's answer would have nowhere to arrive.
+    can_elicit: bool,
+}
+
+/// What one tool call needs besides its arguments.
+struct CallContext {
+    budget: usize,
+    confirm: Option<Arc<dyn Confirm>>,
 }
 
 impl CodemodeServer {
-    pub fn new(engine: Arc<Engine>, tools: Arc<ToolSet>, config: &ServerConfig) -> CodemodeServer {
+    pub fn new(
+        engine: Arc<Engine>,
+        tools: Arc<ToolSet>,
+        config: &ServerConfig,
+        can_elicit: bool,
+    ) -> CodemodeServer {
         CodemodeServer {
             engine,
             tools,
             budget_tokens: config.output_budget_tokens,
+            can_elicit,
         }
     }
 
-    async fn dispatch(&self, name: String, args: JsonObject) -> CallToolResult {
+    async fn dispatch(
+        &self,
+        name: String,
+        args: JsonObject,
+        peer: rmcp::Peer<RoleServer>,
+    ) -> CallToolResult {
         let engine = self.engine.clone();
         let tools = self.tools.clone();
-        let budget = self.budget_tokens;
+        let call = CallContext {
+            budget: self.budget_tokens,
+            confirm: self
+                .can_elicit
+                .then(|| Arc::new(ElicitConfirm::new(peer)) as Arc<dyn Confirm>),
+        };
         // Its own task: concurrency, and a panic is caught by the join below. If this future is
         // dropped (the client cancelled), the guard aborts the task instead of leaving it running.
-        let task =
-            tokio::spawn(async move { run_tool(&engine, &tools, budget, &name, args).await });
+        let task = tokio::spawn(async move { run_tool(&engine, &tools, call, &name, args).await });
         let _abort_on_drop = AbortOnDrop(task.abort_handle());
         match task.await {
             Ok(result) => result,
@@ -108,20 +133,22 @@ impl Drop for AbortOnDrop {
 async fn run_tool(
     engine: &Engine,
     tools: &ToolSet,
-    budget: usize,
+    call: CallContext,
     name: &str,
     args: JsonObject,
 ) -> CallToolResult {
     match tools.mode {
         ToolMode::CodeMode => match name {
-            SEARCH_TOOL => run_search(engine, budget, &args).await,
-            EXECUTE_TOOL => run_execute(engine, budget, &args).await,
+            SEARCH_TOOL => run_search(engine, call.budget, &args).await,
+            EXECUTE_TOOL => run_execute(engine, call, &args).await,
             _ => unknown_tool(name, tools),
         },
         ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
             Some(operation) => {
-                let outcome = engine.call_operation(operation, Value::Object(args)).await;
-                outcome_result(&outcome, budget)
+                let outcome = engine
+                    .call_operation(operation, Value::Object(args), call.confirm)
+                    .await;
+                outcome_result(&outcome, call.budget)
             }
             None => unknown_tool(name, tools),
         },
@@ -173,12 +200,12 @@ async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallTo
     }
 }
 
-async fn run_execute(engine: &Engine, budget: usize, args: &JsonObject) -> CallToolResult {
+async fn run_execute(engine: &Engine, call: CallContext, args: &JsonObject) -> CallToolResult {
     let Some(code) = non_empty_string(args, "code") else {
         return error_result("invalid arguments: `execute` needs `code`, the program to run");
     };
     let max_tokens = match optional_count(args, "max_tokens") {
-        Ok(value) => value.unwrap_or(budget),
+        Ok(value) => value.unwrap_or(call.budget),
         Err(message) => return error_result(message),
     };
     let dry_run = match args.get("dry_run") {
@@ -190,7 +217,7 @@ async fn run_execute(engine: &Engine, budget: usize, args: &JsonObject) -> CallT
         .execute(ExecuteRequest {
             code,
             dry_run,
-            confirm: None,
+            confirm: call.confirm,
         })
         .await;
     outcome_result(&outcome, max_tokens)
@@ -247,7 +274,7 @@ impl ServerHandler for CodemodeServer {
         let name = request.name.to_string();
         let args = request.arguments.unwrap_or_default();
         let result = tokio::select! {
-            result = self.dispatch(name, args) => result,
+            result = self.dispatch(name, args, context.peer.clone()) => result,
             () = context.ct.cancelled() => error_result("the tool call was cancelled by the client"),
         };
         Ok(result.into())

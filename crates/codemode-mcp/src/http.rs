@@ -119,7 +119,8 @@ impl Endpoint {
 
     fn build_service(&self, mode: ToolMode) -> McpService {
         let tools = Arc::new(ToolSet::build(&self.engine, mode));
-        let server = CodemodeServer::new(self.engine.clone(), tools, &self.config);
+        // Stateless HTTP: a server-to-client request (elicitation) could never be answered.
+        let server = CodemodeServer::new(self.engine.clone(), tools, &self.config, false);
         // Host/Origin checks are done here, before rmcp, with our own defaults; rmcp's are off.
         let rmcp_config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)

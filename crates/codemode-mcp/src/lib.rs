@@ -1,12 +1,14 @@
 //! The MCP server: exposes an [`Engine`] to agents over rmcp, on stdio or streamable HTTP. Owns the
 //! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
-//! budget (the structural JSON cutter, [`cut_to_budget`]), and the HTTP shell around rmcp: Host and
-//! Origin validation, an optional bearer token, a request size limit and graceful shutdown. Key
-//! types: [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
-//! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
+//! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
+//! and the HTTP shell around rmcp: Host and Origin validation, an optional bearer token, a request
+//! size limit and graceful shutdown. Key types: [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must
+//! not know OpenAPI parsing, TypeScript, search ranking, the sandbox or how upstream calls are made:
+//! all of that is behind [`Engine`].
 
 mod budget;
+mod confirm;
 mod handler;
 mod http;
 mod per_operation;
@@ -104,7 +106,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let tools = Arc::new(ToolSet::build(&engine, config.mode));
-    let server = CodemodeServer::new(engine, tools, &config);
+    let server = CodemodeServer::new(engine, tools, &config, true);
     let running = server
         .serve((reader, writer))
         .await

@@ -1,11 +1,12 @@
 //! Test-only server: serves a spec (the petstore fixture by default) over stdio, so real clients
 //! (Python and TypeScript SDKs, the Inspector) can spawn it. The real binary is `codemode` (CLI).
 //!
-//! Usage: codemode-mcp-fixture [--per-operation] [--spec PATH] [--upstream URL]
+//! Usage: codemode-mcp-fixture [--per-operation] [--confirm-mutating] [--spec PATH] [--upstream URL]
 
 #[path = "../../tests/support/engine.rs"]
 mod engine;
 
+use codemode_engine::{EngineConfig, PolicyConfig};
 use codemode_mcp::{ServerConfig, ToolMode, serve_stdio};
 
 #[tokio::main]
@@ -13,16 +14,25 @@ async fn main() -> anyhow::Result<()> {
     let mut config = ServerConfig::default();
     let mut spec_text = engine::PETSTORE.to_string();
     let mut upstream = None;
+    let mut policy = PolicyConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--per-operation" => config.mode = ToolMode::PerOperation,
+            "--confirm-mutating" => policy.confirm_mutating = true,
             "--spec" => spec_text = std::fs::read_to_string(args.next().unwrap_or_default())?,
             "--upstream" => upstream = args.next(),
             other => anyhow::bail!("unknown argument `{other}`"),
         }
     }
-    let engine = engine::build_engine(&spec_text, upstream.as_deref());
+    let engine = engine::build_engine_from(
+        &spec_text,
+        upstream.as_deref(),
+        EngineConfig {
+            policy,
+            ..Default::default()
+        },
+    );
     serve_stdio(engine, config).await?;
     Ok(())
 }

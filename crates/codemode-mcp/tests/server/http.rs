@@ -5,7 +5,11 @@ use codemode_mcp::ServerConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::support::{PETSTORE, build_engine, start_http};
+use codemode_engine::{EngineConfig, PolicyConfig};
+
+use crate::support::{
+    PETSTORE, build_engine, build_engine_from, start_http, start_recording_upstream,
+};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
 const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#;
@@ -179,4 +183,44 @@ async fn shutdown_finishes_and_closes_the_port() {
         .send()
         .await;
     assert!(refused.is_err(), "nothing listens after shutdown");
+}
+
+/// Stateless HTTP cannot carry the server's question (the client's answer would have nowhere to
+/// arrive), so a call that needs confirmation gets the configured fallback (deny) and a clear
+/// message, and the upstream receives nothing.
+#[tokio::test]
+async fn stateless_http_cannot_ask_so_the_fallback_denies() {
+    let upstream = start_recording_upstream().await;
+    let policy = PolicyConfig {
+        confirm_mutating: true,
+        ..Default::default()
+    };
+    let engine = build_engine_from(
+        PETSTORE,
+        Some(&upstream.url),
+        EngineConfig {
+            policy,
+            ..Default::default()
+        },
+    );
+    let server = start_http(engine, ServerConfig::default()).await;
+    let code = r#"const pets = await api.listPets({}); await api.createPet({ body: { name: "x" } }); return pets.length"#;
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "execute", "arguments": {"code": code}}});
+    let (status, _, text) = post(&server.url(), &body.to_string(), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    let value: Value = serde_json::from_str(&text).expect("JSON body");
+    assert_eq!(value["result"]["isError"], true, "{text}");
+    assert!(
+        value["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("POST /v1/pets needs the user's confirmation, but this client cannot ask"),
+        "{text}"
+    );
+    assert_eq!(
+        upstream.received(),
+        vec!["GET /v1/pets"],
+        "the write never went out"
+    );
+    server.stop().await.expect("stops cleanly");
 }

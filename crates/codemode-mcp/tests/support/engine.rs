@@ -20,14 +20,29 @@ pub fn build_engine_with(
     upstream: Option<&str>,
     sandbox: SandboxConfig,
 ) -> Arc<Engine> {
+    build_engine_from(
+        spec_text,
+        upstream,
+        EngineConfig {
+            sandbox,
+            ..Default::default()
+        },
+    )
+}
+
+/// [`build_engine`] with a whole engine configuration (a policy, for example).
+pub fn build_engine_from(
+    spec_text: &str,
+    upstream: Option<&str>,
+    config: EngineConfig,
+) -> Arc<Engine> {
     let spec = codemode_engine::spec::load_str("fixture", spec_text).expect("fixture spec loads");
     let config = EngineConfig {
         upstream: upstream.map(|base_url| UpstreamConfig {
             base_url: base_url.to_string(),
             ..Default::default()
         }),
-        sandbox,
-        ..Default::default()
+        ..config
     };
     Arc::new(Engine::new(spec, config).expect("engine builds"))
 }

@@ -8,9 +8,10 @@ pub mod engine;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Output;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use codemode_engine::Engine;
@@ -18,7 +19,7 @@ use codemode_mcp::{ServerConfig, serve_http_listener};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub use engine::{PETSTORE, build_engine, build_engine_with};
+pub use engine::{PETSTORE, build_engine, build_engine_from, build_engine_with};
 
 /// The Cloudflare spec, the largest real spec the budget test runs on.
 pub fn cloudflare_spec_text() -> String {
@@ -79,6 +80,24 @@ pub async fn start_http(engine: Arc<Engine>, config: ServerConfig) -> HttpServer
 
 /// A tiny upstream for the petstore fixture: `/v1/pets` and `/v1/pets/{id}`.
 pub async fn start_upstream() -> String {
+    start_recording_upstream().await.url
+}
+
+/// The petstore upstream, and every request it received (`METHOD /path`), in order.
+pub struct RecordingUpstream {
+    pub url: String,
+    pub received: Arc<Mutex<Vec<String>>>,
+}
+
+impl RecordingUpstream {
+    pub fn received(&self) -> Vec<String> {
+        self.received.lock().expect("not poisoned").clone()
+    }
+}
+
+/// [`start_upstream`], recording what arrives; it also answers `POST /v1/pets` and
+/// `DELETE /v1/pets/{id}`.
+pub async fn start_recording_upstream() -> RecordingUpstream {
     async fn list() -> Json<Value> {
         Json(
             json!([{"id": 1, "name": "Rex", "tag": "dog"}, {"id": 2, "name": "Tom", "tag": "cat"}]),
@@ -87,9 +106,30 @@ pub async fn start_upstream() -> String {
     async fn one(axum::extract::Path(id): axum::extract::Path<i64>) -> Json<Value> {
         Json(json!({"id": id, "name": format!("pet {id}")}))
     }
+    async fn create(Json(pet): Json<Value>) -> (StatusCode, Json<Value>) {
+        (
+            StatusCode::CREATED,
+            Json(json!({"id": 3, "name": pet["name"]})),
+        )
+    }
+    async fn delete() -> StatusCode {
+        StatusCode::NO_CONTENT
+    }
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = received.clone();
     let app = Router::new()
-        .route("/v1/pets", get(list))
-        .route("/v1/pets/{id}", get(one));
+        .route("/v1/pets", get(list).post(create))
+        .route("/v1/pets/{id}", get(one).delete(delete))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let log = log.clone();
+                async move {
+                    let line = format!("{} {}", request.method(), request.uri().path());
+                    log.lock().expect("not poisoned").push(line);
+                    next.run(request).await
+                }
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind upstream");
@@ -97,7 +137,10 @@ pub async fn start_upstream() -> String {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    format!("http://{addr}/v1")
+    RecordingUpstream {
+        url: format!("http://{addr}/v1"),
+        received,
+    }
 }
 
 pub fn workspace_root() -> PathBuf {
