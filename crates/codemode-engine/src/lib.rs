@@ -206,9 +206,6 @@ impl Engine {
         let tokio = tokio::runtime::Handle::try_current().map_err(|_| {
             EngineError::InvalidRequest("the engine must be created inside a tokio runtime".into())
         })?;
-        // The o200k tables take ~0.3 s to build: build them now, beside the index, so the first
-        // search answer does not pay for them.
-        tokio.spawn_blocking(|| codemode_typescript::count_tokens(""));
         let spec = Arc::new(spec);
         let index = codemode_search::Index::build(&spec);
         let type_names = codemode_typescript::TypeNames::new(&spec);

@@ -48,6 +48,7 @@ pub async fn serve_http_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let local = listener.local_addr().map_err(ServeError::Http)?;
+    crate::budget::warm_up_tokenizer();
     let cancel = CancellationToken::new();
     let state = Arc::new(Endpoint::new(engine, config, local.port(), cancel.clone()));
     let app = axum::Router::new()

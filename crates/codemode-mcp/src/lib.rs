@@ -105,6 +105,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    budget::warm_up_tokenizer();
     let tools = Arc::new(ToolSet::build(&engine, config.mode));
     let server = CodemodeServer::new(engine, tools, &config, true);
     let running = server

@@ -3,6 +3,8 @@
 //!
 //! Usage: codemode-mcp-fixture [--per-operation] [--confirm-mutating] [--spec PATH] [--upstream URL]
 
+// Shared with the tests, which use more of it than this binary does.
+#[allow(dead_code)]
 #[path = "../../tests/support/engine.rs"]
 mod engine;
 
