@@ -9,7 +9,9 @@
 //! petstore fixture against a local axum upstream. Transports take turns within every iteration, so
 //! load from other processes on the machine spreads evenly over them.
 
+// The shared test plumbing (engine builder, upstream, HTTP server); the bench uses only part of it.
 #[path = "../tests/support/mod.rs"]
+#[allow(unused_imports)]
 mod support;
 
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use codemode_engine::{Engine, ExecuteRequest, SearchRequest};
-use codemode_mcp::{ServerConfig, serve_io};
+use codemode_mcp::{ServerConfig, count_tokens, serve_io};
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientRequest, PingRequest};
 use rmcp::service::RunningService;
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
@@ -26,8 +28,8 @@ use serde_json::{Value, json};
 
 /// Untimed calls per case and path before measuring (connections, caches, allocator).
 const WARMUP: usize = 30;
-/// Timed calls per case and path; p99 is then the 3rd-slowest of 300.
-const ITERATIONS: usize = 300;
+/// Timed calls per case and path; p99 is then the 10th-slowest of 1,000.
+const ITERATIONS: usize = 1000;
 
 const SEARCH_QUERY: &str = "list the DNS records of a zone";
 const TRIVIAL_PROGRAM: &str = "return 1";
@@ -65,8 +67,8 @@ enum Path {
     },
     Mcp {
         label: &'static str,
-        search: Client,
-        execute: Client,
+        search: Box<Client>,
+        execute: Box<Client>,
     },
 }
 
@@ -289,6 +291,22 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// The size of the search answer, which is what the transports carry (and encode) per call.
+fn describe_search_answer(engine: &Engine) {
+    match engine.search(&SearchRequest {
+        query: SEARCH_QUERY.to_string(),
+        limit: None,
+    }) {
+        Ok(answer) => eprintln!(
+            "search answer for {SEARCH_QUERY:?}: {} hits, {} bytes, {} o200k tokens",
+            answer.hits.len(),
+            answer.text.len(),
+            count_tokens(&answer.text)
+        ),
+        Err(error) => eprintln!("search failed: {error}"),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let upstream = support::start_upstream().await;
@@ -313,24 +331,25 @@ async fn main() {
         },
         Path::Mcp {
             label: "in-memory pipe (serve_io, same process)",
-            search: duplex_client(search_engine.clone()).await,
-            execute: duplex_client(execute_engine.clone()).await,
+            search: Box::new(duplex_client(search_engine.clone()).await),
+            execute: Box::new(duplex_client(execute_engine.clone()).await),
         },
         Path::Mcp {
             label: "stdio (child process)",
-            search: stdio_client(&["--spec", cloudflare_path]).await,
-            execute: stdio_client(&["--upstream", &upstream]).await,
+            search: Box::new(stdio_client(&["--spec", cloudflare_path]).await),
+            execute: Box::new(stdio_client(&["--upstream", &upstream]).await),
         },
         Path::Mcp {
             label: "streamable HTTP (stateless JSON)",
-            search: http_client(http_search.url()).await,
-            execute: http_client(http_execute.url()).await,
+            search: Box::new(http_client(http_search.url()).await),
+            execute: Box::new(http_client(http_execute.url()).await),
         },
     ];
 
     eprintln!(
         "Cloudflare engine built in {load_ms:.0} ms; {WARMUP} warm-up + {ITERATIONS} timed calls per case and path"
     );
+    describe_search_answer(&search_engine);
     let mut rows = Vec::new();
     for case in [
         Case::Ping,

@@ -3,6 +3,13 @@
 //! printed next to a baseline measured in the same run (an empty rquickjs runtime + context + eval).
 //!
 //! Run: `CARGO_TARGET_DIR=/work/target-sandbox cargo bench -p codemode-sandbox --bench sandbox`
+//!
+//! The latency figures end when the caller has its answer: a worker frees the run's runtime after
+//! replying, so that cost shows in the throughput figure instead.
+//!
+//! `-- --profile-loop SECONDS [CODE]` instead runs CODE (default `1 + 1`) through a one-worker pool
+//! for that long and prints the run count: a steady loop to put under `perf record` or
+//! `valgrind --tool=callgrind` (instruction counts per run do not depend on the machine's load).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,12 +61,43 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// Trivial runs through a one-worker pool for `seconds`, for profilers.
+fn profile_loop(rt: &tokio::runtime::Runtime, seconds: u64, code: &str) {
+    let sandbox = Sandbox::new(
+        SandboxConfig {
+            workers: 1,
+            ..SandboxConfig::default()
+        },
+        rt.handle().clone(),
+    );
+    let host: Arc<dyn Host> = Arc::new(EchoHost);
+    let started = Instant::now();
+    let mut runs = 0u64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        rt.block_on(sandbox.run(request(code), Arc::clone(&host)))
+            .expect("run succeeds");
+        runs += 1;
+    }
+    println!("profile loop: {runs} runs of {code:?} in {seconds} s");
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("tokio");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--profile-loop") {
+        let seconds = args.get(at + 1).and_then(|s| s.parse().ok()).unwrap_or(10);
+        // `cargo bench` appends `--bench` to the arguments.
+        let code = args
+            .get(at + 2)
+            .filter(|a| !a.starts_with("--"))
+            .map_or("1 + 1", String::as_str);
+        profile_loop(&rt, seconds, code);
+        return;
+    }
     let iterations = 2000;
 
     let (base_p50, base_p99) = time_each(iterations, || {

@@ -23,10 +23,6 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
   const ErrorCtor = Error;
   const PromiseCtor = Promise;
   const promiseThen = uncurry(Promise.prototype.then);
-  const MapCtor = Map;
-  const mapGet = uncurry(Map.prototype.get);
-  const mapSet = uncurry(Map.prototype.set);
-  const mapDelete = uncurry(Map.prototype.delete);
   const MAX_DEPTH = 1000;
 
   // A failure of the JSON conversion itself (as opposed to an exception thrown by the agent's code).
@@ -195,7 +191,9 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
   };
 
   // Pending async host calls: id -> [resolve, reject], settled by the Rust runner through `settle`.
-  const pending = new MapCtor();
+  // Tables keyed by the numeric ids the host hands out are prototype-less objects: plain property
+  // access, nothing the agent can reach or patch, and cheaper per run than a Map and its methods.
+  const pending = { __proto__: null };
   const install = (name, fn) => {
     defineProperty(G, name, { value: fn, writable: true, configurable: true, enumerable: false });
   };
@@ -215,7 +213,7 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
             } catch (_) {}
             reject(error);
           };
-          mapSet(pending, id, [resolve, fail]);
+          pending[id] = [resolve, fail];
         });
       },
     }[name]);
@@ -233,27 +231,33 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
   }
 
   // Timers are host-backed: the worker waits for them like for host calls, within the run's deadline.
-  const timers = new MapCtor();
-  install("setTimeout", function setTimeout(callback, delay, ...args) {
-    if (typeof callback !== "function") throw new TypeError("setTimeout needs a function");
-    const ms = +delay > 0 ? +delay : 0;
-    const id = hostTimer(ms);
-    mapSet(timers, id, true);
-    new PromiseCtor((resolve) => {
-      mapSet(pending, id, [resolve, resolve]);
-    }).then(() => {
-      if (mapGet(timers, id) === undefined) return;
-      mapDelete(timers, id);
-      callback(...args);
-    });
-    return id;
-  });
-  install("clearTimeout", function clearTimeout(id) {
-    if (mapGet(timers, id) === undefined) return;
-    mapDelete(timers, id);
-    mapDelete(pending, id);
-    hostClearTimer(id);
-  });
+  const timers = { __proto__: null };
+  // Methods rather than function expressions: named, and without a `prototype` object to create.
+  const timerFunctions = {
+    setTimeout(callback, delay, ...args) {
+      if (typeof callback !== "function") throw new TypeError("setTimeout needs a function");
+      const ms = +delay > 0 ? +delay : 0;
+      const id = hostTimer(ms);
+      timers[id] = true;
+      const fired = new PromiseCtor((resolve) => {
+        pending[id] = [resolve, resolve];
+      });
+      promiseThen(fired, () => {
+        if (timers[id] === undefined) return;
+        delete timers[id];
+        callback(...args);
+      });
+      return id;
+    },
+    clearTimeout(id) {
+      if (typeof id !== "number" || timers[id] === undefined) return;
+      delete timers[id];
+      delete pending[id];
+      hostClearTimer(id);
+    },
+  };
+  install("setTimeout", timerFunctions.setTimeout);
+  install("clearTimeout", timerFunctions.clearTimeout);
 
   // Console: format like a terminal would, hand each line to the host until its byte budget is spent.
   let consoleOpen = true;
@@ -278,7 +282,8 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
       }
     }
   };
-  const logger = (level) => function (...args) {
+  // Arrow functions: no `prototype` object to create per method and run.
+  const logger = (level) => (...args) => {
     if (!consoleOpen) return;
     let text = "";
     for (let i = 0; i < args.length; i++) text += (i ? " " : "") + formatArg(args[i]);
@@ -323,9 +328,9 @@ export function setup(hostAsync, hostSync, hostLog, hostTimer, hostClearTimer, a
 
   // Settle an async host call: ok -> resolve with the JSON value, else reject with the host error.
   function settle(id, ok, json) {
-    const entry = mapGet(pending, id);
+    const entry = pending[id];
     if (entry === undefined) return;
-    mapDelete(pending, id);
+    delete pending[id];
     const payload = jsonParse(json);
     if (ok) entry[0](payload);
     else entry[1](hostError(payload));

@@ -1,6 +1,7 @@
 //! The trusted bootstrap module (`bootstrap.js`), compiled to QuickJS bytecode once per worker thread
 //! and loaded into each fresh context: parsing it on every run would cost more than the rest of a
-//! trivial run.
+//! trivial run. The bytecode carries neither source text nor debug information: reading it is the
+//! larger part of loading the bootstrap, and its own frames never show in the agent's stacks anyway.
 
 use std::cell::OnceCell;
 
@@ -22,16 +23,23 @@ fn compile() -> Result<Vec<u8>, String> {
     context.with(|ctx| {
         let module =
             Module::declare(ctx, BOOTSTRAP_NAME, BOOTSTRAP_JS).map_err(|e| e.to_string())?;
+        // Without source text, `toString()` of a bootstrap function shows no implementation either.
         module
-            .write(WriteOptions::default())
+            .write(WriteOptions {
+                strip_source: true,
+                strip_debug: true,
+                ..WriteOptions::default()
+            })
             .map_err(|e| e.to_string())
     })
 }
 
 /// Load the bootstrap into `ctx` and return its `setup` function.
 pub(crate) fn setup_function<'js>(ctx: &Ctx<'js>) -> Result<Function<'js>, String> {
-    let bytecode = BYTECODE.with(|cell| cell.get_or_init(compile).clone())?;
-    let module = load(ctx, &bytecode)?;
+    let module = BYTECODE.with(|cell| match cell.get_or_init(compile) {
+        Ok(bytecode) => load(ctx, bytecode),
+        Err(error) => Err(error.clone()),
+    })?;
     let (module, promise) = module
         .eval()
         .map_err(|e| format!("bootstrap evaluation: {e}"))?;

@@ -50,7 +50,8 @@ pub struct RunOutput {
     pub logs: Vec<LogLine>,
     /// How many host functions (sync and async) the script called.
     pub host_calls: u32,
-    /// Wall-clock time of the run on its worker.
+    /// Wall-clock time of the run on its worker, up to the reply (the worker frees the run's
+    /// runtime after replying).
     pub elapsed: Duration,
 }
 

@@ -187,6 +187,40 @@ fn prelude_defines_globals_and_its_frames_are_hidden() {
 }
 
 #[test]
+fn patched_builtins_do_not_break_host_calls_or_timers() {
+    let rt = runtime();
+    let sb = sandbox(&rt, quick_config());
+    // The bootstrap keeps its pending calls and timers in prototype-less tables and uses the
+    // built-ins it captured before the agent ran, so none of this reaches it.
+    let code = "for (let i = 0; i < 10; i++) Object.prototype[i] = ['hijacked', 'hijacked'];\n\
+                Map.prototype.get = Map.prototype.set = Map.prototype.delete = () => { throw new Error('patched') };\n\
+                JSON.parse = () => 'patched';\n\
+                const a = await echo({ n: 1 });\n\
+                const fired = await new Promise((resolve) => setTimeout(() => resolve('timer'), 5));\n\
+                const b = await sleep(5);\n\
+                return [a, fired, b];";
+    assert_eq!(ok(&rt, &sb, code), json!([{ "n": 1 }, "timer", 5]));
+}
+
+#[test]
+fn sequential_runs_on_a_multi_worker_pool_start_fresh() {
+    let rt = runtime();
+    let sb = sandbox(
+        &rt,
+        SandboxConfig {
+            workers: 3,
+            ..quick_config()
+        },
+    );
+    // Each reply comes before its runtime is freed; the next run must still see a fresh global.
+    for i in 0..30 {
+        let code =
+            format!("const seen = globalThis.marker; globalThis.marker = {i}; seen ?? 'fresh'");
+        assert_eq!(ok(&rt, &sb, &code), json!("fresh"), "run {i}");
+    }
+}
+
+#[test]
 fn a_full_queue_answers_busy() {
     let rt = runtime();
     let sb = Arc::new(sandbox(
