@@ -1,6 +1,11 @@
 //! Overhead of one `Session::call` (validate, serialize, send, parse, redact) against a bare
-//! reqwest call to the same local server that also reads and parses the JSON body.
-//! Run: `cargo bench -p codemode-upstream --bench call_overhead`.
+//! reqwest call to the same local server, written the way a user would: one keep-alive client
+//! with the same user agent, URL built and body serialized per call, bearer header, body read
+//! and parsed as JSON. Before timing, both sides send one request of each kind to a capturing
+//! server and the bench refuses to run unless the two are identical on the wire.
+//! Run: `cargo bench -p codemode-upstream --bench call_overhead`. Extra modes:
+//! `BENCH_SEND_ONLY=1` (send alone, cold prepare), `BENCH_LOOP=ours|bare [BENCH_LOOP_N=n]`
+//! (one side only, for `perf`/`valgrind --tool=callgrind`), `BENCH_FUTURE_SIZES=1`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -74,42 +79,96 @@ async fn run() {
         max_calls: u32::MAX,
         ..SessionLimits::default()
     });
-    let bare = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .expect("reqwest");
+    // What a user would write by hand: one client (keep-alive pool), same user agent, no
+    // redirects or proxies (as ours), bearer header, URL built and body serialized per call.
+    let bare = Bare {
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .user_agent(UpstreamConfig::default().user_agent)
+            .build()
+            .expect("reqwest"),
+        base: base.clone(),
+        token: "bench-token-123".to_string(),
+    };
 
     let get_args = json!({"petId": 1, "fields": ["name", "tag"]});
     let post_args = json!({"body": {"name": "Rex", "tag": "dog", "owner": {"email": "a@b.co"}}});
-    let get_url = format!("{base}/pets/1?fields=name&fields=tag");
-    let post_url = format!("{base}/pets");
-    let post_body = serde_json::to_vec(&post_args["body"]).expect("json");
+    let pet = post_args["body"].clone();
+    assert_same_requests(&bare, &get_args, &post_args, &pet).await;
 
     // Warm up connections and the validator cache.
     for _ in 0..200 {
-        bare_get(&bare, &get_url).await;
+        bare.get(1, &["name", "tag"]).await;
+        bare.post(&pet).await;
         session.call("getPet", &get_args).await.expect("call");
         session.call("createPet", &post_args).await.expect("call");
     }
 
+    if std::env::var_os("BENCH_FUTURE_SIZES").is_some() {
+        let ours = session.call("getPet", &get_args);
+        let theirs = bare.get(1, &["name", "tag"]);
+        println!(
+            "future sizes: Session::call {} bytes, bare get {} bytes",
+            std::mem::size_of_val(&ours),
+            std::mem::size_of_val(&theirs)
+        );
+    }
+    // For profiling (`perf record`): one side only, many calls, no report.
+    if let Ok(side) = std::env::var("BENCH_LOOP") {
+        let rounds = std::env::var("BENCH_LOOP_N")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(30_000);
+        for _ in 0..rounds {
+            if side == "bare" {
+                bare.get(1, &["name", "tag"]).await;
+                bare.post(&pet).await;
+            } else {
+                session.call("getPet", &get_args).await.expect("call");
+                session.call("createPet", &post_args).await.expect("call");
+            }
+        }
+        return;
+    }
     let (mut bare_gets, mut our_gets, mut bare_posts, mut our_posts) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // Interleaved rounds so drift in machine load hits both sides alike.
     for _ in 0..ROUNDS {
         for _ in 0..PER_ROUND {
             let t = Instant::now();
-            bare_get(&bare, &get_url).await;
+            bare.get(1, &["name", "tag"]).await;
             bare_gets.push(t.elapsed());
             let t = Instant::now();
             session.call("getPet", &get_args).await.expect("call");
             our_gets.push(t.elapsed());
             let t = Instant::now();
-            bare_post(&bare, &post_url, &post_body).await;
+            bare.post(&pet).await;
             bare_posts.push(t.elapsed());
             let t = Instant::now();
             session.call("createPet", &post_args).await.expect("call");
             our_posts.push(t.elapsed());
+        }
+    }
+    // The engine's path: `prepare` (with the body preview a dry run shows) then `send` (all
+    // response headers kept), interleaved with the same bare calls.
+    let (mut bare_engine, mut our_engine) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        for _ in 0..PER_ROUND / 2 {
+            for (name, args) in [("getPet", &get_args), ("createPet", &post_args)] {
+                let t = Instant::now();
+                if name == "getPet" {
+                    bare.get(1, &["name", "tag"]).await;
+                } else {
+                    bare.post(&pet).await;
+                }
+                bare_engine.push(t.elapsed());
+                let t = Instant::now();
+                let prepared = session.prepare(name, args).expect("prepare");
+                let response = session.send(prepared).await.expect("send");
+                std::hint::black_box(response);
+                our_engine.push(t.elapsed());
+            }
         }
     }
     let prepare_only = {
@@ -134,13 +193,18 @@ async fn run() {
         &mut bare_posts,
         &mut our_posts,
     );
+    report(
+        "GET+POST via prepare+send (engine path)",
+        &mut bare_engine,
+        &mut our_engine,
+    );
     println!("prepare(createPet) alone: {:.1} µs", micros(prepare_only));
     if std::env::var_os("BENCH_SEND_ONLY").is_some() {
         let prepared = session.prepare("getPet", &get_args).expect("prepare");
         let (mut bare_only, mut send_only) = (Vec::new(), Vec::new());
         for _ in 0..3000 {
             let t = Instant::now();
-            bare_get(&bare, &get_url).await;
+            bare.get(1, &["name", "tag"]).await;
             bare_only.push(t.elapsed());
             let request = prepared.clone();
             let t = Instant::now();
@@ -150,12 +214,12 @@ async fn run() {
         report("send only (GET)", &mut bare_only, &mut send_only);
         let (mut cold_prepare, mut cold_find) = (Vec::new(), Vec::new());
         for _ in 0..3000 {
-            bare_get(&bare, &get_url).await;
+            bare.get(1, &["name", "tag"]).await;
             let t = Instant::now();
             let prepared = session.prepare("getPet", &get_args).expect("prepare");
             cold_prepare.push(t.elapsed());
             std::hint::black_box(prepared);
-            bare_get(&bare, &get_url).await;
+            bare.get(1, &["name", "tag"]).await;
             let t = Instant::now();
             let err = session.prepare("nope", &get_args).is_err();
             cold_find.push(t.elapsed());
@@ -200,30 +264,113 @@ fn precompile_real_specs() {
     }
 }
 
-async fn bare_get(client: &reqwest::Client, url: &str) -> Value {
-    let response = client
-        .get(url)
-        .header("authorization", "Bearer bench-token-123")
-        .header("accept", "application/json")
-        .send()
-        .await
-        .expect("send");
-    let bytes = response.bytes().await.expect("body");
-    serde_json::from_slice(&bytes).expect("json")
+/// The hand-written baseline.
+struct Bare {
+    client: reqwest::Client,
+    base: String,
+    token: String,
 }
 
-async fn bare_post(client: &reqwest::Client, url: &str, body: &[u8]) -> Value {
-    let response = client
-        .post(url)
-        .header("authorization", "Bearer bench-token-123")
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
-        .body(body.to_vec())
-        .send()
+impl Bare {
+    async fn get(&self, pet_id: u64, fields: &[&str]) -> Value {
+        let mut url = format!("{}/pets/{pet_id}", self.base);
+        for (i, field) in fields.iter().enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str("fields=");
+            url.push_str(field);
+        }
+        let response = self
+            .client
+            .get(url)
+            .bearer_auth(&self.token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .expect("send");
+        let bytes = response.bytes().await.expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    async fn post(&self, pet: &Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/pets", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .body(serde_json::to_vec(pet).expect("json"))
+            .send()
+            .await
+            .expect("send");
+        let bytes = response.bytes().await.expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+}
+
+/// Refuses to benchmark unless both sides put the same request on the wire (request line,
+/// every header, body), captured by a second local server.
+async fn assert_same_requests(bare: &Bare, get_args: &Value, post_args: &Value, pet: &Value) {
+    type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+    let seen: Seen = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("send");
-    let bytes = response.bytes().await.expect("body");
-    serde_json::from_slice(&bytes).expect("json")
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let record = record.clone();
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .unwrap_or_default();
+            let mut headers: Vec<String> = parts
+                .headers
+                .iter()
+                .filter(|(name, _)| name.as_str() != "host")
+                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+                .collect();
+            headers.sort();
+            let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+            record.lock().expect("lock").push(format!(
+                "{} {path} {:?}\n{}\n{}",
+                parts.method,
+                parts.version,
+                headers.join("\n"),
+                String::from_utf8_lossy(&body)
+            ));
+            ([("content-type", "application/json")], RESPONSE)
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let base = format!("http://{addr}/v1");
+    let spec = Arc::new(codemode_spec::load_str("bench.json", SPEC).expect("spec"));
+    let client = Client::new(
+        spec,
+        UpstreamConfig {
+            base_url: base.clone(),
+            credentials: vec![Credential::Bearer(Secret::new(bare.token.clone()))],
+            ..UpstreamConfig::default()
+        },
+    )
+    .expect("client");
+    let session = client.session(SessionLimits::default());
+    let bare = Bare {
+        client: bare.client.clone(),
+        base,
+        token: bare.token.clone(),
+    };
+    bare.get(1, &["name", "tag"]).await;
+    session.call("getPet", get_args).await.expect("call");
+    bare.post(pet).await;
+    session.call("createPet", post_args).await.expect("call");
+    let seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0], seen[1], "GET requests differ");
+    assert_eq!(seen[2], seen[3], "POST requests differ");
+    println!("request shape: identical on the wire (GET and POST: request line, headers, body)");
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {

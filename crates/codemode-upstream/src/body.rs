@@ -17,7 +17,9 @@ use crate::serialize::{bracket_pieces, encode, scalar_text};
 pub(crate) struct EncodedBody {
     pub(crate) bytes: Vec<u8>,
     pub(crate) content_type: String,
-    pub(crate) preview: Value,
+    /// `None` when the preview is the body value itself (JSON): it is then cloned only if a
+    /// preview is wanted.
+    pub(crate) preview: Option<Value>,
 }
 
 /// Why a body could not be encoded: where, and the message tail.
@@ -39,7 +41,7 @@ pub(crate) fn encode_body(media: &MediaType, value: &Value) -> Result<EncodedBod
             Ok(EncodedBody {
                 bytes: serde_json::to_vec(value).unwrap_or_default(),
                 content_type,
-                preview: value.clone(),
+                preview: None,
             })
         }
         BodyKind::Form => encode_form(media, value),
@@ -95,7 +97,7 @@ fn encode_form(media: &MediaType, value: &Value) -> Result<EncodedBody, BodyErro
     Ok(EncodedBody {
         bytes: pieces.join("&").into_bytes(),
         content_type: "application/x-www-form-urlencoded".to_string(),
-        preview: value.clone(),
+        preview: Some(value.clone()),
     })
 }
 
@@ -149,7 +151,7 @@ fn encode_text(media_type: &str, value: &Value) -> Result<EncodedBody, BodyError
     Ok(EncodedBody {
         bytes: text.into_bytes(),
         content_type: media_type.to_string(),
-        preview,
+        preview: Some(preview),
     })
 }
 
@@ -163,7 +165,7 @@ fn encode_binary(media_type: &str, value: &Value) -> Result<EncodedBody, BodyErr
     Ok(EncodedBody {
         bytes: file.bytes,
         content_type,
-        preview,
+        preview: Some(preview),
     })
 }
 
@@ -311,7 +313,7 @@ fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, Bod
     Ok(EncodedBody {
         bytes,
         content_type: format!("multipart/form-data; boundary={boundary}"),
-        preview: Value::Object(preview),
+        preview: Some(Value::Object(preview)),
     })
 }
 

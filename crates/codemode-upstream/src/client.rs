@@ -2,9 +2,8 @@
 //! and [`Session`] (one per run: call budget, concurrency, deadline, call records), with
 //! `prepare` — validation and serialization, no network.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU32;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use codemode_spec::{BodyKind, Method, Operation, ParameterLocation, Spec};
 use serde_json::{Map, Value, json};
@@ -34,7 +33,54 @@ pub(crate) struct ClientInner {
     pub(crate) upstream_slots: Arc<Semaphore>,
     /// The `User-Agent` header value, parsed once (`None` if the configured text is invalid).
     pub(crate) user_agent: Option<reqwest::header::HeaderValue>,
-    plans: Mutex<HashMap<String, Arc<OperationPlan>>>,
+    /// One slot per `spec.operations` entry (same index), filled on first use: a slow compile
+    /// only ever holds up callers of that same operation.
+    plans: Vec<OnceLock<CallPlan>>,
+}
+
+/// A borrowed cached plan (no reference counting on the hot path), or a one-off.
+pub(crate) enum PlanRef<'a> {
+    Cached(&'a CallPlan),
+    Built(Box<CallPlan>),
+}
+
+impl std::ops::Deref for PlanRef<'_> {
+    type Target = CallPlan;
+
+    fn deref(&self) -> &CallPlan {
+        match self {
+            PlanRef::Cached(plan) => plan,
+            PlanRef::Built(plan) => plan,
+        }
+    }
+}
+
+/// What `prepare` needs for one operation, computed once: the validation plan, the default
+/// `Accept` header and the path template split at its parameters.
+pub(crate) struct CallPlan {
+    pub(crate) arguments: OperationPlan,
+    accept: String,
+    path: Vec<PathPiece>,
+}
+
+/// A piece of a path template.
+enum PathPiece {
+    /// Text between parameters, already encoded.
+    Literal(String),
+    /// A declared path parameter, by index in `Operation::parameters`.
+    Parameter(usize),
+    /// `{name}` with no path parameter of that name: a spec defect reported when called.
+    Undeclared(String),
+}
+
+impl CallPlan {
+    fn build(spec: &Spec, op: &Operation) -> CallPlan {
+        CallPlan {
+            arguments: OperationPlan::build(spec, op),
+            accept: default_accept(op),
+            path: split_path_template(op),
+        }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -65,6 +111,9 @@ impl Client {
             .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         let upstream_slots = Arc::new(Semaphore::new(config.max_in_flight_per_upstream.max(1)));
         let user_agent = reqwest::header::HeaderValue::from_str(&config.user_agent).ok();
+        let plans = (0..spec.operations.len())
+            .map(|_| OnceLock::new())
+            .collect();
         Ok(Client {
             inner: Arc::new(ClientInner {
                 spec,
@@ -75,7 +124,7 @@ impl Client {
                 auth,
                 upstream_slots,
                 user_agent,
-                plans: Mutex::new(HashMap::new()),
+                plans,
             }),
         })
     }
@@ -120,7 +169,7 @@ impl Client {
         let started = std::time::Instant::now();
         let mut without_validation = Vec::new();
         for op in &self.inner.spec.operations {
-            if !self.plan(op).has_validator() {
+            if !self.plan(op).arguments.has_validator() {
                 without_validation.push(op.name.clone());
             }
         }
@@ -132,18 +181,13 @@ impl Client {
     }
 
     /// The validation and serialization plan of an operation, compiled once.
-    pub(crate) fn plan(&self, op: &Operation) -> Arc<OperationPlan> {
-        if let Ok(plans) = self.inner.plans.lock()
-            && let Some(plan) = plans.get(&op.name)
-        {
-            return plan.clone();
+    pub(crate) fn plan(&self, op: &Operation) -> PlanRef<'_> {
+        let spec = &self.inner.spec;
+        match operation_index(spec, op).and_then(|i| self.inner.plans.get(i)) {
+            Some(slot) => PlanRef::Cached(slot.get_or_init(|| CallPlan::build(spec, op))),
+            // Not one of this spec's operations (cannot happen through the public API).
+            None => PlanRef::Built(Box::new(CallPlan::build(spec, op))),
         }
-        // Compiled outside the lock: a slow compile must not stall calls to other operations.
-        let plan = Arc::new(OperationPlan::build(&self.inner.spec, op));
-        if let Ok(mut plans) = self.inner.plans.lock() {
-            plans.entry(op.name.clone()).or_insert_with(|| plan.clone());
-        }
-        plan
     }
 
     pub(crate) fn redact_error(&self, mut error: CallError) -> CallError {
@@ -223,6 +267,14 @@ pub struct PreparedRequest {
     pub body_preview: Option<Value>,
 }
 
+/// Whether a prepared request gets its `body_preview` (skipped when the request is sent
+/// straight away and never shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Preview {
+    Build,
+    Skip,
+}
+
 /// One call made by a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
@@ -248,13 +300,22 @@ impl Session {
 
     /// Validates `args` for an operation and serializes the request. No network.
     pub fn prepare(&self, operation: &str, args: &Value) -> Result<PreparedRequest, CallError> {
+        self.prepare_named(operation, args, Preview::Build)
+    }
+
+    fn prepare_named(
+        &self,
+        operation: &str,
+        args: &Value,
+        preview: Preview,
+    ) -> Result<PreparedRequest, CallError> {
         let client = &self.inner.client;
-        let spec = client.inner.spec.clone();
+        let spec = &client.inner.spec;
         let op = spec
             .find(operation)
-            .ok_or_else(|| validate::unknown_operation(&spec, operation))
+            .ok_or_else(|| validate::unknown_operation(spec, operation))
             .map_err(|e| client.redact_error(e))?;
-        self.prepare_operation(op, args)
+        self.prepare_operation_with(op, args, preview)
             .map_err(|e| client.redact_error(e))
     }
 
@@ -263,16 +324,29 @@ impl Session {
         op: &Operation,
         args: &Value,
     ) -> Result<PreparedRequest, CallError> {
+        self.prepare_operation_with(op, args, Preview::Build)
+    }
+
+    fn prepare_operation_with(
+        &self,
+        op: &Operation,
+        args: &Value,
+        preview: Preview,
+    ) -> Result<PreparedRequest, CallError> {
         let client = &self.inner.client;
         let spec = &client.inner.spec;
         let plan = client.plan(op);
-        let args = validate::check_arguments(spec, op, &plan, args)?;
+        let args = validate::check_arguments(spec, op, &plan.arguments, args)?;
         let path = expand_path(op, &plan, &args)?;
         let mut query_pieces = Vec::new();
-        let mut headers: Vec<(String, String)> = vec![("accept".to_string(), default_accept(op))];
+        let mut headers: Vec<(String, String)> = vec![("accept".to_string(), plan.accept.clone())];
         let mut cookies = Vec::new();
         for (index, param) in op.parameters.iter().enumerate() {
-            let Some(value) = plan.parameter_key(index).and_then(|k| args.get(k)) else {
+            let Some(value) = plan
+                .arguments
+                .parameter_key(index)
+                .and_then(|k| args.get(k))
+            else {
                 continue;
             };
             match param.location {
@@ -296,10 +370,14 @@ impl Session {
         if !cookies.is_empty() {
             headers.push(("cookie".to_string(), cookies.join("; ")));
         }
-        let encoded = match (&plan.body_media, args.get(codemode_spec::BODY_ARGUMENT)) {
-            (Some(media), Some(value)) => {
-                Some(body::encode_body(media, value).map_err(|e| body_error(&op.name, e))?)
-            }
+        let encoded = match (
+            &plan.arguments.body_media,
+            args.get(codemode_spec::BODY_ARGUMENT),
+        ) {
+            (Some(media), Some(value)) => Some((
+                body::encode_body(media, value).map_err(|e| body_error(&op.name, e))?,
+                value,
+            )),
             _ => None,
         };
         let query = (!query_pieces.is_empty()).then(|| query_pieces.join("&"));
@@ -311,6 +389,7 @@ impl Session {
             query,
             headers,
             encoded,
+            preview,
         ))
     }
 
@@ -385,10 +464,11 @@ impl Session {
         }
         let encoded = match &request.body {
             None | Some(Value::Null) => None,
-            Some(value) => Some(
+            Some(value) => Some((
                 body::encode_raw(request.content_type.as_deref(), value)
                     .map_err(|e| body_error("request", e))?,
-            ),
+                value,
+            )),
         };
         let spec = self.inner.client.inner.spec.clone();
         let matched = match_operation(&spec, method, &path);
@@ -396,7 +476,16 @@ impl Session {
             .map(|op| op.path.clone())
             .unwrap_or_else(|| path.clone());
         let query = (!query_pieces.is_empty()).then(|| query_pieces.join("&"));
-        Ok(self.assemble(matched, method, template, &path, query, headers, encoded))
+        Ok(self.assemble(
+            matched,
+            method,
+            template,
+            &path,
+            query,
+            headers,
+            encoded,
+            Preview::Build,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -408,23 +497,46 @@ impl Session {
         path: &str,
         query: Option<String>,
         headers: Vec<(String, String)>,
-        body: Option<body::EncodedBody>,
+        body: Option<(body::EncodedBody, &Value)>,
+        preview: Preview,
     ) -> PreparedRequest {
         let client = &self.inner.client;
-        let mut url = format!("{}{}", client.inner.base.prefix, path);
+        let prefix = &client.inner.base.prefix;
+        let query_len = query.as_ref().map_or(0, |q| q.len() + 1);
+        let mut url = String::with_capacity(prefix.len() + path.len() + query_len);
+        url.push_str(prefix);
+        url.push_str(path);
         if let Some(query) = &query {
             url.push('?');
             url.push_str(query);
         }
         let (body, content_type, body_preview) = match body {
-            Some(encoded) => {
-                let mut preview = encoded.preview;
-                client.inner.redactor.redact_value(&mut preview);
-                (
-                    Some(encoded.bytes),
-                    Some(encoded.content_type),
-                    Some(preview),
-                )
+            Some((encoded, value)) => {
+                let shown = match preview {
+                    Preview::Build => {
+                        let redactor = &client.inner.redactor;
+                        let shown = match encoded.preview {
+                            Some(mut preview) => {
+                                redactor.redact_value(&mut preview);
+                                preview
+                            }
+                            None => {
+                                // The preview is the value whose JSON text is `bytes`: with no
+                                // escapes there, its strings are verbatim slices of it, so one
+                                // scan of the bytes replaces a walk over every string.
+                                let mut preview = value.clone();
+                                let verbatim = !encoded.bytes.contains(&b'\\');
+                                if !(verbatim && redactor.is_absent_from(&encoded.bytes)) {
+                                    redactor.redact_value(&mut preview);
+                                }
+                                preview
+                            }
+                        };
+                        Some(shown)
+                    }
+                    Preview::Skip => None,
+                };
+                (Some(encoded.bytes), Some(encoded.content_type), shown)
             }
             None => (None, None, None),
         };
@@ -457,7 +569,8 @@ impl Session {
 
     /// Validates, sends, and returns the parsed body; a non-2xx status becomes an `Api` error.
     pub async fn call(&self, operation: &str, args: &Value) -> Result<Value, CallError> {
-        let prepared = self.prepare(operation, args)?;
+        // Nobody sees this request, so its body preview is not built.
+        let prepared = self.prepare_named(operation, args, Preview::Skip)?;
         self.send_expecting_success(prepared).await
     }
 
@@ -471,7 +584,9 @@ impl Session {
         let operation = prepared.operation.clone();
         let method = prepared.method;
         let path_template = prepared.path_template.clone();
-        let response = self.send(prepared).await?;
+        let response = self
+            .send_keeping(prepared, crate::transport::ResponseHeaders::Skip)
+            .await?;
         if response.is_success() {
             Ok(response.body)
         } else {
@@ -579,28 +694,65 @@ fn add_raw_header(
     Ok(())
 }
 
-/// Expands the operation's path template with its path parameters (encoded, checked).
-fn expand_path(
-    op: &Operation,
-    plan: &OperationPlan,
-    args: &Map<String, Value>,
-) -> Result<String, CallError> {
-    let mut out = String::with_capacity(op.path.len() + 16);
+/// Splits the operation's path template at its `{parameters}`, encoding the text between.
+fn split_path_template(op: &Operation) -> Vec<PathPiece> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    if !op.path.starts_with('/') {
+        literal.push('/');
+    }
     let mut rest = op.path.as_str();
     while let Some(open) = rest.find('{') {
-        out.push_str(&encode_template_literal(&rest[..open]));
+        literal.push_str(&encode_template_literal(&rest[..open]));
         let Some(close) = rest[open..].find('}') else {
-            out.push_str(&encode_template_literal(&rest[open..]));
+            literal.push_str(&encode_template_literal(&rest[open..]));
             rest = "";
             break;
         };
         let name = &rest[open + 1..open + close];
-        out.push_str(&path_parameter(op, plan, args, name)?);
+        if !literal.is_empty() {
+            pieces.push(PathPiece::Literal(std::mem::take(&mut literal)));
+        }
+        let declared = op
+            .parameters
+            .iter()
+            .position(|p| p.location == ParameterLocation::Path && p.name == name);
+        pieces.push(match declared {
+            Some(index) => PathPiece::Parameter(index),
+            None => PathPiece::Undeclared(name.to_string()),
+        });
         rest = &rest[open + close + 1..];
     }
-    out.push_str(&encode_template_literal(rest));
-    if !out.starts_with('/') {
-        out.insert(0, '/');
+    literal.push_str(&encode_template_literal(rest));
+    if !literal.is_empty() {
+        pieces.push(PathPiece::Literal(literal));
+    }
+    pieces
+}
+
+/// Expands the operation's path template with its path parameters (encoded, checked).
+fn expand_path(
+    op: &Operation,
+    plan: &CallPlan,
+    args: &Map<String, Value>,
+) -> Result<String, CallError> {
+    let mut out = String::with_capacity(op.path.len() + 16);
+    for piece in &plan.path {
+        match piece {
+            PathPiece::Literal(text) => out.push_str(text),
+            PathPiece::Parameter(index) => {
+                out.push_str(&path_parameter(op, &plan.arguments, args, *index)?)
+            }
+            PathPiece::Undeclared(name) => {
+                return Err(CallError::new(
+                    CallErrorKind::Validation,
+                    format!(
+                        "{}: the spec's path {} uses {{{name}}} but declares no such path parameter",
+                        op.name, op.path
+                    ),
+                ));
+            }
+        }
     }
     Ok(out)
 }
@@ -609,22 +761,15 @@ fn path_parameter(
     op: &Operation,
     plan: &OperationPlan,
     args: &Map<String, Value>,
-    name: &str,
+    index: usize,
 ) -> Result<String, CallError> {
-    let declared = op
-        .parameters
-        .iter()
-        .enumerate()
-        .find(|(_, p)| p.location == ParameterLocation::Path && p.name == name);
-    let Some((index, param)) = declared else {
+    let Some(param) = op.parameters.get(index) else {
         return Err(CallError::new(
             CallErrorKind::Validation,
-            format!(
-                "{}: the spec's path {} uses {{{name}}} but declares no such path parameter",
-                op.name, op.path
-            ),
+            format!("{}: path parameter #{index} is not declared", op.name),
         ));
     };
+    let name = param.name.as_str();
     let key = plan.parameter_key(index).unwrap_or(name);
     let Some(value) = args.get(key) else {
         return Err(CallError::validation(
@@ -690,4 +835,14 @@ fn match_operation<'s>(spec: &'s Spec, method: Method, path: &str) -> Option<&'s
                 }
             })
     })
+}
+
+/// The position of `op` in `spec.operations`, when it is one of them (found by address, which
+/// is what `Spec::find` hands out; no lookup by name).
+fn operation_index(spec: &Spec, op: &Operation) -> Option<usize> {
+    let size = std::mem::size_of::<Operation>();
+    let start = spec.operations.as_ptr() as usize;
+    let offset = (op as *const Operation as usize).checked_sub(start)?;
+    let index = offset / size.max(1);
+    (offset % size.max(1) == 0 && index < spec.operations.len()).then_some(index)
 }

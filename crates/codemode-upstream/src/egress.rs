@@ -72,12 +72,15 @@ impl Base {
     /// Parses a URL built by this crate (or handed back in a [`crate::PreparedRequest`]) and
     /// refuses it unless it is under the base.
     pub(crate) fn check(&self, url: &str) -> Result<Url, CallError> {
-        let parsed = Url::parse(url).map_err(|_| {
-            CallError::new(
-                CallErrorKind::Egress,
-                format!("request url {url:?} is not a valid url"),
-            )
-        })?;
+        let parsed = match self.parse_under_prefix(url) {
+            Some(parsed) => parsed,
+            None => Url::parse(url).map_err(|_| {
+                CallError::new(
+                    CallErrorKind::Egress,
+                    format!("request url {url:?} is not a valid url"),
+                )
+            })?,
+        };
         if !self.contains(&parsed) {
             return Err(CallError::new(
                 CallErrorKind::Egress,
@@ -94,6 +97,35 @@ impl Base {
             ));
         }
         Ok(parsed)
+    }
+}
+
+impl Base {
+    /// The fast path for the URLs this crate builds: `prefix` + `/path` + optional `?query`
+    /// with nothing unusual in it. The scheme, host and port are the base's (already parsed)
+    /// and only the path and query are parsed, exactly as a full parse would (dot segments
+    /// resolved, characters encoded). `None` means "use the full parser".
+    fn parse_under_prefix(&self, url: &str) -> Option<Url> {
+        let rest = url.strip_prefix(self.prefix.as_str())?;
+        // Anything a full parse treats specially beyond path and query goes the slow way:
+        // fragments, backslashes, whitespace and control characters, non-ASCII.
+        let plain = rest
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'#' && b != b'\\');
+        if !plain || !rest.starts_with('/') {
+            return None;
+        }
+        // The prefix ends with the base path (a base has no query or fragment).
+        let path_start = self.prefix.len().checked_sub(self.path.len())?;
+        let path_and_query = url.get(path_start..)?;
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path_and_query, None),
+        };
+        let mut parsed = self.url.clone();
+        parsed.set_path(path);
+        parsed.set_query(query);
+        Some(parsed)
     }
 }
 
@@ -211,6 +243,49 @@ mod tests {
             check_raw_path("/users/a b@c?x=1 2"),
             Ok(("/users/a%20b@c".to_string(), Some("x=1%202".to_string())))
         );
+    }
+
+    #[test]
+    fn the_fast_parse_matches_the_full_parser() -> Result<(), ConfigError> {
+        for base in ["http://127.0.0.1:8080/v1", "https://api.example.test/"] {
+            let base = Base::parse(base)?;
+            for tail in [
+                "/pets/1?fields=name&fields=tag",
+                "/pets/a%2Fb?q=%20x",
+                "/pets/../../admin",
+                "/pets/%2e%2e/admin",
+                "/pets/./x/",
+                "/pets?",
+                "/pets?a=b?c",
+                "/p%C3%A9ts/{x}|^`",
+                "/pets/\\..\\x",
+                "/pets#frag",
+                "/pets/a b",
+                "/pets/é",
+                "/",
+            ] {
+                let url = format!("{}{tail}", base.prefix);
+                let fast = base.parse_under_prefix(&url).map(|u| u.to_string());
+                let full = Url::parse(&url).map(|u| u.to_string()).ok();
+                if let Some(fast) = fast {
+                    assert_eq!(Some(fast), full, "{url}");
+                }
+                assert_eq!(
+                    base.check(&url).map(|u| u.to_string()).ok(),
+                    full.filter(|f| Url::parse(f).is_ok_and(|u| base.contains(&u))),
+                    "{url}"
+                );
+            }
+            assert!(
+                base.parse_under_prefix("http://evil.example/v1/x")
+                    .is_none()
+            );
+            assert!(
+                base.parse_under_prefix(&format!("{}x", base.prefix))
+                    .is_none()
+            );
+        }
+        Ok(())
     }
 
     #[test]

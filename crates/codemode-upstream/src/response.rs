@@ -158,38 +158,65 @@ fn is_selected_header(name: &str) -> bool {
             | "x-github-request-id"
             | "x-amz-request-id"
             | "cf-ray"
-    ) || name.contains("ratelimit")
+    ) || name.as_bytes().windows(9).any(|w| w == b"ratelimit")
         || name.starts_with("x-rate-limit")
 }
 
-pub(crate) fn selected_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(name, _)| is_selected_header(name.as_str()))
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
+/// Header names that carry a request id, most specific first.
+const REQUEST_ID_HEADERS: [&str; 5] = [
+    "x-request-id",
+    "request-id",
+    "x-github-request-id",
+    "x-amz-request-id",
+    "cf-ray",
+];
+
+/// What a response's headers tell a caller, gathered in one pass over them.
+pub(crate) struct HeaderFacts {
+    /// The headers worth showing (lowercase names), not yet redacted.
+    pub(crate) selected: Vec<(String, String)>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) retry_after: Option<u64>,
 }
 
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
-    [
-        "x-request-id",
-        "request-id",
-        "x-github-request-id",
-        "x-amz-request-id",
-        "cf-ray",
-    ]
-    .iter()
-    .find_map(|name| headers.get(*name)?.to_str().ok().map(str::to_string))
+/// `keep_selected: false` leaves `selected` empty (the request id and `Retry-After` are
+/// still read: errors and retries need them).
+pub(crate) fn header_facts(headers: &HeaderMap, keep_selected: bool) -> HeaderFacts {
+    let mut selected = Vec::new();
+    // (rank in REQUEST_ID_HEADERS, value) of the best request id so far.
+    let mut request_id: Option<(usize, String)> = None;
+    let mut retry_after_value = None;
+    for (name, value) in headers {
+        let name = name.as_str();
+        if !is_selected_header(name) {
+            continue;
+        }
+        if keep_selected {
+            selected.push((
+                name.to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
+        }
+        if let Some(rank) = REQUEST_ID_HEADERS.iter().position(|n| *n == name)
+            && request_id.as_ref().is_none_or(|(best, _)| rank < *best)
+            && let Ok(text) = value.to_str()
+        {
+            request_id = Some((rank, text.to_string()));
+        }
+        if name == "retry-after" && retry_after_value.is_none() {
+            retry_after_value = value.to_str().ok();
+        }
+    }
+    HeaderFacts {
+        selected,
+        request_id: request_id.map(|(_, id)| id),
+        retry_after: retry_after_value.and_then(parse_retry_after),
+    }
 }
 
 /// `Retry-After` in seconds, from either form (delta seconds or an HTTP date).
-pub(crate) fn retry_after(headers: &HeaderMap) -> Option<u64> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+fn parse_retry_after(value: &str) -> Option<u64> {
+    let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(seconds);
     }
@@ -209,32 +236,71 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<u64> {
 
 /// Parses a body by its content type. No content type: JSON if it parses, text if it is
 /// UTF-8, binary otherwise.
+#[cfg(test)]
 pub(crate) fn parse_body(
     status: u16,
     content_type: Option<&str>,
     bytes: &[u8],
     base64_cap: usize,
 ) -> Value {
+    parse_body_checked(status, content_type, bytes, base64_cap).value
+}
+
+/// A parsed body, and whether every string in it (keys included) appears byte for byte in the
+/// raw body — then a secret absent from the raw bytes is absent from the value too.
+pub(crate) struct ParsedBody {
+    pub(crate) value: Value,
+    pub(crate) strings_verbatim: bool,
+}
+
+/// [`parse_body`], also telling whether its strings are verbatim slices of `bytes`: JSON
+/// without any escape (no backslash at all) and valid UTF-8 text are; base64 and lossy text are
+/// not.
+pub(crate) fn parse_body_checked(
+    status: u16,
+    content_type: Option<&str>,
+    bytes: &[u8],
+    base64_cap: usize,
+) -> ParsedBody {
     if status == 204 || status == 205 || bytes.is_empty() {
-        return Value::Null;
+        return ParsedBody {
+            value: Value::Null,
+            strings_verbatim: true,
+        };
     }
-    let kind = content_type.map(BodyKind::classify);
-    match kind {
-        Some(BodyKind::Json) => serde_json::from_slice(bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
-        Some(BodyKind::Text | BodyKind::Form) => {
-            Value::String(String::from_utf8_lossy(bytes).into_owned())
-        }
-        Some(BodyKind::Binary | BodyKind::Multipart) => {
-            binary_shape(content_type.unwrap_or_default(), bytes, base64_cap)
-        }
+    let text_or_lossy = |bytes: &[u8]| match std::str::from_utf8(bytes) {
+        Ok(text) => ParsedBody {
+            value: Value::String(text.to_string()),
+            strings_verbatim: true,
+        },
+        Err(_) => ParsedBody {
+            value: Value::String(String::from_utf8_lossy(bytes).into_owned()),
+            strings_verbatim: false,
+        },
+    };
+    // serde_json only accepts valid UTF-8, so without escapes its strings are exact slices.
+    let json = |value| ParsedBody {
+        value,
+        strings_verbatim: !bytes.contains(&b'\\'),
+    };
+    let binary = |content_type: &str| ParsedBody {
+        value: binary_shape(content_type, bytes, base64_cap),
+        strings_verbatim: false,
+    };
+    match content_type.map(BodyKind::classify) {
+        Some(BodyKind::Json) => match serde_json::from_slice(bytes) {
+            Ok(value) => json(value),
+            Err(_) => text_or_lossy(bytes),
+        },
+        Some(BodyKind::Text | BodyKind::Form) => text_or_lossy(bytes),
+        Some(BodyKind::Binary | BodyKind::Multipart) => binary(content_type.unwrap_or_default()),
         None => {
             if let Ok(value) = serde_json::from_slice(bytes) {
-                return value;
+                return json(value);
             }
             match std::str::from_utf8(bytes) {
-                Ok(text) => Value::String(text.to_string()),
-                Err(_) => binary_shape("application/octet-stream", bytes, base64_cap),
+                Ok(_) => text_or_lossy(bytes),
+                Err(_) => binary("application/octet-stream"),
             }
         }
     }
@@ -280,6 +346,42 @@ mod tests {
             json!({"contentType": "image/png", "size": 4, "truncated": true})
         );
         assert_eq!(parse_body(200, None, b"[1]", 10), json!([1]));
+    }
+
+    #[test]
+    fn header_facts_come_from_one_pass() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("content-type", "application/json"),
+            ("date", "Wed, 25 Nov 2026 09:00:00 GMT"),
+            ("x-ratelimit-remaining", "41"),
+            ("cf-ray", "ray-1"),
+            ("x-request-id", "req-7"),
+            ("retry-after", "3"),
+        ] {
+            headers.insert(
+                reqwest::header::HeaderName::from_static(name),
+                reqwest::header::HeaderValue::from_static(value),
+            );
+        }
+        let facts = header_facts(&headers, true);
+        let names: Vec<&str> = facts.selected.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "content-type",
+                "x-ratelimit-remaining",
+                "cf-ray",
+                "x-request-id",
+                "retry-after"
+            ]
+        );
+        assert_eq!(facts.request_id.as_deref(), Some("req-7"));
+        assert_eq!(facts.retry_after, Some(3));
+        let facts = header_facts(&headers, false);
+        assert!(facts.selected.is_empty());
+        assert_eq!(facts.request_id.as_deref(), Some("req-7"));
+        assert_eq!(facts.retry_after, Some(3));
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! every configured secret (and the encodings it travels in) from text and JSON we hand back.
 
 use std::fmt;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::{AhoCorasick, MatchKind};
 
 use base64::Engine as _;
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
@@ -56,11 +58,76 @@ const MIN_REDACTED_LEN: usize = 4;
 
 /// The set of values that must never leave the host in a result, error or log line.
 ///
-/// Tokens learned at run time (OAuth2 access tokens) are added as they arrive, hence the lock.
+/// Tokens learned at run time (OAuth2 access tokens) are added as they arrive, hence the lock;
+/// readers take one snapshot per call and search with a prebuilt automaton, so a response is
+/// scanned in one pass however many secrets there are.
 #[derive(Default)]
 pub(crate) struct Redactor {
+    needles: RwLock<Arc<Needles>>,
+}
+
+/// One immutable generation of the secret set.
+#[derive(Default)]
+struct Needles {
     /// Longest first, so a secret that contains another is replaced whole.
-    needles: RwLock<Vec<String>>,
+    values: Vec<String>,
+    /// Leftmost-longest matcher over `values`; `None` when there are none.
+    automaton: Option<AhoCorasick>,
+}
+
+impl Needles {
+    fn new(values: Vec<String>) -> Needles {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&values)
+            .ok();
+        Needles { values, automaton }
+    }
+
+    fn contains_secret(&self, text: &str) -> bool {
+        self.automaton.as_ref().is_some_and(|a| a.is_match(text))
+    }
+
+    /// The text with every secret replaced, or `None` when it holds none (no allocation).
+    fn redacted(&self, text: &str) -> Option<String> {
+        let automaton = self.automaton.as_ref()?;
+        let mut matches = automaton.find_iter(text).peekable();
+        matches.peek()?;
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for found in matches {
+            out.push_str(&text[last..found.start()]);
+            out.push_str(REDACTED);
+            last = found.end();
+        }
+        out.push_str(&text[last..]);
+        Some(out)
+    }
+
+    fn redact_value(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                if let Some(redacted) = self.redacted(s) {
+                    *s = redacted;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
+            Value::Object(map) => {
+                let leaky_keys: Vec<String> = map
+                    .keys()
+                    .filter(|k| self.contains_secret(k))
+                    .cloned()
+                    .collect();
+                for key in leaky_keys {
+                    if let Some(v) = map.remove(&key) {
+                        map.insert(self.redacted(&key).unwrap_or(key), v);
+                    }
+                }
+                map.values_mut().for_each(|v| self.redact_value(v));
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Redactor {
@@ -80,12 +147,14 @@ impl Redactor {
         let Ok(mut needles) = self.needles.write() else {
             return;
         };
+        let mut values = needles.values.clone();
         for candidate in [value.to_string(), encoded, form_encoded, json_escaped] {
-            if !needles.contains(&candidate) {
-                needles.push(candidate);
+            if !values.contains(&candidate) {
+                values.push(candidate);
             }
         }
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        values.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        *needles = Arc::new(Needles::new(values));
     }
 
     /// Registers `user:password` as sent in a Basic `Authorization` header.
@@ -96,53 +165,46 @@ impl Redactor {
         self.add(&token);
     }
 
-    /// The text with every secret replaced by `[redacted]`.
-    pub(crate) fn redact(&self, text: &str) -> String {
-        let Ok(needles) = self.needles.read() else {
-            return text.to_string();
-        };
-        let mut out: Option<String> = None;
-        for needle in needles.iter() {
-            let current = out.as_deref().unwrap_or(text);
-            if current.contains(needle.as_str()) {
-                out = Some(current.replace(needle.as_str(), REDACTED));
-            }
-        }
-        out.unwrap_or_else(|| text.to_string())
-    }
-
-    /// Whether the text holds any secret (cheaper than redacting when the answer is usually no).
-    fn contains_secret(&self, text: &str) -> bool {
+    /// The current secret set (one lock per call, not per string).
+    fn snapshot(&self) -> Arc<Needles> {
         self.needles
             .read()
-            .map(|needles| needles.iter().any(|n| text.contains(n.as_str())))
-            .unwrap_or(false)
+            .map(|n| n.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// The text with every secret replaced by `[redacted]`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        self.snapshot()
+            .redacted(text)
+            .unwrap_or_else(|| text.to_string())
+    }
+
+    /// Redacts a string in place; allocates only when it holds a secret.
+    pub(crate) fn redact_in_place(&self, text: &mut String) {
+        if let Some(redacted) = self.snapshot().redacted(text) {
+            *text = redacted;
+        }
     }
 
     /// Redacts every string (and object key) inside a JSON value, in place.
     pub(crate) fn redact_value(&self, value: &mut Value) {
-        match value {
-            Value::String(s) if self.contains_secret(s) => *s = self.redact(s),
-            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_value(v)),
-            Value::Object(map) => {
-                let leaky_keys: Vec<String> = map
-                    .keys()
-                    .filter(|k| self.contains_secret(k))
-                    .cloned()
-                    .collect();
-                for key in leaky_keys {
-                    if let Some(v) = map.remove(&key) {
-                        map.insert(self.redact(&key), v);
-                    }
-                }
-                map.values_mut().for_each(|v| self.redact_value(v));
-            }
-            _ => {}
+        let needles = self.snapshot();
+        if needles.automaton.is_some() {
+            needles.redact_value(value);
         }
     }
 
+    /// Whether no secret occurs in these bytes (true when there are no secrets).
+    pub(crate) fn is_absent_from(&self, bytes: &[u8]) -> bool {
+        self.snapshot()
+            .automaton
+            .as_ref()
+            .is_none_or(|a| !a.is_match(bytes))
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
-        self.needles.read().map(|n| n.is_empty()).unwrap_or(true)
+        self.snapshot().values.is_empty()
     }
 }
 

@@ -33,16 +33,37 @@ const RESERVED_ALLOWED: &AsciiSet = &STRICT
     .remove(b';');
 
 pub(crate) fn encode(text: &str) -> String {
-    utf8_percent_encode(text, STRICT).to_string()
+    let mut out = String::with_capacity(text.len());
+    out.extend(utf8_percent_encode(text, STRICT));
+    out
 }
 
 fn encode_with(text: &str, allow_reserved: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_encoded(&mut out, text, allow_reserved);
+    out
+}
+
+/// Appends `text` percent-encoded (no formatting machinery, no intermediate string).
+fn push_encoded(out: &mut String, text: &str, allow_reserved: bool) {
     let set = if allow_reserved {
         RESERVED_ALLOWED
     } else {
         STRICT
     };
-    utf8_percent_encode(text, set).to_string()
+    out.extend(utf8_percent_encode(text, set));
+}
+
+/// `key=value` with the scalar value encoded; strings are not copied first.
+fn query_piece(key: &str, value: &Value, allow_reserved: bool) -> String {
+    let mut piece = String::with_capacity(key.len() + 16);
+    piece.push_str(key);
+    piece.push('=');
+    match value {
+        Value::String(text) => push_encoded(&mut piece, text, allow_reserved),
+        other => push_encoded(&mut piece, &scalar_text(other), allow_reserved),
+    }
+    piece
 }
 
 /// A scalar as text; nested objects and arrays (where a style has no notation for them) as
@@ -72,6 +93,17 @@ fn check_path_text(text: &str) -> Result<(), PathValueError> {
     if text.is_empty() {
         return Err(PathValueError::Empty);
     }
+    if !text.contains('%') {
+        // Nothing to decode: one look at the segments settles it.
+        return if text
+            .split(['/', '\\'])
+            .any(|segment| segment == "." || segment == "..")
+        {
+            Err(PathValueError::Traversal)
+        } else {
+            Ok(())
+        };
+    }
     let mut current = text.to_string();
     for _ in 0..4 {
         let dot_segment = current
@@ -97,9 +129,17 @@ pub(crate) fn path_value(
     value: &Value,
 ) -> Result<String, PathValueError> {
     let item = |v: &Value| -> Result<String, PathValueError> {
-        let text = scalar_text(v);
-        check_path_text(&text)?;
-        Ok(encode(&text))
+        match v {
+            Value::String(text) => {
+                check_path_text(text)?;
+                Ok(encode(text))
+            }
+            other => {
+                let text = scalar_text(other);
+                check_path_text(&text)?;
+                Ok(encode(&text))
+            }
+        }
     };
     let name = encode(name);
     let out = match (style, value) {
@@ -185,7 +225,7 @@ pub(crate) fn query_pieces(
         }
         (_, Value::Array(items)) => {
             if explode {
-                out.extend(items.iter().map(|v| format!("{key}={}", enc(v))));
+                out.extend(items.iter().map(|v| query_piece(&key, v, allow_reserved)));
             } else {
                 let joined: Vec<String> = items.iter().map(enc).collect();
                 out.push(format!("{key}={}", joined.join(",")));
@@ -211,7 +251,7 @@ pub(crate) fn query_pieces(
                 out.push(format!("{key}={}", parts.join(",")));
             }
         }
-        (_, v) => out.push(format!("{key}={}", enc(v))),
+        (_, v) => out.push(query_piece(&key, v, allow_reserved)),
     }
 }
 

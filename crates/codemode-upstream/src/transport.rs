@@ -3,9 +3,11 @@
 //! cut at the size limit; retries with backoff and jitter on 429/503 and on connection errors
 //! of idempotent methods.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use codemode_spec::Method;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
@@ -15,7 +17,7 @@ use url::Url;
 use crate::client::{CallRecord, PreparedRequest, Session};
 use crate::egress::display_without_query;
 use crate::response::{self, ApiResponse};
-use crate::{CallError, CallErrorKind};
+use crate::{CallError, CallErrorKind, Secret};
 
 /// Redirect hops followed before giving up.
 const MAX_REDIRECTS: u32 = 5;
@@ -40,6 +42,16 @@ impl Session {
     /// Sends a prepared request. A non-2xx status is `Ok` with that status (see
     /// [`ApiResponse::to_error`]); errors are for requests that got no usable response.
     pub async fn send(&self, request: PreparedRequest) -> Result<ApiResponse, CallError> {
+        self.send_keeping(request, ResponseHeaders::Keep).await
+    }
+
+    /// [`Session::send`]; with [`ResponseHeaders::Skip`] the shown headers are not collected
+    /// (for callers that hand back only the body).
+    pub(crate) async fn send_keeping(
+        &self,
+        request: PreparedRequest,
+        headers: ResponseHeaders,
+    ) -> Result<ApiResponse, CallError> {
         let client = self.inner.client.clone();
         let max_calls = self.inner.limits.max_calls;
         let previous = self.inner.calls.fetch_add(1, Ordering::SeqCst);
@@ -55,31 +67,43 @@ impl Session {
             .with_data(json!({ "maxCalls": max_calls })));
         }
         let started = Instant::now();
-        let outcome = self.send_counted(&request).await;
+        let mut request = request;
+        // Shared, not copied, by every attempt and redirect.
+        let body = request.body.take().map(Bytes::from);
+        // Boxed so the call's future stays small: futures are moved by value on every layer,
+        // and the limits, timeout and exchange state together are a couple of kilobytes.
+        let outcome = Box::pin(self.send_counted(&request, body, headers)).await;
         let (status, bytes) = match &outcome {
             Ok(received) => (Some(received.response.status), received.bytes),
             Err(_) => (None, 0),
         };
+        // The request is spent: its names move into the record rather than being copied.
+        let record = CallRecord {
+            operation: request.operation.take(),
+            method: request.method.as_str().to_string(),
+            path: std::mem::take(&mut request.path_template),
+            status,
+            ms: started.elapsed().as_millis() as u64,
+            bytes,
+        };
         if let Ok(mut records) = self.inner.records.lock() {
-            records.push(CallRecord {
-                operation: request.operation.clone(),
-                method: request.method.as_str().to_string(),
-                path: request.path_template.clone(),
-                status,
-                ms: started.elapsed().as_millis() as u64,
-                bytes,
-            });
+            records.push(record);
         }
         outcome
             .map(|received| received.response)
             .map_err(|e| client.redact_error(e))
     }
 
-    async fn send_counted(&self, request: &PreparedRequest) -> Result<Received, CallError> {
+    async fn send_counted(
+        &self,
+        request: &PreparedRequest,
+        body: Option<Bytes>,
+        headers: ResponseHeaders,
+    ) -> Result<Received, CallError> {
         let client = &self.inner.client.inner;
         let url = client.base.check(&request.url)?;
         let deadline = self.inner.limits.deadline;
-        let label = format!("{} {}", request.method, request.path_template);
+        let label = Label::of(request);
         let _run_slot = acquire(&self.inner.slots, deadline, &label).await?;
         let _upstream_slot = acquire(&client.upstream_slots, deadline, &label).await?;
         let mut retries = 0u32;
@@ -91,7 +115,13 @@ impl Session {
             if timeout.is_zero() {
                 return Err(deadline_error(&label));
             }
-            let attempt = tokio::time::timeout(timeout, self.attempt(request, &url, timeout)).await;
+            // The attempt (hyper exchange, body reading) is boxed once rather than moved by
+            // value through every layer of the call's future.
+            let attempt = tokio::time::timeout(
+                timeout,
+                Box::pin(self.attempt(request, &url, body.as_ref(), headers, timeout)),
+            )
+            .await;
             let outcome = match attempt {
                 Err(_) => {
                     return Err(CallError::new(
@@ -169,31 +199,52 @@ impl Session {
         &self,
         request: &PreparedRequest,
         url: &Url,
+        body: Option<&Bytes>,
+        headers: ResponseHeaders,
         timeout: Duration,
     ) -> Result<Received, AttemptError> {
         let client = &self.inner.client.inner;
-        let label = format!("{} {}", request.method, request.path_template);
+        let label = Label::of(request);
         let mut method = request.method;
-        let mut current = url.clone();
-        let mut body = request.body.as_deref();
+        // The URL without credentials; redirects resolve against it.
+        let mut current: Cow<'_, Url> = Cow::Borrowed(url);
+        let mut body = body;
         let mut hops = 0u32;
         loop {
-            let builder = self.build(method, &current, request, body, timeout).await?;
-            let response = builder
-                .send()
+            // Boxed: the token fetch is a whole HTTP exchange, and inlining its state would
+            // make every call's future (which is moved around) several kilobytes larger.
+            let token = match &client.auth.oauth {
+                Some(oauth) => Some(
+                    Box::pin(oauth.token(&client.http, &client.redactor, timeout))
+                        .await
+                        .map_err(AttemptError::Fatal)?,
+                ),
+                None => None,
+            };
+            let outgoing = self.build(
+                method,
+                current.as_ref().clone(),
+                request,
+                body.cloned(),
+                token.as_ref(),
+            );
+            let response = client
+                .http
+                .execute(outgoing)
                 .await
                 .map_err(|e| AttemptError::Network(describe_reqwest_error(&e)))?;
             let status = response.status().as_u16();
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            if matches!(status, 301 | 302 | 303 | 307 | 308)
-                && let Some(location) = location
-            {
+            let location = if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                response
+                    .headers()
+                    .get("location")
+                    .and_then(|v| v.to_str().ok())
+            } else {
+                None
+            };
+            if let Some(location) = location {
                 hops += 1;
-                let next = current.join(&location).map_err(|_| {
+                let next = current.join(location).map_err(|_| {
                     AttemptError::Fatal(CallError::new(
                         CallErrorKind::Network,
                         format!("{label} redirected to an invalid location"),
@@ -222,40 +273,36 @@ impl Session {
                     method = Method::Get;
                     body = None;
                 }
-                current = next;
+                current = Cow::Owned(next);
                 continue;
             }
-            return self.read(response, &label).await;
+            return self.read(response, &label, headers).await;
         }
     }
 
     /// The outgoing request: prepared headers, then credentials (same origin only; `url` was
     /// checked), API keys in the query, the body.
-    async fn build(
+    fn build(
         &self,
         method: Method,
-        url: &Url,
+        mut url: Url,
         request: &PreparedRequest,
-        body: Option<&[u8]>,
-        timeout: Duration,
-    ) -> Result<reqwest::RequestBuilder, AttemptError> {
+        body: Option<Bytes>,
+        oauth_token: Option<&Secret>,
+    ) -> reqwest::Request {
         let client = &self.inner.client.inner;
         let auth = &client.auth;
-        let mut target = url.clone();
         if !auth.query.is_empty() {
             let extra = auth.query.join("&");
-            let query = match target.query() {
+            let query = match url.query() {
                 Some(q) if !q.is_empty() => format!("{q}&{extra}"),
                 _ => extra,
             };
-            target.set_query(Some(&query));
+            url.set_query(Some(&query));
         }
         let mut headers = HeaderMap::with_capacity(request.headers.len() + auth.headers.len() + 3);
         for (name, value) in &request.headers {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
+            if let (Some(name), Ok(value)) = (header_name(name), HeaderValue::from_str(value)) {
                 headers.insert(name, value);
             }
         }
@@ -281,30 +328,26 @@ impl Session {
                 headers.insert(reqwest::header::COOKIE, value);
             }
         }
-        if let Some(oauth) = &auth.oauth {
-            let token = oauth
-                .token(&client.http, &client.redactor, timeout)
-                .await
-                .map_err(AttemptError::Fatal)?;
-            if let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) {
-                value.set_sensitive(true);
-                headers.insert(reqwest::header::AUTHORIZATION, value);
-            }
+        if let Some(token) = oauth_token
+            && let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+        {
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let method =
-            reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
-        let mut builder = client.http.request(method, target).headers(headers);
+        let mut outgoing = reqwest::Request::new(reqwest_method(method), url);
+        *outgoing.headers_mut() = headers;
         if let Some(body) = body {
-            builder = builder.body(body.to_vec());
+            *outgoing.body_mut() = Some(body.into());
         }
-        Ok(builder)
+        outgoing
     }
 
     /// Reads the body (streaming, cut at the limit) and builds the redacted response.
     async fn read(
         &self,
         mut response: reqwest::Response,
-        label: &str,
+        label: &Label<'_>,
+        shown: ResponseHeaders,
     ) -> Result<Received, AttemptError> {
         let client = &self.inner.client.inner;
         let limit = client.config.max_response_bytes;
@@ -320,42 +363,39 @@ impl Session {
                 .with_data(json!({ "maxBytes": limit })),
             )
         };
-        if response.content_length().is_some_and(|n| n > limit as u64) {
+        let declared_length = response.content_length();
+        if declared_length.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let mut bytes: Vec<u8> = Vec::with_capacity(
-            response
-                .content_length()
-                .map(|n| n as usize)
-                .unwrap_or(0)
-                .min(limit),
-        );
-        loop {
-            let chunk = response
-                .chunk()
-                .await
-                .map_err(|e| AttemptError::Network(describe_reqwest_error(&e)))?;
-            let Some(chunk) = chunk else { break };
-            if bytes.len() + chunk.len() > limit {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        // Taken, not cloned: reading the body does not need them.
+        let headers = std::mem::take(response.headers_mut());
+        let bytes = read_limited(&mut response, declared_length, limit)
+            .await?
+            .ok_or_else(too_large)?;
         let content_type = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        let mut body = response::parse_body(
+        let parsed = response::parse_body_checked(
             status,
             content_type,
             &bytes,
             client.config.binary_base64_cap,
         );
-        client.redactor.redact_value(&mut body);
-        let mut selected = response::selected_headers(&headers);
+        let mut body = parsed.value;
+        // One scan of the raw bytes settles the common case: no secret there, and every string
+        // of the value is a verbatim slice of them, so no string can hold one either.
+        if !(parsed.strings_verbatim && client.redactor.is_absent_from(&bytes)) {
+            client.redactor.redact_value(&mut body);
+        }
+        let facts = response::header_facts(&headers, shown == ResponseHeaders::Keep);
+        let mut selected = facts.selected;
         for (_, value) in selected.iter_mut() {
-            *value = client.redactor.redact(value);
+            client.redactor.redact_in_place(value);
+        }
+        let mut request_id = facts.request_id;
+        if let Some(id) = &mut request_id {
+            client.redactor.redact_in_place(id);
         }
         Ok(Received {
             bytes: bytes.len() as u64,
@@ -363,17 +403,100 @@ impl Session {
                 status,
                 headers: selected,
                 body,
-                request_id: response::request_id(&headers).map(|id| client.redactor.redact(&id)),
-                retry_after: response::retry_after(&headers),
+                request_id,
+                retry_after: facts.retry_after,
             },
         })
     }
 }
 
+/// The body, streamed and cut at `limit` (`None` when it is larger). A body that arrives in
+/// one chunk is used as is, without a copy.
+async fn read_limited(
+    response: &mut reqwest::Response,
+    declared_length: Option<u64>,
+    limit: usize,
+) -> Result<Option<Bytes>, AttemptError> {
+    let network = |e: reqwest::Error| AttemptError::Network(describe_reqwest_error(&e));
+    let Some(first) = response.chunk().await.map_err(network)? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > limit {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await.map_err(network)? else {
+        return Ok(Some(first));
+    };
+    let capacity = declared_length.map(|n| n as usize).unwrap_or(0).min(limit);
+    let mut bytes = Vec::with_capacity(capacity.max(first.len() + second.len()));
+    bytes.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if bytes.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(network)?;
+    }
+    Ok(Some(Bytes::from(bytes)))
+}
+
+/// Whether a response's shown headers ([`ApiResponse::headers`]) are collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResponseHeaders {
+    Keep,
+    Skip,
+}
+
+/// `METHOD /path/template` for messages, formatted only when a message is written.
+pub(crate) struct Label<'a> {
+    method: Method,
+    path: &'a str,
+}
+
+impl<'a> Label<'a> {
+    fn of(request: &'a PreparedRequest) -> Label<'a> {
+        Label {
+            method: request.method,
+            path: &request.path_template,
+        }
+    }
+}
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+fn reqwest_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+        Method::Head => reqwest::Method::HEAD,
+        Method::Options => reqwest::Method::OPTIONS,
+        Method::Trace => reqwest::Method::TRACE,
+    }
+}
+
+/// A prepared header's name; the common ones without parsing.
+fn header_name(name: &str) -> Option<HeaderName> {
+    use reqwest::header;
+    Some(match name {
+        "accept" => header::ACCEPT,
+        "cookie" => header::COOKIE,
+        "content-type" => header::CONTENT_TYPE,
+        _ => HeaderName::from_bytes(name.as_bytes()).ok()?,
+    })
+}
+
 async fn acquire<'a>(
     semaphore: &'a Semaphore,
     deadline: Option<Instant>,
-    label: &str,
+    label: &Label<'_>,
 ) -> Result<SemaphorePermit<'a>, CallError> {
     let closed = || {
         CallError::new(
@@ -392,7 +515,7 @@ async fn acquire<'a>(
     }
 }
 
-fn deadline_error(label: &str) -> CallError {
+fn deadline_error(label: &Label<'_>) -> CallError {
     CallError::new(
         CallErrorKind::Timeout,
         format!("{label}: the run's deadline passed before the call could complete"),

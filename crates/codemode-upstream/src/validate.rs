@@ -2,6 +2,7 @@
 //! unknown and missing arguments, then every value against its schema with a compiled draft
 //! 2020-12 validator. Messages name the operation, the pointer, what was expected and what came.
 
+use std::borrow::Cow;
 use std::collections::{HashSet, VecDeque};
 
 use codemode_spec::{
@@ -13,14 +14,61 @@ use serde_json::{Map, Value, json};
 
 use crate::{CallError, CallErrorKind};
 
-/// Everything about one operation that is worth computing once: the argument keys and the
-/// compiled validator for the whole `args` object.
+/// Everything about one operation that is worth computing once: the argument keys, how each
+/// parameter's value is coerced, which arguments are required, and the compiled validator for
+/// the whole `args` object. Built once per operation and cached by the [`crate::Client`], so a
+/// call pays for none of this.
 pub(crate) struct OperationPlan {
     pub(crate) arguments: Vec<(String, ArgumentSource)>,
     /// `None` when the spec's schemas could not be compiled (a spec defect must not block calls).
     validator: Option<Validator>,
     /// The media type the body is sent as (the spec's preferred one).
     pub(crate) body_media: Option<MediaType>,
+    /// Per parameter (by index in `Operation::parameters`): its argument key and coercion rule.
+    parameters: Vec<ParameterPlan>,
+    /// Indices into `arguments` of the ones that must be present.
+    required: Vec<usize>,
+}
+
+/// What is precomputed for one parameter.
+struct ParameterPlan {
+    /// The key the parameter has in `args` (`None` if the operation's argument list omits it).
+    key: Option<String>,
+    coercion: Coercion,
+}
+
+/// How a text-travelling parameter value is converted before validation (see
+/// [`coerce_parameter`]); derived from the parameter's schema once.
+enum Coercion {
+    Scalar(ScalarRule),
+    /// An array parameter: items follow the rule, a lone scalar becomes a one-item array.
+    Array(ScalarRule),
+}
+
+/// The schema facts scalar coercion needs: the declared `type`s and whether there is an `enum`.
+struct ScalarRule {
+    types: Vec<String>,
+    has_enum: bool,
+}
+
+impl ScalarRule {
+    fn from_schema(schema: &Value) -> ScalarRule {
+        ScalarRule {
+            types: schema_types(schema)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            has_enum: schema.get("enum").is_some(),
+        }
+    }
+
+    fn allows(&self, name: &str) -> bool {
+        self.types.iter().any(|t| t == name)
+    }
+
+    fn is_only(&self, name: &str) -> bool {
+        self.types.len() == 1 && self.types[0] == name
+    }
 }
 
 impl OperationPlan {
@@ -36,10 +84,35 @@ impl OperationPlan {
             .and_then(|b| b.preferred())
             .cloned();
         let validator = compile_arguments_validator(spec, op, &arguments, body_media.as_ref());
+        let parameters = op
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(index, param)| ParameterPlan {
+                key: arguments
+                    .iter()
+                    .find(|(_, s)| *s == ArgumentSource::Parameter(index))
+                    .map(|(k, _)| k.clone()),
+                coercion: coercion_for(spec, param),
+            })
+            .collect();
+        let required = arguments
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, source))| match source {
+                ArgumentSource::Parameter(i) => op.parameters.get(*i).is_some_and(|p| {
+                    p.required || p.location == codemode_spec::ParameterLocation::Path
+                }),
+                ArgumentSource::Body => op.request_body.as_ref().is_some_and(|b| b.required),
+            })
+            .map(|(index, _)| index)
+            .collect();
         OperationPlan {
             arguments,
             validator,
             body_media,
+            parameters,
+            required,
         }
     }
 
@@ -49,30 +122,31 @@ impl OperationPlan {
         self.validator.is_some()
     }
 
-    fn key_of(&self, source: ArgumentSource) -> Option<&str> {
-        self.arguments
-            .iter()
-            .find(|(_, s)| *s == source)
-            .map(|(k, _)| k.as_str())
+    pub(crate) fn parameter_key(&self, index: usize) -> Option<&str> {
+        self.parameters.get(index)?.key.as_deref()
     }
 
-    pub(crate) fn parameter_key(&self, index: usize) -> Option<&str> {
-        self.key_of(ArgumentSource::Parameter(index))
+    fn source_of(&self, key: &str) -> Option<ArgumentSource> {
+        self.arguments
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, source)| *source)
     }
 }
 
 /// Checks `args` and returns them normalized: nulls dropped, numeric and boolean strings in
 /// parameters converted to what the schema says, a lone value wrapped for an array parameter.
-pub(crate) fn check_arguments(
+/// When nothing needs normalizing (the common case) the caller's map is borrowed, not copied.
+pub(crate) fn check_arguments<'a>(
     spec: &Spec,
     op: &Operation,
     plan: &OperationPlan,
-    args: &Value,
-) -> Result<Map<String, Value>, CallError> {
-    let empty = Map::new();
-    let given = match args {
-        Value::Null => &empty,
-        Value::Object(map) => map,
+    args: &'a Value,
+) -> Result<Cow<'a, Map<String, Value>>, CallError> {
+    static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let args = match args {
+        Value::Null => EMPTY.get_or_init(|| Value::Object(Map::new())),
+        Value::Object(_) => args,
         other => {
             return Err(CallError::validation(
                 format!(
@@ -86,39 +160,67 @@ pub(crate) fn check_arguments(
             ));
         }
     };
-    let mut normalized = Map::with_capacity(given.len());
-    for (key, value) in given {
-        let Some((_, source)) = plan.arguments.iter().find(|(k, _)| k == key) else {
+    let Value::Object(given) = args else {
+        return Ok(Cow::Owned(Map::new()));
+    };
+    // First pass: refuse unknown keys and find what normalizing would change.
+    let mut has_null = false;
+    let mut replacements: Vec<(usize, Value)> = Vec::new();
+    for (position, (key, value)) in given.iter().enumerate() {
+        let Some(source) = plan.source_of(key) else {
             return Err(unknown_argument(op, plan, key));
         };
         if value.is_null() {
+            has_null = true;
             continue;
         }
-        let value = value.clone();
-        let value = match source {
-            ArgumentSource::Parameter(i) => match op.parameters.get(*i) {
-                Some(param) => coerce_parameter(spec, param, value),
-                None => value,
-            },
-            ArgumentSource::Body => value,
-        };
-        normalized.insert(key.clone(), value);
+        if let ArgumentSource::Parameter(i) = source
+            && let Some(parameter) = plan.parameters.get(i)
+            && let Some(coerced) = coerce_parameter(&parameter.coercion, value)
+        {
+            replacements.push((position, coerced));
+        }
     }
+    let normalized = if !has_null && replacements.is_empty() {
+        Cow::Borrowed(given)
+    } else {
+        Cow::Owned(normalize(given, replacements))
+    };
     check_required(spec, op, plan, &normalized)?;
     if let Some(validator) = &plan.validator {
-        let instance = Value::Object(normalized);
         // `is_valid` short-circuits and builds no errors: the common case stays cheap.
-        if !validator.is_valid(&instance)
-            && let Some(error) = validator.iter_errors(&instance).next()
+        let owned_instance;
+        let instance = match &normalized {
+            Cow::Borrowed(_) => args,
+            Cow::Owned(map) => {
+                owned_instance = Value::Object(map.clone());
+                &owned_instance
+            }
+        };
+        if !validator.is_valid(instance)
+            && let Some(error) = validator.iter_errors(instance).next()
         {
             return Err(schema_error(&op.name, &error));
         }
-        let Value::Object(normalized) = instance else {
-            return Ok(Map::new());
-        };
-        return Ok(normalized);
     }
     Ok(normalized)
+}
+
+/// The given arguments without nulls and with the coerced values put in.
+fn normalize(given: &Map<String, Value>, replacements: Vec<(usize, Value)>) -> Map<String, Value> {
+    let mut replacements = replacements.into_iter().peekable();
+    let mut normalized = Map::with_capacity(given.len());
+    for (position, (key, value)) in given.iter().enumerate() {
+        if value.is_null() {
+            continue;
+        }
+        let value = match replacements.next_if(|(p, _)| *p == position) {
+            Some((_, coerced)) => coerced,
+            None => value.clone(),
+        };
+        normalized.insert(key.clone(), value);
+    }
+    normalized
 }
 
 fn unknown_argument(op: &Operation, plan: &OperationPlan, key: &str) -> CallError {
@@ -156,110 +258,140 @@ fn check_required(
     plan: &OperationPlan,
     args: &Map<String, Value>,
 ) -> Result<(), CallError> {
-    for (key, source) in &plan.arguments {
-        if args.contains_key(key) {
+    for &index in &plan.required {
+        let Some((key, source)) = plan.arguments.get(index) else {
             continue;
-        }
-        match source {
-            ArgumentSource::Parameter(i) => {
-                let Some(param) = op.parameters.get(*i) else {
-                    continue;
-                };
-                if param.required || param.location == codemode_spec::ParameterLocation::Path {
-                    let expected = describe_schema(spec, &param.schema);
-                    return Err(CallError::validation(
-                        format!(
-                            "{}: missing required parameter {key:?} ({}, {expected})",
-                            op.name, param.location
-                        ),
-                        &format!("/{}", escape_token(key)),
-                        &expected,
-                        Value::Null,
-                    ));
-                }
-            }
-            ArgumentSource::Body => {
-                let required = op.request_body.as_ref().is_some_and(|b| b.required);
-                if required {
-                    let expected = plan
-                        .body_media
-                        .as_ref()
-                        .map(|m| format!("{}, {}", m.media_type, describe_schema(spec, &m.schema)))
-                        .unwrap_or_else(|| "a value".to_string());
-                    return Err(CallError::validation(
-                        format!(
-                            "{}: missing required argument \"body\" ({expected})",
-                            op.name
-                        ),
-                        "/body",
-                        &expected,
-                        Value::Null,
-                    ));
-                }
-            }
+        };
+        if !args.contains_key(key) {
+            return Err(missing_argument(spec, op, plan, key, *source));
         }
     }
     Ok(())
 }
 
-/// Query, path and header values travel as text, so `"42"` for an integer (or `42` for a
-/// string) is what the caller meant; convert such values (and wrap a lone value for an array)
-/// before validating.
-fn coerce_parameter(spec: &Spec, param: &Parameter, value: Value) -> Value {
+/// The error for a required argument that is absent (cold path: describes the schema).
+fn missing_argument(
+    spec: &Spec,
+    op: &Operation,
+    plan: &OperationPlan,
+    key: &str,
+    source: ArgumentSource,
+) -> CallError {
+    match source {
+        ArgumentSource::Parameter(i) => {
+            let Some(param) = op.parameters.get(i) else {
+                return CallError::validation(
+                    format!("{}: missing required parameter {key:?}", op.name),
+                    &format!("/{}", escape_token(key)),
+                    "a value",
+                    Value::Null,
+                );
+            };
+            let expected = describe_schema(spec, &param.schema);
+            CallError::validation(
+                format!(
+                    "{}: missing required parameter {key:?} ({}, {expected})",
+                    op.name, param.location
+                ),
+                &format!("/{}", escape_token(key)),
+                &expected,
+                Value::Null,
+            )
+        }
+        ArgumentSource::Body => {
+            let expected = plan
+                .body_media
+                .as_ref()
+                .map(|m| format!("{}, {}", m.media_type, describe_schema(spec, &m.schema)))
+                .unwrap_or_else(|| "a value".to_string());
+            CallError::validation(
+                format!(
+                    "{}: missing required argument \"body\" ({expected})",
+                    op.name
+                ),
+                "/body",
+                &expected,
+                Value::Null,
+            )
+        }
+    }
+}
+
+fn coercion_for(spec: &Spec, param: &Parameter) -> Coercion {
     let schema = spec.deref_schema(&param.schema);
-    let types = schema_types(schema);
-    if types == ["array"] {
+    if schema_types(schema) == ["array"] {
         let items = schema
             .get("items")
             .map(|items| spec.deref_schema(items))
             .unwrap_or(&Value::Null);
-        let item_types = schema_types(items);
-        let has_enum = items.get("enum").is_some();
-        return match value {
-            Value::Array(values) => Value::Array(
-                values
-                    .into_iter()
-                    .map(|v| coerce_scalar(&item_types, has_enum, v))
-                    .collect(),
-            ),
-            // A lone value for an array parameter is a one-item array.
-            single @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
-                Value::Array(vec![coerce_scalar(&item_types, has_enum, single)])
-            }
-            other => other,
-        };
+        return Coercion::Array(ScalarRule::from_schema(items));
     }
-    coerce_scalar(&types, schema.get("enum").is_some(), value)
+    Coercion::Scalar(ScalarRule::from_schema(schema))
 }
 
-/// Converts a scalar to the (single) scalar type a schema wants, when that is lossless.
-fn coerce_scalar(types: &[&str], has_enum: bool, value: Value) -> Value {
+/// Query, path and header values travel as text, so `"42"` for an integer (or `42` for a
+/// string) is what the caller meant; convert such values (and wrap a lone value for an array)
+/// before validating. `None` when the value stays as it is.
+fn coerce_parameter(coercion: &Coercion, value: &Value) -> Option<Value> {
+    match coercion {
+        Coercion::Array(items) => match value {
+            Value::Array(values) => {
+                let first_change = values
+                    .iter()
+                    .position(|v| coerce_scalar(items, v).is_some())?;
+                let converted = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        if i < first_change {
+                            v.clone()
+                        } else {
+                            coerce_scalar(items, v).unwrap_or_else(|| v.clone())
+                        }
+                    })
+                    .collect();
+                Some(Value::Array(converted))
+            }
+            // A lone value for an array parameter is a one-item array.
+            single @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                let item = coerce_scalar(items, single).unwrap_or_else(|| single.clone());
+                Some(Value::Array(vec![item]))
+            }
+            _ => None,
+        },
+        Coercion::Scalar(rule) => coerce_scalar(rule, value),
+    }
+}
+
+/// Converts a scalar to the (single) scalar type a schema wants, when that is lossless;
+/// `None` when it stays as it is.
+fn coerce_scalar(rule: &ScalarRule, value: &Value) -> Option<Value> {
     match value {
         Value::String(s) => {
-            if types.contains(&"string") || types.is_empty() {
-                return Value::String(s);
+            if rule.allows("string") || rule.types.is_empty() {
+                return None;
             }
-            if types.contains(&"integer")
+            if rule.allows("integer")
                 && let Ok(n) = s.trim().parse::<i64>()
             {
-                return json!(n);
+                return Some(json!(n));
             }
-            if types.contains(&"number")
+            if rule.allows("number")
                 && let Ok(n) = s.trim().parse::<f64>()
                 && let Some(n) = serde_json::Number::from_f64(n)
             {
-                return Value::Number(n);
+                return Some(Value::Number(n));
             }
-            if types.contains(&"boolean") && (s == "true" || s == "false") {
-                return Value::Bool(s == "true");
+            if rule.allows("boolean") && (s == "true" || s == "false") {
+                return Some(Value::Bool(s == "true"));
             }
-            Value::String(s)
+            None
         }
         // `since: 20240101` for a string parameter: it is sent as text either way.
-        scalar @ (Value::Number(_) | Value::Bool(_)) if types == ["string"] && !has_enum => {
-            Value::String(crate::serialize::scalar_text(&scalar))
+        Value::Number(_) | Value::Bool(_) if rule.is_only("string") && !rule.has_enum => {
+            Some(Value::String(crate::serialize::scalar_text(value)))
         }
-        other => other,
+        _ => None,
     }
 }
 

@@ -276,6 +276,54 @@ async fn canary_secret_never_comes_back() {
     assert_eq!(client.redact(&format!("x {CANARY} y")), "x [redacted] y");
 }
 
+/// An upstream can hide an echoed secret behind JSON escapes (`\u0065` for `e`, `\/`), so the
+/// raw bytes do not contain it but the parsed strings do: it is still redacted. Bodies without
+/// the secret come back untouched.
+#[tokio::test]
+async fn secrets_behind_json_escapes_are_redacted_and_clean_bodies_untouched() {
+    const TOKEN: &str = "escape-canary/7b1d";
+    let respond = |request: &crate::fixture::Captured, _: usize| match request.path.as_str() {
+        "/v1/pets/1" => json_response(
+            StatusCode::OK,
+            r#"{"echo": "\u0065scape-canary\/7b1d!", "\u0065scape-canary/7b1d": 1, "name": "Rex"}"#,
+        ),
+        "/v1/pets/2" => (
+            StatusCode::OK,
+            [("content-type", "text/plain")],
+            format!("token={TOKEN}"),
+        )
+            .into_response(),
+        _ => json_response(
+            StatusCode::OK,
+            r#"{"name": "Rex", "tags": ["a", "escape-canary"], "n": 1.5}"#,
+        ),
+    };
+    let server = TestServer::start(respond).await;
+    let client = client(&server, vec![Credential::Bearer(Secret::new(TOKEN))]);
+    let session = client.session(SessionLimits::default());
+    let escaped = session
+        .call("getPet", &json!({"petId": 1}))
+        .await
+        .expect("escaped");
+    assert_eq!(
+        escaped,
+        json!({"echo": "[redacted]!", "[redacted]": 1, "name": "Rex"})
+    );
+    let text = session
+        .call("getPet", &json!({"petId": 2}))
+        .await
+        .expect("text");
+    assert_eq!(text, json!("token=[redacted]"));
+    let clean = session
+        .call("getPet", &json!({"petId": 3}))
+        .await
+        .expect("clean");
+    assert_eq!(
+        clean,
+        json!({"name": "Rex", "tags": ["a", "escape-canary"], "n": 1.5})
+    );
+}
+
 /// Credentials never follow a redirect to another origin, and such redirects are refused.
 #[tokio::test]
 async fn redirects_stay_in_the_origin() {
@@ -324,4 +372,27 @@ async fn redirects_stay_in_the_origin() {
         other.requests().is_empty(),
         "nothing reached the other origin"
     );
+}
+
+/// A dry run shows the body preview: secrets in it are redacted (also next to characters JSON
+/// escapes), while the bytes sent stay exactly what the script gave.
+#[tokio::test]
+async fn body_previews_are_redacted_but_requests_are_not_rewritten() {
+    const TOKEN: &str = "preview-secret-42";
+    let server = TestServer::ok().await;
+    let client = client(&server, vec![Credential::Bearer(Secret::new(TOKEN))]);
+    let session = client.session(SessionLimits::default());
+    for (name, shown) in [
+        (TOKEN.to_string(), "[redacted]".to_string()),
+        (format!("say \"{TOKEN}\""), "say \"[redacted]\"".to_string()),
+        ("Rex".to_string(), "Rex".to_string()),
+    ] {
+        let prepared = session
+            .prepare("createPet", &json!({"body": {"name": name}}))
+            .expect("prepared");
+        assert_eq!(prepared.body_preview, Some(json!({"name": shown})));
+        let sent: serde_json::Value =
+            serde_json::from_slice(prepared.body.as_deref().unwrap_or_default()).expect("json");
+        assert_eq!(sent, json!({"name": name}));
+    }
 }
