@@ -4,6 +4,7 @@
 //! Order of checks for every call, all before the network: policy (read-only, allow/deny), then
 //! validation and serialization (`Session::prepare`), then dry run and confirmation, then send.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -255,15 +256,17 @@ impl RunHost {
 
     /// The operation a prepared request belongs to: the spec's, or a stand-in for a raw path no
     /// operation declares (so method rules and read-only mode still apply).
-    fn route_of(&self, prepared: &PreparedRequest) -> Operation {
+    /// The operation a request is for, as the policy sees it: the spec's own (borrowed: an
+    /// operation with its schemas can be large), or a stand-in for a raw request.
+    fn route_of(&self, prepared: &PreparedRequest) -> Cow<'_, Operation> {
         if let Some(op) = prepared
             .operation
             .as_deref()
             .and_then(|n| self.inner.spec.find(n))
         {
-            return op.clone();
+            return Cow::Borrowed(op);
         }
-        Operation {
+        Cow::Owned(Operation {
             name: "request".into(),
             operation_id: None,
             method: prepared.method,
@@ -278,7 +281,7 @@ impl RunHost {
             security: None,
             servers: Vec::new(),
             extensions: Default::default(),
-        }
+        })
     }
 
     /// Dry run, confirmation, then the network.
@@ -289,8 +292,8 @@ impl RunHost {
         throw: bool,
     ) -> Result<Value, HostError> {
         let mutating = prepared.method.is_mutating();
-        let planned = planned_request(&prepared);
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
+            let planned = planned_request(&prepared);
             if let Ok(mut list) = self.planned.lock() {
                 list.push(planned.clone());
             }
@@ -301,9 +304,12 @@ impl RunHost {
             Verdict::Allowed { confirm: true }
         );
         if needs_confirm {
-            self.confirm(planned).await?;
+            self.confirm(planned_request(&prepared)).await?;
         }
-        let response = session.send(prepared.clone()).await.map_err(host_error)?;
+        // What an error needs to name the call; the request itself moves into `send`.
+        let operation = prepared.operation.clone();
+        let (method, path_template) = (prepared.method, prepared.path_template.clone());
+        let response = session.send(prepared).await.map_err(host_error)?;
         if response.is_success() {
             return Ok(if throw {
                 response.body
@@ -312,7 +318,11 @@ impl RunHost {
             });
         }
         if throw {
-            return Err(host_error(response.to_error(&prepared)));
+            return Err(host_error(response.error_for(
+                operation.as_deref(),
+                method,
+                &path_template,
+            )));
         }
         Ok(response_envelope(&response))
     }

@@ -32,8 +32,10 @@ use std::time::Duration;
 pub struct RunRequest {
     /// Agent code: JavaScript or TypeScript, in any accepted form.
     pub code: String,
-    /// Trusted JavaScript evaluated first in the same context (e.g. defines `globalThis.api`). Its frames
-    /// are hidden from user stacks and an exception in it is reported as [`RunErrorKind::Internal`].
+    /// Trusted JavaScript evaluated first in the same context, as an ES module (strict mode: it defines
+    /// globals through `globalThis`, e.g. `globalThis.api`). Compiled to bytecode once per worker
+    /// thread. Its frames are hidden from user stacks and an exception in it is reported as
+    /// [`RunErrorKind::Internal`].
     pub prelude: Option<Arc<str>>,
     /// Names installed on `globalThis`, each `(arg) => Promise<json>`, served by [`Host::call`].
     pub async_functions: Vec<String>,

@@ -23,7 +23,6 @@ use crate::{
 };
 
 const AGENT_FILE: &str = "agent.js";
-const PRELUDE_FILE: &str = "prelude.js";
 
 /// Why the interrupt handler stopped the script; once set, every later check interrupts again, so the
 /// script cannot catch its way past a limit.
@@ -334,8 +333,7 @@ impl<'a, 'js> Run<'a, 'js> {
     fn run(&mut self, request: &RunRequest) -> Result<serde_json::Value, RunError> {
         let helpers = self.bootstrap(request)?;
         if let Some(prelude) = &request.prelude {
-            self.eval(prelude.as_bytes().to_vec(), PRELUDE_FILE, false)
-                .map_err(|e| self.internal_exception("the prelude failed", e, &helpers))?;
+            self.run_prelude(prelude, &helpers)?;
         }
         let source = forms::normalize(&request.code);
         let (evaluated, unwrap, locator) = self.evaluate_agent(&source, &helpers)?;
@@ -535,6 +533,19 @@ impl<'a, 'js> Run<'a, 'js> {
             },
         )
         .map_err(|e| internal(format!("cannot create the console: {e}")))
+    }
+
+    /// Evaluate the caller's prelude (a module, loaded from bytecode) before the agent's code.
+    fn run_prelude(&self, prelude: &Arc<str>, helpers: &Helpers<'js>) -> Result<(), RunError> {
+        let failed = |error: rquickjs::Error| {
+            self.internal_exception("the prelude failed", self.caught(error), helpers)
+        };
+        let module = bootstrap::prelude_module(&self.ctx, prelude)
+            .map_err(|message| internal(format!("the prelude failed: {message}")))?;
+        let (_, promise) = module.eval().map_err(failed)?;
+        // A module without imports or top-level await settles after its pending jobs ran.
+        while self.ctx.execute_pending_job() {}
+        promise.finish::<()>().map_err(failed)
     }
 
     fn eval(&self, source: Vec<u8>, file: &str, promise: bool) -> Result<Value<'js>, RunError> {

@@ -186,6 +186,33 @@ fn prelude_defines_globals_and_its_frames_are_hidden() {
     assert!(error.message.contains("prelude broke"), "{error:?}");
 }
 
+/// Preludes are compiled once per worker and cached: a different prelude must replace the cached
+/// one, and a prelude that does not compile is reported as an internal error every time.
+#[test]
+fn each_run_gets_its_own_prelude_even_when_preludes_alternate() {
+    let rt = runtime();
+    let sb = sandbox(&rt, quick_config());
+    let host: Arc<dyn Host> = Arc::new(TestHost::default());
+    let with_prelude = |prelude: &str| RunRequest {
+        prelude: Some(Arc::from(prelude)),
+        ..request("globalThis.which")
+    };
+    for _ in 0..3 {
+        for which in ["first", "second"] {
+            let prelude = format!("globalThis.which = '{which}';");
+            let output = rt
+                .block_on(sb.run(with_prelude(&prelude), Arc::clone(&host)))
+                .expect("runs");
+            assert_eq!(output.result, json!(which));
+        }
+        let error = rt
+            .block_on(sb.run(with_prelude("globalThis.which = ;"), Arc::clone(&host)))
+            .expect_err("does not compile");
+        assert_eq!(error.kind, RunErrorKind::Internal, "{error:?}");
+        assert!(error.message.contains("the prelude failed"), "{error:?}");
+    }
+}
+
 #[test]
 fn patched_builtins_do_not_break_host_calls_or_timers() {
     let rt = runtime();

@@ -50,7 +50,9 @@ impl ApiResponse {
         )
     }
 
-    pub(crate) fn error_for(
+    /// [`Response::to_error`] for a request that was moved into `send`: its operation name,
+    /// method and path template are all the error needs.
+    pub fn error_for(
         &self,
         operation: Option<&str>,
         method: codemode_spec::Method,
