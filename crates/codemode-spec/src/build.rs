@@ -491,18 +491,27 @@ impl Builder {
             .get("explode")
             .and_then(Value::as_bool)
             .unwrap_or(style == ParameterStyle::Form);
-        let schema = match value.get("schema") {
-            Some(s) => self.import_root(&loc.child("schema"), s)?,
-            None => match value
-                .pointer("/content")
+        // `content` (one media type) replaces `schema` and `style` for values a style cannot
+        // express, e.g. a JSON filter object in the query.
+        let content = match value.get("schema") {
+            Some(_) => None,
+            None => value
+                .get("content")
                 .and_then(Value::as_object)
-                .and_then(|c| c.values().next())
-                .and_then(|m| m.get("schema"))
-            {
-                Some(s) => self.import_root(&loc.child("content"), s)?,
+                .and_then(|c| c.iter().next()),
+        };
+        let schema = match (value.get("schema"), content) {
+            (Some(s), _) => self.import_root(&loc.child("schema"), s)?,
+            (None, Some((media, m))) => match m.get("schema") {
+                Some(s) => {
+                    let at = loc.child("content").child(media).child("schema");
+                    self.import_root(&at, s)?
+                }
                 None => json!({}),
             },
+            (None, None) => json!({}),
         };
+        let content_type = content.map(|(media, _)| media.clone());
         Ok(Some(Parameter {
             name,
             location,
@@ -524,6 +533,7 @@ impl Builder {
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             schema,
+            content_type,
         }))
     }
 

@@ -269,6 +269,10 @@ pub struct Parameter {
     pub allow_reserved: bool,
     /// The parameter's schema (`{}` when the spec gave none).
     pub schema: Value,
+    /// Set when the spec describes the value by `content` (a media type, usually
+    /// `application/json`) instead of `schema`: the value then goes on the wire as that media
+    /// type's text, not by `style`.
+    pub content_type: Option<String>,
 }
 
 #[derive(Debug, Clone)]

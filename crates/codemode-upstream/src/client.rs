@@ -2,10 +2,13 @@
 //! and [`Session`] (one per run: call budget, concurrency, deadline, call records), with
 //! `prepare` — validation and serialization, no network.
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use codemode_spec::{BodyKind, Method, Operation, ParameterLocation, Spec};
+use codemode_spec::{
+    BodyKind, Method, Operation, Parameter, ParameterLocation, ParameterStyle, Spec,
+};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 
@@ -349,21 +352,22 @@ impl Session {
             else {
                 continue;
             };
+            let (style, explode, value) = wire_form(param, value);
             match param.location {
                 ParameterLocation::Path => {}
                 ParameterLocation::Query => serialize::query_pieces(
                     &param.name,
-                    param.style,
-                    param.explode,
+                    style,
+                    explode,
                     param.allow_reserved,
-                    value,
+                    &value,
                     &mut query_pieces,
                 ),
                 ParameterLocation::Header => {
-                    add_header_parameter(op, &param.name, param.explode, value, &mut headers)?
+                    add_header_parameter(op, &param.name, explode, &value, &mut headers)?
                 }
                 ParameterLocation::Cookie => {
-                    serialize::cookie_pieces(&param.name, param.explode, value, &mut cookies)
+                    serialize::cookie_pieces(&param.name, explode, &value, &mut cookies)
                 }
             }
         }
@@ -757,6 +761,21 @@ fn expand_path(
     Ok(out)
 }
 
+/// How a parameter goes on the wire: by its style, except that one described by `content` (a media
+/// type instead of a schema) is sent as that media type's text in the location's default style: a
+/// JSON value as its JSON text, anything else as its text.
+fn wire_form<'v>(param: &Parameter, value: &'v Value) -> (ParameterStyle, bool, Cow<'v, Value>) {
+    let Some(media) = &param.content_type else {
+        return (param.style, param.explode, Cow::Borrowed(value));
+    };
+    let text = match value {
+        Value::String(text) if BodyKind::classify(media) != BodyKind::Json => text.clone(),
+        other => other.to_string(),
+    };
+    let style = ParameterStyle::default_for(param.location);
+    (style, false, Cow::Owned(Value::String(text)))
+}
+
 fn path_parameter(
     op: &Operation,
     plan: &OperationPlan,
@@ -779,7 +798,8 @@ fn path_parameter(
             Value::Null,
         ));
     };
-    serialize::path_value(name, param.style, param.explode, value).map_err(|e| {
+    let (style, explode, wire_value) = wire_form(param, value);
+    serialize::path_value(name, style, explode, &wire_value).map_err(|e| {
         let why = match e {
             PathValueError::Traversal => "cannot contain . or .. segments",
             PathValueError::Empty => "cannot be empty",

@@ -207,6 +207,18 @@ pub const FIXTURE: &str = r##"{
         "responses": {"200": {"description": "ok"}}
       }
     },
+    "/search/{where}": {
+      "get": {
+        "operationId": "searchByContent",
+        "parameters": [
+          {"name": "where", "in": "path", "required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"region": {"type": "string"}}}}}},
+          {"name": "filter", "in": "query", "required": true, "content": {"application/json": {"schema": {"type": "object", "properties": {"status": {"type": "string", "enum": ["open", "closed"]}, "ids": {"type": "array", "items": {"type": "integer"}}}}}}},
+          {"name": "note", "in": "query", "content": {"text/plain": {"schema": {"type": "string"}}}},
+          {"name": "X-Context", "in": "header", "content": {"application/json": {"schema": {"type": "object"}}}}
+        ],
+        "responses": {"200": {"description": "ok"}}
+      }
+    },
     "/orgs/{org}/repos": {
       "get": {
         "operationId": "reposListForOrg",

@@ -319,3 +319,48 @@ async fn multipart_arrays_repeat_the_part() {
     let body = String::from_utf8_lossy(prepared.body.as_deref().unwrap_or_default()).into_owned();
     assert_eq!(body.matches("name=\"file\"").count(), 2, "{body}");
 }
+
+/// A parameter described by `content` instead of `schema` goes on the wire as that media type's
+/// text (JSON text for `application/json`), percent-encoded in the path and query, and is still
+/// validated against the media type's schema before anything is sent.
+#[tokio::test]
+async fn content_parameters_are_sent_as_json_text() {
+    let server = TestServer::ok().await;
+    let session = session(&server);
+    session
+        .call(
+            "searchByContent",
+            &json!({
+                "where": {"region": "eu/west"},
+                "filter": {"status": "open", "ids": [1, 2]},
+                "note": "a b",
+                "X-Context": {"user": 7}
+            }),
+        )
+        .await
+        .expect("call succeeds");
+    let request = server.only_request();
+    assert_eq!(
+        request.path,
+        "/v1/search/%7B%22region%22%3A%22eu%2Fwest%22%7D"
+    );
+    assert_eq!(
+        request.query.as_deref(),
+        Some("filter=%7B%22status%22%3A%22open%22%2C%22ids%22%3A%5B1%2C2%5D%7D&note=a%20b")
+    );
+    assert_eq!(request.header("x-context"), Some(r#"{"user":7}"#));
+
+    let error = session
+        .call(
+            "searchByContent",
+            &json!({"where": {}, "filter": {"status": "pending"}}),
+        )
+        .await
+        .expect_err("the schema still applies");
+    assert!(error.message.contains("status"), "{}", error.message);
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "nothing sent for the invalid call"
+    );
+}
