@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
-use crate::upstream::{CallError, PageLimits, PreparedRequest, RawRequest, Session, SessionLimits};
+use crate::upstream::{
+    CallError, PageLimits, PreparedRequest, RawRequest, ResponseHeaders, Session, SessionLimits,
+};
 use crate::{
     CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest,
     ScriptFailure, Verdict,
@@ -170,10 +172,17 @@ impl RunHost {
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let throw = throw_on_error(&arg);
         let session = self.session()?;
-        if let Some(op) = self.inner.spec.find(&name) {
-            self.check_policy(op)?;
+        let confirm = match self.inner.spec.find(&name) {
+            Some(op) => self.check_policy(op)?,
+            None => false,
+        };
+        // Only a request someone reviews (a dry run's plan, a confirmation) needs its display copy.
+        let prepared = if self.dry_run || confirm {
+            session.prepare(&name, &args)
+        } else {
+            session.prepare_unreviewed(&name, &args)
         }
-        let prepared = session.prepare(&name, &args).map_err(host_error)?;
+        .map_err(host_error)?;
         self.send(session, prepared, throw).await
     }
 
@@ -247,17 +256,17 @@ impl RunHost {
         Ok(Value::Null)
     }
 
-    fn check_policy(&self, op: &Operation) -> Result<(), HostError> {
+    /// Refuses what the policy blocks; otherwise whether the call needs the user's confirmation.
+    fn check_policy(&self, op: &Operation) -> Result<bool, HostError> {
         match self.inner.policy.verdict(op) {
             Verdict::Blocked(reason) => Err(HostError::new("PolicyError", reason)),
-            Verdict::Allowed { .. } => Ok(()),
+            Verdict::Allowed { confirm } => Ok(confirm),
         }
     }
 
-    /// The operation a prepared request belongs to: the spec's, or a stand-in for a raw path no
+    /// The operation a prepared request belongs to, as the policy sees it: the spec's own
+    /// (borrowed: an operation with its schemas can be large), or a stand-in for a raw path no
     /// operation declares (so method rules and read-only mode still apply).
-    /// The operation a request is for, as the policy sees it: the spec's own (borrowed: an
-    /// operation with its schemas can be large), or a stand-in for a raw request.
     fn route_of(&self, prepared: &PreparedRequest) -> Cow<'_, Operation> {
         if let Some(op) = prepared
             .operation
@@ -309,7 +318,16 @@ impl RunHost {
         // What an error needs to name the call; the request itself moves into `send`.
         let operation = prepared.operation.clone();
         let (method, path_template) = (prepared.method, prepared.path_template.clone());
-        let response = session.send(prepared).await.map_err(host_error)?;
+        // `api.x()` hands back only the body; the envelope of `{ throw: false }` shows headers.
+        let headers = if throw {
+            ResponseHeaders::Skip
+        } else {
+            ResponseHeaders::Keep
+        };
+        let response = session
+            .send_keeping(prepared, headers)
+            .await
+            .map_err(host_error)?;
         if response.is_success() {
             return Ok(if throw {
                 response.body

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use codemode_upstream::{Client, Credential, Secret, SessionLimits, UpstreamConfig};
+use codemode_upstream::{
+    Client, Credential, ResponseHeaders, Secret, SessionLimits, UpstreamConfig,
+};
 use serde_json::{Value, json};
 
 const SPEC: &str = r##"{
@@ -150,8 +152,9 @@ async fn run() {
             our_posts.push(t.elapsed());
         }
     }
-    // The engine's path: `prepare` (with the body preview a dry run shows) then `send` (all
-    // response headers kept), interleaved with the same bare calls.
+    // The engine's path for `await api.x(args)` when nobody reviews the request (no dry run, no
+    // confirmation): `prepare_unreviewed` then `send_keeping` without the shown headers,
+    // interleaved with the same bare calls.
     let (mut bare_engine, mut our_engine) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         for _ in 0..PER_ROUND / 2 {
@@ -164,8 +167,11 @@ async fn run() {
                 }
                 bare_engine.push(t.elapsed());
                 let t = Instant::now();
-                let prepared = session.prepare(name, args).expect("prepare");
-                let response = session.send(prepared).await.expect("send");
+                let prepared = session.prepare_unreviewed(name, args).expect("prepare");
+                let response = session
+                    .send_keeping(prepared, ResponseHeaders::Skip)
+                    .await
+                    .expect("send");
                 std::hint::black_box(response);
                 our_engine.push(t.elapsed());
             }
@@ -194,7 +200,7 @@ async fn run() {
         &mut our_posts,
     );
     report(
-        "GET+POST via prepare+send (engine path)",
+        "GET+POST via prepare_unreviewed + send_keeping (engine path)",
         &mut bare_engine,
         &mut our_engine,
     );

@@ -306,6 +306,16 @@ impl Session {
         self.prepare_named(operation, args, Preview::Build)
     }
 
+    /// [`Session::prepare`] for a request nobody reviews before it goes out: without the
+    /// display copy of the body (`body_preview` is `None`).
+    pub fn prepare_unreviewed(
+        &self,
+        operation: &str,
+        args: &Value,
+    ) -> Result<PreparedRequest, CallError> {
+        self.prepare_named(operation, args, Preview::Skip)
+    }
+
     fn prepare_named(
         &self,
         operation: &str,

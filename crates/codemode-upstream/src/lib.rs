@@ -51,3 +51,4 @@ pub use error::{CallError, CallErrorKind, ConfigError};
 pub use paginate::detect_style;
 pub use response::ApiResponse;
 pub use secret::{REDACTED, Secret};
+pub use transport::ResponseHeaders;

@@ -47,7 +47,7 @@ impl Session {
 
     /// [`Session::send`]; with [`ResponseHeaders::Skip`] the shown headers are not collected
     /// (for callers that hand back only the body).
-    pub(crate) async fn send_keeping(
+    pub async fn send_keeping(
         &self,
         request: PreparedRequest,
         headers: ResponseHeaders,
@@ -443,7 +443,7 @@ async fn read_limited(
 
 /// Whether a response's shown headers ([`ApiResponse::headers`]) are collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ResponseHeaders {
+pub enum ResponseHeaders {
     Keep,
     Skip,
 }
