@@ -19,6 +19,8 @@ from importlib.metadata import version
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
+from py_client import summarize  # the same report shape as the other client checks
+
 PROGRAM = """
 const made = await api.createPet({ body: { name: "Approved-Pet" } });
 let declined = null;
@@ -29,14 +31,6 @@ try {
 }
 return { made, declined };
 """
-
-
-def summarize(result):
-    data = result.model_dump(by_alias=True, mode="json")
-    is_error = data.get("isError", data.get("is_error")) or False
-    structured = data.get("structuredContent", data.get("structured_content"))
-    texts = [block.get("text") for block in data.get("content", []) if block.get("type") == "text"]
-    return {"isError": bool(is_error), "text": texts, "structured": structured}
 
 
 async def exercise(read, write):
