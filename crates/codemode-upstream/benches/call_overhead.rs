@@ -43,6 +43,31 @@ const RESPONSE: &str =
 const ROUNDS: usize = 10;
 const PER_ROUND: usize = 300;
 
+/// Serves `app` on `listener` and builds our client for it, with `token` as the bearer credential:
+/// the base URL and the client.
+fn serve_with_client(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    token: &str,
+) -> (String, Client) {
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let base = format!("http://{addr}/v1");
+    let spec = Arc::new(codemode_spec::load_str("bench.json", SPEC).expect("spec"));
+    let client = Client::new(
+        spec,
+        UpstreamConfig {
+            base_url: base.clone(),
+            credentials: vec![Credential::Bearer(Secret::new(token))],
+            ..UpstreamConfig::default()
+        },
+    )
+    .expect("client");
+    (base, client)
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -55,7 +80,6 @@ async fn run() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let app = axum::Router::new().fallback(|| async {
         (
             StatusCode::OK,
@@ -63,20 +87,7 @@ async fn run() {
             RESPONSE,
         )
     });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let base = format!("http://{addr}/v1");
-    let spec = Arc::new(codemode_spec::load_str("bench.json", SPEC).expect("spec"));
-    let client = Client::new(
-        spec,
-        UpstreamConfig {
-            base_url: base.clone(),
-            credentials: vec![Credential::Bearer(Secret::new("bench-token-123"))],
-            ..UpstreamConfig::default()
-        },
-    )
-    .expect("client");
+    let (base, client) = serve_with_client(listener, app, "bench-token-123");
     let session = client.session(SessionLimits {
         max_calls: u32::MAX,
         ..SessionLimits::default()
@@ -321,7 +332,6 @@ async fn assert_same_requests(bare: &Bare, get_args: &Value, post_args: &Value, 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let record = seen.clone();
     let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let record = record.clone();
@@ -348,20 +358,7 @@ async fn assert_same_requests(bare: &Bare, get_args: &Value, post_args: &Value, 
             ([("content-type", "application/json")], RESPONSE)
         }
     });
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let base = format!("http://{addr}/v1");
-    let spec = Arc::new(codemode_spec::load_str("bench.json", SPEC).expect("spec"));
-    let client = Client::new(
-        spec,
-        UpstreamConfig {
-            base_url: base.clone(),
-            credentials: vec![Credential::Bearer(Secret::new(bare.token.clone()))],
-            ..UpstreamConfig::default()
-        },
-    )
-    .expect("client");
+    let (base, client) = serve_with_client(listener, app, &bare.token);
     let session = client.session(SessionLimits::default());
     let bare = Bare {
         client: bare.client.clone(),
