@@ -183,7 +183,7 @@ impl RunHost {
             session.prepare_unreviewed(&name, &args)
         }
         .map_err(host_error)?;
-        self.send(session, prepared, throw).await
+        self.send(session, prepared, throw, confirm).await
     }
 
     async fn raw_request(&self, arg: Value) -> Result<Value, HostError> {
@@ -210,8 +210,8 @@ impl RunHost {
         };
         let session = self.session()?;
         let prepared = session.prepare_raw(&raw).map_err(host_error)?;
-        self.check_policy(&self.route_of(&prepared))?;
-        self.send(session, prepared, throw).await
+        let confirm = self.check_policy(&self.route_of(&prepared))?;
+        self.send(session, prepared, throw, confirm).await
     }
 
     async fn paginate(&self, arg: Value) -> Result<Value, HostError> {
@@ -293,12 +293,14 @@ impl RunHost {
         })
     }
 
-    /// Dry run, confirmation, then the network.
+    /// Dry run, confirmation (`confirm`: the policy verdict the caller already computed), then the
+    /// network.
     async fn send(
         &self,
         session: &Session,
         prepared: PreparedRequest,
         throw: bool,
+        confirm: bool,
     ) -> Result<Value, HostError> {
         let mutating = prepared.method.is_mutating();
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
@@ -308,11 +310,7 @@ impl RunHost {
             }
             return Ok(json!({ "dryRun": true, "planned": planned }));
         }
-        let needs_confirm = matches!(
-            self.inner.policy.verdict(&self.route_of(&prepared)),
-            Verdict::Allowed { confirm: true }
-        );
-        if needs_confirm {
+        if confirm {
             self.confirm(planned_request(&prepared)).await?;
         }
         // What an error needs to name the call; the request itself moves into `send`.
