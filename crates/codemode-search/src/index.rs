@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use codemode_spec::{Method, Operation, Spec};
 use serde_json::Value;
 
-use crate::text::{self, Analyzer};
+use crate::text::{self, Analyzer, QueryWords};
 use crate::vocabulary::{self, SYNONYM_GROUPS};
 use crate::{Hit, SearchError, SearchOptions};
 
@@ -58,6 +58,11 @@ pub struct Tuning {
     /// Score multiplier for writes to one existing item (the path ends in a parameter) when
     /// the query only asks to create something.
     pub create_on_item_factor: f32,
+    /// How much a word the query negates ("without cloning") counts: it still names the topic,
+    /// but it is not what is asked for.
+    pub negated_weight: f32,
+    /// How much a word of the same family counts ("registration" for "register").
+    pub kin_weight: f32,
 }
 
 impl Default for Tuning {
@@ -81,6 +86,8 @@ impl Default for Tuning {
             identity_weight: 0.25,
             identity_by_idf: 0.0,
             create_on_item_factor: 0.8,
+            negated_weight: 0.3,
+            kin_weight: 0.5,
         }
     }
 }
@@ -111,6 +118,8 @@ impl Tuning {
                 "identity" => &mut self.identity_weight,
                 "identity_idf" => &mut self.identity_by_idf,
                 "create_item" => &mut self.create_on_item_factor,
+                "negated" => &mut self.negated_weight,
+                "kin" => &mut self.kin_weight,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -198,6 +207,11 @@ const MAX_BODY_PROPERTIES: usize = 60;
 /// Enum values indexed per parameter.
 const MAX_ENUM_VALUES: usize = 12;
 
+/// Shortest stem [`Index::word_kin`] relates to longer ones, and the longest ending it allows
+/// between them: "port" must not reach "portal", nor "user" "username".
+const MIN_KIN_STEM: usize = 5;
+const MAX_KIN_ENDING: usize = 3;
+
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     operation: u32,
@@ -220,6 +234,10 @@ pub struct Index {
     identity_weight: f32,
     identity_by_idf: bool,
     create_on_item_factor: f32,
+    negated_weight: f32,
+    kin_weight: f32,
+    /// Indexed single-word terms in byte order, for [`Index::word_kin`]'s prefix lookups.
+    sorted_terms: Vec<(Box<str>, u32)>,
     /// Stems of verbs asking to create, and of verbs asking to change.
     create_words: Vec<String>,
     update_words: Vec<String>,
@@ -561,6 +579,9 @@ impl Index {
             weights.clear();
             for field in ALL_FIELDS {
                 let terms = &doc.fields[field as usize];
+                if tuning.field_weights[field as usize] <= 0.0 {
+                    continue;
+                }
                 let b = field.length_normalization();
                 let norm = 1.0 - b + b * terms.len() as f32 / average_length[field as usize];
                 let per_occurrence = tuning.field_weights[field as usize] / norm;
@@ -617,6 +638,9 @@ impl Index {
             identity_weight: tuning.identity_weight,
             identity_by_idf: tuning.identity_by_idf > 0.5,
             create_on_item_factor: tuning.create_on_item_factor,
+            negated_weight: tuning.negated_weight,
+            kin_weight: tuning.kin_weight,
+            sorted_terms: sorted_words(&builder.term_ids),
             create_words,
             update_words,
             on_item: spec
@@ -720,7 +744,8 @@ impl Index {
         if !query.chars().any(char::is_alphanumeric) {
             return Err(SearchError::NoSearchableWords);
         }
-        let (groups, word_groups) = self.query_groups(query);
+        let words = text::split_negated(query);
+        let (groups, word_groups) = self.query_groups(&words);
         if groups.is_empty() || options.limit == 0 || self.is_empty() {
             return Ok(Vec::new());
         }
@@ -736,26 +761,23 @@ impl Index {
             .filter(|&&(_, factor)| factor == 1.0)
             .map(|&(term, _)| term)
             .collect();
-        self.apply_method_intent(query, &own_terms, &mut scores);
+        self.apply_method_intent(&words.asserted, &own_terms, &mut scores);
         self.rerank_by_identity(&query_terms, &mut scores);
         Ok(self.top(&scores, options))
     }
 
-    /// The query as groups of alternatives: each query word with its synonyms, and each pair of
-    /// adjacent words. Words unknown to the index are dropped (they cannot change the ranking).
-    /// Returns the groups and how many of them are words (the rest are word pairs).
-    fn query_groups(&self, query: &str) -> (Vec<Vec<(u32, f32)>>, usize) {
-        let mut words: Vec<String> = Vec::new();
-        text::for_each_word(query, |word| words.push(word.to_string()));
-        // Bare numbers in a task sentence are quantities ("every 5 minutes", "30 days"), not names.
-        let stems: Vec<String> = words
-            .iter()
-            .filter(|w| !text::is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()))
-            .map(|w| self.analyzer.stem(w))
-            .chain(phrase_words(&words).map(|w| self.analyzer.stem(w)))
+    /// The query as groups of alternatives: each asked-for word with its synonyms, each pair of
+    /// adjacent words, and each negated word at [`Index::negated_weight`]. Words unknown to the
+    /// index are dropped (they cannot change the ranking). Returns the groups and how many of
+    /// them are asked-for words (the rest neither count for coverage nor say what is asked).
+    fn query_groups(&self, words: &QueryWords) -> (Vec<Vec<(u32, f32)>>, usize) {
+        let asserted = &words.asserted;
+        let stems: Vec<String> = self
+            .content_stems(asserted)
+            .chain(phrase_words(asserted).map(|w| self.analyzer.stem(w)))
             .collect();
         // Two words that the spec writes as one ("log in" → login, "web hook" → webhook).
-        let compounds = words
+        let compounds = asserted
             .windows(2)
             .map(|pair| self.analyzer.stem(&format!("{}{}", pair[0], pair[1])))
             .filter(|joined| {
@@ -765,31 +787,13 @@ impl Index {
         let candidates: Vec<String> = stems.iter().cloned().chain(compounds).collect();
 
         let mut groups: Vec<Vec<(u32, f32)>> = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for stem in &candidates {
-            if seen.contains(&stem.as_str()) {
+        let mut seen: Vec<String> = Vec::new();
+        for stem in candidates {
+            if seen.contains(&stem) {
                 continue;
             }
+            let group = self.term_group(&stem);
             seen.push(stem);
-            let mut group: Vec<(u32, f32)> = Vec::new();
-            if let Some(&id) = self.term_ids.get(stem.as_str()) {
-                group.push((id, 1.0));
-            }
-            if let Some(related) = self.related.get(stem.as_str()) {
-                // A synonym is evidence for the same concept, never stronger evidence than the
-                // word itself: a rarer synonym ("domain" for "zone") must not outrank operations
-                // named with the very word the query used.
-                let own_idf = group.first().map(|&(id, _)| self.idf[id as usize]);
-                for &(id, factor) in related {
-                    let factor = match own_idf {
-                        Some(own) => {
-                            factor * (self.synonym_idf_cap * own / self.idf[id as usize]).min(1.0)
-                        }
-                        None => factor,
-                    };
-                    group.push((id, factor));
-                }
-            }
             if !group.is_empty() {
                 groups.push(group);
             }
@@ -800,7 +804,82 @@ impl Index {
                 groups.push(vec![(id, 1.0)]);
             }
         }
+        for stem in self.content_stems(&words.negated) {
+            if seen.contains(&stem) {
+                continue;
+            }
+            let mut group = self.term_group(&stem);
+            group
+                .iter_mut()
+                .for_each(|(_, f)| *f *= self.negated_weight);
+            seen.push(stem);
+            if !group.is_empty() {
+                groups.push(group);
+            }
+        }
         (groups, word_groups)
+    }
+
+    /// Indexed words of the same family as `stem` that the stemmer keeps apart: one is the other
+    /// plus a short ending ("register" and "registration" stem to `regist` and `registr`,
+    /// "queue" and "queueing" to `queue` and `queu`, "auto" heads "automatically").
+    fn word_kin<'s>(&'s self, stem: &'s str) -> impl Iterator<Item = u32> + 's {
+        let usable = stem.len() >= MIN_KIN_STEM && stem.bytes().all(|b| b.is_ascii_lowercase());
+        let longer = usable
+            .then(|| {
+                let start = self.sorted_terms.partition_point(|(t, _)| &**t < stem);
+                self.sorted_terms[start..]
+                    .iter()
+                    .take_while(move |(t, _)| t.starts_with(stem))
+                    .filter(move |(t, _)| {
+                        t.len() > stem.len() && t.len() <= stem.len() + MAX_KIN_ENDING
+                    })
+                    .map(|&(_, id)| id)
+            })
+            .into_iter()
+            .flatten();
+        let shorter = (MIN_KIN_STEM..stem.len())
+            .filter(move |&len| usable && stem.len() - len <= MAX_KIN_ENDING)
+            .filter_map(move |len| self.term_ids.get(&stem[..len]).copied());
+        longer.chain(shorter)
+    }
+
+    /// Stems of the words that can tell operations apart. Bare numbers in a task sentence are
+    /// quantities ("every 5 minutes", "30 days"), not names.
+    fn content_stems<'w>(&'w self, words: &'w [String]) -> impl Iterator<Item = String> + 'w {
+        words
+            .iter()
+            .filter(|w| !text::is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()))
+            .map(|w| self.analyzer.stem(w))
+    }
+
+    /// One query stem with its synonyms, each with the factor its matches count at.
+    fn term_group(&self, stem: &str) -> Vec<(u32, f32)> {
+        let mut group: Vec<(u32, f32)> = Vec::new();
+        if let Some(&id) = self.term_ids.get(stem) {
+            group.push((id, 1.0));
+        }
+        let related = self.related.get(stem).into_iter().flatten().copied();
+        let kin = self.word_kin(stem).map(|id| (id, self.kin_weight));
+        {
+            // A synonym is evidence for the same concept, never stronger evidence than the
+            // word itself: a rarer synonym ("domain" for "zone") must not outrank operations
+            // named with the very word the query used.
+            let own_idf = group.first().map(|&(id, _)| self.idf[id as usize]);
+            for (id, factor) in related.chain(kin) {
+                if group.iter().any(|&(have, _)| have == id) {
+                    continue;
+                }
+                let factor = match own_idf {
+                    Some(own) => {
+                        factor * (self.synonym_idf_cap * own / self.idf[id as usize]).min(1.0)
+                    }
+                    None => factor,
+                };
+                group.push((id, factor));
+            }
+        }
+        group
     }
 
     /// Second stage: among the best first-stage candidates, prefer operations whose identity
@@ -860,12 +939,12 @@ impl Index {
     /// when the query's verbs ask for some methods, operations with other methods rank lower.
     /// An operation whose own summary uses one of the query's verbs (or a synonym: "Cancel a
     /// subscription" for "stop ...") is asked for whatever its method.
-    fn apply_method_intent(&self, query: &str, query_terms: &[u32], scores: &mut [f32]) {
+    fn apply_method_intent(&self, words: &[String], query_terms: &[u32], scores: &mut [f32]) {
         let mut wanted: Vec<Method> = Vec::new();
         let mut wants_many = false;
         let mut mentions_tests = false;
         let (mut wants_create, mut wants_update) = (false, false);
-        text::for_each_word(query, |word| {
+        for word in words {
             let stem = self.analyzer.stem(word);
             if let Some(methods) = self.intent_words.get(&stem)
                 && !is_past_participle(word)
@@ -876,7 +955,7 @@ impl Index {
             }
             wants_many = wants_many || self.list_words.contains(&stem);
             mentions_tests = mentions_tests || self.test_words.contains(&stem);
-        });
+        }
         for (op, (score, method)) in scores.iter_mut().zip(&self.methods).enumerate() {
             if wants_many && self.single_item[op] {
                 *score *= self.single_item_factor;
@@ -910,7 +989,7 @@ impl Index {
     #[doc(hidden)]
     pub fn explain(&self, query: &str, operation: usize) -> Vec<(String, f32)> {
         let names: HashMap<u32, &str> = self.term_ids.iter().map(|(k, &v)| (v, &**k)).collect();
-        let (groups, _) = self.query_groups(query);
+        let (groups, _) = self.query_groups(&text::split_negated(query));
         let mut out = Vec::new();
         for group in &groups {
             for &(term, factor) in group {
@@ -1145,6 +1224,17 @@ fn phrase_words(words: &[String]) -> impl Iterator<Item = &'static str> + '_ {
         .any(|w| w[0] == "who" && w[1].len() > 4 && w[1].ends_with("ed"))
         .then_some("audit");
     phrases.chain(who_did)
+}
+
+/// The single-word terms (bigrams have a space) in byte order.
+fn sorted_words(term_ids: &HashMap<Box<str>, u32>) -> Vec<(Box<str>, u32)> {
+    let mut words: Vec<(Box<str>, u32)> = term_ids
+        .iter()
+        .filter(|(term, _)| !term.contains(' '))
+        .map(|(term, &id)| (term.clone(), id))
+        .collect();
+    words.sort_unstable();
+    words
 }
 
 /// For every word of a synonym group (stemmed), the indexed terms of the other words of its

@@ -225,6 +225,63 @@ pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(&str)) {
     flush(&mut word, &mut f);
 }
 
+/// Words that negate what follows them in their clause: "list files without cloning",
+/// "post with a webhook URL, no bot token", "don't submit evidence".
+const NEGATORS: &[&str] = &[
+    "without",
+    "not",
+    "no",
+    "never",
+    "instead",
+    "except",
+    "excluding",
+    "nor",
+];
+
+/// Words that end a negated stretch: a new clause starts after them.
+const CLAUSE_JOINERS: &[&str] = &["and", "but", "so", "then", "because", "or", "while"];
+
+/// A task sentence's words, split by whether the sentence asks for them or negates them.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct QueryWords {
+    pub(crate) asserted: Vec<String>,
+    pub(crate) negated: Vec<String>,
+}
+
+/// Splits a task sentence into the words it asks for and the words it negates: from a negating
+/// word ("without", "no", "don't") to the end of its clause. "list every file without cloning
+/// the repo" asks nothing about clones; read as plain words, "cloning" would pull the clone
+/// operations to the top. Negated words still say what the topic is ("don't submit evidence"
+/// is about disputes), so the caller weighs them, lightly.
+pub(crate) fn split_negated(query: &str) -> QueryWords {
+    let mut words = QueryWords::default();
+    let mut negated = false;
+    for chunk in query.split_whitespace() {
+        let bare = chunk
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        let contracted = bare.contains(['\'', '\u{2019}']) && bare.ends_with("n't")
+            || bare.ends_with("n\u{2019}t");
+        if CLAUSE_JOINERS.contains(&bare.as_str()) {
+            negated = false;
+        }
+        if NEGATORS.contains(&bare.as_str()) || contracted || bare == "dont" {
+            negated = true;
+        } else {
+            let target = if negated {
+                &mut words.negated
+            } else {
+                &mut words.asserted
+            };
+            for_each_word(chunk, |word| target.push(word.to_string()));
+        }
+        if chunk.ends_with([',', ';', '.', ':', '?', '!', ')']) {
+            negated = false;
+        }
+    }
+    words
+}
+
 fn flush(word: &mut String, f: &mut impl FnMut(&str)) {
     if !word.is_empty() {
         f(word);
@@ -336,6 +393,31 @@ mod tests {
                 "http", "server", "v1beta1"
             ]
         );
+    }
+
+    #[test]
+    fn negated_words_are_told_apart_until_the_clause_ends() {
+        let split = |query: &str| {
+            let words = split_negated(query);
+            (words.asserted.join(" "), words.negated.join(" "))
+        };
+        assert_eq!(
+            split("list files without cloning it, recursively"),
+            ("list files recursively".into(), "cloning it".into())
+        );
+        assert_eq!(
+            split("accept the chargeback and don't submit evidence"),
+            ("accept the chargeback and".into(), "submit evidence".into())
+        );
+        assert_eq!(
+            split("post using a webhook URL, no bot token"),
+            ("post using a webhook url".into(), "bot token".into())
+        );
+        assert_eq!(
+            split("pause it without deleting and restart"),
+            ("pause it and restart".into(), "deleting".into())
+        );
+        assert_eq!(split("notify me"), ("notify me".into(), String::new()));
     }
 
     #[test]

@@ -313,3 +313,62 @@ fn creating_prefers_the_collection_over_writing_one_item() {
         "POST /repos/{owner}/{repo}/secrets"
     );
 }
+
+/// Words the query negates, and words the stemmer keeps apart from their family.
+const PHRASING_FIXTURE: &str = r##"{
+  "openapi": "3.0.3",
+  "info": {"title": "Repos", "version": "1"},
+  "paths": {
+    "/repos/{owner}/{repo}/clones/files": {
+      "get": {"operationId": "repos/list-clone-files", "summary": "List the files of repository clones"}
+    },
+    "/repos/{owner}/{repo}/files": {
+      "get": {"operationId": "repos/list-files", "summary": "List repository files"}
+    },
+    "/runners/{runner_id}/remove-token": {
+      "post": {"operationId": "runners/create-remove-token", "summary": "Create a remove token for a runner"}
+    },
+    "/runners/{runner_id}/registration-token": {
+      "post": {"operationId": "runners/create-registration-token", "summary": "Create a registration token for a runner"}
+    }
+  }
+}"##;
+
+fn phrasing_first(query: &str, tuning: &str) -> String {
+    let spec =
+        codemode_spec::load_str("phrasing.json", PHRASING_FIXTURE).expect("fixture spec loads");
+    let tuning = codemode_search::Tuning::default()
+        .with_overrides(tuning)
+        .expect("valid tuning");
+    let index = Index::build_tuned(&spec, &tuning);
+    top(&spec, &index, query, &SearchOptions::default())
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn negated_words_do_not_pull_their_operations_up() {
+    let query = "list the repository files without cloning it";
+    assert_eq!(phrasing_first(query, ""), "GET /repos/{owner}/{repo}/files");
+    // Read as a plain word, "cloning" wins: the case above holds because of the negation.
+    assert_eq!(
+        phrasing_first(query, "negated=1"),
+        "GET /repos/{owner}/{repo}/clones/files"
+    );
+}
+
+#[test]
+fn words_of_one_family_match_across_the_stemmer() {
+    // "register" stems to `regist`, "registration" to `registr`: only their kinship tells
+    // the two token operations apart (on a tie the first in the spec wins).
+    let query = "create a token so a runner can register";
+    assert_eq!(
+        phrasing_first(query, ""),
+        "POST /runners/{runner_id}/registration-token"
+    );
+    assert_eq!(
+        phrasing_first(query, "kin=0"),
+        "POST /runners/{runner_id}/remove-token"
+    );
+}
