@@ -6,9 +6,16 @@ use codemode_typescript::DeclareOptions;
 use crate::spec::Operation;
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
 
-pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) -> SearchAnswer {
+/// The first `declare` of `hits` are declared; the rest, and any the budget leaves out, are
+/// named one line each after the declarations.
+pub(crate) fn render(
+    inner: &Inner,
+    query: &str,
+    hits: &[codemode_search::Hit],
+    declare: usize,
+) -> SearchAnswer {
     let spec = &inner.spec;
-    let ranked: Vec<(&Operation, f64, Option<String>)> = hits
+    let ranked: Vec<Ranked<'_>> = hits
         .iter()
         .filter_map(|h| {
             spec.operations
@@ -24,38 +31,84 @@ pub(crate) fn render(inner: &Inner, query: &str, hits: &[codemode_search::Hit]) 
             ),
             hits: Vec::new(),
             omitted: 0,
+            more: Vec::new(),
         };
     }
+    let (to_declare, next) = ranked.split_at(declare.min(ranked.len()));
     // The declarations crate trims to the budget itself (descriptions first, then deep types,
-    // then operations from the end); the list shows exactly the operations it kept.
+    // then operations from the end); the list shows exactly the operations it kept, and names
+    // the ones it dropped with the next-ranked ones. Those lines are paid for first.
     let budget = inner.search_budget_tokens;
-    let ops: Vec<&Operation> = ranked.iter().map(|(op, _, _)| *op).collect();
-    let header_estimate = 60 + 40 * ranked.len();
+    let ops: Vec<&Operation> = to_declare.iter().map(|(op, _, _)| *op).collect();
+    let header_estimate = 60 + 40 * to_declare.len();
+    // The next-ranked lines are paid for up front; lines for operations the budget drops from
+    // the declarations are added only while they fit.
+    let next_lines: Vec<String> = next.iter().map(|(op, _, _)| more_line(99, op)).collect();
+    let more_estimate =
+        MORE_HEADING_TOKENS + codemode_typescript::count_tokens(&next_lines.join("\n"));
     let options = DeclareOptions {
-        token_budget: Some(budget.saturating_sub(header_estimate).max(200)),
+        token_budget: Some(
+            budget
+                .saturating_sub(header_estimate + more_estimate)
+                .max(200),
+        ),
         ..DeclareOptions::default()
     };
     let declarations = inner.declare(&ops, &options);
-    let kept: Vec<&(&Operation, f64, Option<String>)> = ranked
+    let (kept, left_out): (Vec<&Ranked<'_>>, Vec<&Ranked<'_>>) = to_declare
         .iter()
-        .filter(|(op, _, _)| declarations.operations.contains(&op.name))
-        .collect();
-    let omitted = ranked.len() - kept.len();
-    let text = render_text(query, &kept, omitted, budget, &declarations);
+        .partition(|(op, _, _)| declarations.operations.contains(&op.name));
+    let omitted = left_out.len();
+    let candidates: Vec<&Ranked<'_>> = left_out.into_iter().chain(next).collect();
+    let mut text = render_text(query, &kept, omitted, budget, &declarations);
+    let more = append_more(&mut text, kept.len(), &candidates, budget);
     SearchAnswer {
         text,
-        hits: kept
-            .iter()
-            .map(|(op, score, blocked)| SearchHit {
-                name: op.name.clone(),
-                method: op.method.as_str().to_string(),
-                path: op.path.clone(),
-                score: *score,
-                blocked: blocked.is_some(),
-            })
-            .collect(),
+        hits: kept.iter().map(|r| search_hit(r)).collect(),
         omitted,
+        more: more.iter().map(|r| search_hit(r)).collect(),
     }
+}
+
+/// An operation with its score and, when policy blocks it, why.
+type Ranked<'a> = (&'a Operation, f64, Option<String>);
+
+fn search_hit((op, score, blocked): &Ranked<'_>) -> SearchHit {
+    SearchHit {
+        name: op.name.clone(),
+        method: op.method.as_str().to_string(),
+        path: op.path.clone(),
+        score: *score,
+        blocked: blocked.is_some(),
+    }
+}
+
+/// Tokens of the "Also ranked" heading, rounded up.
+const MORE_HEADING_TOKENS: usize = 30;
+
+/// Longest summary shown on a line of the "also ranked" list, in characters.
+const MORE_SUMMARY_CHARS: usize = 60;
+
+/// `7. GET /pets → api.listPets: List all pets`, on one line whatever the spec's text holds.
+fn more_line(rank: usize, op: &Operation) -> String {
+    let summary = op
+        .summary
+        .as_deref()
+        .or(op.description.as_deref())
+        .unwrap_or("");
+    let summary: String = summary
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MORE_SUMMARY_CHARS)
+        .collect();
+    let mut line = format!("{rank}. {} {} → api.{}", op.method, op.path, op.name);
+    if !summary.is_empty() {
+        line.push_str(": ");
+        line.push_str(&summary);
+    }
+    line
 }
 
 fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
@@ -67,7 +120,7 @@ fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
 
 fn render_text(
     query: &str,
-    shown: &[&(&Operation, f64, Option<String>)],
+    shown: &[&Ranked<'_>],
     omitted: usize,
     budget: usize,
     declarations: &codemode_typescript::Declarations,
@@ -105,12 +158,50 @@ fn render_text(
     }
     if omitted > 0 {
         text.push_str(&format!(
-            "{omitted} lower-ranked operation{} left out to stay within {budget} tokens; search with narrower words to see {}.\n",
+            "{omitted} lower-ranked operation{} left out to stay within {budget} tokens (listed below).\n",
             if omitted == 1 { " was" } else { "s were" },
-            if omitted == 1 { "it" } else { "them" }
         ));
     }
     text
+}
+
+/// Appends the "also ranked" lines that fit in `budget` tokens, best first, and returns the
+/// operations it named. `declared` is how many operations the answer declared above.
+fn append_more<'r, 'o>(
+    text: &mut String,
+    declared: usize,
+    candidates: &[&'r Ranked<'o>],
+    budget: usize,
+) -> Vec<&'r Ranked<'o>> {
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let mut used = codemode_typescript::count_tokens(text) + MORE_HEADING_TOKENS;
+    let mut shown = Vec::new();
+    let mut lines = String::new();
+    for candidate in candidates {
+        let (op, _, blocked) = candidate;
+        let mut line = more_line(declared + shown.len() + 1, op);
+        if blocked.is_some() {
+            line.push_str(" (BLOCKED)");
+        }
+        // +1 for the line break.
+        let cost = codemode_typescript::count_tokens(&line) + 1;
+        if used + cost > budget {
+            break;
+        }
+        used += cost;
+        lines.push_str(&line);
+        lines.push('\n');
+        shown.push(*candidate);
+    }
+    if !shown.is_empty() {
+        text.push_str(
+            "\nAlso ranked, not declared (pass names as `query`, e.g. \"nameA, nameB\", to declare them):\n",
+        );
+        text.push_str(&lines);
+    }
+    shown
 }
 
 /// Quotes a query for display, shortened so a 10 KB query does not flood the answer.

@@ -46,6 +46,9 @@ pub struct SearchAnswer {
     pub hits: Vec<SearchHit>,
     /// Operations that ranked but were left out to stay within the token budget.
     pub omitted: usize,
+    /// Operations ranked next (and any left out for the budget), named in `text` with their
+    /// summary but not declared: a second chance for the agent when the best five miss.
+    pub more: Vec<SearchHit>,
 }
 
 #[derive(Debug, Clone)]
@@ -198,6 +201,16 @@ pub struct Engine {
 pub const DEFAULT_SEARCH_BUDGET_TOKENS: usize = 1500;
 const MAX_SEARCH_LIMIT: usize = 20;
 const DEFAULT_SEARCH_LIMIT: usize = 5;
+/// Operations ranked after the declared ones that a search answer names in one line each.
+const MORE_CANDIDATES: usize = 5;
+
+/// How many operations a search declares: the request's limit within 1..=20, else 5.
+fn search_limit(request: &SearchRequest) -> usize {
+    request
+        .limit
+        .unwrap_or(DEFAULT_SEARCH_LIMIT)
+        .clamp(1, MAX_SEARCH_LIMIT)
+}
 
 impl Engine {
     /// Builds the search index, the sandbox pool and the upstream client. Must be called inside a
@@ -267,14 +280,59 @@ impl Engine {
     }
 
     /// Ranks operations for a task sentence and declares the best ones in TypeScript.
+    ///
+    /// A query that names operations (an operation name, an operationId, `METHOD /path`, or
+    /// several names separated by commas or spaces) declares exactly those: that is how an
+    /// agent asks for an operation an earlier answer only named.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchAnswer, EngineError> {
-        let hits = self.ranked(request)?;
-        Ok(answer::render(&self.inner, &request.query, &hits))
+        let limit = search_limit(request);
+        if let Some(named) = self.named_operations(&request.query) {
+            return Ok(answer::render(
+                &self.inner,
+                &request.query,
+                &named,
+                named.len(),
+            ));
+        }
+        let hits = self.ranked(&request.query, limit + MORE_CANDIDATES)?;
+        Ok(answer::render(&self.inner, &request.query, &hits, limit))
+    }
+
+    /// The operations a query names, when every part of it is a name (see [`Engine::search`]).
+    fn named_operations(&self, query: &str) -> Option<Vec<codemode_search::Hit>> {
+        let spec = &self.inner.spec;
+        let position = |op: &spec::Operation| {
+            spec.operations
+                .iter()
+                .position(|candidate| std::ptr::eq(candidate, op))
+        };
+        let hit = |operation| codemode_search::Hit {
+            operation,
+            score: 1.0,
+        };
+        if let Some(op) = spec.find(query.trim()) {
+            return position(op).map(|i| vec![hit(i)]);
+        }
+        let mut named = Vec::new();
+        for part in query
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .take(MAX_SEARCH_LIMIT + 1)
+        {
+            let index = position(spec.find(part)?)?;
+            if !named
+                .iter()
+                .any(|h: &codemode_search::Hit| h.operation == index)
+            {
+                named.push(hit(index));
+            }
+        }
+        (!named.is_empty() && named.len() <= MAX_SEARCH_LIMIT).then_some(named)
     }
 
     /// The ranking alone, without declarations (for evaluations and `--json`).
     pub fn rank(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, EngineError> {
-        let hits = self.ranked(request)?;
+        let hits = self.ranked(&request.query, search_limit(request))?;
         Ok(hits
             .iter()
             .filter_map(|h| {
@@ -294,18 +352,14 @@ impl Engine {
             .collect())
     }
 
-    fn ranked(&self, request: &SearchRequest) -> Result<Vec<codemode_search::Hit>, EngineError> {
-        let limit = request
-            .limit
-            .unwrap_or(DEFAULT_SEARCH_LIMIT)
-            .clamp(1, MAX_SEARCH_LIMIT);
+    fn ranked(&self, query: &str, limit: usize) -> Result<Vec<codemode_search::Hit>, EngineError> {
         let options = codemode_search::SearchOptions {
             limit,
             ..Default::default()
         };
         self.inner
             .index
-            .search(&request.query, &options)
+            .search(query, &options)
             .map_err(|e| EngineError::InvalidRequest(e.to_string()))
     }
 

@@ -183,14 +183,7 @@ async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallTo
         (None, Some(code)) => outcome_result(&engine.search_code(code).await, budget),
         (Some(query), None) => match engine.search(&SearchRequest { query, limit }) {
             Ok(answer) => {
-                let mut text = text_within(&answer.text, budget);
-                if answer.omitted > 0 {
-                    text.push_str(&format!(
-                        "\n({} more matching operations left out; refine the query or raise `limit`)",
-                        answer.omitted
-                    ));
-                }
-                CallToolResult::success(vec![ContentBlock::text(text)])
+                CallToolResult::success(vec![ContentBlock::text(text_within(&answer.text, budget))])
             }
             Err(error) => error_result(format!("search failed: {error}")),
         },

@@ -1,0 +1,135 @@
+//! What a search answer shows: the declared operations, the next-ranked ones named one line
+//! each, queries that name operations, and the token budget on real specs.
+
+use codemode_engine::{Engine, EngineConfig, SearchAnswer, SearchRequest};
+
+const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: Garden, version: "1"}
+paths:
+  /plants:
+    get: {operationId: listPlants, summary: List plants in the garden, responses: {"200": {description: ok}}}
+    post: {operationId: plantSeed, summary: Plant a new seed, responses: {"201": {description: ok}}}
+  /plants/{id}:
+    get: {operationId: getPlant, summary: Get one plant, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}
+    delete: {operationId: uprootPlant, summary: Uproot a plant, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"204": {description: gone}}}
+  /plants/{id}/water:
+    post: {operationId: waterPlant, summary: Water a plant, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}
+  /plants/{id}/prune:
+    post: {operationId: prunePlant, summary: Prune a plant's branches, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}
+  /plants/{id}/harvest:
+    post: {operationId: harvestPlant, summary: Harvest the fruit of a plant, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}
+  /plants/{id}/photos:
+    get: {operationId: listPlantPhotos, summary: List photos of a plant, parameters: [{name: id, in: path, required: true, schema: {type: string}}], responses: {"200": {description: ok}}}
+  /beds:
+    get: {operationId: listBeds, summary: List garden beds, responses: {"200": {description: ok}}}
+"#;
+
+async fn garden() -> Engine {
+    let spec = codemode_engine::spec::load_str("garden.yaml", SPEC).expect("fixture spec loads");
+    Engine::new(spec, EngineConfig::default()).expect("engine starts")
+}
+
+fn search(engine: &Engine, query: &str, limit: Option<usize>) -> SearchAnswer {
+    engine
+        .search(&SearchRequest {
+            query: query.into(),
+            limit,
+        })
+        .expect("search runs")
+}
+
+fn names(hits: &[codemode_engine::SearchHit]) -> Vec<&str> {
+    hits.iter().map(|h| h.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_next_ranked_operations_are_named_after_the_declarations() {
+    let engine = garden().await;
+    let answer = search(&engine, "plant", Some(2));
+    assert_eq!(answer.hits.len(), 2, "{}", answer.text);
+    assert_eq!(answer.more.len(), 5, "{}", answer.text);
+    let (declared, listed) = answer
+        .text
+        .split_once("Also ranked, not declared")
+        .expect("the answer has the list");
+    for hit in &answer.more {
+        // Named with rank, key and summary below the declarations, declared nowhere.
+        assert!(listed.contains(&format!("{} {} → api.{}", hit.method, hit.path, hit.name)));
+        assert!(!declared.contains(&format!("{}(args", hit.name)), "{}", answer.text);
+        assert!(!names(&answer.hits).contains(&hit.name.as_str()));
+    }
+    assert!(listed.contains("3. "), "{listed}");
+    assert!(listed.contains("7. "), "{listed}");
+}
+
+#[tokio::test]
+async fn queries_that_name_operations_declare_exactly_those() {
+    let engine = garden().await;
+    let by_name = search(&engine, "harvestPlant", None);
+    assert_eq!(names(&by_name.hits), ["harvestPlant"]);
+    assert!(by_name.more.is_empty());
+    assert!(by_name.text.contains("harvestPlant(args"), "{}", by_name.text);
+
+    let by_key = search(&engine, " POST /plants/{id}/prune ", None);
+    assert_eq!(names(&by_key.hits), ["prunePlant"]);
+
+    let several = search(&engine, "listBeds, waterPlant listBeds", None);
+    assert_eq!(names(&several.hits), ["listBeds", "waterPlant"]);
+
+    // One word that is no operation's name makes it a task sentence again.
+    let sentence = search(&engine, "listBeds and water", None);
+    assert!(sentence.hits.len() > 1, "{}", sentence.text);
+}
+
+/// Task sentences of our own (not the dev set's), over the specs with the biggest schemas.
+const REAL_QUERIES: &[(&str, &[&str])] = &[
+    (
+        "stripe-spec3.yaml",
+        &[
+            "create a customer",
+            "refund a charge",
+            "list invoices of a customer",
+            "update a subscription's price",
+        ],
+    ),
+    (
+        "cloudflare-openapi.json",
+        &[
+            "create a DNS record in a zone",
+            "purge the cache of a zone",
+            "list workers scripts",
+        ],
+    ),
+    (
+        "github-api.github.com.json.gz",
+        &["create a pull request", "list workflow runs of a repository"],
+    ),
+];
+
+#[tokio::test]
+async fn answers_on_real_specs_stay_within_the_budget_and_name_the_next_ones() {
+    let specs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/");
+    for (file, queries) in REAL_QUERIES {
+        let path = format!("{specs}{file}");
+        let spec = codemode_engine::spec::load(&path, &Default::default())
+            .unwrap_or_else(|e| panic!("{file}: {e}"))
+            .spec;
+        let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+        for query in *queries {
+            let answer = search(&engine, query, None);
+            let tokens = codemode_engine::typescript::count_tokens(&answer.text);
+            assert!(
+                tokens <= codemode_engine::DEFAULT_SEARCH_BUDGET_TOKENS,
+                "{file} {query:?}: {tokens} tokens\n{}",
+                answer.text
+            );
+            assert!(!answer.more.is_empty(), "{file} {query:?}\n{}", answer.text);
+            assert!(
+                answer.more.len() >= answer.omitted,
+                "{file} {query:?}: an operation the budget dropped is not named\n{}",
+                answer.text
+            );
+        }
+    }
+}
