@@ -378,6 +378,16 @@ fn maybe_gunzip(name: &str, bytes: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, L
 
 /// Parses JSON or YAML (JSON when the first non-blank byte is `{` or `[`), with located errors.
 pub(crate) fn parse_document(name: &str, bytes: &[u8], file: &str) -> Result<Value, LoadError> {
+    if let Some(kind) = archive_kind(bytes) {
+        return Err(LoadError::Parse {
+            file: file.to_string(),
+            message: format!(
+                "this is a {kind} archive, not a spec document: extract it and pass its root \
+                 document (the file with `openapi:` or `swagger:` at the top); files it \
+                 references are read from beside it"
+            ),
+        });
+    }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_col(bytes, e.valid_up_to());
         LoadError::Syntax {
@@ -402,6 +412,18 @@ pub(crate) fn parse_document(name: &str, bytes: &[u8], file: &str) -> Result<Val
         })
     } else {
         parse_yaml(text, file)
+    }
+}
+
+/// "tar" or "zip" when `bytes` (already gunzipped) are an archive of files rather than one
+/// document: a multi-file spec is often shipped that way (DigitalOcean's is a `.tar.gz`).
+fn archive_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.get(257..262) == Some(b"ustar") {
+        Some("tar")
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        Some("zip")
+    } else {
+        None
     }
 }
 

@@ -286,6 +286,38 @@ fn gzip_bomb_is_cut_at_the_size_limit() {
 }
 
 #[test]
+fn archives_of_a_multi_file_spec_say_to_extract_them() {
+    let document = b"openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n";
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(document.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    archive
+        .append_data(&mut header, "spec/openapi.yaml", &document[..])
+        .unwrap();
+    let tarball = archive.into_inner().unwrap();
+    let mut gzipped = Vec::new();
+    {
+        let mut encoder = flate2::write::GzEncoder::new(&mut gzipped, flate2::Compression::fast());
+        encoder.write_all(&tarball).unwrap();
+        encoder.finish().unwrap();
+    }
+    check(
+        &[("spec.tar.gz", &gzipped)],
+        expect![[
+            r#"error: <dir>/spec.tar.gz: this is a tar archive, not a spec document: extract it and pass its root document (the file with `openapi:` or `swagger:` at the top); files it references are read from beside it"#
+        ]],
+    );
+    check(
+        &[("spec.zip", b"PK\x03\x04\x14\x00\x00\x00rest of a zip")],
+        expect![[
+            r#"error: <dir>/spec.zip: this is a zip archive, not a spec document: extract it and pass its root document (the file with `openapi:` or `swagger:` at the top); files it references are read from beside it"#
+        ]],
+    );
+}
+
+#[test]
 fn spec_without_paths_is_a_warning() {
     check(
         &[(
