@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use codemode_sandbox::{Host, HostError, HostFuture, RunError, RunOutput, RunRequest};
+use codemode_sandbox::{Host, HostError, HostFuture, Pauses, RunError, RunOutput, RunRequest};
 use serde_json::{Value, json};
 
 use crate::policy::ConfirmFallback;
@@ -25,6 +25,10 @@ const PRELUDE: &str = include_str!("prelude.js");
 const DISCOVERY_PRELUDE: &str = include_str!("discovery.js");
 
 /// One run's host: shared by every host call the run makes.
+/// Longest wait for the user to answer a confirmation; the call is not sent after it. The run's
+/// time limit does not count the wait, so this bounds how long a run can stand still.
+const CONFIRM_WAIT_LIMIT: Duration = Duration::from_secs(300);
+
 #[derive(Clone)]
 pub(crate) struct RunHost {
     inner: Arc<Inner>,
@@ -35,7 +39,12 @@ pub(crate) struct RunHost {
     planned: Arc<Mutex<Vec<PlannedRequest>>>,
     /// Lines the host adds to the run's log (a call sent without the confirmation it needed).
     notes: Arc<Mutex<Vec<LogLine>>>,
-    deadline: Instant,
+    /// When the run must end if nobody is asked anything; [`RunHost::deadline`] adds the pauses.
+    base_deadline: Instant,
+    /// Time spent waiting on the user (confirmations): the run's clocks stand still meanwhile.
+    pauses: Pauses,
+    /// How much of `pauses` the upstream session's deadline has been moved by so far.
+    session_extended: Arc<Mutex<Duration>>,
 }
 
 impl RunHost {
@@ -63,7 +72,9 @@ impl RunHost {
             confirm,
             planned: Arc::new(Mutex::new(Vec::new())),
             notes: Arc::new(Mutex::new(Vec::new())),
-            deadline,
+            base_deadline: deadline,
+            pauses: Pauses::default(),
+            session_extended: Arc::new(Mutex::new(Duration::ZERO)),
         }
     }
 
@@ -80,6 +91,7 @@ impl RunHost {
             .map(String::from)
             .to_vec(),
             sync_functions: Vec::new(),
+            pauses: self.pauses.clone(),
         };
         let result = self
             .inner
@@ -251,7 +263,7 @@ impl RunHost {
             .unwrap_or(0.0)
             .max(0.0);
         let wanted = Duration::from_secs_f64(ms / 1000.0);
-        let left = self.deadline.saturating_duration_since(Instant::now());
+        let left = self.deadline().saturating_duration_since(Instant::now());
         tokio::time::sleep(wanted.min(left)).await;
         Ok(Value::Null)
     }
@@ -352,10 +364,45 @@ impl RunHost {
         }
     }
 
+    /// When the run must end: the timeout after its start, plus the time spent asking the user.
+    fn deadline(&self) -> Instant {
+        self.base_deadline + self.pauses.paused_for(Instant::now())
+    }
+
+    /// Waits for the user's answer with the run's clocks stopped (the sandbox's through
+    /// `pauses`, the upstream session's by extending it after), at most [`CONFIRM_WAIT_LIMIT`];
+    /// `None` when nobody answered in time.
+    async fn wait_for_user<T>(&self, answer: impl Future<Output = T>) -> Option<T> {
+        let pause = self.pauses.pause();
+        let answer = tokio::time::timeout(CONFIRM_WAIT_LIMIT, answer).await.ok();
+        drop(pause);
+        if let Some(session) = &self.session {
+            let mut extended = self
+                .session_extended
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let paused = self.pauses.paused_for(Instant::now());
+            session.extend_deadline(paused.saturating_sub(*extended));
+            *extended = paused;
+        }
+        answer
+    }
+
     async fn confirm(&self, planned: PlannedRequest) -> Result<(), HostError> {
         let described = format!("{} {}", planned.method, planned.path);
         let decision = match &self.confirm {
-            Some(confirm) => confirm.confirm(planned).await,
+            Some(confirm) => match self.wait_for_user(confirm.confirm(planned)).await {
+                Some(decision) => decision,
+                None => {
+                    return Err(HostError::new(
+                        "ConfirmationDeclined",
+                        format!(
+                            "nobody answered the confirmation of {described} within {} s: it was not sent",
+                            CONFIRM_WAIT_LIMIT.as_secs()
+                        ),
+                    ));
+                }
+            },
             None => Confirmation::Unsupported,
         };
         match decision {
@@ -518,6 +565,7 @@ pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOu
         ]
         .map(String::from)
         .to_vec(),
+        pauses: Pauses::default(),
     };
     let host = Arc::new(DiscoveryHost {
         inner: inner.clone(),

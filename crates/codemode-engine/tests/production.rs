@@ -282,6 +282,73 @@ async fn confirmation_asks_and_a_decline_throws_in_the_program() {
     assert_eq!(read.result.unwrap(), json!(1));
 }
 
+/// Answers after `self.0`, like a person reading the prompt.
+struct SlowApproval(std::time::Duration);
+
+impl Confirm for SlowApproval {
+    fn confirm(
+        &self,
+        _request: PlannedRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Confirmation> + Send>> {
+        let thinking = self.0;
+        Box::pin(async move {
+            tokio::time::sleep(thinking).await;
+            Confirmation::Approved
+        })
+    }
+}
+
+#[tokio::test]
+async fn time_the_user_takes_to_confirm_does_not_count_against_the_run() {
+    let (base_url, received) = upstream().await;
+    let spec = codemode_engine::spec::load_str("shop.yaml", SPEC).unwrap();
+    let engine = Engine::new(
+        spec,
+        EngineConfig {
+            sandbox: codemode_engine::SandboxConfig {
+                timeout: std::time::Duration::from_millis(600),
+                ..Default::default()
+            },
+            upstream: Some(UpstreamConfig {
+                base_url,
+                ..UpstreamConfig::default()
+            }),
+            policy: PolicyConfig {
+                confirm_mutating: true,
+                ..Default::default()
+            },
+            ..EngineConfig::default()
+        },
+    )
+    .unwrap();
+    let execute = |code: &str| {
+        engine.execute(ExecuteRequest {
+            code: code.into(),
+            dry_run: false,
+            confirm: Some(Arc::new(SlowApproval(std::time::Duration::from_millis(
+                1500,
+            )))),
+        })
+    };
+    // 1.5 s of the user reading the prompt, in a run limited to 0.6 s: the call still goes out,
+    // and so do the calls after it.
+    let outcome = execute(
+        r#"const made = await api.createItem({ body: { name: "x" } });
+           const items = await api.listItems();
+           return [made.id, items.length]"#,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), json!([7, 1]));
+    assert_eq!(received.list(), ["POST /items", "GET /items"]);
+    // The program's own time still counts.
+    let outcome = execute("await new Promise((r) => setTimeout(r, 1500)); return 1").await;
+    assert!(
+        error_message(&outcome).contains("time limit of 600 ms exceeded"),
+        "{:?}",
+        outcome.result
+    );
+}
+
 #[tokio::test]
 async fn without_elicitation_the_configured_fallback_applies() {
     let (engine, received, _) = start(PolicyConfig {

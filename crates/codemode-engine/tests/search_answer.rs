@@ -56,7 +56,11 @@ async fn the_next_ranked_operations_are_named_after_the_declarations() {
     for hit in &answer.more {
         // Named with rank, key and summary below the declarations, declared nowhere.
         assert!(listed.contains(&format!("{} {} → api.{}", hit.method, hit.path, hit.name)));
-        assert!(!declared.contains(&format!("{}(args", hit.name)), "{}", answer.text);
+        assert!(
+            !declared.contains(&format!("{}(args", hit.name)),
+            "{}",
+            answer.text
+        );
         assert!(!names(&answer.hits).contains(&hit.name.as_str()));
     }
     assert!(listed.contains("3. "), "{listed}");
@@ -69,7 +73,11 @@ async fn queries_that_name_operations_declare_exactly_those() {
     let by_name = search(&engine, "harvestPlant", None);
     assert_eq!(names(&by_name.hits), ["harvestPlant"]);
     assert!(by_name.more.is_empty());
-    assert!(by_name.text.contains("harvestPlant(args"), "{}", by_name.text);
+    assert!(
+        by_name.text.contains("harvestPlant(args"),
+        "{}",
+        by_name.text
+    );
 
     let by_key = search(&engine, " POST /plants/{id}/prune ", None);
     assert_eq!(names(&by_key.hits), ["prunePlant"]);
@@ -103,7 +111,10 @@ const REAL_QUERIES: &[(&str, &[&str])] = &[
     ),
     (
         "github-api.github.com.json.gz",
-        &["create a pull request", "list workflow runs of a repository"],
+        &[
+            "create a pull request",
+            "list workflow runs of a repository",
+        ],
     ),
 ];
 

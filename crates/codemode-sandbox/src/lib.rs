@@ -10,6 +10,7 @@
 
 mod bootstrap;
 mod config;
+mod deadline;
 mod error;
 mod forms;
 mod host;
@@ -19,6 +20,7 @@ mod runner;
 mod typescript;
 
 pub use config::SandboxConfig;
+pub use deadline::{Pause, Pauses};
 pub use error::{RunError, RunErrorKind};
 pub use host::{Host, HostError, HostFuture};
 pub use pool::Sandbox;
@@ -41,6 +43,9 @@ pub struct RunRequest {
     pub async_functions: Vec<String>,
     /// Names installed on `globalThis`, each `(arg) => json`, served by [`Host::call_sync`].
     pub sync_functions: Vec<String>,
+    /// Waits the host declares as not the script's time (a person answering a prompt): the
+    /// run's deadline stands still during them.
+    pub pauses: Pauses,
 }
 
 /// What a successful run produced.

@@ -14,6 +14,7 @@ use rquickjs::convert::Coerced;
 use rquickjs::{Array, Context, Ctx, Exception, Function, Object, Runtime, Value};
 
 use crate::bootstrap;
+use crate::deadline::Deadline;
 use crate::forms::{self, AgentSource, BODY_PREFIX, BODY_SUFFIX, Locator};
 use crate::memory::LimitedAllocator;
 use crate::typescript;
@@ -124,7 +125,7 @@ struct RunState {
     cancelled: Rc<dyn Fn() -> bool>,
     /// Set by the allocator when it refuses an allocation.
     out_of_memory: Rc<Cell<bool>>,
-    deadline: Instant,
+    deadline: Deadline,
     host_calls: Cell<u32>,
     timers: Cell<u32>,
     next_call_id: Cell<u64>,
@@ -157,10 +158,7 @@ pub(crate) fn execute(
         abort: Rc::new(Cell::new(None)),
         cancelled,
         out_of_memory: Rc::new(Cell::new(false)),
-        // A timeout too large to add (e.g. Duration::MAX) means "a year": effectively none.
-        deadline: started
-            .checked_add(config.timeout)
-            .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600)),
+        deadline: Deadline::new(started, config.timeout, request.pauses.clone()),
         host_calls: Cell::new(0),
         timers: Cell::new(0),
         next_call_id: Cell::new(1),
@@ -266,7 +264,7 @@ fn fresh_runtime(
     let abort = Rc::clone(&state.abort);
     let out_of_memory = Rc::clone(&state.out_of_memory);
     let cancelled = Rc::clone(&state.cancelled);
-    let deadline = state.deadline;
+    let deadline = state.deadline.clone();
     runtime.set_interrupt_handler(Some(Box::new(move || {
         if abort.get().is_some() {
             return true;
@@ -275,7 +273,7 @@ fn fresh_runtime(
             abort.set(Some(Abort::Memory));
             return true;
         }
-        if Instant::now() >= deadline {
+        if deadline.passed() {
             abort.set(Some(Abort::Timeout));
             return true;
         }
@@ -471,7 +469,7 @@ impl<'a, 'js> Run<'a, 'js> {
                 let id = state.next_call_id.get();
                 state.next_call_id.set(id + 1);
                 // Never sleep past the deadline: the run ends there anyway.
-                let remaining = state.deadline.saturating_duration_since(Instant::now());
+                let remaining = state.deadline.remaining();
                 let delay = Duration::try_from_secs_f64(ms / 1000.0)
                     .map_or(remaining, |d| d.min(remaining));
                 let guard = CompletionGuard {
@@ -670,10 +668,7 @@ impl<'a, 'js> Run<'a, 'js> {
                      (no host call or timer is pending)",
                 ));
             }
-            let remaining = self
-                .state
-                .deadline
-                .saturating_duration_since(Instant::now());
+            let remaining = self.state.deadline.remaining();
             let completion = match self.completions.recv_timeout(remaining.min(CANCEL_POLL)) {
                 Ok(completion) => completion,
                 Err(RecvTimeoutError::Timeout) => {
@@ -769,7 +764,7 @@ impl<'a, 'js> Run<'a, 'js> {
         if let Some(abort) = self.current_abort() {
             return Err(self.limit_error(abort));
         }
-        if Instant::now() >= self.state.deadline {
+        if self.state.deadline.passed() {
             self.state.abort.set(Some(Abort::Timeout));
             return Err(self.limit_error(Abort::Timeout));
         }

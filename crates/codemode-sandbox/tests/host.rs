@@ -148,6 +148,37 @@ fn time_spent_waiting_on_the_host_counts_against_the_deadline() {
 }
 
 #[test]
+fn time_a_person_spends_answering_does_not_count_against_the_deadline() {
+    let rt = runtime();
+    let sb = sandbox(
+        &rt,
+        SandboxConfig {
+            timeout: Duration::from_millis(300),
+            ..quick_config()
+        },
+    );
+    let run = |code: &str| {
+        // Pauses belong to one run: a fresh host, with fresh ones, per run.
+        let host = TestHost::default();
+        let request = RunRequest {
+            pauses: host.pauses.clone(),
+            ..request(code)
+        };
+        rt.block_on(sb.run(request, Arc::new(host)))
+    };
+    // Two prompts of 400 ms each, one of them overlapping a 200 ms call: 600 ms of pauses.
+    let output =
+        run("const [a] = await Promise.all([ask(400), sleep(200)]); await ask(400); return a")
+            .expect("the deadline waits for the person");
+    assert_eq!(output.result, json!("yes"));
+    // The script's own time still counts, before and after the pauses.
+    let error = run("await ask(100); await sleep(400)").expect_err("times out");
+    assert_eq!(error.kind, RunErrorKind::Timeout);
+    let error = run("await ask(100); while (true) {}").expect_err("times out");
+    assert_eq!(error.kind, RunErrorKind::Timeout);
+}
+
+#[test]
 fn prelude_defines_globals_and_its_frames_are_hidden() {
     let rt = runtime();
     let sb = sandbox(&rt, quick_config());

@@ -3,8 +3,9 @@
 //! `prepare` — validation and serialization, no network.
 
 use std::borrow::Cow;
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use codemode_spec::{
     BodyKind, Method, Operation, Parameter, ParameterLocation, ParameterStyle, Spec,
@@ -141,6 +142,7 @@ impl Client {
                 limits,
                 calls: AtomicU32::new(0),
                 records: Mutex::new(Vec::new()),
+                deadline_extension_nanos: AtomicU64::new(0),
             }),
         }
     }
@@ -169,7 +171,7 @@ impl Client {
     /// blocking thread). Reports the operations whose schemas could not be compiled; those
     /// are still callable, with argument names and required-ness checked but not values.
     pub fn precompile(&self) -> PrecompileReport {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let mut without_validation = Vec::new();
         for op in &self.inner.spec.operations {
             if !self.plan(op).arguments.has_validator() {
@@ -225,6 +227,8 @@ pub(crate) struct SessionInner {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) calls: AtomicU32,
     pub(crate) records: Mutex<Vec<CallRecord>>,
+    /// How far [`Session::extend_deadline`] has moved the deadline.
+    pub(crate) deadline_extension_nanos: AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -293,6 +297,27 @@ pub struct CallRecord {
 }
 
 impl Session {
+    /// Moves the deadline later by `by`: the run waited that long on something that is not its
+    /// own time (a person confirming a call).
+    pub fn extend_deadline(&self, by: Duration) {
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self.inner.deadline_extension_nanos.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            |total| Some(total.saturating_add(nanos)),
+        );
+    }
+
+    /// When the run must be over: [`SessionLimits::deadline`] plus every extension.
+    pub fn deadline(&self) -> Option<Instant> {
+        let extension =
+            Duration::from_nanos(self.inner.deadline_extension_nanos.load(Ordering::Relaxed));
+        self.inner
+            .limits
+            .deadline
+            .map(|deadline| deadline.checked_add(extension).unwrap_or(deadline))
+    }
+
     pub fn client(&self) -> &Client {
         &self.inner.client
     }

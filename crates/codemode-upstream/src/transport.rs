@@ -102,7 +102,7 @@ impl Session {
     ) -> Result<Received, CallError> {
         let client = &self.inner.client.inner;
         let url = client.base.check(&request.url)?;
-        let deadline = self.inner.limits.deadline;
+        let deadline = self.deadline();
         let label = Label::of(request);
         let _run_slot = acquire(&self.inner.slots, deadline, &label).await?;
         let _upstream_slot = acquire(&client.upstream_slots, deadline, &label).await?;
@@ -188,7 +188,7 @@ impl Session {
         if wait > client.config.call_timeout {
             return false;
         }
-        match remaining(self.inner.limits.deadline) {
+        match remaining(self.deadline()) {
             Some(left) => wait < left,
             None => true,
         }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use codemode_sandbox::{
-    Host, HostError, HostFuture, RunError, RunOutput, RunRequest, Sandbox, SandboxConfig,
+    Host, HostError, HostFuture, Pauses, RunError, RunOutput, RunRequest, Sandbox, SandboxConfig,
 };
 use serde_json::{Value, json};
 
@@ -19,10 +19,13 @@ pub struct Stats {
 }
 
 /// A host with a few functions: `echo` (returns its argument), `sleep` (waits `arg` ms, then returns it),
-/// `fail` (raises a HostError with data), and sync `add` ({a, b} -> a + b). Tracks peak concurrency.
+/// `ask` (like `sleep`, but paused like a person answering a prompt), `fail` (raises a HostError
+/// with data), and sync `add` ({a, b} -> a + b). Tracks peak concurrency.
 #[derive(Default, Clone)]
 pub struct TestHost {
     pub stats: Arc<Stats>,
+    /// The pauses `ask` takes; pass the same to the run (`RunRequest::pauses`).
+    pub pauses: Pauses,
 }
 
 impl Host for TestHost {
@@ -39,6 +42,15 @@ impl Host for TestHost {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     stats.active.fetch_sub(1, Ordering::SeqCst);
                     Ok(json!(ms))
+                })
+            }
+            "ask" => {
+                let ms = arg.as_u64().unwrap_or(0);
+                let pauses = self.pauses.clone();
+                Box::pin(async move {
+                    let _person_is_thinking = pauses.pause();
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    Ok(json!("yes"))
                 })
             }
             "fail" => Box::pin(async move {
@@ -86,8 +98,9 @@ pub fn request(code: &str) -> RunRequest {
     RunRequest {
         code: code.to_string(),
         prelude: None,
-        async_functions: vec!["echo".into(), "sleep".into(), "fail".into()],
+        async_functions: vec!["echo".into(), "sleep".into(), "ask".into(), "fail".into()],
         sync_functions: vec!["add".into(), "missing".into()],
+        pauses: Pauses::default(),
     }
 }
 
