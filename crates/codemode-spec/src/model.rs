@@ -430,8 +430,12 @@ impl Spec {
             return self.operations.get(i);
         }
         let (method, path) = key.trim().split_once(' ')?;
-        let method = Method::parse(method)?;
         let path = path.trim();
+        // Only a path can match: a sentence that starts with "get" or "delete" is no key.
+        if !path.starts_with('/') {
+            return None;
+        }
+        let method = Method::parse(method)?;
         self.operations
             .iter()
             .find(|op| op.method == method && op.path == path)
