@@ -95,20 +95,23 @@ fn more_line(rank: usize, op: &Operation) -> String {
         .summary
         .as_deref()
         .or(op.description.as_deref())
-        .unwrap_or("");
-    let summary: String = summary
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(MORE_SUMMARY_CHARS)
-        .collect();
-    let mut line = format!("{rank}. {} {} → api.{}", op.method, op.path, op.name);
+        .map(|text| codemode_typescript::prose_line(text, MORE_SUMMARY_CHARS))
+        .unwrap_or_default();
+    let mut line = format!("{rank}. {} → api.{}", operation_key(op), op.name);
     if !summary.is_empty() {
         line.push_str(": ");
         line.push_str(&summary);
     }
     line
+}
+
+/// `METHOD /path`, the path made safe to print (a spec's path key may hold any character).
+fn operation_key(op: &Operation) -> String {
+    format!(
+        "{} {}",
+        op.method,
+        codemode_typescript::plain_line(&op.path)
+    )
 }
 
 fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
@@ -133,10 +136,9 @@ fn render_text(
     );
     for (i, (op, _, blocked)) in shown.iter().enumerate() {
         text.push_str(&format!(
-            "{}. {} {} → api.{}",
+            "{}. {} → api.{}",
             i + 1,
-            op.method,
-            op.path,
+            operation_key(op),
             op.name
         ));
         if op.deprecated {
@@ -158,8 +160,9 @@ fn render_text(
     }
     if omitted > 0 {
         text.push_str(&format!(
-            "{omitted} lower-ranked operation{} left out to stay within {budget} tokens (listed below).\n",
-            if omitted == 1 { " was" } else { "s were" },
+            "{omitted} more operation{} did not fit within {budget} tokens; the list below names {} first where it has room.\n",
+            if omitted == 1 { "" } else { "s" },
+            if omitted == 1 { "it" } else { "them" },
         ));
     }
     text

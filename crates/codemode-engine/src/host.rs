@@ -8,13 +8,16 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use codemode_sandbox::{Host, HostError, HostFuture, Pauses, RunError, RunOutput, RunRequest};
+use codemode_sandbox::{
+    Host, HostError, HostFuture, MAX_PAUSED, Pauses, RunError, RunOutput, RunRequest,
+};
 use serde_json::{Value, json};
 
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
 use crate::upstream::{
-    CallError, PageLimits, PreparedRequest, RawRequest, ResponseHeaders, Session, SessionLimits,
+    CallError, DeadlineExtension, PageLimits, PreparedRequest, RawRequest, ResponseHeaders,
+    Session, SessionLimits,
 };
 use crate::{
     CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest,
@@ -25,10 +28,6 @@ const PRELUDE: &str = include_str!("prelude.js");
 const DISCOVERY_PRELUDE: &str = include_str!("discovery.js");
 
 /// One run's host: shared by every host call the run makes.
-/// Longest wait for the user to answer a confirmation; the call is not sent after it. The run's
-/// time limit does not count the wait, so this bounds how long a run can stand still.
-const CONFIRM_WAIT_LIMIT: Duration = Duration::from_secs(300);
-
 #[derive(Clone)]
 pub(crate) struct RunHost {
     inner: Arc<Inner>,
@@ -41,10 +40,9 @@ pub(crate) struct RunHost {
     notes: Arc<Mutex<Vec<LogLine>>>,
     /// When the run must end if nobody is asked anything; [`RunHost::deadline`] adds the pauses.
     base_deadline: Instant,
-    /// Time spent waiting on the user (confirmations): the run's clocks stand still meanwhile.
+    /// Time spent waiting on the user (confirmations): the run's clocks (the sandbox's and the
+    /// upstream session's) stand still meanwhile, up to `codemode_sandbox::MAX_PAUSED` in all.
     pauses: Pauses,
-    /// How much of `pauses` the upstream session's deadline has been moved by so far.
-    session_extended: Arc<Mutex<Duration>>,
 }
 
 impl RunHost {
@@ -56,12 +54,21 @@ impl RunHost {
         let run = inner
             .run_counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let deadline = Instant::now() + inner.sandbox.config().timeout;
+        let now = Instant::now();
+        // A timeout too large to add means no deadline worth the name: a year.
+        let deadline = now
+            .checked_add(inner.sandbox.config().timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
+        let pauses = Pauses::default();
+        let paused = pauses.clone();
         let session = inner.client.as_ref().map(|client| {
             client.session(SessionLimits {
                 max_calls: inner.session.max_calls,
                 max_in_flight: inner.session.max_in_flight,
                 deadline: Some(deadline),
+                deadline_extension: Some(DeadlineExtension(Arc::new(move || {
+                    paused.paused_for(Instant::now())
+                }))),
             })
         });
         RunHost {
@@ -73,8 +80,7 @@ impl RunHost {
             planned: Arc::new(Mutex::new(Vec::new())),
             notes: Arc::new(Mutex::new(Vec::new())),
             base_deadline: deadline,
-            pauses: Pauses::default(),
-            session_extended: Arc::new(Mutex::new(Duration::ZERO)),
+            pauses,
         }
     }
 
@@ -262,10 +268,19 @@ impl RunHost {
             .and_then(Value::as_f64)
             .unwrap_or(0.0)
             .max(0.0);
-        let wanted = Duration::from_secs_f64(ms / 1000.0);
-        let left = self.deadline().saturating_duration_since(Instant::now());
-        tokio::time::sleep(wanted.min(left)).await;
-        Ok(Value::Null)
+        let end = Duration::try_from_secs_f64(ms / 1000.0)
+            .ok()
+            .and_then(|wanted| Instant::now().checked_add(wanted));
+        // Never past the deadline, looked at again when reached: a confirmation may move it.
+        loop {
+            let now = Instant::now();
+            let to_end = end.map_or(Duration::MAX, |end| end.saturating_duration_since(now));
+            let wait = to_end.min(self.deadline().saturating_duration_since(now));
+            if wait.is_zero() {
+                return Ok(Value::Null);
+            }
+            tokio::time::sleep(wait).await;
+        }
     }
 
     /// Refuses what the policy blocks; otherwise whether the call needs the user's confirmation.
@@ -366,26 +381,19 @@ impl RunHost {
 
     /// When the run must end: the timeout after its start, plus the time spent asking the user.
     fn deadline(&self) -> Instant {
-        self.base_deadline + self.pauses.paused_for(Instant::now())
+        let paused = self.pauses.paused_for(Instant::now());
+        self.base_deadline
+            .checked_add(paused)
+            .unwrap_or(self.base_deadline)
     }
 
-    /// Waits for the user's answer with the run's clocks stopped (the sandbox's through
-    /// `pauses`, the upstream session's by extending it after), at most [`CONFIRM_WAIT_LIMIT`];
-    /// `None` when nobody answered in time.
+    /// Waits for the user's answer with the run's clocks stopped, for what is left of the run's
+    /// allowance for such waits (`MAX_PAUSED`, over all its confirmations); `None` when nobody
+    /// answered in time.
     async fn wait_for_user<T>(&self, answer: impl Future<Output = T>) -> Option<T> {
-        let pause = self.pauses.pause();
-        let answer = tokio::time::timeout(CONFIRM_WAIT_LIMIT, answer).await.ok();
-        drop(pause);
-        if let Some(session) = &self.session {
-            let mut extended = self
-                .session_extended
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let paused = self.pauses.paused_for(Instant::now());
-            session.extend_deadline(paused.saturating_sub(*extended));
-            *extended = paused;
-        }
-        answer
+        let allowance = MAX_PAUSED.saturating_sub(self.pauses.paused_for(Instant::now()));
+        let _pause = self.pauses.pause();
+        tokio::time::timeout(allowance, answer).await.ok()
     }
 
     async fn confirm(&self, planned: PlannedRequest) -> Result<(), HostError> {
@@ -395,10 +403,10 @@ impl RunHost {
                 Some(decision) => decision,
                 None => {
                     return Err(HostError::new(
-                        "ConfirmationDeclined",
+                        "ConfirmationTimeout",
                         format!(
-                            "nobody answered the confirmation of {described} within {} s: it was not sent",
-                            CONFIRM_WAIT_LIMIT.as_secs()
+                            "nobody answered the confirmation of {described}: it was not sent (a run waits at most {} s for answers in all)",
+                            MAX_PAUSED.as_secs()
                         ),
                     ));
                 }

@@ -340,6 +340,17 @@ async fn time_the_user_takes_to_confirm_does_not_count_against_the_run() {
     .await;
     assert_eq!(outcome.result.unwrap(), json!([7, 1]));
     assert_eq!(received.list(), ["POST /items", "GET /items"]);
+    // Calls made while the question is open are not cut by the deadline either.
+    let outcome = execute(
+        r#"const later = async () => {
+             await new Promise((r) => setTimeout(r, 900));
+             return (await api.listItems()).length;
+           };
+           const [made, count] = await Promise.all([api.createItem({ body: { name: "y" } }), later()]);
+           return [made.id, count]"#,
+    )
+    .await;
+    assert_eq!(outcome.result.unwrap(), json!([7, 1]));
     // The program's own time still counts.
     let outcome = execute("await new Promise((r) => setTimeout(r, 1500)); return 1").await;
     assert!(

@@ -4,11 +4,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Most a run's deadline can move by pauses, in total: a run ends at most this long after its
+/// timeout, whatever its host does. (The clock stands still for the whole run while a pause is
+/// on, script included: a script that spins while a prompt is open spends this allowance.)
+pub const MAX_PAUSED: Duration = Duration::from_secs(300);
+
 /// Stretches of a run during which its deadline stands still. The caller creates one per run,
 /// hands a clone to its [`crate::Host`] and puts one in [`crate::RunRequest::pauses`]; the host
-/// holds a [`Pause`] while it waits on a person, and the deadline moves by exactly that long.
-/// Overlapping pauses (two prompts at once) count once. The host must bound each wait itself:
-/// a pause that never ends stops the clock for good.
+/// holds a [`Pause`] while it waits on a person, and the deadline moves by that long, at most
+/// [`MAX_PAUSED`] in all. Overlapping pauses (two prompts at once) count once.
 #[derive(Debug, Clone, Default)]
 pub struct Pauses(Arc<Mutex<PauseState>>);
 
@@ -35,14 +39,14 @@ impl Pauses {
         }
     }
 
-    /// How long the clock has stood still up to `now`.
+    /// How long the clock has stood still up to `now` (at most [`MAX_PAUSED`]).
     pub fn paused_for(&self, now: Instant) -> Duration {
         let state = self.state();
         let current = match state.since {
             Some(since) if state.active > 0 => now.saturating_duration_since(since),
             _ => Duration::ZERO,
         };
-        state.total.saturating_add(current)
+        state.total.saturating_add(current).min(MAX_PAUSED)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, PauseState> {

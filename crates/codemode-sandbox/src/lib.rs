@@ -20,7 +20,7 @@ mod runner;
 mod typescript;
 
 pub use config::SandboxConfig;
-pub use deadline::{Pause, Pauses};
+pub use deadline::{MAX_PAUSED, Pause, Pauses};
 pub use error::{RunError, RunErrorKind};
 pub use host::{Host, HostError, HostFuture};
 pub use pool::Sandbox;

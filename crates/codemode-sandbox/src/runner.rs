@@ -468,16 +468,30 @@ impl<'a, 'js> Run<'a, 'js> {
                 state.timers.set(state.timers.get() + 1);
                 let id = state.next_call_id.get();
                 state.next_call_id.set(id + 1);
-                // Never sleep past the deadline: the run ends there anyway.
-                let remaining = state.deadline.remaining();
-                let delay = Duration::try_from_secs_f64(ms / 1000.0)
-                    .map_or(remaining, |d| d.min(remaining));
+                let now = Instant::now();
+                // `ms` is clamped to ≥ 0 by the bootstrap; an absurdly large one waits "forever",
+                // which the deadline cuts short anyway.
+                let end = Duration::try_from_secs_f64(ms / 1000.0)
+                    .ok()
+                    .and_then(|delay| now.checked_add(delay));
+                let deadline = state.deadline.clone();
                 let guard = CompletionGuard {
                     id,
                     sender: Some(sender.clone()),
                 };
                 let task = tokio.spawn(async move {
-                    tokio::time::sleep(delay).await;
+                    // Never sleep past the deadline (the run ends there anyway), and look again
+                    // when it is reached: a pause may have moved it.
+                    loop {
+                        let to_end = end.map_or(Duration::MAX, |end| {
+                            end.saturating_duration_since(Instant::now())
+                        });
+                        let wait = to_end.min(deadline.remaining());
+                        if wait.is_zero() {
+                            break;
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
                     guard.finish(Ok(serde_json::Value::Null));
                 });
                 state.tasks.borrow_mut().push(task.abort_handle());

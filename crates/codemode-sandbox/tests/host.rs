@@ -176,6 +176,21 @@ fn time_a_person_spends_answering_does_not_count_against_the_deadline() {
     assert_eq!(error.kind, RunErrorKind::Timeout);
     let error = run("await ask(100); while (true) {}").expect_err("times out");
     assert_eq!(error.kind, RunErrorKind::Timeout);
+    // A timer set before a pause waits for the moved deadline, not the old one: 300 ms + 600 ms
+    // of pause is still short of 1,200 ms, so the run times out (at ~900 ms, not ~300 ms).
+    let started = Instant::now();
+    let error = run("await Promise.all([ask(600), new Promise((r) => setTimeout(r, 1200))])")
+        .expect_err("times out");
+    assert_eq!(error.kind, RunErrorKind::Timeout);
+    assert!(
+        started.elapsed() >= Duration::from_millis(850),
+        "{:?}",
+        started.elapsed()
+    );
+    let output =
+        run("await Promise.all([ask(600), new Promise((r) => setTimeout(r, 700))]); return 2")
+            .expect("the timer fires inside the moved deadline");
+    assert_eq!(output.result, json!(2));
 }
 
 #[test]

@@ -787,13 +787,13 @@ impl Index {
         let candidates: Vec<String> = stems.iter().cloned().chain(compounds).collect();
 
         let mut groups: Vec<Vec<(u32, f32)>> = Vec::new();
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for stem in candidates {
             if seen.contains(&stem) {
                 continue;
             }
             let group = self.term_group(&stem);
-            seen.push(stem);
+            seen.insert(stem);
             if !group.is_empty() {
                 groups.push(group);
             }
@@ -812,7 +812,7 @@ impl Index {
             group
                 .iter_mut()
                 .for_each(|(_, f)| *f *= self.negated_weight);
-            seen.push(stem);
+            seen.insert(stem);
             if !group.is_empty() {
                 groups.push(group);
             }

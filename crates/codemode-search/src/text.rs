@@ -239,7 +239,8 @@ const NEGATORS: &[&str] = &[
 ];
 
 /// Words that end a negated stretch: a new clause starts after them.
-const CLAUSE_JOINERS: &[&str] = &["and", "but", "so", "then", "because", "or", "while"];
+/// Not "or": "without cloning or forking" negates both.
+const CLAUSE_JOINERS: &[&str] = &["and", "but", "so", "then", "because", "while"];
 
 /// A task sentence's words, split by whether the sentence asks for them or negates them.
 #[derive(Debug, Default, PartialEq)]
@@ -416,6 +417,10 @@ mod tests {
         assert_eq!(
             split("pause it without deleting and restart"),
             ("pause it and restart".into(), "deleting".into())
+        );
+        assert_eq!(
+            split("list files without cloning or forking"),
+            ("list files".into(), "cloning or forking".into())
         );
         assert_eq!(split("notify me"), ("notify me".into(), String::new()));
     }

@@ -296,6 +296,19 @@ pub fn declare_all(spec: &Spec) -> String {
 
 /// o200k_base token count of `text`. The tables (~0.3 s to build) are tiktoken-rs's process-wide
 /// singleton, shared with every other crate that counts.
+/// Spec prose made safe for one line outside any code block (a list of operations): Markdown
+/// and HTML reduced to text, cut to its first sentence at a word to at most `max_chars`, then
+/// [`plain_line`].
+pub fn prose_line(text: &str, max_chars: usize) -> String {
+    text::comment(&text::summarize(text, max_chars))
+}
+
+/// Any spec text (a path key, a name) on one safe line: whitespace collapsed, line breaks, bidi
+/// controls and invisible characters spelled out as `\uXXXX`; nothing else changed.
+pub fn plain_line(text: &str) -> String {
+    text::comment(text)
+}
+
 pub fn count_tokens(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton()
         .encode_ordinary(text)

@@ -3,7 +3,7 @@
 //! `prepare` — validation and serialization, no network.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -142,7 +142,6 @@ impl Client {
                 limits,
                 calls: AtomicU32::new(0),
                 records: Mutex::new(Vec::new()),
-                deadline_extension_nanos: AtomicU64::new(0),
             }),
         }
     }
@@ -227,8 +226,6 @@ pub(crate) struct SessionInner {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) calls: AtomicU32,
     pub(crate) records: Mutex<Vec<CallRecord>>,
-    /// How far [`Session::extend_deadline`] has moved the deadline.
-    pub(crate) deadline_extension_nanos: AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -297,23 +294,14 @@ pub struct CallRecord {
 }
 
 impl Session {
-    /// Moves the deadline later by `by`: the run waited that long on something that is not its
-    /// own time (a person confirming a call).
-    pub fn extend_deadline(&self, by: Duration) {
-        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        let _ = self.inner.deadline_extension_nanos.fetch_update(
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-            |total| Some(total.saturating_add(nanos)),
-        );
-    }
-
-    /// When the run must be over: [`SessionLimits::deadline`] plus every extension.
+    /// When the run must be over now: [`SessionLimits::deadline`] moved by its extension.
     pub fn deadline(&self) -> Option<Instant> {
-        let extension =
-            Duration::from_nanos(self.inner.deadline_extension_nanos.load(Ordering::Relaxed));
-        self.inner
-            .limits
+        let limits = &self.inner.limits;
+        let extension = limits
+            .deadline_extension
+            .as_ref()
+            .map_or(Duration::ZERO, |extension| (extension.0)());
+        limits
             .deadline
             .map(|deadline| deadline.checked_add(extension).unwrap_or(deadline))
     }

@@ -1,6 +1,7 @@
 //! Configuration: the upstream ([`UpstreamConfig`], [`Credential`]), one run ([`SessionLimits`])
 //! and one pagination ([`PageLimits`], [`PageStyle`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::Secret;
@@ -76,6 +77,9 @@ pub struct SessionLimits {
     pub max_in_flight: usize,
     /// When the run must be over; retries and waits never go past it.
     pub deadline: Option<Instant>,
+    /// How far `deadline` has moved since (time the run spent waiting on a person, which does
+    /// not count), read at every check.
+    pub deadline_extension: Option<DeadlineExtension>,
 }
 
 impl Default for SessionLimits {
@@ -84,7 +88,21 @@ impl Default for SessionLimits {
             max_calls: 50,
             max_in_flight: 10,
             deadline: None,
+            deadline_extension: None,
         }
+    }
+}
+
+/// A live reading of how far a session's deadline has moved; see
+/// [`SessionLimits::deadline_extension`].
+#[derive(Clone)]
+pub struct DeadlineExtension(pub Arc<dyn Fn() -> Duration + Send + Sync>);
+
+impl std::fmt::Debug for DeadlineExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DeadlineExtension")
+            .field(&(self.0)())
+            .finish()
     }
 }
 

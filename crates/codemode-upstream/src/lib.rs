@@ -46,7 +46,9 @@ mod validate;
 
 pub use client::{CallRecord, Client, PrecompileReport, PreparedRequest, RawRequest, Session};
 pub use codemode_spec::Method;
-pub use config::{Credential, PageLimits, PageStyle, SessionLimits, UpstreamConfig};
+pub use config::{
+    Credential, DeadlineExtension, PageLimits, PageStyle, SessionLimits, UpstreamConfig,
+};
 pub use error::{CallError, CallErrorKind, ConfigError};
 pub use paginate::detect_style;
 pub use response::ApiResponse;

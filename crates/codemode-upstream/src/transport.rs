@@ -109,7 +109,8 @@ impl Session {
         let mut retries = 0u32;
         let mut refreshed_token = false;
         loop {
-            let timeout = remaining(deadline)
+            // Read again on every attempt: the deadline moves while the run waits on a person.
+            let timeout = remaining(self.deadline())
                 .map(|left| left.min(client.config.call_timeout))
                 .unwrap_or(client.config.call_timeout);
             if timeout.is_zero() {
