@@ -126,16 +126,20 @@ fn host_call_limit_is_enforced_and_counted() {
     assert_eq!(error.host_calls, 3);
 }
 
-#[test]
-fn time_spent_waiting_on_the_host_counts_against_the_deadline() {
-    let rt = runtime();
-    let sb = sandbox(
-        &rt,
+fn sandbox_timing_out_at_300_ms(rt: &tokio::runtime::Runtime) -> codemode_sandbox::Sandbox {
+    sandbox(
+        rt,
         SandboxConfig {
             timeout: Duration::from_millis(300),
             ..quick_config()
         },
-    );
+    )
+}
+
+#[test]
+fn time_spent_waiting_on_the_host_counts_against_the_deadline() {
+    let rt = runtime();
+    let sb = sandbox_timing_out_at_300_ms(&rt);
     let started = Instant::now();
     let error = err(
         &rt,
@@ -150,13 +154,7 @@ fn time_spent_waiting_on_the_host_counts_against_the_deadline() {
 #[test]
 fn time_a_person_spends_answering_does_not_count_against_the_deadline() {
     let rt = runtime();
-    let sb = sandbox(
-        &rt,
-        SandboxConfig {
-            timeout: Duration::from_millis(300),
-            ..quick_config()
-        },
-    );
+    let sb = sandbox_timing_out_at_300_ms(&rt);
     let run = |code: &str| {
         // Pauses belong to one run: a fresh host, with fresh ones, per run.
         let host = TestHost::default();
