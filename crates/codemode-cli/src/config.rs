@@ -70,6 +70,10 @@ pub struct LimitArgs {
 }
 
 /// The config file. Every field is optional; flags override it.
+///
+/// The policy keys (`read_only` … `confirm_fallback`) repeat `PolicyConfig`'s fields on purpose:
+/// serde cannot `flatten` a struct into one that denies unknown fields, and a misspelt key in a
+/// file that guards a production account must be an error, not a silently ignored line.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {

@@ -5,6 +5,10 @@
 //! token when one is configured. The query string picks the tool mode: `?codemode=false` gives one
 //! tool per operation, `?codemode=true` the two code-mode tools, nothing the configured mode. The
 //! per-operation tool list is built on first use and then cached for the life of the server.
+//!
+//! `GET /healthz` answers load balancers and orchestrators without any of those checks: a probe
+//! comes with the node's address as Host and no token, and the answer says nothing but that the
+//! server is up. The server binds only after the spec has loaded, so up means ready.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +57,7 @@ pub async fn serve_http_listener(
     let state = Arc::new(Endpoint::new(engine, config, local.port(), cancel.clone()));
     let app = axum::Router::new()
         .route("/mcp", axum::routing::any(mcp_endpoint))
+        .route("/healthz", axum::routing::get(healthz))
         .with_state(state);
     let stop = cancel.clone();
     axum::serve(listener, app)
@@ -153,6 +158,17 @@ async fn mcp_endpoint(State(endpoint): State<Arc<Endpoint>>, request: Request) -
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     }
+}
+
+async fn healthz() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        r#"{"status":"ok"}"#,
+    )
+        .into_response()
 }
 
 /// Checks Host, Origin, then the bearer token; the answer to send when one fails.

@@ -4,8 +4,10 @@
 //! are handed work last-in first-out: the worker that finished most recently still has its caches,
 //! its allocator arena and its core warm. With a FIFO hand-off, sequential trivial runs alternated
 //! between two workers and took 0.32 to 0.36 ms instead of 0.28 ms on one worker. A worker answers
-//! its caller before freeing the run's runtime (see `runner::Teardown`) and only becomes idle again
-//! after that, so a run arriving during the teardown goes to another idle worker.
+//! its caller before freeing the run's runtime (see `runner::Teardown`), then makes the runtime and
+//! context for its next run (`runner::Spare`), and only becomes idle again after that: a run
+//! arriving meanwhile goes to another idle worker, and a run handed to an idle worker finds its
+//! fresh context already made.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -231,10 +233,15 @@ fn next_job(shared: &Shared, slot: &Arc<Slot>) -> Option<Job> {
 
 fn worker_loop(config: &SandboxConfig, shared: &Shared, tokio: &tokio::runtime::Handle) {
     let slot = Arc::new(Slot::default());
+    // Made while no caller waits: at start, and after each run's teardown.
+    let mut spare = make_spare(config);
     while let Some(job) = next_job(shared, &slot) {
         if job.reply.is_closed() {
             continue; // the caller gave up while the run was queued
         }
+        // A spare that could not be made is tried again on the run's own time, which then reports
+        // why it failed.
+        let ready = spare.take().map_or_else(|| runner::Spare::new(config), Ok);
         let Job {
             request,
             host,
@@ -246,7 +253,8 @@ fn worker_loop(config: &SandboxConfig, shared: &Shared, tokio: &tokio::runtime::
         let cancelled: Rc<dyn Fn() -> bool> =
             Rc::new(move || watched.borrow().as_ref().is_none_or(|r| r.is_closed()));
         let (outcome, teardown) = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let (outcome, teardown) = runner::execute(config, request, host, tokio, cancelled);
+            let (outcome, teardown) =
+                runner::execute(config, ready, request, host, tokio, cancelled);
             (outcome, Some(teardown))
         }))
         .unwrap_or_else(|_| {
@@ -256,7 +264,16 @@ fn worker_loop(config: &SandboxConfig, shared: &Shared, tokio: &tokio::runtime::
         if let Some(reply) = reply.borrow_mut().take() {
             let _ = reply.send(outcome);
         }
-        // The caller has its answer; now free the run's runtime, before taking the next job.
+        // The caller has its answer; now free the run's runtime, and make the next run's, before
+        // taking the next job.
         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(teardown)));
+        spare = make_spare(config);
     }
+}
+
+/// The next run's runtime and context, or None if QuickJS could not make them now.
+fn make_spare(config: &SandboxConfig) -> Option<runner::Spare> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| runner::Spare::new(config)))
+        .ok()
+        .and_then(Result::ok)
 }

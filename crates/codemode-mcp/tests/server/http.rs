@@ -1,5 +1,5 @@
 //! The HTTP shell: stateless JSON answers, Host/Origin validation, bearer token, size limit,
-//! `?codemode=false`, and graceful shutdown.
+//! `?codemode=false`, the health probe, and graceful shutdown.
 
 use codemode_mcp::ServerConfig;
 use reqwest::StatusCode;
@@ -141,6 +141,50 @@ async fn the_bearer_token_is_required_when_configured() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn health_probes_need_no_host_or_token_and_learn_nothing() {
+    let config = ServerConfig {
+        auth_token: Some("s3cret-token".into()),
+        ..ServerConfig::default()
+    };
+    let server = start_http(build_engine(PETSTORE, None), config).await;
+    let health = format!("http://{}/healthz", server.addr);
+    // A load balancer's probe: the node's address as Host, no token.
+    let response = reqwest::Client::new()
+        .get(&health)
+        .header("host", "10.0.3.7:8080")
+        .send()
+        .await
+        .expect("probe is answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.text().await.unwrap_or_default(),
+        r#"{"status":"ok"}"#
+    );
+    let head = reqwest::Client::new()
+        .head(&health)
+        .send()
+        .await
+        .expect("HEAD is answered");
+    assert_eq!(head.status(), StatusCode::OK);
+    // The probe path opens nothing else: MCP still wants the host and the token.
+    let (status, _, _) = post(&health, INITIALIZE, &[]).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _, _) = post(
+        &server.url(),
+        INITIALIZE,
+        &[
+            ("host", "10.0.3.7:8080"),
+            ("authorization", "Bearer s3cret-token"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = post(&server.url(), INITIALIZE, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    server.stop().await.expect("stops cleanly");
 }
 
 #[tokio::test]
