@@ -80,6 +80,19 @@ struct CallContext {
 }
 
 impl CodemodeServer {
+    /// What `initialize` tells the client: how to use the tools this connection actually lists.
+    fn instructions(&self) -> String {
+        let api = crate::tools::api_label(&self.engine);
+        match self.tools.mode {
+            ToolMode::CodeMode => format!(
+                "Tools for the {api}. Use `search` to find operations, then `execute` one program that does the whole task."
+            ),
+            ToolMode::PerOperation => format!(
+                "Tools for the {api}: one tool per API operation, each taking the operation's arguments (path and query parameters, and `body` for a request body)."
+            ),
+        }
+    }
+
     pub fn new(
         engine: Arc<Engine>,
         tools: Arc<ToolSet>,
@@ -240,10 +253,7 @@ impl ServerHandler for CodemodeServer {
     fn get_info(&self) -> rmcp::model::ServerConfig {
         rmcp::model::ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("codemode", env!("CARGO_PKG_VERSION")))
-            .with_instructions(format!(
-                "Tools for the {}. Use `search` to find operations, then `execute` one program that does the whole task.",
-                crate::tools::api_label(&self.engine)
-            ))
+            .with_instructions(self.instructions())
     }
 
     async fn list_tools(

@@ -3,7 +3,7 @@
 //! and the outcome converted to a [`RunOutput`] or a [`RunError`].
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -129,10 +129,20 @@ struct RunState {
     host_calls: Cell<u32>,
     timers: Cell<u32>,
     next_call_id: Cell<u64>,
-    in_flight: RefCell<HashSet<u64>>,
+    /// Host calls and timers started and not yet settled, by id.
+    in_flight: RefCell<HashMap<u64, Pending>>,
     tasks: RefCell<Vec<tokio::task::AbortHandle>>,
     logs: RefCell<LogBuffer>,
+    /// The run already logged that calls outlived the program.
+    noted_unawaited: Cell<bool>,
     unhandled: Rc<RefCell<Unhandled>>,
+}
+
+/// What an in-flight id stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    HostCall,
+    Timer,
 }
 
 /// Net count of rejected promises without a handler, and the first reason seen.
@@ -167,7 +177,7 @@ pub(crate) fn execute(
         host_calls: Cell::new(0),
         timers: Cell::new(0),
         next_call_id: Cell::new(1),
-        in_flight: RefCell::new(HashSet::new()),
+        in_flight: RefCell::new(HashMap::new()),
         tasks: RefCell::new(Vec::new()),
         logs: RefCell::new(LogBuffer {
             lines: Vec::new(),
@@ -175,6 +185,7 @@ pub(crate) fn execute(
             limit: config.max_log_bytes,
             closed: false,
         }),
+        noted_unawaited: Cell::new(false),
         unhandled: Rc::new(RefCell::new(Unhandled::default())),
     });
     let (outcome, teardown) = run_in(spare, config, &request, host, tokio, &state);
@@ -469,7 +480,7 @@ impl<'a, 'js> Run<'a, 'js> {
                 let arg = serde_json::from_str(&json).unwrap_or(serde_json::Value::Null);
                 let id = state.next_call_id.get();
                 state.next_call_id.set(id + 1);
-                state.in_flight.borrow_mut().insert(id);
+                state.in_flight.borrow_mut().insert(id, Pending::HostCall);
                 let mut future = host.call(&name, arg);
                 // Poll once here (inside the tokio context so timers and sockets can register): a host
                 // that answers at once needs no task and no thread hop. Otherwise tokio drives it.
@@ -542,7 +553,7 @@ impl<'a, 'js> Run<'a, 'js> {
                     guard.finish(Ok(serde_json::Value::Null));
                 });
                 state.tasks.borrow_mut().push(task.abort_handle());
-                state.in_flight.borrow_mut().insert(id);
+                state.in_flight.borrow_mut().insert(id, Pending::Timer);
                 Ok(id as f64)
             },
         )
@@ -720,9 +731,12 @@ impl<'a, 'js> Run<'a, 'js> {
             }
             self.check_abort()?;
             if main_state.get::<_, bool>("done").unwrap_or(false) {
-                return Ok(());
-            }
-            if self.state.in_flight.borrow().is_empty() {
+                let calls = self.pending_host_calls();
+                if calls == 0 {
+                    return Ok(());
+                }
+                self.note_unawaited(calls);
+            } else if self.state.in_flight.borrow().is_empty() {
                 return Err(RunError::new(
                     RunErrorKind::Exception,
                     "the script's promise never settled: it is waiting for something that will never happen \
@@ -750,8 +764,44 @@ impl<'a, 'js> Run<'a, 'js> {
         }
     }
 
+    /// Host calls still running. When the program's result is ready while some are, the run
+    /// waits for them (within its deadline): a call the script forgot to `await` is still
+    /// completed, and a failure in it still reaches the run as an unhandled rejection, instead of
+    /// the call being cut off silently. Timers are not waited for.
+    fn pending_host_calls(&self) -> usize {
+        self.state
+            .in_flight
+            .borrow()
+            .values()
+            .filter(|pending| **pending == Pending::HostCall)
+            .count()
+    }
+
+    /// Tells the script's author, once per run, that calls outlived the program.
+    fn note_unawaited(&self, calls: usize) {
+        if self.state.noted_unawaited.replace(true) {
+            return;
+        }
+        let text = match calls {
+            1 => "1 call was still pending when the program returned; the run waited for it. \
+                  Await every call so that its result and its errors reach your code."
+                .to_string(),
+            n => format!(
+                "{n} calls were still pending when the program returned; the run waited for them. \
+                 Await every call so that its result and its errors reach your code."
+            ),
+        };
+        self.state.logs.borrow_mut().push(LogLevel::Warn, text);
+    }
+
     fn settle(&self, completion: Completion, helpers: &Helpers<'js>) -> Result<(), RunError> {
-        if !self.state.in_flight.borrow_mut().remove(&completion.id) {
+        if self
+            .state
+            .in_flight
+            .borrow_mut()
+            .remove(&completion.id)
+            .is_none()
+        {
             return Ok(());
         }
         let (ok, json) = match completion.result {

@@ -1,6 +1,7 @@
 //! TypeScript type stripping with oxc (pinned `=0.146.0`), with a position map back to the original.
 
 use oxc_allocator::Allocator;
+use oxc_ast::ast::{ImportDeclaration, ImportDeclarationSpecifier, Program, Statement};
 use oxc_codegen::{Codegen, CodegenOptions};
 use oxc_parser::{ParseOptions, Parser};
 use oxc_semantic::SemanticBuilder;
@@ -70,6 +71,15 @@ pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
         ));
     }
     let mut program = parsed.program;
+    if let Some(offset) = first_value_import(&program) {
+        let (line, col) = line_col(code, offset);
+        return Err(RunError::new(
+            RunErrorKind::Syntax,
+            "SyntaxError: a program cannot import modules: the API client is the global `api`, \
+             and its types are already declared (type-only imports are fine)",
+        )
+        .at(line, col));
+    }
     let scoping = SemanticBuilder::new()
         .build(&program)
         .semantic
@@ -92,6 +102,9 @@ pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
         )
         .at(line, col));
     }
+    // Removing `import type` lines makes oxc add `export {}` to keep the file a module; the
+    // program runs as a script, where that line would be a syntax error of its own.
+    program.body.retain(|statement| !is_empty_export(statement));
     let options = CodegenOptions {
         source_map_path: Some(path.to_path_buf()),
         ..CodegenOptions::default()
@@ -114,6 +127,35 @@ pub(crate) fn strip_with_map(code: &str) -> Result<(String, TsMap), RunError> {
         .unwrap_or_default();
     tokens.sort_unstable();
     Ok((generated.code, TsMap { tokens }))
+}
+
+/// Where the first import of a value (not only types) starts, as a byte offset.
+fn first_value_import(program: &Program<'_>) -> Option<usize> {
+    program.body.iter().find_map(|statement| match statement {
+        Statement::ImportDeclaration(import) if imports_values(import) => {
+            Some(import.span.start as usize)
+        }
+        _ => None,
+    })
+}
+
+fn imports_values(import: &ImportDeclaration<'_>) -> bool {
+    if import.import_kind.is_type() {
+        return false;
+    }
+    match &import.specifiers {
+        // `import "x"` runs a module for its effects.
+        None => true,
+        Some(specifiers) => specifiers.iter().any(|specifier| match specifier {
+            ImportDeclarationSpecifier::ImportSpecifier(named) => named.import_kind.is_value(),
+            _ => true,
+        }),
+    }
+}
+
+/// `export {}`: no names, no source.
+fn is_empty_export(statement: &Statement<'_>) -> bool {
+    matches!(statement, Statement::ExportNamedDeclaration(export) if export.specifiers.is_empty())
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -156,5 +198,27 @@ mod tests {
             strip_with_map("type T = { a: string };\n\nconst x: T = { a: 'b' };\nnull.x;").unwrap();
         let generated_line = js.lines().position(|l| l.contains("null")).unwrap() as u32 + 1;
         assert_eq!(map.original(generated_line, 1), (4, 1));
+    }
+
+    #[test]
+    fn type_imports_are_stripped_and_value_imports_refused() {
+        let js = strip_typescript(
+            "import type { Pet } from './types';\nimport { type Order } from './types';\nconst p: Pet = {};\nreturn p;",
+        )
+        .unwrap();
+        assert!(!js.contains("import"), "{js}");
+        assert!(!js.contains("export"), "{js}");
+        for code in [
+            "const a = 1;\nimport { foo } from 'bar';\nreturn foo;",
+            "const a = 1;\nimport fs from 'fs';",
+            "const a = 1;\nimport * as x from 'x';",
+            "const a = 1;\nimport 'polyfill';",
+            "const a = 1;\nimport { type A, b } from 'x';",
+        ] {
+            let error = strip_typescript(code).unwrap_err();
+            assert_eq!(error.kind, RunErrorKind::Syntax);
+            assert!(error.message.contains("cannot import modules"), "{error:?}");
+            assert_eq!((error.line, error.col), (Some(2), Some(1)), "{code}");
+        }
     }
 }

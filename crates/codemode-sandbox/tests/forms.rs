@@ -212,3 +212,20 @@ fn thrown_non_error_is_reported_clearly() {
     let error = err(&rt, &sb, "async () => { throw { code: 'E1' } }");
     assert!(error.message.contains("E1"), "{error:?}");
 }
+
+#[test]
+fn imports_of_types_are_dropped_and_imports_of_modules_explained() {
+    let rt = runtime();
+    let sb = sandbox(&rt, quick_config());
+    let code = "import type { Pet } from './types';\nconst p: Pet = await echo(1);\nreturn p;";
+    assert_eq!(ok(&rt, &sb, code), json!(1));
+    for code in [
+        "import { foo } from 'bar';\nreturn foo();",
+        "const x = 1;\nimport fs from 'fs';\nreturn x;",
+    ] {
+        let error = err(&rt, &sb, code);
+        assert_eq!(error.kind, RunErrorKind::Syntax, "{error:?}");
+        assert!(error.message.contains("cannot import modules"), "{error:?}");
+        assert!(error.message.contains("`api`"), "{error:?}");
+    }
+}

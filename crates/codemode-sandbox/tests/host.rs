@@ -1,5 +1,5 @@
 //! Host functions: sync and async calls, errors with data, real overlap of async calls, the call
-//! limit, the prelude, and the pool's busy error.
+//! limit, the prelude, calls the program did not await, and the pool's busy error.
 
 mod common;
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use codemode_sandbox::{Host, RunErrorKind, RunRequest, SandboxConfig};
+use codemode_sandbox::{Host, LogLevel, RunErrorKind, RunRequest, SandboxConfig};
 use common::*;
 use serde_json::json;
 
@@ -51,6 +51,51 @@ fn host_errors_become_js_errors_with_data() {
     assert_eq!(error.kind, RunErrorKind::Exception);
     assert_eq!(error.message, "HttpError: request failed with status 404");
     assert_eq!(error.line, Some(2), "{error:?}");
+}
+
+#[test]
+fn calls_the_program_did_not_await_are_completed_and_reported() {
+    let rt = runtime();
+    let sb = sandbox(&rt, quick_config());
+    let host = TestHost::default();
+    let stats = Arc::clone(&host.stats);
+    let code = "sleep(100);\nsleep(50).then(() => sleep(50));\nreturn 'done'";
+    let output = rt
+        .block_on(sb.run(request(code), Arc::new(host)))
+        .expect("the run succeeds");
+    assert_eq!(output.result, json!("done"));
+    // All three calls ran to their end, the one started from the then() included.
+    assert_eq!(stats.calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        stats.active.load(Ordering::SeqCst),
+        0,
+        "no call was cut off"
+    );
+    let warnings: Vec<&str> = output
+        .logs
+        .iter()
+        .filter(|line| line.level == LogLevel::Warn)
+        .map(|line| line.text.as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", output.logs);
+    assert!(
+        warnings[0].contains("2 calls were still pending"),
+        "{warnings:?}"
+    );
+    // A forgotten call that fails is not lost either.
+    let error = err(&rt, &sb, "fail(1);\nreturn 'done'");
+    assert!(
+        error.message.contains("unhandled promise rejection"),
+        "{error:?}"
+    );
+    assert!(error.message.contains("404"), "{error:?}");
+    // Timers are not waited for.
+    let started = Instant::now();
+    assert_eq!(
+        ok(&rt, &sb, "setTimeout(() => {}, 1000); 'now'"),
+        json!("now")
+    );
+    assert!(started.elapsed() < Duration::from_millis(900));
 }
 
 #[test]

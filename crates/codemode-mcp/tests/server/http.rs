@@ -214,6 +214,23 @@ async fn codemode_false_lists_one_tool_per_operation() {
         .filter_map(|t| t["name"].as_str())
         .collect();
     assert_eq!(names, ["listPets", "createPet", "showPetById", "deletePet"]);
+    // The instructions describe the tools this connection lists, not the two code-mode tools.
+    let instructions = |body: &str| -> String {
+        let value: Value = serde_json::from_str(body).expect("JSON body");
+        value["result"]["instructions"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    let (_, _, body) = post(&format!("{}?codemode=false", server.url()), INITIALIZE, &[]).await;
+    let per_operation = instructions(&body);
+    assert!(
+        per_operation.contains("one tool per API operation"),
+        "{per_operation}"
+    );
+    assert!(!per_operation.contains("execute"), "{per_operation}");
+    let (_, _, body) = post(&server.url(), INITIALIZE, &[]).await;
+    assert!(instructions(&body).contains("`execute`"), "{body}");
 }
 
 #[tokio::test]
