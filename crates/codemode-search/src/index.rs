@@ -761,7 +761,8 @@ impl Index {
             .filter(|&&(_, factor)| factor == 1.0)
             .map(|&(term, _)| term)
             .collect();
-        self.apply_method_intent(&words.asserted, &own_terms, &mut scores);
+        let verbs: Vec<String> = self.acting_verbs(&words.asserted);
+        self.apply_method_intent(&verbs, &own_terms, &mut scores);
         self.rerank_by_identity(&query_terms, &mut scores);
         Ok(self.top(&scores, options))
     }
@@ -786,13 +787,21 @@ impl Index {
             });
         let candidates: Vec<String> = stems.iter().cloned().chain(compounds).collect();
 
+        let modifiers = self.modifier_stems(asserted);
         let mut groups: Vec<Vec<(u32, f32)>> = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for stem in candidates {
             if seen.contains(&stem) {
                 continue;
             }
-            let group = self.term_group(&stem);
+            let group = if modifiers.contains(&stem) {
+                self.term_ids
+                    .get(stem.as_str())
+                    .map(|&id| vec![(id, 1.0)])
+                    .unwrap_or_default()
+            } else {
+                self.term_group(&stem)
+            };
             seen.insert(stem);
             if !group.is_empty() {
                 groups.push(group);
@@ -818,6 +827,49 @@ impl Index {
             }
         }
         (groups, word_groups)
+    }
+
+    /// Which of the query's words act as verbs, in order: every word but a method word that
+    /// directly follows another one (see [`Index::modifier_stems`]).
+    fn acting_verbs(&self, words: &[String]) -> Vec<String> {
+        let modifiers = self.modifier_positions(words);
+        words
+            .iter()
+            .zip(modifiers)
+            .filter(|(_, modifier)| !modifier)
+            .map(|(word, _)| word.clone())
+            .collect()
+    }
+
+    /// Stems of method words that describe a noun rather than ask for an action: "list *open*
+    /// pull requests", "show *new* messages", "get *all* *running* jobs". A method word directly
+    /// after another method word (determiners between them aside) is an adjective there; read as
+    /// a verb, "open" would ask to create pull requests. Such words match as themselves only,
+    /// without their synonyms, and imply no method.
+    fn modifier_stems(&self, words: &[String]) -> HashSet<String> {
+        words
+            .iter()
+            .zip(self.modifier_positions(words))
+            .filter(|(_, modifier)| *modifier)
+            .map(|(word, _)| self.analyzer.stem(word))
+            .collect()
+    }
+
+    fn modifier_positions(&self, words: &[String]) -> Vec<bool> {
+        let mut after_verb = false;
+        words
+            .iter()
+            .map(|word| {
+                // "all" and "every" are also list words; here they only lead to the adjective.
+                if DETERMINERS.contains(&word.as_str()) {
+                    return false;
+                }
+                let is_method_word = self.intent_words.contains_key(&self.analyzer.stem(word));
+                let modifier = is_method_word && after_verb;
+                after_verb = is_method_word;
+                modifier
+            })
+            .collect()
     }
 
     /// Indexed words of the same family as `stem` that the stemmer keeps apart: one is the other
@@ -1207,6 +1259,11 @@ fn intent_words(analyzer: &Analyzer) -> HashMap<String, Vec<Method>> {
     }
     out
 }
+
+/// Words that may stand between a verb and the adjective after it ("list *all the* open ...").
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "all", "every", "each", "my", "our", "your", "their", "its", "some", "any",
+];
 
 /// The single words standing for multi-word phrases of the query ("turn off" → disable).
 /// "who changed/deleted/created ..." asks for a history of actions: an audit log.

@@ -314,7 +314,8 @@ fn creating_prefers_the_collection_over_writing_one_item() {
     );
 }
 
-/// Words the query negates, and words the stemmer keeps apart from their family.
+/// Words the query negates, words the stemmer keeps apart from their family, and verbs used as
+/// adjectives.
 const PHRASING_FIXTURE: &str = r##"{
   "openapi": "3.0.3",
   "info": {"title": "Repos", "version": "1"},
@@ -330,6 +331,12 @@ const PHRASING_FIXTURE: &str = r##"{
     },
     "/runners/{runner_id}/registration-token": {
       "post": {"operationId": "runners/create-registration-token", "summary": "Create a registration token for a runner"}
+    },
+    "/repos/{owner}/{repo}/pulls": {
+      "get": {"operationId": "pulls/list", "summary": "List pull requests", "description": "Lists pull requests in a repository."}
+    },
+    "/repos/{owner}/{repo}/stacks/{stack}/add": {
+      "post": {"operationId": "stacks/add", "summary": "Add pull requests to a pull request stack", "description": "Appends an ordered list of pull requests onto the top of a stack of pull requests."}
     }
   }
 }"##;
@@ -370,5 +377,20 @@ fn words_of_one_family_match_across_the_stemmer() {
     assert_eq!(
         phrasing_first(query, "kin=0"),
         "POST /runners/{runner_id}/remove-token"
+    );
+}
+
+#[test]
+fn a_method_word_right_after_a_verb_describes_rather_than_asks() {
+    // "open" here is a state, not "open (create) a pull request": read as a verb, its synonym
+    // "add" and its POST intent put the stack operation first.
+    assert_eq!(
+        phrasing_first("list all open pull requests of a repo", ""),
+        "GET /repos/{owner}/{repo}/pulls"
+    );
+    // As the query's own verb, "open" still asks to create.
+    assert_eq!(
+        phrasing_first("open pull requests stack", ""),
+        "POST /repos/{owner}/{repo}/stacks/{stack}/add"
     );
 }
