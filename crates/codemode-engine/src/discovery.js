@@ -14,4 +14,14 @@
     declare: (names) => declare({ names: Array.isArray(names) ? names.map(String) : [String(names)] }),
   });
   Object.defineProperty(g, "spec", { value: spec, writable: false, configurable: false, enumerable: false });
+  // An agent that mixes up the two tools gets told which one it needs.
+  Object.defineProperty(g, "api", {
+    get() {
+      throw new ReferenceError(
+        "api is not available in a search program, which sees only `spec`: call operations with the execute tool",
+      );
+    },
+    configurable: false,
+    enumerable: false,
+  });
 })();

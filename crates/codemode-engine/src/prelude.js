@@ -30,13 +30,22 @@
     throw e;
   };
 
-  const operation = (name) => (args, options) =>
-    hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).catch(rethrow);
+  // Each method knows its operation's name, so `api.paginate(api.pullsList, …)` works like
+  // `api.paginate("pullsList", …)`.
+  const operation = (name) => {
+    const call = (args, options) =>
+      hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).catch(rethrow);
+    Object.defineProperty(call, "operationName", { value: name });
+    return call;
+  };
+  const operationName = (op) => (typeof op === "function" && typeof op.operationName === "string" ? op.operationName : op);
 
   const helpers = {
     request: (req, options) => hostRequest({ request: req, options: options === undefined ? {} : options }).catch(rethrow),
-    paginate: (name, args, limits) =>
-      hostPaginate({ name, args: args === undefined ? {} : args, limits: limits === undefined ? {} : limits }).catch(rethrow),
+    paginate: (op, args, limits) =>
+      hostPaginate({ name: operationName(op), args: args === undefined ? {} : args, limits: limits === undefined ? {} : limits }).catch(
+        rethrow,
+      ),
   };
 
   // Operation methods are resolved lazily: thousands of operations cost nothing per run.
