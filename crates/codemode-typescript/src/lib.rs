@@ -25,13 +25,21 @@
 //! - `args` is one object keyed as [`codemode_spec::Operation::arguments`] says (a parameter
 //!   whose name is taken is `<location>_<name>`, e.g. `query_body`); it is optional when nothing
 //!   in it is required, and left out when the operation takes nothing.
-//! - Return type: the 2xx JSON body; `string` for text; `Binary` (see [`GLOBALS`]) for bytes;
-//!   `null` when the success response has no content; `unknown` when none is declared.
+//! - Return type: the 2xx JSON body; `string` for text; `BinaryResponse` (see [`GLOBALS`]) for
+//!   bytes; `null` when the success response has no content; `unknown` when none is declared.
 //! - Request bodies: JSON, form and multipart bodies are typed from their schema; binary ones are
-//!   `Binary | string`, text ones `string`.
-//! - Named types are declared once per answer in `Neutral` form (readOnly properties marked
-//!   `readonly`); where a request (response) uses a type with readOnly (writeOnly) properties, it
-//!   is referenced as `Omit<Name, "prop" | …>`. Inline schemas simply leave those properties out.
+//!   `Binary | string`, text ones `string`. `Binary` is exactly the file shapes the upstream
+//!   client accepts. A PATCH body offered as JSON Patch and as an object patch type (and not as
+//!   plain JSON) is declared as both: the object type, or an array of RFC 6902 operations (the
+//!   client sends each shape as its own media type).
+//! - Named types are declared once per answer in `Neutral` form; readOnly properties are marked
+//!   `readonly` and always optional there (the declaration types request bodies too, and a
+//!   request never sends them). Where a request (response) uses a type with readOnly (writeOnly)
+//!   properties, it is referenced as `Omit<Name, "prop" | …>`. Inline schemas simply leave those
+//!   properties out.
+//! - A `required` list beside an `allOf` applies to the inline members that declare the named
+//!   properties (`{ allOf: [{ properties: { name } }, { $ref: Base }], required: [name] }` makes
+//!   `name` required).
 //! - A type alias loop (`type A = B | …; type B = A | …`), which TypeScript rejects, is cut by
 //!   printing `unknown` at the step back to a schema listed no later in the spec.
 

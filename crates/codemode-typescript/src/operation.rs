@@ -5,7 +5,9 @@
 
 use std::collections::HashSet;
 
-use codemode_spec::{ArgumentSource, BodyKind, Operation, Parameter, ParameterLocation};
+use codemode_spec::{
+    ArgumentSource, BodyKind, MediaType, Operation, Parameter, ParameterLocation, RequestBody,
+};
 use serde_json::Value;
 
 use crate::schema::{Mode, Writer};
@@ -121,6 +123,20 @@ fn arguments(
                     continue;
                 };
                 any_required |= body.required;
+                if let Some((object_media, array_media)) = patch_media(body) {
+                    let ty = writer.type_of(&object_media.schema, Mode::Request, indent + 2);
+                    let optional = if body.required { "" } else { "?" };
+                    members.push(format!("{key}{optional}: {ty} | {JSON_PATCH_TYPE}"));
+                    if detail.param_docs {
+                        doc_lines.push(format!(
+                            "@param args.{} an object is sent as {}, an array as {}",
+                            text::comment(&argument.key),
+                            text::comment(&object_media.media_type),
+                            text::comment(&array_media.media_type)
+                        ));
+                    }
+                    continue;
+                }
                 let ty = match body.preferred() {
                     Some(media) => match media.kind {
                         BodyKind::Json | BodyKind::Form | BodyKind::Multipart => {
@@ -140,6 +156,38 @@ fn arguments(
         return (None, false);
     }
     (Some(format!("{{ {} }}", members.join("; "))), any_required)
+}
+
+/// An RFC 6902 JSON Patch, as an array body of a PATCH is sent.
+const JSON_PATCH_TYPE: &str = "{ op: \"add\" | \"remove\" | \"replace\" | \"move\" | \"copy\" | \"test\"; path: string; value?: unknown; from?: string }[]";
+
+/// Object patch media types, best first (as `codemode-upstream` chooses them).
+const OBJECT_PATCHES: [&str; 4] = [
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+json",
+    "application/apply-patch+yaml",
+];
+
+/// For a body offered as JSON Patch and as an object patch type (Kubernetes), without plain
+/// `application/json`: the object patch media type and the JSON Patch one. The upstream client
+/// sends an array body as JSON Patch and any other as the object patch type, so both shapes are
+/// declared.
+fn patch_media(body: &RequestBody) -> Option<(&MediaType, &MediaType)> {
+    let offered = |essence: &str| {
+        body.content.iter().find(|m| {
+            m.media_type
+                .split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(essence))
+        })
+    };
+    if offered("application/json").is_some() {
+        return None;
+    }
+    let array_media = offered("application/json-patch+json")?;
+    let object_media = OBJECT_PATCHES.iter().find_map(|e| offered(e))?;
+    Some((object_media, array_media))
 }
 
 /// `@param args.<key> <text>` when the description says more than the name, plus default and
@@ -244,7 +292,7 @@ fn same_words(a: &str, b: &str) -> bool {
     normalize(a) == normalize(b)
 }
 
-/// The 2xx JSON response type; `string` for text, `Binary` for bytes, `null` for no content,
+/// The 2xx JSON response type; `string` for text, `BinaryResponse` for bytes, `null` for no content,
 /// `unknown` when the spec declares no success response.
 fn return_type(writer: &mut Writer<'_>, op: &Operation, indent: usize) -> String {
     let Some(success) = &op.success else {
@@ -258,6 +306,6 @@ fn return_type(writer: &mut Writer<'_>, op: &Operation, indent: usize) -> String
             writer.type_of(&media.schema, Mode::Response, indent)
         }
         BodyKind::Text => "string".into(),
-        BodyKind::Binary => "Binary".into(),
+        BodyKind::Binary => "BinaryResponse".into(),
     }
 }

@@ -4,6 +4,7 @@
 //! the caller can declare them (breadth first, to a depth budget). References are always printed
 //! as the type's name; a named type is never inlined, which is also what ends cycles.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use codemode_spec::{SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
@@ -187,7 +188,8 @@ impl<'a> Writer<'a> {
         }
         if let Some(Value::Array(all)) = object.get("allOf") {
             for member in all.iter().filter(|m| is_structural(m)) {
-                parts.push(self.render(member, mode, indent, nesting + 1));
+                let member = with_outer_required(member, object.get("required"));
+                parts.push(self.render(&member, mode, indent, nesting + 1));
             }
         }
         if parts.iter().any(|p| p.text == "never") {
@@ -419,11 +421,13 @@ impl<'a> Writer<'a> {
                     continue;
                 }
                 let ty = self.render(property, mode, indent + 2, nesting + 1).text;
-                let optional = if required.contains(name.as_str()) {
-                    ""
-                } else {
-                    "?"
-                };
+                // A shared (Neutral) declaration types requests too, and a request never sends
+                // a readOnly property: it is `readonly` and optional there (`Omit<…>` drops it
+                // from a directly referenced interface, but not from one reached through
+                // `allOf`, a union or a nested object).
+                let required_here =
+                    required.contains(name.as_str()) && !(read_only && mode == Mode::Neutral);
+                let optional = if required_here { "" } else { "?" };
                 let readonly = if mode == Mode::Neutral && read_only {
                     "readonly "
                 } else {
@@ -666,6 +670,38 @@ fn bare_references(schema: &Value, out: &mut Vec<String>, nesting: usize) {
             }
         }
     }
+}
+
+/// An inline `allOf` member with the names of the enclosing schema's `required` list that it
+/// declares added to its own list: `{ allOf: [{ properties: { name } }, { $ref }], required:
+/// [name] }` means `name` is required, which the member alone would not say. Members that are
+/// references, or declare none of the names, come back as they are.
+fn with_outer_required<'v>(member: &'v Value, outer: Option<&Value>) -> Cow<'v, Value> {
+    let (Some(Value::Array(outer)), Some(object)) = (outer, member.as_object()) else {
+        return Cow::Borrowed(member);
+    };
+    let Some(Value::Object(properties)) = object.get("properties") else {
+        return Cow::Borrowed(member);
+    };
+    let own: Vec<&Value> = match object.get("required") {
+        Some(Value::Array(own)) => own.iter().collect(),
+        _ => Vec::new(),
+    };
+    let added: Vec<Value> = outer
+        .iter()
+        .filter(|name| {
+            name.as_str().is_some_and(|n| properties.contains_key(n)) && !own.contains(name)
+        })
+        .cloned()
+        .collect();
+    if added.is_empty() {
+        return Cow::Borrowed(member);
+    }
+    let mut object = object.clone();
+    let mut required: Vec<Value> = own.into_iter().cloned().collect();
+    required.extend(added);
+    object.insert("required".into(), Value::Array(required));
+    Cow::Owned(Value::Object(object))
 }
 
 fn flag(schema: &Value, key: &str) -> bool {

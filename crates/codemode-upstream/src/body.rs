@@ -1,13 +1,18 @@
 //! Request bodies: JSON (any `+json` type), `application/x-www-form-urlencoded` with Stripe's
 //! bracket nesting, `multipart/form-data`, raw bytes and text.
 //!
-//! File values (multipart parts, binary bodies) take this shape on the script side:
+//! File values (multipart parts, binary bodies) take this shape on the script side (declared as
+//! `Binary` in the TypeScript globals):
 //! `{ data: string | number[], encoding?: "base64" | "utf8", filename?: string,
 //!    contentType?: string }` — `data` is text (utf8, the default), base64, or an array of byte
-//! values. A plain string is also accepted wherever a file is expected.
+//! values — or `{ base64: string, filename?, contentType? }`, short for
+//! `{ data, encoding: "base64" }`; that is also the shape a binary *response* comes back in
+//! (`{ contentType, size, base64 }`), so a downloaded file can be sent on as it is. A plain
+//! string is also accepted wherever a file is expected. Where the schema says a multipart field
+//! is binary, any other object is an error: it is never sent as the JSON text of the object.
 
 use base64::Engine as _;
-use codemode_spec::{BodyKind, MediaType};
+use codemode_spec::{BodyKind, MediaType, Spec};
 use serde_json::{Map, Value, json};
 
 use crate::serialize::{bracket_pieces, encode, scalar_text};
@@ -30,7 +35,13 @@ pub(crate) struct BodyError {
     pub(crate) message: String,
 }
 
-pub(crate) fn encode_body(media: &MediaType, value: &Value) -> Result<EncodedBody, BodyError> {
+/// `spec` resolves the `$ref`s of a multipart schema (to know which fields are files); `None`
+/// when there is no spec to ask (raw requests).
+pub(crate) fn encode_body(
+    spec: Option<&Spec>,
+    media: &MediaType,
+    value: &Value,
+) -> Result<EncodedBody, BodyError> {
     match media.kind {
         BodyKind::Json => {
             let content_type = if media.media_type.contains('*') {
@@ -45,7 +56,7 @@ pub(crate) fn encode_body(media: &MediaType, value: &Value) -> Result<EncodedBod
             })
         }
         BodyKind::Form => encode_form(media, value),
-        BodyKind::Multipart => encode_multipart(media, value),
+        BodyKind::Multipart => encode_multipart(spec, media, value),
         BodyKind::Text => encode_text(&media.media_type, value),
         BodyKind::Binary => encode_binary(&media.media_type, value),
     }
@@ -66,7 +77,7 @@ pub(crate) fn encode_raw(
         schema: json!({}),
         encoding: Default::default(),
     };
-    encode_body(&media, value)
+    encode_body(None, &media, value)
 }
 
 fn encode_form(media: &MediaType, value: &Value) -> Result<EncodedBody, BodyError> {
@@ -176,21 +187,35 @@ struct FilePart {
     content_type: Option<String>,
 }
 
+/// What a file value looks like, for messages.
+const FILE_SHAPE: &str =
+    "{ data, encoding?, filename?, contentType? } or { base64, filename?, contentType? }";
+
+/// Keys a file object may carry. `size` is there because a binary response
+/// (`{ contentType, size, base64 }`) can be sent on as a file unchanged.
+const FILE_KEYS: [&str; 6] = [
+    "data",
+    "base64",
+    "encoding",
+    "filename",
+    "contentType",
+    "size",
+];
+
 impl FilePart {
+    /// An object that is meant as a file: it has `data` or `base64` and no keys a file lacks.
     fn is_file_shape(value: &Value) -> bool {
         let Value::Object(map) = value else {
             return false;
         };
-        map.contains_key("data")
-            && map
-                .keys()
-                .all(|k| matches!(k.as_str(), "data" | "encoding" | "filename" | "contentType"))
+        (map.contains_key("data") || map.contains_key("base64"))
+            && map.keys().all(|k| FILE_KEYS.contains(&k.as_str()))
     }
 
     fn from_value(value: &Value, pointer: &str) -> Result<FilePart, BodyError> {
         let invalid = |message: String| BodyError {
             pointer: pointer.to_string(),
-            expected: "{ data, encoding?, filename?, contentType? }".to_string(),
+            expected: FILE_SHAPE.to_string(),
             message,
         };
         let label = pointer.trim_start_matches('/');
@@ -208,31 +233,7 @@ impl FilePart {
                 content_type: None,
             }),
             Value::Object(map) if Self::is_file_shape(value) => {
-                let encoding = map
-                    .get("encoding")
-                    .and_then(Value::as_str)
-                    .unwrap_or("utf8");
-                let bytes = match (map.get("data"), encoding) {
-                    (Some(Value::String(s)), "base64") => base64::engine::general_purpose::STANDARD
-                        .decode(s.trim())
-                        .map_err(|e| invalid(format!("{label}: invalid base64 data ({e})")))?,
-                    (Some(Value::String(s)), "utf8" | "utf-8" | "text") => s.clone().into_bytes(),
-                    (Some(Value::String(_)), other) => {
-                        return Err(invalid(format!(
-                            "{label}/encoding: expected \"base64\" or \"utf8\", got {other:?}"
-                        )));
-                    }
-                    (Some(Value::Array(items)), _) => byte_array(items).ok_or_else(|| {
-                        invalid(format!(
-                            "{label}/data: expected an array of byte values 0-255"
-                        ))
-                    })?,
-                    _ => {
-                        return Err(invalid(format!(
-                            "{label}/data: expected string or array of bytes"
-                        )));
-                    }
-                };
+                let bytes = file_bytes(map, label).map_err(invalid)?;
                 Ok(FilePart {
                     bytes,
                     filename: map
@@ -245,11 +246,76 @@ impl FilePart {
                         .map(str::to_string),
                 })
             }
+            Value::Object(map) => Err(invalid(not_a_file_message(map, label))),
             other => Err(invalid(format!(
-                "{label}: expected a file ({{ data, encoding?, filename?, contentType? }}) or string, got {}",
+                "{label}: expected a file ({FILE_SHAPE}) or string, got {}",
                 crate::validate::json_type_name(other)
             ))),
         }
+    }
+}
+
+/// The bytes of a file object (`data` with its `encoding`, or `base64`).
+fn file_bytes(map: &Map<String, Value>, label: &str) -> Result<Vec<u8>, String> {
+    let decode_base64 = |s: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map_err(|e| format!("{label}: invalid base64 data ({e})"))
+    };
+    match (map.get("data"), map.get("base64")) {
+        (Some(_), Some(_)) => Err(format!("{label}: give either data or base64, not both")),
+        (None, Some(Value::String(s))) => decode_base64(s),
+        (None, Some(other)) => Err(format!(
+            "{label}/base64: expected string, got {}",
+            crate::validate::json_type_name(other)
+        )),
+        (Some(data), None) => {
+            let encoding = match map.get("encoding") {
+                None | Some(Value::Null) => "utf8",
+                Some(Value::String(e)) => e.as_str(),
+                Some(other) => {
+                    return Err(format!(
+                        "{label}/encoding: expected \"base64\" or \"utf8\", got {}",
+                        crate::validate::json_type_name(other)
+                    ));
+                }
+            };
+            match (data, encoding) {
+                (Value::String(s), "base64") => decode_base64(s),
+                (Value::String(s), "utf8" | "utf-8" | "text") => Ok(s.clone().into_bytes()),
+                (Value::String(_), other) => Err(format!(
+                    "{label}/encoding: expected \"base64\" or \"utf8\", got {other:?}"
+                )),
+                (Value::Array(items), _) => byte_array(items)
+                    .ok_or_else(|| format!("{label}/data: expected an array of byte values 0-255")),
+                _ => Err(format!("{label}/data: expected string or array of bytes")),
+            }
+        }
+        (None, None) => Err(format!("{label}: expected data or base64")),
+    }
+}
+
+/// Why an object is not a file, naming what is wrong with it.
+fn not_a_file_message(map: &Map<String, Value>, label: &str) -> String {
+    if map.get("truncated") == Some(&Value::Bool(true)) {
+        return format!(
+            "{label}: this binary response was too large to keep its bytes (truncated: true), so it cannot be sent as a file"
+        );
+    }
+    let unknown: Vec<&str> = map
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !FILE_KEYS.contains(k))
+        .collect();
+    if map.contains_key("data") || map.contains_key("base64") {
+        format!(
+            "{label}: a file has no {} (expected a file: {FILE_SHAPE})",
+            crate::validate::quote_list(&unknown)
+        )
+    } else {
+        format!(
+            "{label}: expected a file ({FILE_SHAPE}) or string, got an object without data or base64"
+        )
     }
 }
 
@@ -260,7 +326,50 @@ fn byte_array(items: &[Value]) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, BodyError> {
+/// What the multipart schema says about one field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    /// A binary string: the value must be a file (or a string, or bytes).
+    File,
+    /// An array of binary strings: every item is a file, each sent as its own part.
+    Files,
+    /// Declared, not binary: sent as text (scalars) or JSON (objects, arrays).
+    Value,
+    /// Not declared (or no spec at hand): a file if it looks like one.
+    Undeclared,
+}
+
+fn field_kind(spec: Option<&Spec>, media: &MediaType, name: &str) -> FieldKind {
+    let Some(spec) = spec else {
+        return FieldKind::Undeclared;
+    };
+    let Some(property) = spec
+        .deref_schema(&media.schema)
+        .get("properties")
+        .and_then(|p| p.get(name))
+        .map(|p| spec.deref_schema(p))
+    else {
+        return FieldKind::Undeclared;
+    };
+    let is_binary = |schema: &Value| {
+        schema
+            .as_object()
+            .is_some_and(crate::validate::is_binary_string)
+    };
+    if is_binary(property) {
+        return FieldKind::File;
+    }
+    match property.get("items").map(|items| spec.deref_schema(items)) {
+        Some(items) if is_binary(items) => FieldKind::Files,
+        _ => FieldKind::Value,
+    }
+}
+
+fn encode_multipart(
+    spec: Option<&Spec>,
+    media: &MediaType,
+    value: &Value,
+) -> Result<EncodedBody, BodyError> {
     let Value::Object(map) = value else {
         return Err(BodyError {
             pointer: "/body".to_string(),
@@ -280,29 +389,39 @@ fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, Bod
             .get(name)
             .and_then(|e| e.get("contentType"))
             .and_then(Value::as_str);
+        let kind = field_kind(spec, media, name);
+        // An array is one part per item, except a file given as an array of byte values.
+        let repeated = match (v, kind) {
+            (Value::Array(items), FieldKind::File) => !items.iter().all(Value::is_number),
+            (Value::Array(_), FieldKind::Value) => false,
+            (Value::Array(_), _) => true,
+            _ => false,
+        };
+        let item_kind = match kind {
+            FieldKind::Files => FieldKind::File,
+            other => other,
+        };
         let items: Vec<(usize, &Value)> = match v {
-            Value::Array(items) if !FilePart::is_file_shape(v) => {
-                items.iter().enumerate().collect()
-            }
+            Value::Array(items) if repeated => items.iter().enumerate().collect(),
             single => vec![(0, single)],
         };
         let mut shown = Vec::new();
         for (i, item) in &items {
-            let pointer = if matches!(v, Value::Array(_)) {
+            let pointer = if repeated {
                 format!("/body/{name}/{i}")
             } else {
                 format!("/body/{name}")
             };
-            shown.push(write_part(
-                &mut bytes,
-                &boundary,
+            let part = Part {
                 name,
-                item,
+                value: item,
+                kind: item_kind,
                 declared_type,
-                &pointer,
-            )?);
+                pointer: &pointer,
+            };
+            shown.push(write_part(&mut bytes, &boundary, &part)?);
         }
-        let shown = if matches!(v, Value::Array(_)) && !FilePart::is_file_shape(v) {
+        let shown = if repeated {
             Value::Array(shown)
         } else {
             shown.pop().unwrap_or(Value::Null)
@@ -317,28 +436,40 @@ fn encode_multipart(media: &MediaType, value: &Value) -> Result<EncodedBody, Bod
     })
 }
 
+/// One multipart part to write.
+struct Part<'a> {
+    name: &'a str,
+    value: &'a Value,
+    kind: FieldKind,
+    /// The part's media type from the spec's `encoding`, if it names one.
+    declared_type: Option<&'a str>,
+    pointer: &'a str,
+}
+
 /// Writes one part and returns its preview.
-fn write_part(
-    out: &mut Vec<u8>,
-    boundary: &str,
-    name: &str,
-    value: &Value,
-    declared_type: Option<&str>,
-    pointer: &str,
-) -> Result<Value, BodyError> {
-    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+fn write_part(out: &mut Vec<u8>, boundary: &str, part: &Part<'_>) -> Result<Value, BodyError> {
+    let as_file = match part.kind {
+        FieldKind::File | FieldKind::Files => true,
+        FieldKind::Value => false,
+        FieldKind::Undeclared => FilePart::is_file_shape(part.value),
+    };
     let disposition = format!(
         "Content-Disposition: form-data; name=\"{}\"",
-        header_quote(name)
+        header_quote(part.name)
     );
-    if FilePart::is_file_shape(value) {
-        let file = FilePart::from_value(value, pointer)?;
-        let filename = file.filename.clone().unwrap_or_else(|| name.to_string());
+    if as_file {
+        // Decoded before anything is written: a bad file leaves no half-written part.
+        let file = FilePart::from_value(part.value, part.pointer)?;
+        let filename = file
+            .filename
+            .clone()
+            .unwrap_or_else(|| part.name.to_string());
         let content_type = file
             .content_type
             .clone()
-            .or_else(|| declared_type.map(str::to_string))
+            .or_else(|| part.declared_type.map(str::to_string))
             .unwrap_or_else(|| "application/octet-stream".to_string());
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         out.extend_from_slice(
             format!(
                 "{disposition}; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
@@ -355,13 +486,14 @@ fn write_part(
             "size": file.bytes.len(),
         }));
     }
-    let (text, content_type) = match value {
+    let (text, content_type) = match part.value {
         Value::Object(_) | Value::Array(_) => (
-            serde_json::to_string(value).unwrap_or_default(),
-            Some(declared_type.unwrap_or("application/json")),
+            serde_json::to_string(part.value).unwrap_or_default(),
+            Some(part.declared_type.unwrap_or("application/json")),
         ),
-        scalar => (scalar_text(scalar), declared_type),
+        scalar => (scalar_text(scalar), part.declared_type),
     };
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
     out.extend_from_slice(disposition.as_bytes());
     if let Some(content_type) = content_type {
         out.extend_from_slice(
@@ -371,7 +503,7 @@ fn write_part(
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(text.as_bytes());
     out.extend_from_slice(b"\r\n");
-    Ok(value.clone())
+    Ok(part.value.clone())
 }
 
 /// Makes text safe inside a quoted header parameter: no quotes, no line breaks.
@@ -423,5 +555,22 @@ mod tests {
         assert!(bad.is_err_and(|e| e.message.starts_with("body/file: invalid base64 data")));
         let bytes = FilePart::from_value(&json!([104, 105]), "/body").map(|p| p.bytes);
         assert_eq!(bytes.ok(), Some(b"hi".to_vec()));
+    }
+
+    #[test]
+    fn base64_is_short_for_data_with_base64_encoding() {
+        let part = FilePart::from_value(
+            &json!({"base64": "aGk=", "contentType": "text/plain", "size": 2}),
+            "/body/file",
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(part.bytes, b"hi");
+        assert_eq!(part.content_type.as_deref(), Some("text/plain"));
+        let both = FilePart::from_value(&json!({"data": "a", "base64": "aGk="}), "/body/file");
+        assert!(
+            both.is_err_and(|e| e.message == "body/file: give either data or base64, not both")
+        );
+        let old_shape = FilePart::from_value(&json!({"contentType": "image/png"}), "/body");
+        assert!(old_shape.is_err_and(|e| e.message.contains("without data or base64")));
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use codemode_spec::{
-    BodyKind, Method, Operation, Parameter, ParameterLocation, ParameterStyle, Spec,
+    BodyKind, MediaType, Method, Operation, Parameter, ParameterLocation, ParameterStyle, Spec,
 };
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
@@ -291,6 +291,8 @@ pub struct CallRecord {
     pub ms: u64,
     /// Response body bytes received.
     pub bytes: u64,
+    /// Wall-clock time the call was sent (the audit log's `time`).
+    pub sent_at: std::time::SystemTime,
 }
 
 impl Session {
@@ -329,6 +331,26 @@ impl Session {
         self.prepare_named(operation, args, Preview::Skip)
     }
 
+    /// [`Session::prepare`] with the request body sent as `content_type`, which must be one of
+    /// the media types the operation offers (compared without parameters, ignoring case).
+    /// Arguments are validated as for the default media type; for a PATCH offered as JSON Patch
+    /// and an object patch type that is the shape-dependent schema, so an array fits JSON Patch.
+    pub fn prepare_as(
+        &self,
+        operation: &str,
+        args: &Value,
+        content_type: &str,
+    ) -> Result<PreparedRequest, CallError> {
+        let client = &self.inner.client;
+        let spec = &client.inner.spec;
+        let op = spec
+            .find(operation)
+            .ok_or_else(|| validate::unknown_operation(spec, operation))
+            .map_err(|e| client.redact_error(e))?;
+        self.prepare_operation_as(op, args, Preview::Build, Some(content_type))
+            .map_err(|e| client.redact_error(e))
+    }
+
     fn prepare_named(
         &self,
         operation: &str,
@@ -358,6 +380,16 @@ impl Session {
         op: &Operation,
         args: &Value,
         preview: Preview,
+    ) -> Result<PreparedRequest, CallError> {
+        self.prepare_operation_as(op, args, preview, None)
+    }
+
+    fn prepare_operation_as(
+        &self,
+        op: &Operation,
+        args: &Value,
+        preview: Preview,
+        content_type: Option<&str>,
     ) -> Result<PreparedRequest, CallError> {
         let client = &self.inner.client;
         let spec = &client.inner.spec;
@@ -401,10 +433,17 @@ impl Session {
             &plan.arguments.body_media,
             args.get(codemode_spec::BODY_ARGUMENT),
         ) {
-            (Some(media), Some(value)) => Some((
-                body::encode_body(media, value).map_err(|e| body_error(&op.name, e))?,
-                value,
-            )),
+            (Some(media), Some(value)) => {
+                let chosen = match content_type {
+                    Some(wanted) => offered_media(op, wanted)?,
+                    None => Cow::Borrowed(media.for_value(value)),
+                };
+                Some((
+                    body::encode_body(Some(spec), &chosen, value)
+                        .map_err(|e| body_error(&op.name, e))?,
+                    value,
+                ))
+            }
             _ => None,
         };
         let query = (!query_pieces.is_empty()).then(|| query_pieces.join("&"));
@@ -619,6 +658,52 @@ impl Session {
         } else {
             let error = response.error_for(operation.as_deref(), method, &path_template);
             Err(self.inner.client.redact_error(error))
+        }
+    }
+}
+
+/// The operation's request media type named `wanted` (without parameters, any case); a JSON
+/// patch body goes as JSON text, `application/apply-patch+yaml` included (JSON is YAML).
+fn offered_media<'o>(op: &'o Operation, wanted: &str) -> Result<Cow<'o, MediaType>, CallError> {
+    let essence = |t: &str| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let offered: Vec<&MediaType> = op
+        .request_body
+        .iter()
+        .flat_map(|b| b.content.iter())
+        .collect();
+    let found = offered
+        .iter()
+        .find(|m| essence(&m.media_type) == essence(wanted));
+    match found {
+        Some(media) if essence(wanted) == "application/apply-patch+yaml" => {
+            Ok(Cow::Owned(MediaType {
+                kind: BodyKind::Json,
+                ..(*media).clone()
+            }))
+        }
+        Some(media) => Ok(Cow::Borrowed(*media)),
+        None => {
+            let names: Vec<&str> = offered.iter().map(|m| m.media_type.as_str()).collect();
+            Err(CallError::validation(
+                format!(
+                    "{}: content type {wanted:?} is not offered; the operation takes {}",
+                    op.name,
+                    if names.is_empty() {
+                        "no request body".to_string()
+                    } else {
+                        validate::quote_list(&names)
+                    }
+                ),
+                "/contentType",
+                &names.join(", "),
+                json!(wanted),
+            ))
         }
     }
 }

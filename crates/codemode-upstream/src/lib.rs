@@ -14,15 +14,26 @@
 //! - `args`: one object keyed as [`codemode_spec::Operation::arguments`] says (parameters by
 //!   name, the request body under `body`). Strings for numeric/boolean parameters and numbers
 //!   for string parameters are converted; a lone value for an array parameter is wrapped.
-//! - File values (multipart parts, `application/octet-stream` bodies):
-//!   `{ data: string | number[], encoding?: "base64" | "utf8", filename?: string,
-//!   contentType?: string }`, or a plain string.
+//! - File values (multipart parts, `application/octet-stream` bodies), declared as `Binary` in
+//!   the TypeScript globals: `{ data: string | number[], encoding?: "base64" | "utf8",
+//!   filename?: string, contentType?: string }`, `{ base64: string, filename?, contentType? }`
+//!   (the shape binary responses come back in), or a plain string. Where the schema says a
+//!   multipart field is binary, any other object is a validation error.
+//! - Request media type: the spec's preferred one, except for PATCH bodies offered as JSON Patch
+//!   and object patch types without plain JSON: an array goes as `json-patch+json`, anything
+//!   else as `merge-patch+json` (then strategic merge, then apply patch).
+//! - readOnly properties are not required of request bodies (also when the `required` list
+//!   is beside the `allOf`/`oneOf` that declares them); one sent anyway is passed through.
 //! - Response bodies: parsed JSON; text as a string; `null` for 204 and empty bodies; binary as
 //!   `{ contentType, size, base64 }`, or `{ contentType, size, truncated: true }` above
 //!   [`UpstreamConfig::binary_base64_cap`].
 //! - Errors: [`CallError`] with [`CallErrorKind::js_name`] as the class name, `message`, and
 //!   `data` (`{status, method, path, body, requestId?, retryAfter?, operation?}` for API errors,
-//!   `{pointer, expected, given}` for validation errors).
+//!   `{pointer, expected, given}` for validation errors). An API error's `body` is the parsed
+//!   body when small; past 4000 characters a plain string (text, or a JSON body's JSON text)
+//!   cut with `… [truncated: first 4000 of N characters]`. Its message quotes the upstream's
+//!   own message; for an HTML page, its text without tags (≤ 200 characters) with content type
+//!   and size.
 //!
 //! # Redaction
 //!
@@ -37,6 +48,7 @@ mod client;
 mod config;
 mod egress;
 mod error;
+mod media;
 mod paginate;
 mod response;
 mod secret;

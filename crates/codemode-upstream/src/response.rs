@@ -65,9 +65,9 @@ impl ApiResponse {
             .unwrap_or("")
             .to_ascii_lowercase();
         let mut message = format!("{method} {path} failed: {} {reason}", self.status);
-        if let Some(upstream) = upstream_message(&self.body) {
+        if let Some(upstream) = self.readable_message() {
             message.push_str(": ");
-            message.push_str(&truncate(&upstream, 300));
+            message.push_str(&upstream);
         }
         if let Some(seconds) = self.retry_after {
             message.push_str(&format!(" (retry after {seconds}s)"));
@@ -76,7 +76,7 @@ impl ApiResponse {
             "status": self.status,
             "method": method,
             "path": path,
-            "body": bounded(&self.body),
+            "body": bounded_error_body(&self.body),
         });
         if let Some(operation) = operation {
             data["operation"] = json!(operation);
@@ -91,14 +91,132 @@ impl ApiResponse {
     }
 }
 
-/// A body small enough to carry in an error: as is, or its JSON text cut short.
-fn bounded(body: &Value) -> Value {
-    let text = serde_json::to_string(body).unwrap_or_default();
-    if text.chars().count() <= ERROR_BODY_MAX_CHARS {
-        body.clone()
-    } else {
-        Value::String(truncate(&text, ERROR_BODY_MAX_CHARS))
+/// The body an error carries: the value as is when small; otherwise a plain string (the text
+/// itself, or the JSON text of a structured body) cut at [`ERROR_BODY_MAX_CHARS`] with a marker
+/// saying how much is left out. Never the JSON encoding of a string.
+fn bounded_error_body(body: &Value) -> Value {
+    match body {
+        Value::String(text) => match cut_with_marker(text) {
+            Some(cut) => Value::String(cut),
+            None => body.clone(),
+        },
+        Value::Object(_) | Value::Array(_) => {
+            let text = serde_json::to_string(body).unwrap_or_default();
+            match cut_with_marker(&text) {
+                Some(cut) => Value::String(cut),
+                None => body.clone(),
+            }
+        }
+        _ => body.clone(),
     }
+}
+
+/// `text` cut at [`ERROR_BODY_MAX_CHARS`] characters and marked, or `None` when it fits.
+fn cut_with_marker(text: &str) -> Option<String> {
+    let total = text.chars().count();
+    if total <= ERROR_BODY_MAX_CHARS {
+        return None;
+    }
+    let cut: String = text.chars().take(ERROR_BODY_MAX_CHARS).collect();
+    Some(format!(
+        "{cut}… [truncated: first {ERROR_BODY_MAX_CHARS} of {total} characters]"
+    ))
+}
+
+/// The longest upstream message quoted in an error's one-line message.
+const MESSAGE_MAX_CHARS: usize = 300;
+
+/// The longest text excerpt of an HTML error page quoted in a message.
+const HTML_EXCERPT_MAX_CHARS: usize = 200;
+
+impl ApiResponse {
+    /// The upstream's own words for the error, fit for a one-line message: the message of a
+    /// JSON error shape or a short text body; for an HTML page (a proxy's or framework's error
+    /// page) a short excerpt of its text, tags stripped, with its content type and size.
+    fn readable_message(&self) -> Option<String> {
+        if let Value::String(text) = &self.body {
+            let content_type = self.header("content-type");
+            if is_html(content_type, text) {
+                return Some(html_summary(content_type, text));
+            }
+        }
+        upstream_message(&self.body).map(|m| truncate(&m, MESSAGE_MAX_CHARS))
+    }
+}
+
+/// HTML by its content type, or by its first characters when the type is missing or generic.
+fn is_html(content_type: Option<&str>, text: &str) -> bool {
+    let essence = content_type
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    if matches!(
+        essence.as_deref(),
+        Some("text/html" | "application/xhtml+xml")
+    ) {
+        return true;
+    }
+    let start: String = text
+        .trim_start()
+        .chars()
+        .take(14)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    start.starts_with("<!doctype html") || start.starts_with("<html")
+}
+
+/// `"Bad Gateway: the upstream is down" (text/html, 1234 bytes)`: the page's text without tags
+/// (its `<title>` first when it has one), cut short.
+fn html_summary(content_type: Option<&str>, html: &str) -> String {
+    let text = one_line(&strip_tags(html));
+    let kind = content_type
+        .and_then(|t| t.split(';').next())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("text/html");
+    let size = format!("({kind}, {} bytes)", html.len());
+    if text.is_empty() {
+        format!("HTML page {size}")
+    } else {
+        format!("{} {size}", truncate(&text, HTML_EXCERPT_MAX_CHARS))
+    }
+}
+
+/// The text of an HTML page: tags, comments, scripts and styles left out, entities for
+/// `&amp; &lt; &gt; &quot; &#39; &nbsp;` decoded. A rough reading, for messages only.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len().min(4096));
+    let lower = html.to_ascii_lowercase();
+    let mut rest = 0;
+    while rest < html.len() {
+        let Some(open) = lower[rest..].find('<').map(|i| rest + i) else {
+            out.push_str(&html[rest..]);
+            break;
+        };
+        out.push_str(&html[rest..open]);
+        let skip_to = if lower[open..].starts_with("<!--") {
+            lower[open..].find("-->").map(|i| open + i + 3)
+        } else if lower[open..].starts_with("<script") || lower[open..].starts_with("<style") {
+            let close = if lower[open..].starts_with("<script") {
+                "</script>"
+            } else {
+                "</style>"
+            };
+            lower[open..].find(close).map(|i| open + i + close.len())
+        } else {
+            lower[open..].find('>').map(|i| open + i + 1)
+        };
+        out.push(' ');
+        match skip_to {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 /// The human message inside the common error shapes: `message`, `error.message`, `error`,
@@ -384,6 +502,19 @@ mod tests {
         assert!(facts.selected.is_empty());
         assert_eq!(facts.request_id.as_deref(), Some("req-7"));
         assert_eq!(facts.retry_after, Some(3));
+    }
+
+    #[test]
+    fn html_pages_are_read_without_tags() {
+        let page = "<html><head><title>Bad &amp; gone</title><script>var x = '<b>';</script>\
+                    </head><body><!-- <p>hidden</p> --><p>Try\n again</p></body></html>";
+        assert_eq!(one_line(&strip_tags(page)), "Bad & gone Try again");
+        assert_eq!(
+            html_summary(Some("text/html; charset=utf-8"), "<p></p>"),
+            "HTML page (text/html, 7 bytes)"
+        );
+        assert!(is_html(None, "  <!DOCTYPE HTML><p>x"));
+        assert!(!is_html(Some("text/plain"), "a < b"));
     }
 
     #[test]

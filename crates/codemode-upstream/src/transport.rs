@@ -67,6 +67,7 @@ impl Session {
             .with_data(json!({ "maxCalls": max_calls })));
         }
         let started = Instant::now();
+        let sent_at = std::time::SystemTime::now();
         let mut request = request;
         // Shared, not copied, by every attempt and redirect.
         let body = request.body.take().map(Bytes::from);
@@ -85,6 +86,7 @@ impl Session {
             status,
             ms: started.elapsed().as_millis() as u64,
             bytes,
+            sent_at,
         };
         if let Ok(mut records) = self.inner.records.lock() {
             records.push(record);
@@ -389,7 +391,9 @@ impl Session {
         if !(parsed.strings_verbatim && client.redactor.is_absent_from(&bytes)) {
             client.redactor.redact_value(&mut body);
         }
-        let facts = response::header_facts(&headers, shown == ResponseHeaders::Keep);
+        // An error response keeps its headers either way: its message names the content type.
+        let keep_headers = shown == ResponseHeaders::Keep || !(200..300).contains(&status);
+        let facts = response::header_facts(&headers, keep_headers);
         let mut selected = facts.selected;
         for (_, value) in selected.iter_mut() {
             client.redactor.redact_in_place(value);

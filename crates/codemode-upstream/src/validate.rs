@@ -12,6 +12,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Draft, ValidationError, Validator};
 use serde_json::{Map, Value, json};
 
+use crate::media::BodyMedia;
 use crate::{CallError, CallErrorKind};
 
 /// Everything about one operation that is worth computing once: the argument keys, how each
@@ -22,8 +23,8 @@ pub(crate) struct OperationPlan {
     pub(crate) arguments: Vec<(String, ArgumentSource)>,
     /// `None` when the spec's schemas could not be compiled (a spec defect must not block calls).
     validator: Option<Validator>,
-    /// The media type the body is sent as (the spec's preferred one).
-    pub(crate) body_media: Option<MediaType>,
+    /// The media type(s) the body is sent as (see [`BodyMedia`]).
+    pub(crate) body_media: Option<BodyMedia>,
     /// Per parameter (by index in `Operation::parameters`): its argument key and coercion rule.
     parameters: Vec<ParameterPlan>,
     /// Indices into `arguments` of the ones that must be present.
@@ -81,8 +82,7 @@ impl OperationPlan {
         let body_media = op
             .request_body
             .as_ref()
-            .and_then(|b| b.preferred())
-            .cloned();
+            .and_then(|b| BodyMedia::choose(spec, b));
         let validator = compile_arguments_validator(spec, op, &arguments, body_media.as_ref());
         let parameters = op
             .parameters
@@ -302,6 +302,7 @@ fn missing_argument(
             let expected = plan
                 .body_media
                 .as_ref()
+                .map(|m| &m.default)
                 .map(|m| format!("{}, {}", m.media_type, describe_schema(spec, &m.schema)))
                 .unwrap_or_else(|| "a value".to_string());
             CallError::validation(
@@ -555,10 +556,21 @@ fn explain_alternatives(
         }
         return (pointer, names.join(" or "), given, None);
     }
+    // The alternative the value was meant for is the one whose enums and consts it satisfies
+    // (a `type: "A"` discriminator, say); among those, the one that got furthest.
+    let misses_a_literal = |branch: &Vec<ValidationError<'static>>| {
+        branch.iter().any(|e| {
+            matches!(
+                e.kind(),
+                ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. }
+            )
+        })
+    };
     let deepest = context
         .iter()
-        .filter_map(|branch| branch.first())
-        .max_by_key(|e| e.instance_path().as_str().len());
+        .filter_map(|branch| Some((!misses_a_literal(branch), branch.first()?)))
+        .max_by_key(|(fits_literals, e)| (*fits_literals, e.instance_path().as_str().len()))
+        .map(|(_, e)| e);
     match deepest {
         Some(e) => explain(e),
         None => (
@@ -587,17 +599,17 @@ fn compile_arguments_validator(
     spec: &Spec,
     op: &Operation,
     arguments: &[(String, ArgumentSource)],
-    body_media: Option<&MediaType>,
+    body_media: Option<&BodyMedia>,
 ) -> Option<Validator> {
     let relax_binary = matches!(
-        body_media.map(|m| m.kind),
+        body_media.map(|m| m.default.kind),
         Some(BodyKind::Multipart | BodyKind::Binary)
     );
     let mut properties = Map::new();
     for (key, source) in arguments {
         let schema = match source {
             ArgumentSource::Parameter(i) => op.parameters.get(*i).map(|p| p.schema.clone()),
-            ArgumentSource::Body => body_media.map(body_schema),
+            ArgumentSource::Body => body_media.map(|m| m.schema(body_schema)),
         };
         if let Some(schema) = schema {
             properties.insert(key.clone(), schema);
@@ -605,9 +617,9 @@ fn compile_arguments_validator(
     }
     let mut root = json!({ "type": "object", "properties": properties });
     let mut components = referenced_schemas(spec, &root);
-    prepare_for_requests(&mut root, relax_binary);
+    prepare_for_requests(spec, &mut root, relax_binary);
     for schema in components.values_mut() {
-        prepare_for_requests(schema, relax_binary);
+        prepare_for_requests(spec, schema, relax_binary);
     }
     if !components.is_empty() {
         root["components"] = json!({ "schemas": components });
@@ -674,38 +686,98 @@ fn collect_refs(value: &Value, out: &mut VecDeque<String>) {
 }
 
 /// Request-side adjustments: `readOnly` properties are never required in a request (OpenAPI
-/// says so); for multipart and binary bodies, binary string fields accept the file-part shape.
-fn prepare_for_requests(schema: &mut Value, relax_binary: bool) {
+/// says so; see [`drop_read_only_requirements`]); for multipart and binary bodies, binary string
+/// fields accept the file-part shape. A readOnly property a script sends anyway is passed
+/// through (checked against its schema like any other): the server decides whether to ignore
+/// it.
+fn prepare_for_requests(spec: &Spec, schema: &mut Value, relax_binary: bool) {
     match schema {
         Value::Object(map) => {
             if relax_binary && is_binary_string(map) {
                 map.clear();
                 return;
             }
-            let read_only: Vec<String> = match map.get("properties") {
-                Some(Value::Object(props)) => props
-                    .iter()
-                    .filter(|(_, p)| p.get("readOnly") == Some(&Value::Bool(true)))
-                    .map(|(k, _)| k.clone())
-                    .collect(),
-                _ => Vec::new(),
-            };
-            if !read_only.is_empty()
-                && let Some(Value::Array(required)) = map.get_mut("required")
-            {
-                required.retain(|r| r.as_str().is_none_or(|r| !read_only.iter().any(|p| p == r)));
-            }
+            drop_read_only_requirements(spec, map);
             map.values_mut()
-                .for_each(|v| prepare_for_requests(v, relax_binary));
+                .for_each(|v| prepare_for_requests(spec, v, relax_binary));
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|v| prepare_for_requests(v, relax_binary)),
+            .for_each(|v| prepare_for_requests(spec, v, relax_binary)),
         _ => {}
     }
 }
 
-fn is_binary_string(map: &Map<String, Value>) -> bool {
+/// Removes readOnly properties from a schema's `required` list, wherever the properties are
+/// declared: its own `properties` or the `allOf`/`oneOf`/`anyOf` members it is composed of
+/// (through `$ref`s). A `required` list beside alternatives (`oneOf`/`anyOf`, no properties of
+/// its own) that names readOnly properties describes the resource as the server returns it
+/// (Cloudflare's DNS record requires `id`, `proxiable`, `created_on`… next to one alternative
+/// per record type); it goes entirely, since each alternative carries its own request-side list.
+fn drop_read_only_requirements(spec: &Spec, map: &mut Map<String, Value>) {
+    let Some(Value::Array(required)) = map.get("required") else {
+        return;
+    };
+    if required.is_empty() {
+        return;
+    }
+    let mut read_only = HashSet::new();
+    collect_read_only(spec, map, &mut read_only, 0);
+    if read_only.is_empty() {
+        return;
+    }
+    let names_read_only = required
+        .iter()
+        .any(|r| r.as_str().is_some_and(|r| read_only.contains(r)));
+    if !names_read_only {
+        return;
+    }
+    let beside_alternatives = !map.contains_key("properties")
+        && ["oneOf", "anyOf"]
+            .iter()
+            .any(|k| map.get(*k).is_some_and(Value::is_array));
+    if beside_alternatives {
+        map.remove("required");
+    } else if let Some(Value::Array(required)) = map.get_mut("required") {
+        required.retain(|r| r.as_str().is_none_or(|r| !read_only.contains(r)));
+    }
+}
+
+/// The names of readOnly properties a schema declares itself or through its compositions.
+fn collect_read_only(
+    spec: &Spec,
+    map: &Map<String, Value>,
+    out: &mut HashSet<String>,
+    depth: usize,
+) {
+    if depth > 8 {
+        return;
+    }
+    if let Some(Value::Object(properties)) = map.get("properties") {
+        for (name, property) in properties {
+            let flagged = |p: &Value| p.get("readOnly") == Some(&Value::Bool(true));
+            if flagged(property) || flagged(spec.deref_schema(property)) {
+                out.insert(name.clone());
+            }
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Value::Array(members)) = map.get(key) {
+            for member in members {
+                if let Some(member) = spec.deref_schema(member).as_object() {
+                    collect_read_only(spec, member, out, depth + 1);
+                }
+            }
+        }
+    }
+    if let Some(Value::String(reference)) = map.get("$ref")
+        && let Some(target) = spec.schema_by_ref(reference).and_then(Value::as_object)
+    {
+        collect_read_only(spec, target, out, depth + 1);
+    }
+}
+
+pub(crate) fn is_binary_string(map: &Map<String, Value>) -> bool {
     let format = map.get("format").and_then(Value::as_str);
     matches!(format, Some("binary" | "byte" | "base64"))
         || map.contains_key("contentMediaType")

@@ -10,14 +10,14 @@ interface Api {
    * DELETE /things/{id} */
   deleteThing(args: { id: number }): Promise<null>;
   /** GET /things/{id}/raw */
-  downloadThing(args: { id: number }): Promise<Binary>;
+  downloadThing(args: { id: number }): Promise<BinaryResponse>;
   /** PUT /things/{id}/raw */
   uploadThing(args: { id: number; body?: Binary | string }): Promise<string>;
 }
 type Shape = Circle & { kind: "circle" } | Square & { kind: "square" };
 interface Thing {
   /** @format int64 */
-  readonly id: number;
+  readonly id?: number;
   password: string;
   /** Display name. */
   name: string | null;

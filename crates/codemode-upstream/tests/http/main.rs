@@ -5,6 +5,7 @@ mod auth;
 mod errors;
 mod fixture;
 mod pagination;
+mod real_spec_calls;
 mod real_specs;
 mod serialization;
 mod validation;
