@@ -52,20 +52,65 @@ pub struct UpstreamArgs {
     pub header_env: Vec<String>,
 }
 
+/// The accepted range of each numeric setting, shared by the flags and the config file. Values
+/// outside are refused with an error naming the range, never clamped: a limit that silently means
+/// something else than what was written is worse than no limit.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    /// `--timeout-ms`, `limits.timeout_ms`: up to an hour.
+    pub const TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
+    /// `--memory-mb`, `limits.memory_mb`: up to 64 GiB.
+    pub const MEMORY_MB: RangeInclusive<u64> = 1..=65_536;
+    /// `--max-calls`, `limits.max_calls`.
+    pub const MAX_CALLS: RangeInclusive<u64> = 1..=100_000;
+    /// `--workers`, `limits.workers`: one thread each.
+    pub const WORKERS: RangeInclusive<u64> = 1..=1_024;
+    /// `--output-tokens`, `limits.output_tokens`, `limits.search_tokens`.
+    pub const TOKENS: RangeInclusive<u64> = 100..=1_000_000;
+    /// `search --limit`.
+    pub const SEARCH_LIMIT: RangeInclusive<u64> = 1..=20;
+}
+
+/// A clap parser for an integer flag that refuses values outside `range`
+/// (clap's error reads "invalid value '0' for '--workers <N>': 0 is not in 1..=1024").
+pub fn ranged<T>(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<T>
+where
+    T: TryFrom<u64> + Clone + Send + Sync + 'static,
+    <T as TryFrom<u64>>::Error: std::error::Error + Send + Sync + 'static,
+{
+    clap::builder::RangedU64ValueParser::<T>::new().range(range)
+}
+
+/// A config file value checked against the range its flag enforces.
+pub fn in_range<T>(key: &str, value: T, range: &std::ops::RangeInclusive<u64>) -> anyhow::Result<T>
+where
+    T: Copy + TryInto<u64> + std::fmt::Display,
+{
+    match value.try_into() {
+        Ok(n) if range.contains(&n) => Ok(value),
+        _ => bail!(
+            "config: {key} must be in {}..={}, got {value}",
+            range.start(),
+            range.end()
+        ),
+    }
+}
+
 /// Limits of one run.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LimitArgs {
-    /// Wall-clock limit of one program, including time waiting on the API [default: 30000].
-    #[arg(long, value_name = "N")]
+    /// Wall-clock limit of one program in ms, including time waiting on the API (1–3600000) [default: 30000].
+    #[arg(long, value_name = "N", value_parser = ranged::<u64>(ranges::TIMEOUT_MS))]
     pub timeout_ms: Option<u64>,
-    /// Memory limit of one program's JS heap [default: 64].
-    #[arg(long, value_name = "N")]
+    /// Memory limit of one program's JS heap in MiB (1–65536) [default: 64].
+    #[arg(long, value_name = "N", value_parser = ranged::<usize>(ranges::MEMORY_MB))]
     pub memory_mb: Option<usize>,
-    /// Upstream calls one program may make [default: 50].
-    #[arg(long, value_name = "N")]
+    /// Upstream calls one program may make (1–100000) [default: 50].
+    #[arg(long, value_name = "N", value_parser = ranged::<u32>(ranges::MAX_CALLS))]
     pub max_calls: Option<u32>,
-    /// Programs running at once [default: number of cores].
-    #[arg(long, value_name = "N")]
+    /// Programs running at once (1–1024) [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = ranged::<usize>(ranges::WORKERS))]
     pub workers: Option<usize>,
 }
 
@@ -272,6 +317,14 @@ fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<
     Ok(out)
 }
 
+/// The spec to load: `--spec` first, then `spec = …` in the config file.
+pub fn spec_source(flag: Option<&str>, file: &ConfigFile) -> anyhow::Result<String> {
+    match flag.or(file.spec.as_deref()) {
+        Some(spec) => Ok(spec.to_string()),
+        None => bail!("no spec: pass --spec FILE|URL (or `spec = …` in the config file)"),
+    }
+}
+
 /// Where a spec-less base URL comes from: flag, config file, then the spec's first server.
 pub fn base_url(
     args: &UpstreamArgs,
@@ -289,6 +342,41 @@ pub fn base_url(
             spec.default_server_url()
                 .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
         })
+}
+
+/// The `[limits]` of the config file, each checked against its range (flags are checked by clap).
+pub struct FileLimits {
+    pub timeout_ms: Option<u64>,
+    pub memory_mb: Option<usize>,
+    pub max_calls: Option<u32>,
+    pub workers: Option<usize>,
+    pub output_tokens: Option<usize>,
+    pub search_tokens: Option<usize>,
+}
+
+impl FileLimits {
+    pub fn checked(limits: &LimitsConfig) -> anyhow::Result<FileLimits> {
+        use ranges::*;
+        Ok(FileLimits {
+            timeout_ms: optional("limits.timeout_ms", limits.timeout_ms, &TIMEOUT_MS)?,
+            memory_mb: optional("limits.memory_mb", limits.memory_mb, &MEMORY_MB)?,
+            max_calls: optional("limits.max_calls", limits.max_calls, &MAX_CALLS)?,
+            workers: optional("limits.workers", limits.workers, &WORKERS)?,
+            output_tokens: optional("limits.output_tokens", limits.output_tokens, &TOKENS)?,
+            search_tokens: optional("limits.search_tokens", limits.search_tokens, &TOKENS)?,
+        })
+    }
+}
+
+fn optional<T>(
+    key: &str,
+    value: Option<T>,
+    range: &std::ops::RangeInclusive<u64>,
+) -> anyhow::Result<Option<T>>
+where
+    T: Copy + TryInto<u64> + std::fmt::Display,
+{
+    value.map(|v| in_range(key, v, range)).transpose()
 }
 
 pub struct EngineInputs<'a> {
@@ -317,17 +405,18 @@ pub fn engine_config(
         max_result_bytes: 16 * 1024 * 1024,
         ..SandboxConfig::default()
     };
-    if let Some(ms) = limits.timeout_ms.or(file.limits.timeout_ms) {
-        sandbox.timeout = Duration::from_millis(ms.max(1));
+    let file_limits = FileLimits::checked(&file.limits)?;
+    if let Some(ms) = limits.timeout_ms.or(file_limits.timeout_ms) {
+        sandbox.timeout = Duration::from_millis(ms);
     }
-    if let Some(mb) = limits.memory_mb.or(file.limits.memory_mb) {
-        sandbox.memory_limit_bytes = mb.max(1) * 1024 * 1024;
+    if let Some(mb) = limits.memory_mb.or(file_limits.memory_mb) {
+        sandbox.memory_limit_bytes = mb * 1024 * 1024;
     }
-    if let Some(workers) = limits.workers.or(file.limits.workers) {
-        sandbox.workers = workers.max(1);
+    if let Some(workers) = limits.workers.or(file_limits.workers) {
+        sandbox.workers = workers;
     }
     let mut session = SessionSettings::default();
-    if let Some(n) = limits.max_calls.or(file.limits.max_calls) {
+    if let Some(n) = limits.max_calls.or(file_limits.max_calls) {
         session.max_calls = n;
         sandbox.max_host_calls = sandbox.max_host_calls.max(n.saturating_add(20));
     }
@@ -358,7 +447,7 @@ pub fn engine_config(
         sandbox,
         upstream: upstream_config,
         session,
-        search_budget_tokens: file.limits.search_tokens,
+        search_budget_tokens: file_limits.search_tokens,
         policy: PolicyConfig {
             read_only: read_only || file.read_only,
             allow: file.allow.clone(),

@@ -40,12 +40,9 @@ pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
         (false, true) => writeln!(out, "{}", summary_json(spec, loaded.load_ms)),
         (false, false) => write!(out, "{}", summary_text(spec, loaded.load_ms)),
     };
-    match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        // A closed pipe (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(e.into()),
-    }
+    // A closed pipe (`| head`) ends quietly in `main`.
+    result.and_then(|()| out.flush())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn operation_json(op: &Operation) -> serde_json::Value {

@@ -6,6 +6,7 @@ mod demo;
 mod example_upstream;
 mod inspect;
 mod options;
+mod output;
 mod run;
 mod search;
 mod serve;
@@ -34,7 +35,12 @@ enum Command {
     Search(search::SearchArgs),
     /// Run a program against the API exactly as the execute tool would.
     Run(Box<run::RunArgs>),
-    /// Print TypeScript declarations for operations.
+    /// Print a .d.ts for some operations (--op) or all of them (--all), with the sandbox globals.
+    ///
+    /// The output declares the chosen operations as members of `interface Api`, every named type
+    /// they use, and the sandbox globals (`api`, `ApiError`, `Binary`, `sleep`, `console`), so it
+    /// type-checks on its own: `codemode types spec.yaml --all > api.d.ts`, then
+    /// `tsc --strict --noEmit api.d.ts agent.ts`. One of --op or --all is required.
     Types(types::TypesArgs),
     /// Summarize a spec: counts, servers, security schemes, load time and tolerated defects.
     Inspect(inspect::InspectArgs),
@@ -52,6 +58,8 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader went away (`| head`): nothing left to say, and nobody to say it to.
+        Err(error) if output::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::from(2)

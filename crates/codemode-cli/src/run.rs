@@ -15,9 +15,9 @@ use crate::options::SpecSource;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
+    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL. May come from --config.
     #[arg(long)]
-    pub spec: String,
+    pub spec: Option<String>,
     /// The program: a .js or .ts file, or `-` for stdin.
     pub file: PathBuf,
     #[command(flatten)]
@@ -43,7 +43,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let spec = args.source.load(&args.spec)?.spec;
+    let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
+    let spec = args.source.load(&spec_source)?.spec;
     let inputs = EngineInputs {
         upstream: &args.upstream,
         limits: &args.limits,
@@ -67,7 +68,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .await,
         )
     })?;
-    Ok(report(&outcome))
+    Ok(report(&outcome)?)
 }
 
 fn read_program(file: &PathBuf) -> anyhow::Result<String> {
@@ -81,7 +82,7 @@ fn read_program(file: &PathBuf) -> anyhow::Result<String> {
     std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
-fn report(outcome: &ExecuteOutcome) -> ExitCode {
+fn report(outcome: &ExecuteOutcome) -> std::io::Result<ExitCode> {
     for line in &outcome.logs {
         eprintln!("[{}] {}", line.level, line.text);
     }
@@ -103,8 +104,8 @@ fn report(outcome: &ExecuteOutcome) -> ExitCode {
     }
     match &outcome.result {
         Ok(value) => {
-            println!("{value}");
-            ExitCode::SUCCESS
+            crate::output::print(&format!("{value}\n"))?;
+            Ok(ExitCode::SUCCESS)
         }
         Err(failure) => {
             let at = match (failure.line, failure.col) {
@@ -112,7 +113,7 @@ fn report(outcome: &ExecuteOutcome) -> ExitCode {
                 _ => String::new(),
             };
             eprintln!("error ({}){at}: {}", failure.kind, failure.message);
-            ExitCode::from(1)
+            Ok(ExitCode::from(1))
         }
     }
 }

@@ -15,7 +15,7 @@ pub struct SearchArgs {
     #[arg(long)]
     pub spec: String,
     /// How many operations to return (1–20).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = crate::config::ranged::<usize>(crate::config::ranges::SEARCH_LIMIT))]
     pub limit: usize,
     /// Print `{"query": …, "results": [{"name", "method", "path", "score"}]}` instead of the answer text.
     #[arg(long)]
@@ -60,6 +60,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         })?;
         write!(out, "{}", answer.text)?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

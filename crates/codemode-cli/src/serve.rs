@@ -29,8 +29,8 @@ pub struct ServeArgs {
     /// Refuse every call that changes data (only GET and HEAD, plus config `[[allow]]` rules, go out).
     #[arg(long)]
     pub read_only: bool,
-    /// Token budget of one tool result (o200k) [default: 6000].
-    #[arg(long, value_name = "N")]
+    /// Token budget of one tool result (o200k; 100–1000000) [default: 6000].
+    #[arg(long, value_name = "N", value_parser = crate::config::ranged::<usize>(crate::config::ranges::TOKENS))]
     pub output_tokens: Option<usize>,
     /// Environment variable holding a bearer token that HTTP clients must send to /mcp.
     #[arg(long, value_name = "VAR")]
@@ -63,10 +63,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let spec_source = match args.spec.clone().or_else(|| file.spec.clone()) {
-        Some(spec) => spec,
-        None => bail!("no spec: pass --spec FILE|URL (or `spec = …` in the config file)"),
-    };
+    let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
     let loaded = args.source.load(&spec_source)?;
     let inputs = EngineInputs {
         upstream: &args.upstream,
@@ -123,8 +120,9 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         ToolsFlag::Code => ToolMode::CodeMode,
         ToolsFlag::PerOperation => ToolMode::PerOperation,
     };
-    if let Some(n) = args.output_tokens.or(file.limits.output_tokens) {
-        config.output_budget_tokens = n.max(100);
+    let file_limits = crate::config::FileLimits::checked(&file.limits)?;
+    if let Some(n) = args.output_tokens.or(file_limits.output_tokens) {
+        config.output_budget_tokens = n;
     }
     config.allowed_hosts.extend(
         args.allowed_host

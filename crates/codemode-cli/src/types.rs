@@ -1,21 +1,26 @@
-//! `codemode types`: TypeScript declarations for some or all operations.
+//! `codemode types`: a self-contained `.d.ts` for some or all operations: the operations as
+//! members of `interface Api`, the named types they reach, and the sandbox globals (`api`,
+//! `ApiError`, `Binary`, `sleep`, `console`), so agent code can be checked with `tsc --strict`.
 
 use std::process::ExitCode;
 
 use anyhow::bail;
-use clap::Args;
+use clap::{ArgGroup, Args};
+use codemode_engine::spec::Spec;
 use codemode_engine::typescript::{DeclareOptions, GLOBALS, declare_all, declare_operations};
 
 use crate::options::SpecSource;
 
+// The help text is the `Types` variant's doc comment in main.rs.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("selection").required(true).args(["ops", "all"])))]
 pub struct TypesArgs {
     /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
     pub spec: String,
     /// An operation to declare: its name, operationId or `METHOD /path` (repeatable).
     #[arg(long = "op", value_name = "NAME")]
     pub ops: Vec<String>,
-    /// Declare every operation as members of `interface Api`, plus the sandbox globals.
+    /// Declare every operation as members of `interface Api`.
     #[arg(long, conflicts_with = "ops")]
     pub all: bool,
     #[command(flatten)]
@@ -24,15 +29,18 @@ pub struct TypesArgs {
 
 pub fn run(args: TypesArgs) -> anyhow::Result<ExitCode> {
     let spec = args.source.load(&args.spec)?.spec;
-    if args.all {
-        print!("{}", declare_all(&spec));
-        return Ok(ExitCode::SUCCESS);
-    }
-    if args.ops.is_empty() {
-        // No selection: the globals block, which is what every program can use.
-        println!("{GLOBALS}");
-        return Ok(ExitCode::SUCCESS);
-    }
+    let declarations = if args.all {
+        declare_all(&spec)
+    } else {
+        declare_chosen(&spec, &args)?
+    };
+    crate::output::print(&with_globals(&declarations))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The `--op` operations, declared in full: a `.d.ts` has no token budget, and cutting types at
+/// a depth would leave names undeclared.
+fn declare_chosen(spec: &Spec, args: &TypesArgs) -> anyhow::Result<String> {
     let mut ops = Vec::new();
     for name in &args.ops {
         match spec.find(name) {
@@ -44,7 +52,20 @@ pub fn run(args: TypesArgs) -> anyhow::Result<ExitCode> {
             ),
         }
     }
-    let declarations = declare_operations(&spec, &ops, &DeclareOptions::default());
-    print!("{}", declarations.text);
-    Ok(ExitCode::SUCCESS)
+    let options = DeclareOptions {
+        max_depth: usize::MAX,
+        ..DeclareOptions::default()
+    };
+    Ok(declare_operations(spec, &ops, &options).text)
+}
+
+/// The operations' declarations, then the globals; `interface Api` merges across the two.
+fn with_globals(declarations: &str) -> String {
+    let mut text = String::with_capacity(declarations.len() + GLOBALS.len() + 1);
+    text.push_str(declarations);
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(GLOBALS);
+    text
 }

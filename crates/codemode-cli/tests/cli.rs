@@ -256,3 +256,354 @@ fn help_names_every_subcommand() {
         assert!(help.contains(sub), "--help mentions {sub}:\n{help}");
     }
 }
+
+/// Runs the binary with stdout a pipe whose reading end is already closed, as `| head -1` leaves
+/// it once head has its line: every write to stdout fails with a broken pipe.
+fn codemode_into_closed_pipe(args: &[&str], stdin: &str) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The program may end before it reads stdin; that is not what is tested here.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_subcommand_quietly() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let cases: [(&[&str], &str); 9] = [
+        (&["types", &petstore, "--all"], ""),
+        (&["types", &petstore, "--op", "getPetById"], ""),
+        (&["search", "--spec", &petstore, "delete a pet"], ""),
+        (
+            &["search", "--spec", &petstore, "--json", "delete a pet"],
+            "",
+        ),
+        (
+            &["search", "--spec", &petstore, "--batch"],
+            "find pets\nplace an order\n",
+        ),
+        (&["inspect", &petstore], ""),
+        (&["inspect", &petstore, "--operations", "--json"], ""),
+        (
+            &[
+                "run",
+                "--spec",
+                &petstore,
+                "--base-url",
+                "http://127.0.0.1:9",
+                "-",
+            ],
+            "return [1, 2, 3]",
+        ),
+        (
+            &[
+                "run",
+                "--spec",
+                &petstore,
+                "--base-url",
+                "http://127.0.0.1:9",
+                "-",
+            ],
+            "console.log('to stderr'); return 'x'.repeat(100000)",
+        ),
+    ];
+    for (args, stdin) in cases {
+        let out = codemode_into_closed_pipe(args, stdin);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe") && !err.contains("error"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// Type-checks `files` together under `tsc --strict --noEmit`; returns tsc's diagnostics.
+fn tsc_errors(files: &[&std::path::Path]) -> String {
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/.bin");
+    let tsc = bin.join("tsc");
+    assert!(
+        tsc.exists(),
+        "TypeScript is not installed at {}: run `npm ci` at the repository root",
+        tsc.display()
+    );
+    // tsc is a node script: its node (installed beside it) goes first on PATH.
+    let mut paths = vec![bin.clone()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let out = Command::new(&tsc)
+        .env("PATH", std::env::join_paths(paths).unwrap())
+        .args([
+            "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
+        ])
+        .args(files)
+        .output()
+        .expect("tsc runs");
+    if out.status.success() {
+        String::new()
+    } else {
+        format!("{}{}", stdout(&out), stderr(&out))
+    }
+}
+
+/// Agent code as a user would check it against the declarations `types` prints.
+const AGENT_TS: &str = r#"
+async function agent(): Promise<string> {
+  const pet = await api.getPetById({ petId: 1 });
+  const image: Binary = { contentType: "image/png", base64: "iVBORw0KGgo=" };
+  const uploaded = await api.uploadFile({ petId: pet.id ?? 1, body: image });
+  const raw = await api.getPetById({ petId: 2 }, { throwOnError: false });
+  await sleep(10);
+  console.log(raw.status, uploaded.message);
+  try {
+    await api.request({ method: "GET", path: "/store/inventory" });
+  } catch (e) {
+    if (e instanceof ApiError) return `${e.status}`;
+  }
+  return pet.name;
+}
+"#;
+
+#[test]
+fn types_prints_a_dts_that_type_checks_on_its_own() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let agent = dir.path().join("agent.ts");
+    std::fs::write(&agent, AGENT_TS).unwrap();
+    let selections: [&[&str]; 2] = [&["--all"], &["--op", "uploadFile", "--op", "getPetById"]];
+    for selection in selections {
+        let mut args = vec!["types", petstore.as_str()];
+        args.extend_from_slice(selection);
+        let out = codemode(&args);
+        assert!(out.status.success(), "{selection:?}: {}", stderr(&out));
+        let dts = stdout(&out);
+        for global in [
+            "declare const api",
+            "interface Binary",
+            "declare function sleep",
+        ] {
+            assert!(
+                dts.contains(global),
+                "{selection:?} declares {global}:\n{dts}"
+            );
+        }
+        let declarations = dir.path().join("api.d.ts");
+        std::fs::write(&declarations, &dts).unwrap();
+        let alone = tsc_errors(&[&declarations]);
+        assert!(alone.is_empty(), "{selection:?} alone:\n{alone}\n{dts}");
+        let with_agent = tsc_errors(&[&declarations, &agent]);
+        assert!(
+            with_agent.is_empty(),
+            "{selection:?} with agent code:\n{with_agent}"
+        );
+    }
+}
+
+#[test]
+fn types_without_a_selection_asks_for_op_or_all() {
+    let out = codemode(&["types", &spec("petstore3-openapi.yaml")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--op") && err.contains("--all"), "{err}");
+    let help = stdout(&codemode(&["types", "--help"]));
+    assert!(
+        help.contains("One of --op or --all is required") && help.contains("sandbox globals"),
+        "{help}"
+    );
+}
+
+/// An upstream for `run` that answers `GET /pets` after `delay`, on its own thread and runtime.
+fn start_slow_upstream(delay: std::time::Duration) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = axum::Router::new().route(
+                "/pets",
+                axum::routing::get(move || async move {
+                    tokio::time::sleep(delay).await;
+                    axum::Json(serde_json::json!([{ "id": 1, "name": "Rex" }]))
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn run_takes_the_spec_and_base_url_from_the_config_file() {
+    let base = start_slow_upstream(std::time::Duration::ZERO);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "spec = {:?}\nbase_url = {base:?}\n",
+            spec("petstore-swagger2.json")
+        ),
+    )
+    .unwrap();
+    let out = codemode_with_stdin(
+        &["run", "--config", config.to_str().unwrap(), "-"],
+        "const pets = await api.listPets(); return pets[0].name;",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), r#""Rex""#);
+    // Without a spec anywhere, the error says where one may come from.
+    std::fs::write(&config, format!("base_url = {base:?}\n")).unwrap();
+    let out = codemode_with_stdin(
+        &["run", "--config", config.to_str().unwrap(), "-"],
+        "return 1",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("pass --spec FILE|URL (or `spec = …` in the config file)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn out_of_range_numbers_are_refused_naming_the_range() {
+    let petstore = spec("petstore3-openapi.yaml");
+    for limit in ["0", "21", "50"] {
+        let out = codemode(&["search", "--spec", &petstore, "--limit", limit, "pets"]);
+        assert_eq!(out.status.code(), Some(2), "--limit {limit}");
+        assert!(stderr(&out).contains("1..=20"), "{}", stderr(&out));
+    }
+    let refused = [
+        ("--timeout-ms", "0", "1..=3600000"),
+        ("--memory-mb", "0", "1..=65536"),
+        ("--memory-mb", "18446744073709551615", "1..=65536"),
+        ("--max-calls", "0", "1..=100000"),
+        ("--workers", "0", "1..=1024"),
+    ];
+    for (flag, value, range) in refused {
+        let args = ["run", "--spec", &petstore, flag, value, "-"];
+        let out = codemode_with_stdin(&args, "return 1", &[]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let err = stderr(&out);
+        assert!(err.contains(flag) && err.contains(range), "{flag}: {err}");
+    }
+    let out = codemode(&["serve", "--spec", &petstore, "--output-tokens", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("100..=1000000"), "{}", stderr(&out));
+    // The same ranges hold in the config file.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cm.toml");
+    let file_cases = [
+        (
+            "timeout_ms = 0",
+            "limits.timeout_ms must be in 1..=3600000, got 0",
+        ),
+        ("workers = 0", "limits.workers must be in 1..=1024, got 0"),
+        (
+            "max_calls = 0",
+            "limits.max_calls must be in 1..=100000, got 0",
+        ),
+        (
+            "search_tokens = 1",
+            "limits.search_tokens must be in 100..=1000000, got 1",
+        ),
+    ];
+    for (line, message) in file_cases {
+        std::fs::write(&config, format!("[limits]\n{line}\n")).unwrap();
+        let args = [
+            "run",
+            "--spec",
+            &petstore,
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        let out = codemode_with_stdin(&[&args[..], &["-"]].concat(), "return 1", &[]);
+        assert_eq!(out.status.code(), Some(2), "{line}");
+        assert!(stderr(&out).contains(message), "{line}: {}", stderr(&out));
+    }
+    // In range still runs.
+    let out = codemode_with_stdin(
+        &[
+            "run",
+            "--spec",
+            &petstore,
+            "--timeout-ms",
+            "5000",
+            "--workers",
+            "1",
+            "--max-calls",
+            "1",
+            "-",
+        ],
+        "return 1 + 1",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "2");
+}
+
+#[test]
+fn audit_lines_carry_the_time_of_their_own_call() {
+    // Each answer takes 40 ms, so three calls made one after another start ≥ 40 ms apart.
+    let base = start_slow_upstream(std::time::Duration::from_millis(40));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cm.toml");
+    let log = dir.path().join("audit.jsonl");
+    std::fs::write(
+        &config,
+        format!(
+            "spec = {:?}\nbase_url = {base:?}\naudit_log = {:?}\n",
+            spec("petstore-swagger2.json"),
+            log.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = codemode_with_stdin(
+        &["run", "--config", config.to_str().unwrap(), "-"],
+        "for (let i = 0; i < 3; i++) await api.listPets(); return 'done';",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let times: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let v: Value = serde_json::from_str(line).unwrap();
+            v["time"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(times.len(), 3, "{text}");
+    // `…THH:MM:SS.mmmZ` → milliseconds of the day (the calls are well under a day apart).
+    let ms_of_day = |t: &str| -> i64 {
+        let clock = &t[11..23];
+        let (h, m) = (&clock[0..2], &clock[3..5]);
+        let (s, ms) = (&clock[6..8], &clock[9..12]);
+        [(h, 3_600_000), (m, 60_000), (s, 1000), (ms, 1)]
+            .iter()
+            .map(|(part, unit)| part.parse::<i64>().unwrap() * unit)
+            .sum()
+    };
+    for pair in times.windows(2) {
+        let gap = (ms_of_day(&pair[1]) - ms_of_day(&pair[0])).rem_euclid(86_400_000);
+        assert!(
+            (35..5_000).contains(&gap),
+            "{gap} ms between {pair:?}\n{text}"
+        );
+    }
+}

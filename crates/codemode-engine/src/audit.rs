@@ -18,7 +18,8 @@ impl AuditLog {
 
     pub(crate) fn record(&self, run_id: &str, call: &crate::upstream::CallRecord) {
         let line = json!({
-            "time": now_rfc3339(),
+            // The lines are written when the run ends; the time is when this call was sent.
+            "time": rfc3339(call.sent_at),
             "run": run_id,
             "operation": call.operation,
             "method": call.method,
@@ -35,9 +36,9 @@ impl AuditLog {
     }
 }
 
-/// UTC time as RFC 3339 with milliseconds, without a date-time dependency.
-fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
+/// `time` in UTC as RFC 3339 with milliseconds, without a date-time dependency.
+fn rfc3339(time: std::time::SystemTime) -> String {
+    let now = time
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let secs = now.as_secs() as i64;
@@ -63,10 +64,20 @@ fn now_rfc3339() -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use super::rfc3339;
+
     #[test]
-    fn timestamps_look_right() {
-        let t = super::now_rfc3339();
-        assert_eq!(t.len(), 24, "{t}");
-        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
+    fn timestamps_are_the_given_instant_in_utc() {
+        let at = |ms: u64| rfc3339(UNIX_EPOCH + Duration::from_millis(ms));
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(1_700_000_000_327), "2023-11-14T22:13:20.327Z");
+        // A leap day, and the last millisecond of a year.
+        assert_eq!(at(951_782_400_009), "2000-02-29T00:00:00.009Z");
+        assert_eq!(at(1_767_225_599_999), "2025-12-31T23:59:59.999Z");
+        let now = rfc3339(SystemTime::now());
+        assert_eq!(now.len(), 24, "{now}");
+        assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
     }
 }
