@@ -70,6 +70,36 @@ pub(crate) fn render(
     }
 }
 
+/// The answer to a query of type names: their declarations, and what the budget trimmed.
+pub(crate) fn render_types(
+    inner: &Inner,
+    query: &str,
+    declarations: &codemode_typescript::Declarations,
+) -> SearchAnswer {
+    let mut text = format!(
+        "Types named by {}: the shapes of arguments and results of the operations that use them.\n\n```ts\n",
+        quote(query)
+    );
+    text.push_str(declarations.text.trim_end());
+    text.push_str("\n```\n");
+    if !declarations.trimmed.is_empty() {
+        text.push_str(&format!(
+            "Trimmed to fit {} tokens: {}.\n",
+            inner.search_budget_tokens,
+            declarations.trimmed.join("; ")
+        ));
+    }
+    text.push_str(
+        "To find operations, search with a task (\"list refunds\") or operation names.\n",
+    );
+    SearchAnswer {
+        text,
+        hits: Vec::new(),
+        omitted: 0,
+        more: Vec::new(),
+    }
+}
+
 /// An operation with its score and, when policy blocks it, why.
 type Ranked<'a> = (&'a Operation, f64, Option<String>);
 

@@ -640,11 +640,26 @@ impl Host for DiscoveryHost {
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
-                let ops: Vec<&Operation> = names.iter().filter_map(|n| spec.find(n)).collect();
-                let declared = self
-                    .inner
-                    .declare(&ops, &codemode_typescript::DeclareOptions::default());
-                Ok(Value::String(declared.text))
+                let (ops, types): (Vec<&str>, Vec<&str>) =
+                    names.iter().partition(|name| spec.find(name).is_some());
+                let ops: Vec<&Operation> = ops.iter().filter_map(|n| spec.find(n)).collect();
+                let options = codemode_typescript::DeclareOptions::default();
+                let (declared_types, unknown) = self.inner.declare_types(&types, &options);
+                if !unknown.is_empty() {
+                    return Err(HostError::new(
+                        "Error",
+                        format!(
+                            "spec.declare: no operation or type named {}; spec.search(task) finds operations",
+                            unknown.join(", ")
+                        ),
+                    ));
+                }
+                let mut text = String::new();
+                if !ops.is_empty() {
+                    text.push_str(&self.inner.declare(&ops, &options).text);
+                }
+                text.push_str(&declared_types.text);
+                Ok(Value::String(text))
             }
             other => Err(HostError::new("Error", format!("no such helper {other:?}"))),
         }

@@ -190,6 +190,17 @@ impl Inner {
         codemode_typescript::Declarer::with_names(&self.spec, &self.type_names)
             .declare_operations(operations, options)
     }
+
+    /// Component schemas by name (TypeScript or spec name); also returns the names that are
+    /// neither.
+    pub(crate) fn declare_types(
+        &self,
+        names: &[&str],
+        options: &codemode_typescript::DeclareOptions,
+    ) -> (codemode_typescript::Declarations, Vec<String>) {
+        codemode_typescript::Declarer::with_names(&self.spec, &self.type_names)
+            .declare_types(names, options)
+    }
 }
 
 /// The engine: one loaded spec plus everything needed to search it and run programs against it.
@@ -203,6 +214,13 @@ const MAX_SEARCH_LIMIT: usize = 20;
 const DEFAULT_SEARCH_LIMIT: usize = 5;
 /// Operations ranked after the declared ones that a search answer names in one line each.
 const MORE_CANDIDATES: usize = 5;
+
+/// The parts of a query that could be names: separated by commas or white space.
+fn query_names(query: &str) -> impl Iterator<Item = &str> {
+    query
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+}
 
 /// How many operations a search declares: the request's limit within 1..=20, else 5.
 fn search_limit(request: &SearchRequest) -> usize {
@@ -294,6 +312,9 @@ impl Engine {
                 named.len(),
             ));
         }
+        if let Some(answer) = self.named_types(&request.query) {
+            return Ok(answer);
+        }
         let hits = self.ranked(&request.query, limit + MORE_CANDIDATES)?;
         Ok(answer::render(&self.inner, &request.query, &hits, limit))
     }
@@ -314,11 +335,7 @@ impl Engine {
             return position(op).map(|i| vec![hit(i)]);
         }
         let mut named = Vec::new();
-        for part in query
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|p| !p.is_empty())
-            .take(MAX_SEARCH_LIMIT + 1)
-        {
+        for part in query_names(query).take(MAX_SEARCH_LIMIT + 1) {
             let index = position(spec.find(part)?)?;
             if !named
                 .iter()
@@ -328,6 +345,29 @@ impl Engine {
             }
         }
         (!named.is_empty() && named.len() <= MAX_SEARCH_LIMIT).then_some(named)
+    }
+
+    /// The answer to a query that names only types (`"Refund"`, `"DnsRecordsBase, Zone"`): their
+    /// declarations. An answer past its depth limit leaves types at `unknown` and says to search
+    /// for their names; this is where that search lands.
+    fn named_types(&self, query: &str) -> Option<SearchAnswer> {
+        let names: Vec<&str> = query_names(query).take(MAX_SEARCH_LIMIT + 1).collect();
+        // Type names are PascalCase; a lowercase word ("refund") is a task, even where the spec
+        // has a schema of that name.
+        let all_type_like = names
+            .iter()
+            .all(|name| name.starts_with(|c: char| c.is_ascii_uppercase()));
+        if names.is_empty() || names.len() > MAX_SEARCH_LIMIT || !all_type_like {
+            return None;
+        }
+        let options = codemode_typescript::DeclareOptions {
+            token_budget: Some(self.inner.search_budget_tokens),
+            ..codemode_typescript::DeclareOptions::default()
+        };
+        let (declarations, unknown) = self.inner.declare_types(&names, &options);
+        unknown
+            .is_empty()
+            .then(|| answer::render_types(&self.inner, query, &declarations))
     }
 
     /// The ranking alone, without declarations (for evaluations and `--json`).

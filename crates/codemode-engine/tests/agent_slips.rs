@@ -133,6 +133,15 @@ async fn a_search_program_that_uses_api_is_pointed_to_execute() {
         outcome.result.expect("the run succeeds"),
         Value::from(vec!["listNotes", "createNote"])
     );
+    // A name that is neither an operation nor a type is an error, not an empty declaration.
+    let outcome = engine
+        .search_code(r#"return spec.declare(["listNotes", "Nope"])"#.to_string())
+        .await;
+    let failure = outcome.result.expect_err("Nope is unknown");
+    assert!(
+        failure.message.contains("no operation or type named Nope"),
+        "{failure:?}"
+    );
 }
 
 #[tokio::test]

@@ -165,3 +165,61 @@ async fn answers_on_real_specs_stay_within_the_budget_and_name_the_next_ones() {
         }
     }
 }
+
+#[tokio::test]
+async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/cloudflare-openapi.json"
+    );
+    let spec = codemode_engine::spec::load(path, &Default::default())
+        .expect("cloudflare loads")
+        .spec;
+    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let answer = search(&engine, "create a DNS record", None);
+    let (_, stubs) = answer
+        .text
+        .split_once("search for these names to see them. */\n")
+        .expect("the answer leaves some types unexpanded");
+    let stub = stubs.lines().next().unwrap_or_default();
+    let name = stub
+        .strip_prefix("type ")
+        .and_then(|rest| rest.split_once(" = unknown;"))
+        .map(|(name, _)| name)
+        .unwrap_or_else(|| panic!("a stub line: {stub:?}"));
+    // The note names the same TypeScript names, not the spec's raw schema names.
+    assert!(
+        answer
+            .text
+            .contains(&format!("not expanded (declared `unknown`): {name}"))
+            || answer.text.contains(&format!(", {name}")),
+        "{}",
+        answer.text
+    );
+    let lookup = search(&engine, name, None);
+    assert!(
+        lookup.text.contains(&format!("type {name} ="))
+            || lookup.text.contains(&format!("interface {name} ")),
+        "{name} is declared:\n{}",
+        lookup.text
+    );
+    assert!(
+        !lookup.text.contains(&format!("type {name} = unknown;")),
+        "{}",
+        lookup.text
+    );
+    assert!(lookup.hits.is_empty());
+    // A lowercase word is a task, even where a schema has that name.
+    let stripe = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/stripe-spec3.yaml"
+    );
+    let spec = codemode_engine::spec::load(stripe, &Default::default())
+        .expect("stripe loads")
+        .spec;
+    assert!(spec.schemas.contains_key("refund"));
+    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    assert!(!search(&engine, "refund", None).hits.is_empty());
+    let refund = search(&engine, "Refund", None);
+    assert!(refund.text.contains("interface Refund "), "{}", refund.text);
+}

@@ -138,7 +138,35 @@ impl<'a> Declarer<'a> {
         operations: &[&Operation],
         options: &DeclareOptions,
     ) -> Declarations {
-        declare_with(self.spec, &self.names, operations, options)
+        declare_with(self.spec, &self.names, operations, &[], options)
+    }
+
+    /// Declarations of component schemas by name (their TypeScript name or the spec's own
+    /// name), with the types they reach, trimmed to the budget like operations are. Names that
+    /// are neither come back in the second list. This is how an agent looks up a type that an
+    /// answer left at `unknown` past the depth limit.
+    pub fn declare_types(
+        &self,
+        names: &[&str],
+        options: &DeclareOptions,
+    ) -> (Declarations, Vec<String>) {
+        let mut schemas: Vec<String> = Vec::new();
+        let mut unknown = Vec::new();
+        for name in names {
+            match self.names.schema_named(name) {
+                Some(schema) if !schemas.iter().any(|s| s == schema) => {
+                    schemas.push(schema.to_string());
+                }
+                Some(_) => {}
+                None => unknown.push(name.to_string()),
+            }
+        }
+        let declarations = if schemas.is_empty() {
+            Declarations::default()
+        } else {
+            declare_with(self.spec, &self.names, &[], &schemas, options)
+        };
+        (declarations, unknown)
     }
 
     /// See [`declare_operation_signature`].
@@ -153,10 +181,12 @@ impl<'a> Declarer<'a> {
     }
 }
 
+/// `types` are component schema names declared besides what the operations reach.
 fn declare_with(
     spec: &Spec,
     names: &TypeNames,
     operations: &[&Operation],
+    types: &[String],
     options: &DeclareOptions,
 ) -> Declarations {
     let steps = trim_steps(options);
@@ -164,13 +194,17 @@ fn declare_with(
     // The richest plan that fits: usually the first. Otherwise, since each step is leaner than the
     // one before, "too big" holds for a prefix of the steps, and a binary search renders ~4 of the
     // ~12 instead of all.
-    let too_big = |step: &Step| budget.render(spec, names, operations, &step.plan).is_none();
+    let too_big = |step: &Step| {
+        budget
+            .render(spec, names, operations, types, &step.plan)
+            .is_none()
+    };
     let first_fitting = match steps.first() {
         Some(first) if !too_big(first) => 0,
         _ => 1 + steps.get(1..).unwrap_or_default().partition_point(too_big),
     };
     if let Some(step) = steps.get(first_fitting)
-        && let Some((rendered, tokens)) = budget.render(spec, names, operations, &step.plan)
+        && let Some((rendered, tokens)) = budget.render(spec, names, operations, types, &step.plan)
     {
         return finish(rendered, tokens, step, operations, &[]);
     }
@@ -180,13 +214,14 @@ fn declare_with(
     };
     for kept in (1..operations.len()).rev() {
         let (kept_ops, dropped) = operations.split_at(kept);
-        if let Some((rendered, tokens)) = budget.render(spec, names, kept_ops, &leanest.plan) {
+        if let Some((rendered, tokens)) = budget.render(spec, names, kept_ops, types, &leanest.plan)
+        {
             return finish(rendered, tokens, leanest, kept_ops, dropped);
         }
     }
     // Not even the first operation fits: show it anyway, and say so.
     let (first, dropped) = operations.split_at(operations.len().min(1));
-    let Some(rendered) = render(spec, names, first, &leanest.plan, usize::MAX) else {
+    let Some(rendered) = render(spec, names, first, types, &leanest.plan, usize::MAX) else {
         return Declarations::default();
     };
     let tokens = count_tokens(&rendered.text);
@@ -227,9 +262,10 @@ impl Budget {
         spec: &Spec,
         names: &TypeNames,
         operations: &[&Operation],
+        types: &[String],
         plan: &Plan,
     ) -> Option<(Rendered, usize)> {
-        let rendered = render(spec, names, operations, plan, self.bytes)?;
+        let rendered = render(spec, names, operations, types, plan, self.bytes)?;
         let tokens = self.tokens_within(&rendered.text)?;
         Some((rendered, tokens))
     }
@@ -297,9 +333,16 @@ pub fn declare_all(spec: &Spec) -> String {
         ..DeclareOptions::default()
     };
     let operations: Vec<&Operation> = spec.operations.iter().collect();
-    render(spec, &names, &operations, &Plan::full(&options), usize::MAX)
-        .map(|rendered| rendered.text)
-        .unwrap_or_default()
+    render(
+        spec,
+        &names,
+        &operations,
+        &[],
+        &Plan::full(&options),
+        usize::MAX,
+    )
+    .map(|rendered| rendered.text)
+    .unwrap_or_default()
 }
 
 /// o200k_base token count of `text`. The tables (~0.3 s to build) are tiktoken-rs's process-wide
@@ -416,7 +459,7 @@ fn trim_steps(options: &DeclareOptions) -> Vec<Step> {
 
 struct Rendered {
     text: String,
-    /// Types referenced but not expanded because of the depth limit.
+    /// Types referenced but not expanded because of the depth limit, by TypeScript name.
     cut: Vec<String>,
 }
 
@@ -470,13 +513,22 @@ fn render(
     spec: &Spec,
     names: &TypeNames,
     operations: &[&Operation],
+    types: &[String],
     plan: &Plan,
     byte_cap: usize,
 ) -> Option<Rendered> {
     let mut writer = Writer::new(spec, names, plan.detail);
-    let mut text = String::from("interface Api {\n");
+    let mut text = String::new();
     let mut queue: VecDeque<(String, usize)> = VecDeque::new();
     let mut seen: HashSet<String> = HashSet::new();
+    for schema in types {
+        if seen.insert(schema.clone()) {
+            queue.push_back((schema.clone(), 1));
+        }
+    }
+    if !operations.is_empty() {
+        text.push_str("interface Api {\n");
+    }
     for op in operations {
         text.push_str(&operation::signature(&mut writer, op, plan.operation, 2));
         if text.len() > byte_cap {
@@ -488,7 +540,9 @@ fn render(
             }
         }
     }
-    text.push_str("}\n");
+    if !operations.is_empty() {
+        text.push_str("}\n");
+    }
     let mut cut = Vec::new();
     while let Some((name, depth)) = queue.pop_front() {
         if depth > plan.max_depth {
@@ -497,7 +551,7 @@ fn render(
             if writer.take_referenced().is_empty() && declaration.len() <= SMALL_TYPE_CHARS {
                 text.push_str(&declaration);
             } else {
-                cut.push(name);
+                cut.push(names.get(&name));
             }
             continue;
         }
@@ -512,10 +566,12 @@ fn render(
         }
     }
     if !cut.is_empty() {
-        text.push_str("/** Not expanded here (depth limit); look these up by name. */\n");
+        text.push_str(
+            "/** Not expanded here (depth limit); search for these names to see them. */\n",
+        );
         let stubs: Vec<String> = cut
             .iter()
-            .map(|name| format!("type {} = unknown;", names.get(name)))
+            .map(|name| format!("type {name} = unknown;"))
             .collect();
         text.push_str(&stubs.join(" "));
         text.push('\n');

@@ -50,6 +50,17 @@ impl TypeNames {
         TypeNames { by_schema }
     }
 
+    /// The component schema a name stands for: its TypeScript name, or the spec's own name.
+    pub fn schema_named(&self, name: &str) -> Option<&str> {
+        if let Some((schema, _)) = self.by_schema.get_key_value(name) {
+            return Some(schema);
+        }
+        self.by_schema
+            .iter()
+            .find(|(_, type_name)| *type_name == name)
+            .map(|(schema, _)| schema.as_str())
+    }
+
     /// The type name of a component schema; a schema the spec does not have gets a fresh
     /// identifier derived the same way (it can then not be guaranteed unique).
     pub fn get(&self, schema_name: &str) -> String {

@@ -39,5 +39,5 @@ interface UserPIIResponse {
 type SnowflakeType = string;
 type Int53Type = number;
 type PremiumTypes = 0 | 1 | 2 | 3;
-/** Not expanded here (depth limit); look these up by name. */
+/** Not expanded here (depth limit); search for these names to see them. */
 type UserAvatarDecorationResponse = unknown; type UserCollectiblesResponse = unknown; type UserPrimaryGuildResponse = unknown; type AvailableLocalesEnum = unknown;

@@ -21,5 +21,5 @@ interface IoK8sApiCoreV1Pod {
   /** Most recently observed status of the pod. */
   status?: IoK8sApiCoreV1PodStatus;
 }
-/** Not expanded here (depth limit); look these up by name. */
+/** Not expanded here (depth limit); search for these names to see them. */
 type IoK8sApimachineryPkgApisMetaV1ObjectMeta = unknown; type IoK8sApiCoreV1PodSpec = unknown; type IoK8sApiCoreV1PodStatus = unknown;

@@ -129,5 +129,5 @@ interface Customer {
   /** ID of the test clock this customer belongs to. */
   test_clock?: string | TestHelpersTestClock | null;
 }
-/** Not expanded here (depth limit); look these up by name. */
+/** Not expanded here (depth limit); search for these names to see them. */
 type Address = unknown; type CashBalance = unknown; type BankAccount = unknown; type Card = unknown; type Source = unknown; type Discount = unknown; type InvoiceSettingCustomerSetting = unknown; type Shipping = unknown; type Subscription = unknown; type CustomerTax = unknown; type TaxId = unknown; type TestHelpersTestClock = unknown;
