@@ -147,6 +147,11 @@ fn arguments(
                     },
                     None => "unknown".into(),
                 };
+                // An optional body with no properties (Stripe declares one on every GET) can
+                // carry nothing: declaring it only invites the agent to send one.
+                if !body.required && ty == "{}" {
+                    continue;
+                }
                 let optional = if body.required { "" } else { "?" };
                 members.push(format!("{key}{optional}: {ty}"));
             }

@@ -172,3 +172,35 @@ api.patchScale({ name: "web", body: [{ op: "replace", path: "/spec/replicas", va
 "#;
     compiles("patch", &format!("{text}{script}"));
 }
+
+#[test]
+fn an_optional_body_that_can_carry_nothing_is_not_declared() {
+    // Stripe puts an empty, optional form body on every GET.
+    let text = declare(
+        "empty-body",
+        r##"{
+  "openapi": "3.0.0",
+  "info": {"title": "t", "version": "1"},
+  "paths": {"/customers": {
+    "get": {"operationId": "listCustomers",
+      "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+      "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {}, "additionalProperties": false}}}},
+      "responses": {"200": {"description": "ok"}}},
+    "post": {"operationId": "createCustomer",
+      "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {"email": {"type": "string"}}}}}},
+      "responses": {"200": {"description": "ok"}}}
+  }}
+}"##,
+    );
+    let list = text
+        .lines()
+        .find(|line| line.contains("listCustomers("))
+        .unwrap_or_default();
+    assert!(list.contains("limit?: number"), "{text}");
+    assert!(!list.contains("body"), "{text}");
+    let create = text
+        .lines()
+        .find(|line| line.contains("createCustomer("))
+        .unwrap_or_default();
+    assert!(create.contains("body?: {"), "{text}");
+}
