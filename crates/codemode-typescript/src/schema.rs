@@ -817,6 +817,16 @@ fn literal(value: &Value) -> Ty {
 fn union(mut members: Vec<Ty>) -> Ty {
     let mut seen = HashSet::new();
     members.retain(|m| seen.insert(m.text.clone()));
+    // `number | 1` is `number`: a literal beside its own primitive says nothing more (Cloudflare's
+    // TTL, "seconds, or 1 for automatic", rendered as `number & (number | 1)`).
+    let has = |primitive: &str| members.iter().any(|m| m.text == primitive);
+    let (numbers, strings, booleans) = (has("number"), has("string"), has("boolean"));
+    members.retain(|m| {
+        let text = m.text.as_str();
+        !(numbers && text.parse::<f64>().is_ok()
+            || strings && text.starts_with('"')
+            || booleans && (text == "true" || text == "false"))
+    });
     if members.iter().any(|m| m.text == "unknown") {
         return Ty::unknown();
     }

@@ -204,3 +204,26 @@ fn an_optional_body_that_can_carry_nothing_is_not_declared() {
         .unwrap_or_default();
     assert!(create.contains("body?: {"), "{text}");
 }
+
+#[test]
+fn a_literal_beside_its_own_primitive_folds_into_it() {
+    // Cloudflare's TTL: "seconds, or 1 for automatic".
+    let text = declare(
+        "ttl",
+        r##"{
+  "openapi": "3.0.0",
+  "info": {"title": "t", "version": "1"},
+  "paths": {"/records": {"get": {"operationId": "listRecords",
+    "parameters": [
+      {"name": "ttl", "in": "query", "schema": {"type": "number", "anyOf": [{"type": "number", "minimum": 30}, {"type": "number", "enum": [1]}]}},
+      {"name": "mode", "in": "query", "schema": {"anyOf": [{"type": "string"}, {"type": "string", "enum": ["auto"]}]}},
+      {"name": "level", "in": "query", "schema": {"anyOf": [{"type": "number", "enum": [1, 2]}, {"type": "string", "enum": ["max"]}]}}
+    ],
+    "responses": {"200": {"description": "ok"}}}}}
+}"##,
+    );
+    assert!(text.contains("ttl?: number;"), "{text}");
+    assert!(text.contains("mode?: string;"), "{text}");
+    // Literals without their primitive stay.
+    assert!(text.contains(r#"level?: 1 | 2 | "max""#), "{text}");
+}

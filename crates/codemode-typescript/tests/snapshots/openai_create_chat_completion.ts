@@ -93,10 +93,11 @@ interface CreateChatCompletionResponse {
   usage?: CompletionUsage;
   moderation?: ChatCompletionModeration | null;
 }
+type ModelIdsShared = string;
 type ServiceTier = "auto" | "default" | "flex" | "scale" | "priority" | "fast" | null;
 type ResponseModalities = ("text" | "audio")[] | null;
 type Verbosity = "low" | "medium" | "high" | null;
 type ReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max" | null;
 type Metadata = { [key: string]: string } | null;
 /** Not expanded here (depth limit); search for these names to see them. */
-type CreateModelResponseProperties = unknown; type ChatCompletionRequestMessage = unknown; type ModelIdsShared = unknown; type WebSearchLocation = unknown; type WebSearchContextSize = unknown; type ResponseFormatText = unknown; type ResponseFormatJsonSchema = unknown; type ResponseFormatJsonObject = unknown; type VoiceIdsOrCustomVoice = unknown; type ModerationParam = unknown; type StopConfiguration = unknown; type PredictionContent = unknown; type ChatCompletionStreamOptions = unknown; type ChatCompletionTool = unknown; type CustomToolChatCompletions = unknown; type ChatCompletionToolChoiceOption = unknown; type ParallelToolCalls = unknown; type ChatCompletionFunctionCallOption = unknown; type ChatCompletionFunctions = unknown; type ChatCompletionResponseMessage = unknown; type ChatCompletionTokenLogprob = unknown; type CompletionUsage = unknown; type ChatCompletionModeration = unknown;
+type CreateModelResponseProperties = unknown; type ChatCompletionRequestMessage = unknown; type WebSearchLocation = unknown; type WebSearchContextSize = unknown; type ResponseFormatText = unknown; type ResponseFormatJsonSchema = unknown; type ResponseFormatJsonObject = unknown; type VoiceIdsOrCustomVoice = unknown; type ModerationParam = unknown; type StopConfiguration = unknown; type PredictionContent = unknown; type ChatCompletionStreamOptions = unknown; type ChatCompletionTool = unknown; type CustomToolChatCompletions = unknown; type ChatCompletionToolChoiceOption = unknown; type ParallelToolCalls = unknown; type ChatCompletionFunctionCallOption = unknown; type ChatCompletionFunctions = unknown; type ChatCompletionResponseMessage = unknown; type ChatCompletionTokenLogprob = unknown; type CompletionUsage = unknown; type ChatCompletionModeration = unknown;

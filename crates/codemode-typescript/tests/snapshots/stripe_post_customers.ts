@@ -36,7 +36,7 @@ interface Api {
       shipping?: { address: { city?: string; country?: string; line1?: string; line2?: string; postal_code?: string; state?: string }; name: string; phone?: string } | "";
       source?: string;
       /** Tax details about the customer. */
-      tax?: { ip_address?: string | "" };
+      tax?: { ip_address?: string };
       /** The customer's tax exemption. One of `none`, `exempt`, or `reverse`. */
       tax_exempt?: "" | "exempt" | "none" | "reverse";
       /** The customer's tax IDs. */
