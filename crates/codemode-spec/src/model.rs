@@ -288,6 +288,56 @@ impl RequestBody {
     pub fn preferred(&self) -> Option<&MediaType> {
         self.content.iter().min_by_key(|m| m.kind.preference())
     }
+
+    /// The offered media type with this essence (`type/subtype`, compared without parameters,
+    /// ignoring case).
+    pub fn offered(&self, essence: &str) -> Option<&MediaType> {
+        self.content.iter().find(|m| {
+            m.media_type
+                .split(';')
+                .next()
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(essence))
+        })
+    }
+
+    /// How a body goes when its media types are patch formats (PATCH, in practice) and plain JSON is not
+    /// offered: Kubernetes offers `application/json-patch+json` (RFC 6902: the body is an *array*
+    /// of operations) first, then `merge-patch+json` (RFC 7386: the partial *object*),
+    /// strategic merge and apply. Sending an object as JSON Patch is always rejected, so the
+    /// body's shape decides: an array goes as JSON Patch, anything else as the best object patch
+    /// type offered. `None` when plain `application/json` is offered (it stays the choice) or
+    /// no patch format is.
+    pub fn patch_media(&self) -> Option<PatchMedia<'_>> {
+        if self.offered("application/json").is_some() {
+            return None;
+        }
+        let json_patch = self.offered(JSON_PATCH);
+        let object = OBJECT_PATCHES
+            .iter()
+            .find_map(|essence| self.offered(essence));
+        (json_patch.is_some() || object.is_some()).then_some(PatchMedia { object, json_patch })
+    }
+}
+
+/// RFC 6902 JSON Patch: the body is an array of operations.
+pub const JSON_PATCH: &str = "application/json-patch+json";
+
+/// Patch media types that take the partial object, best first (apply needs the whole object and
+/// a field manager, so it comes last).
+pub const OBJECT_PATCHES: [&str; 4] = [
+    "application/merge-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+json",
+    "application/apply-patch+yaml",
+];
+
+/// The patch formats a body offers (see [`RequestBody::patch_media`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PatchMedia<'a> {
+    /// The best object patch type offered, for a body that is not an array.
+    pub object: Option<&'a MediaType>,
+    /// JSON Patch, for an array body.
+    pub json_patch: Option<&'a MediaType>,
 }
 
 #[derive(Debug, Clone)]

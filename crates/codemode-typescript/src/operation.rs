@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 
 use codemode_spec::{
-    ArgumentSource, BodyKind, MediaType, Operation, Parameter, ParameterLocation, RequestBody,
+    ArgumentSource, BodyKind, Operation, Parameter, ParameterLocation, PatchMedia,
 };
 use serde_json::Value;
 
@@ -123,7 +123,12 @@ fn arguments(
                     continue;
                 };
                 any_required |= body.required;
-                if let Some((object_media, array_media)) = patch_media(body) {
+                let patch = body.patch_media();
+                if let Some(PatchMedia {
+                    object: Some(object_media),
+                    json_patch: Some(array_media),
+                }) = patch
+                {
                     let ty = writer.type_of(&object_media.schema, Mode::Request, indent + 2);
                     let optional = if body.required { "" } else { "?" };
                     members.push(format!("{key}{optional}: {ty} | {JSON_PATCH_TYPE}"));
@@ -137,15 +142,26 @@ fn arguments(
                     }
                     continue;
                 }
-                let ty = match body.preferred() {
-                    Some(media) => match media.kind {
-                        BodyKind::Json | BodyKind::Form | BodyKind::Multipart => {
-                            writer.type_of(&media.schema, Mode::Request, indent + 2)
-                        }
-                        BodyKind::Text => "string".into(),
-                        BodyKind::Binary => "Binary | string".into(),
+                // One patch format alone goes as JSON whatever its name says (`+yaml` too).
+                let ty = match patch {
+                    Some(PatchMedia {
+                        object: Some(object_media),
+                        ..
+                    }) => writer.type_of(&object_media.schema, Mode::Request, indent + 2),
+                    Some(PatchMedia {
+                        json_patch: Some(_),
+                        ..
+                    }) => JSON_PATCH_TYPE.into(),
+                    _ => match body.preferred() {
+                        Some(media) => match media.kind {
+                            BodyKind::Json | BodyKind::Form | BodyKind::Multipart => {
+                                writer.type_of(&media.schema, Mode::Request, indent + 2)
+                            }
+                            BodyKind::Text => "string".into(),
+                            BodyKind::Binary => "Binary | string".into(),
+                        },
+                        None => "unknown".into(),
                     },
-                    None => "unknown".into(),
                 };
                 // An optional body with no properties (Stripe declares one on every GET) can
                 // carry nothing: declaring it only invites the agent to send one.
@@ -165,35 +181,6 @@ fn arguments(
 
 /// An RFC 6902 JSON Patch, as an array body of a PATCH is sent.
 const JSON_PATCH_TYPE: &str = "{ op: \"add\" | \"remove\" | \"replace\" | \"move\" | \"copy\" | \"test\"; path: string; value?: unknown; from?: string }[]";
-
-/// Object patch media types, best first (as `codemode-upstream` chooses them).
-const OBJECT_PATCHES: [&str; 4] = [
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/apply-patch+json",
-    "application/apply-patch+yaml",
-];
-
-/// For a body offered as JSON Patch and as an object patch type (Kubernetes), without plain
-/// `application/json`: the object patch media type and the JSON Patch one. The upstream client
-/// sends an array body as JSON Patch and any other as the object patch type, so both shapes are
-/// declared.
-fn patch_media(body: &RequestBody) -> Option<(&MediaType, &MediaType)> {
-    let offered = |essence: &str| {
-        body.content.iter().find(|m| {
-            m.media_type
-                .split(';')
-                .next()
-                .is_some_and(|e| e.trim().eq_ignore_ascii_case(essence))
-        })
-    };
-    if offered("application/json").is_some() {
-        return None;
-    }
-    let array_media = offered("application/json-patch+json")?;
-    let object_media = OBJECT_PATCHES.iter().find_map(|e| offered(e))?;
-    Some((object_media, array_media))
-}
 
 /// `@param args.<key> <text>` when the description says more than the name, plus default and
 /// format; `None` when there is nothing worth a line.

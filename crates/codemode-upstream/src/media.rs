@@ -1,28 +1,12 @@
 //! Which of an operation's request media types a call is sent as.
 //!
 //! Most operations offer one media type, or several where the spec's preferred one (JSON first,
-//! then form, multipart, …) is right. PATCH is different: Kubernetes offers
-//! `application/json-patch+json` (RFC 6902: the body is an *array* of operations),
-//! `application/merge-patch+json` (RFC 7386: the body is the partial *object*),
-//! `strategic-merge-patch+json` and `apply-patch+yaml`, and lists json-patch first. Sending an
-//! object as json-patch is always rejected, so when an operation offers patch media types and no
-//! plain `application/json`, the body's shape decides: an array goes as json-patch, anything
-//! else as the best object patch type offered (merge, then strategic merge, then apply).
-//! Plain `application/json` stays the choice whenever it is offered.
+//! then form, multipart, …) is right. PATCH is different: where an operation offers patch formats
+//! and no plain JSON, the body's shape decides ([`RequestBody::patch_media`]): an array goes as
+//! JSON Patch, anything else as the best object patch type offered.
 
 use codemode_spec::{BodyKind, MediaType, RequestBody, Spec};
 use serde_json::{Value, json};
-
-const JSON_PATCH: &str = "application/json-patch+json";
-
-/// Media types that take the partial object, best first (apply needs the whole object and a
-/// field manager, so it comes last).
-const OBJECT_PATCHES: [&str; 4] = [
-    "application/merge-patch+json",
-    "application/strategic-merge-patch+json",
-    "application/apply-patch+json",
-    "application/apply-patch+yaml",
-];
 
 /// The media type(s) a request body may go as, fixed once per operation.
 #[derive(Debug, Clone)]
@@ -36,13 +20,11 @@ pub(crate) struct BodyMedia {
 impl BodyMedia {
     pub(crate) fn choose(spec: &Spec, body: &RequestBody) -> Option<BodyMedia> {
         let preferred = body.preferred()?;
-        let offered = |essence: &str| body.content.iter().find(|m| essence_of(m) == essence);
-        if offered("application/json").is_some() {
+        let Some(patch) = body.patch_media() else {
             return Some(BodyMedia::single(preferred));
-        }
-        let json_patch = offered(JSON_PATCH).map(|m| with_json_patch_schema(spec, m));
-        let object_patch = OBJECT_PATCHES.iter().find_map(|essence| offered(essence));
-        match (object_patch, json_patch) {
+        };
+        let json_patch = patch.json_patch.map(|m| with_json_patch_schema(spec, m));
+        match (patch.object, json_patch) {
             (Some(object), for_arrays) => Some(BodyMedia {
                 default: as_json(object),
                 for_arrays,
@@ -82,16 +64,6 @@ impl BodyMedia {
             }),
         }
     }
-}
-
-fn essence_of(media: &MediaType) -> String {
-    media
-        .media_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
 }
 
 /// An object patch type sent as JSON text: `apply-patch+yaml` takes JSON as it is (JSON is
