@@ -234,14 +234,14 @@ fn next_job(shared: &Shared, slot: &Arc<Slot>) -> Option<Job> {
 fn worker_loop(config: &SandboxConfig, shared: &Shared, tokio: &tokio::runtime::Handle) {
     let slot = Arc::new(Slot::default());
     // Made while no caller waits: at start, and after each run's teardown.
-    let mut spare = make_spare(config);
+    let mut spare = make_spare(config).ok();
     while let Some(job) = next_job(shared, &slot) {
         if job.reply.is_closed() {
             continue; // the caller gave up while the run was queued
         }
         // A spare that could not be made is tried again on the run's own time, which then reports
         // why it failed.
-        let ready = spare.take().map_or_else(|| runner::Spare::new(config), Ok);
+        let ready = spare.take().map_or_else(|| make_spare(config), Ok);
         let Job {
             request,
             host,
@@ -267,13 +267,16 @@ fn worker_loop(config: &SandboxConfig, shared: &Shared, tokio: &tokio::runtime::
         // The caller has its answer; now free the run's runtime, and make the next run's, before
         // taking the next job.
         let _ = std::panic::catch_unwind(AssertUnwindSafe(move || drop(teardown)));
-        spare = make_spare(config);
+        spare = make_spare(config).ok();
     }
 }
 
-/// The next run's runtime and context, or None if QuickJS could not make them now.
-fn make_spare(config: &SandboxConfig) -> Option<runner::Spare> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| runner::Spare::new(config)))
-        .ok()
-        .and_then(Result::ok)
+/// The next run's runtime and context, or why QuickJS could not make them.
+fn make_spare(config: &SandboxConfig) -> Result<runner::Spare, RunError> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| runner::Spare::new(config))).unwrap_or_else(|_| {
+        Err(RunError::new(
+            RunErrorKind::Internal,
+            "making a QuickJS runtime panicked",
+        ))
+    })
 }

@@ -405,6 +405,7 @@ impl<'a, 'js> Run<'a, 'js> {
             return Err(self.thrown_error(value, &helpers, &locator));
         }
         let json = self.result_json(value, &helpers, &locator)?;
+        self.wait_for_unawaited(&helpers)?;
         self.check_unhandled()?;
         if json.len() > self.config.max_result_bytes {
             return Err(RunError::new(
@@ -731,12 +732,9 @@ impl<'a, 'js> Run<'a, 'js> {
             }
             self.check_abort()?;
             if main_state.get::<_, bool>("done").unwrap_or(false) {
-                let calls = self.pending_host_calls();
-                if calls == 0 {
-                    return Ok(());
-                }
-                self.note_unawaited(calls);
-            } else if self.state.in_flight.borrow().is_empty() {
+                return Ok(());
+            }
+            if self.state.in_flight.borrow().is_empty() {
                 return Err(RunError::new(
                     RunErrorKind::Exception,
                     "the script's promise never settled: it is waiting for something that will never happen \
@@ -764,10 +762,71 @@ impl<'a, 'js> Run<'a, 'js> {
         }
     }
 
-    /// Host calls still running. When the program's result is ready while some are, the run
-    /// waits for them (within its deadline): a call the script forgot to `await` is still
-    /// completed, and a failure in it still reaches the run as an unhandled rejection, instead of
-    /// the call being cut off silently. Timers are not waited for.
+    /// Once the program has returned (its result already converted), waits for the host calls
+    /// it started and did not await: such a call is still completed, and a failure in it still
+    /// reaches the run as an unhandled rejection, instead of the call being cut off silently.
+    /// The wait ends at the deadline, keeping the result: the program did finish. Timers are not
+    /// waited for, and a program that threw does not wait at all.
+    fn wait_for_unawaited(&self, helpers: &Helpers<'js>) -> Result<(), RunError> {
+        let calls = self.pending_host_calls();
+        if calls == 0 {
+            return Ok(());
+        }
+        self.note_unawaited(calls);
+        loop {
+            while self.ctx.execute_pending_job() {
+                if let Err(error) = self.check_abort() {
+                    return self.end_wait(error);
+                }
+            }
+            if let Err(error) = self.check_abort() {
+                return self.end_wait(error);
+            }
+            let pending = self.pending_host_calls();
+            if pending == 0 {
+                return Ok(());
+            }
+            if self.state.deadline.passed() {
+                return self.end_wait(self.limit_error(Abort::Timeout));
+            }
+            let remaining = self.state.deadline.remaining();
+            match self.completions.recv_timeout(remaining.min(CANCEL_POLL)) {
+                Ok(completion) => {
+                    if let Err(error) = self.settle(completion, helpers) {
+                        return self.end_wait(error);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    if (self.state.cancelled)() {
+                        return Err(self.limit_error(Abort::Cancelled));
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(internal("host call channel closed"));
+                }
+            }
+        }
+    }
+
+    /// The deadline cut the wait for unawaited calls short: the program's result stands, with a
+    /// line saying what was cut off. Any other stop is the run's error.
+    fn end_wait(&self, error: RunError) -> Result<(), RunError> {
+        if error.kind != RunErrorKind::Timeout {
+            return Err(error);
+        }
+        let calls = self.pending_host_calls();
+        self.state.logs.borrow_mut().push(
+            LogLevel::Warn,
+            format!(
+                "{calls} call{} the program did not await {} cut off at the run's deadline.",
+                if calls == 1 { "" } else { "s" },
+                if calls == 1 { "was" } else { "were" }
+            ),
+        );
+        Ok(())
+    }
+
+    /// Host calls started and not yet settled.
     fn pending_host_calls(&self) -> usize {
         self.state
             .in_flight

@@ -96,6 +96,30 @@ fn calls_the_program_did_not_await_are_completed_and_reported() {
         json!("now")
     );
     assert!(started.elapsed() < Duration::from_millis(900));
+    // A program that threw reports its own error at once.
+    let started = Instant::now();
+    let error = err(&rt, &sb, "sleep(1000);\nthrow new Error('bad input')");
+    assert!(error.message.contains("bad input"), "{error:?}");
+    assert!(started.elapsed() < Duration::from_millis(900));
+}
+
+#[test]
+fn the_wait_for_unawaited_calls_ends_at_the_deadline_and_keeps_the_result() {
+    let rt = runtime();
+    let sb = sandbox(&rt, quick_config());
+    // The loser of a race is still running when the program returns.
+    let output = run_with(
+        &rt,
+        &sb,
+        "return await Promise.race([sleep(20), sleep(60000)])",
+    )
+    .expect("the program's result stands");
+    assert_eq!(output.result, json!(20));
+    let last = output.logs.last().map(|line| line.text.as_str());
+    assert_eq!(
+        last,
+        Some("1 call the program did not await was cut off at the run's deadline.")
+    );
 }
 
 #[test]
