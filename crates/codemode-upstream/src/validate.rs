@@ -722,7 +722,7 @@ fn drop_read_only_requirements(spec: &Spec, map: &mut Map<String, Value>) {
         return;
     }
     let mut read_only = HashSet::new();
-    collect_read_only(spec, map, &mut read_only, 0);
+    collect_read_only(spec, map, &mut read_only, &mut HashSet::new(), 0);
     if read_only.is_empty() {
         return;
     }
@@ -744,13 +744,17 @@ fn drop_read_only_requirements(spec: &Spec, map: &mut Map<String, Value>) {
 }
 
 /// The names of readOnly properties a schema declares itself or through its compositions.
-fn collect_read_only(
-    spec: &Spec,
-    map: &Map<String, Value>,
+/// Each schema object is visited once: a hostile spec can compose a schema of itself many times
+/// over (`A: {allOf: [$ref A, $ref A, …]}`), which a depth limit alone would let grow
+/// exponentially. The depth limit bounds the native stack on a long chain of distinct schemas.
+fn collect_read_only<'s>(
+    spec: &'s Spec,
+    map: &'s Map<String, Value>,
     out: &mut HashSet<String>,
+    visited: &mut HashSet<*const Map<String, Value>>,
     depth: usize,
 ) {
-    if depth > 8 {
+    if depth > 32 || !visited.insert(map as *const _) {
         return;
     }
     if let Some(Value::Object(properties)) = map.get("properties") {
@@ -765,7 +769,7 @@ fn collect_read_only(
         if let Some(Value::Array(members)) = map.get(key) {
             for member in members {
                 if let Some(member) = spec.deref_schema(member).as_object() {
-                    collect_read_only(spec, member, out, depth + 1);
+                    collect_read_only(spec, member, out, visited, depth + 1);
                 }
             }
         }
@@ -773,7 +777,7 @@ fn collect_read_only(
     if let Some(Value::String(reference)) = map.get("$ref")
         && let Some(target) = spec.schema_by_ref(reference).and_then(Value::as_object)
     {
-        collect_read_only(spec, target, out, depth + 1);
+        collect_read_only(spec, target, out, visited, depth + 1);
     }
 }
 

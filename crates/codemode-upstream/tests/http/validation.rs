@@ -225,3 +225,48 @@ async fn raw_requests_cannot_leave_the_origin() {
     assert_eq!(error.kind, CallErrorKind::Egress);
     assert!(server.requests().is_empty());
 }
+
+/// A schema composed of itself many times over: looking for its readOnly properties must not
+/// grow exponentially (each schema is visited once).
+#[tokio::test]
+async fn a_schema_composed_of_itself_is_prepared_at_once() {
+    let refs = vec![serde_json::json!({"$ref": "#/components/schemas/A"}); 16];
+    let spec = json!({
+        "openapi": "3.0.3",
+        "info": {"title": "hostile", "version": "1"},
+        "paths": {"/a": {"post": {
+            "operationId": "createA",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}},
+            "responses": {"200": {"description": "ok"}}
+        }}},
+        "components": {"schemas": {"A": {
+            "type": "object",
+            "required": ["id", "name"],
+            "properties": {"id": {"type": "string", "readOnly": true}, "name": {"type": "string"}},
+            "allOf": refs
+        }}}
+    });
+    let spec = codemode_spec::load_str("hostile.json", &spec.to_string()).expect("spec loads");
+    let client = codemode_upstream::Client::new(
+        std::sync::Arc::new(spec),
+        codemode_upstream::UpstreamConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            ..Default::default()
+        },
+    )
+    .expect("client builds");
+    let session = client.session(codemode_upstream::SessionLimits::default());
+    let started = std::time::Instant::now();
+    let prepared = tokio::task::spawn_blocking(move || {
+        session
+            .prepare("createA", &json!({"body": {"name": "x"}}))
+            .map(|_| ())
+    });
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(20), prepared)
+        .await
+        .expect("preparing the call finishes")
+        .expect("no panic");
+    // `id` is readOnly: a request need not carry it.
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
