@@ -43,11 +43,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(&addr).await?;
                 let bound = listener.local_addr()?;
-                eprintln!("codemode demo: Bookshop API, {operations} operations, upstream {}; streamable HTTP on http://{bound}/mcp", upstream.base_url);
+                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream {}; streamable HTTP on http://{bound}/mcp", upstream.base_url));
                 codemode_mcp::serve_http_listener(engine, ServerConfig::default(), listener, crate::serve::shutdown_signal()).await?;
             }
             None => {
-                eprintln!("codemode demo: Bookshop API, {operations} operations, upstream {}; stdio", upstream.base_url);
+                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream {}; stdio", upstream.base_url));
                 codemode_mcp::serve_stdio(engine, ServerConfig::default()).await?;
             }
         }

@@ -26,8 +26,7 @@ pub struct InspectArgs {
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let loaded = args.source.load(&args.spec)?;
     let spec = &loaded.spec;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     let result = match (args.operations, args.json) {
         (true, true) => spec
             .operations

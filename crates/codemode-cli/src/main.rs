@@ -59,9 +59,9 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         // The reader went away (`| head`): nothing left to say, and nobody to say it to.
-        Err(error) if output::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
+        Err(error) if output::is_stdout_closed(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            output::eprint_line(&format!("error: {error:#}"));
             std::process::ExitCode::from(2)
         }
     }

@@ -1,21 +1,67 @@
-//! Writing to stdout without panicking. `print!` panics when stdout is a closed pipe
-//! (`codemode types spec.json --all | head -1`); these helpers return the error instead, and
-//! `main` ends quietly with exit code 0 on a broken pipe, as ripgrep does.
+//! Writing to stdout and stderr without panicking. `print!` panics when stdout is a closed pipe
+//! (`codemode types spec.json --all | head -1`), `eprintln!` when stderr is; these helpers return
+//! the stdout error instead (marked, so `main` can tell it from any other broken pipe, such as
+//! an upstream's) and drop stderr lines nobody can read. `main` ends quietly with exit code 0
+//! when stdout closes, as ripgrep does.
 
 use std::io::Write;
 
+/// Stdout, whose broken-pipe errors say they are stdout's.
+pub struct Stdout(std::io::StdoutLock<'static>);
+
+/// Locks stdout for a command's output.
+pub fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(mark_closed)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(mark_closed)
+    }
+}
+
 /// Writes `text` to stdout and flushes, so a closed pipe surfaces here rather than at exit.
 pub fn print(text: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = stdout();
     out.write_all(text.as_bytes())?;
     out.flush()
 }
 
-/// Whether an error, anywhere in its chain, is a write to a closed pipe.
-pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+/// One line to stderr; if stderr is closed the line is lost, and nothing else happens.
+pub fn eprint_line(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// The reader of stdout went away.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout is closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn mark_closed(error: std::io::Error) -> std::io::Error {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::io::Error::new(std::io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        error
+    }
+}
+
+/// Whether an error, anywhere in its chain, is a write to a closed stdout.
+pub fn is_stdout_closed(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<StdoutClosed>())
     })
 }

@@ -84,23 +84,23 @@ fn read_program(file: &PathBuf) -> anyhow::Result<String> {
 
 fn report(outcome: &ExecuteOutcome) -> std::io::Result<ExitCode> {
     for line in &outcome.logs {
-        eprintln!("[{}] {}", line.level, line.text);
+        crate::output::eprint_line(&format!("[{}] {}", line.level, line.text));
     }
     for call in &outcome.calls {
         let status = call
             .status
             .map(|s| s.to_string())
             .unwrap_or_else(|| "---".into());
-        eprintln!(
+        crate::output::eprint_line(&format!(
             "call: {} {} → {} ({} ms)",
             call.method, call.path, status, call.ms
-        );
+        ));
     }
     for planned in &outcome.planned {
-        eprintln!(
+        crate::output::eprint_line(&format!(
             "dry run, not sent: {}",
             serde_json::to_string(planned).unwrap_or_default()
-        );
+        ));
     }
     match &outcome.result {
         Ok(value) => {
@@ -112,7 +112,10 @@ fn report(outcome: &ExecuteOutcome) -> std::io::Result<ExitCode> {
                 (Some(l), Some(c)) => format!(" at line {l}:{c}"),
                 _ => String::new(),
             };
-            eprintln!("error ({}){at}: {}", failure.kind, failure.message);
+            crate::output::eprint_line(&format!(
+                "error ({}){at}: {}",
+                failure.kind, failure.message
+            ));
             Ok(ExitCode::from(1))
         }
     }

@@ -37,8 +37,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let _guard = runtime.enter();
     let engine = Engine::new(spec, EngineConfig::default())?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = crate::output::stdout();
     if args.batch {
         for line in std::io::stdin().lock().lines() {
             let query = line?;

@@ -90,14 +90,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 let addr: SocketAddr = addr.parse().with_context(|| format!("--http wants HOST:PORT, got {addr:?}"))?;
                 let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
                 let bound = listener.local_addr()?;
-                eprintln!(
+                crate::output::eprint_line(&format!(
                     "codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; streamable HTTP on http://{bound}/mcp",
                     loaded.load_ms
-                );
+                ));
                 codemode_mcp::serve_http_listener(engine, server_config, listener, shutdown_signal()).await?;
             }
             None => {
-                eprintln!("codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; stdio", loaded.load_ms);
+                crate::output::eprint_line(&format!("codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; stdio", loaded.load_ms));
                 codemode_mcp::serve_stdio(engine, server_config).await?;
             }
         }

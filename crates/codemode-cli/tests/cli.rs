@@ -275,6 +275,37 @@ fn codemode_into_closed_pipe(args: &[&str], stdin: &str) -> Output {
 }
 
 #[test]
+fn a_closed_stderr_loses_the_log_lines_and_nothing_else() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+        .args([
+            "run",
+            "--spec",
+            &petstore,
+            "--base-url",
+            "http://127.0.0.1:9",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(writer)
+        .spawn()
+        .unwrap();
+    let code = "for (let i = 0; i < 100; i++) console.log('line', i); return 42";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(code.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out).trim(), "42");
+}
+
+#[test]
 fn a_closed_stdout_ends_every_printing_subcommand_quietly() {
     let petstore = spec("petstore3-openapi.yaml");
     let cases: [(&[&str], &str); 9] = [

@@ -6,7 +6,8 @@
 //! here instead of once per operation. `Binary` is how a script sends bytes (the file shapes
 //! `codemode-upstream` accepts: `{ data, encoding? }` or `{ base64 }`, each with `filename?` and
 //! `contentType?`); `BinaryResponse` is how it receives them (`{ contentType, size, base64? }`).
-//! `{ base64 }` is the received shape on purpose, so a download can be uploaded unchanged.
+//! `{ base64 }` is the received shape on purpose, so a download (once its `base64` is checked
+//! present: a truncated one has none) can be uploaded unchanged.
 
 /// TypeScript for the sandbox globals (≈430 o200k tokens; the generic overload is ≈70 of them, the file shapes ≈120). Valid on its own: `Api` is declared
 /// empty here and operation declarations add members to it.

@@ -28,8 +28,8 @@
 //! - Return type: the 2xx JSON body; `string` for text; `BinaryResponse` (see [`GLOBALS`]) for
 //!   bytes; `null` when the success response has no content; `unknown` when none is declared.
 //! - Request bodies: JSON, form and multipart bodies are typed from their schema; binary ones are
-//!   `Binary | string`, text ones `string`. `Binary` is exactly the file shapes the upstream
-//!   client accepts. A PATCH body offered as JSON Patch and as an object patch type (and not as
+//!   `Binary | string`, text ones `string`. `Binary` declares the file shapes of the upstream
+//!   client that an agent needs (the client accepts a few more spellings). A PATCH body offered as JSON Patch and as an object patch type (and not as
 //!   plain JSON) is declared as both: the object type, or an array of RFC 6902 operations (the
 //!   client sends each shape as its own media type).
 //! - Named types are declared once per answer in `Neutral` form; readOnly properties are marked
