@@ -846,13 +846,20 @@ impl Index {
     /// after another method word (determiners between them aside) is an adjective there; read as
     /// a verb, "open" would ask to create pull requests. Such words match as themselves only,
     /// without their synonyms, and imply no method.
+    /// A stem used as a verb anywhere in the query keeps its synonyms ("open the open issues").
     fn modifier_stems(&self, words: &[String]) -> HashSet<String> {
-        words
-            .iter()
-            .zip(self.modifier_positions(words))
-            .filter(|(_, modifier)| *modifier)
-            .map(|(word, _)| self.analyzer.stem(word))
-            .collect()
+        let mut modifiers = HashSet::new();
+        let mut verbs = HashSet::new();
+        for (word, modifier) in words.iter().zip(self.modifier_positions(words)) {
+            let stem = self.analyzer.stem(word);
+            if modifier {
+                modifiers.insert(stem);
+            } else {
+                verbs.insert(stem);
+            }
+        }
+        modifiers.retain(|stem| !verbs.contains(stem));
+        modifiers
     }
 
     fn modifier_positions(&self, words: &[String]) -> Vec<bool> {
