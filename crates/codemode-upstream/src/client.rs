@@ -341,14 +341,9 @@ impl Session {
         args: &Value,
         content_type: &str,
     ) -> Result<PreparedRequest, CallError> {
-        let client = &self.inner.client;
-        let spec = &client.inner.spec;
-        let op = spec
-            .find(operation)
-            .ok_or_else(|| validate::unknown_operation(spec, operation))
-            .map_err(|e| client.redact_error(e))?;
+        let op = self.operation_named(operation)?;
         self.prepare_operation_as(op, args, Preview::Build, Some(content_type))
-            .map_err(|e| client.redact_error(e))
+            .map_err(|e| self.inner.client.redact_error(e))
     }
 
     fn prepare_named(
@@ -357,13 +352,17 @@ impl Session {
         args: &Value,
         preview: Preview,
     ) -> Result<PreparedRequest, CallError> {
+        let op = self.operation_named(operation)?;
+        self.prepare_operation_with(op, args, preview)
+            .map_err(|e| self.inner.client.redact_error(e))
+    }
+
+    /// The spec's operation of this name, or an error suggesting the closest names.
+    fn operation_named(&self, operation: &str) -> Result<&Operation, CallError> {
         let client = &self.inner.client;
         let spec = &client.inner.spec;
-        let op = spec
-            .find(operation)
+        spec.find(operation)
             .ok_or_else(|| validate::unknown_operation(spec, operation))
-            .map_err(|e| client.redact_error(e))?;
-        self.prepare_operation_with(op, args, preview)
             .map_err(|e| client.redact_error(e))
     }
 

@@ -102,6 +102,17 @@ pub fn json_response(status: StatusCode, body: &str) -> Response {
         .into_response()
 }
 
+/// One of the real specs in `shared/specs`.
+pub fn real_spec(file: &str) -> Arc<Spec> {
+    let path = format!(
+        "{}/../../../shared/specs/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let loaded =
+        codemode_spec::load(&path, &codemode_spec::LoadOptions::default()).expect("spec loads");
+    Arc::new(loaded.spec)
+}
+
 pub fn spec() -> Arc<Spec> {
     Arc::new(codemode_spec::load_str("fixture.json", FIXTURE).expect("fixture spec loads"))
 }

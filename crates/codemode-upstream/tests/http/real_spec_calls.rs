@@ -2,29 +2,17 @@
 //! `Binary` shape the TypeScript globals declare, readOnly properties in request bodies, the
 //! content type of PATCH bodies, and errors with HTML bodies.
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use base64::Engine as _;
 use codemode_upstream::{CallErrorKind, Client, Session, SessionLimits, UpstreamConfig};
 use serde_json::json;
 
-use crate::fixture::{TestServer, json_response};
-
-fn load(file: &str) -> Arc<codemode_spec::Spec> {
-    let path = format!(
-        "{}/../../../shared/specs/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let loaded =
-        codemode_spec::load(&path, &codemode_spec::LoadOptions::default()).expect("spec loads");
-    Arc::new(loaded.spec)
-}
+use crate::fixture::{TestServer, json_response, real_spec};
 
 fn session_for(file: &str, server: &TestServer) -> Session {
     Client::new(
-        load(file),
+        real_spec(file),
         UpstreamConfig {
             base_url: server.url.clone(),
             ..UpstreamConfig::default()

@@ -1,24 +1,14 @@
 //! The real specs under /work/shared/specs: every operation's validator compiles, and typical
 //! calls prepare to the requests those APIs expect (no network).
 
-use std::sync::Arc;
-
 use codemode_upstream::{Client, SessionLimits, UpstreamConfig};
 use serde_json::json;
 
-fn load(file: &str) -> Arc<codemode_spec::Spec> {
-    let path = format!(
-        "{}/../../../shared/specs/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let loaded =
-        codemode_spec::load(&path, &codemode_spec::LoadOptions::default()).expect("spec loads");
-    Arc::new(loaded.spec)
-}
+use crate::fixture::real_spec;
 
 fn client(file: &str, base_url: &str) -> Client {
     Client::new(
-        load(file),
+        real_spec(file),
         UpstreamConfig {
             base_url: base_url.into(),
             ..UpstreamConfig::default()
