@@ -344,27 +344,17 @@ pub fn base_url(
         })
 }
 
-/// The `[limits]` of the config file, each checked against its range (flags are checked by clap).
-pub struct FileLimits {
-    pub timeout_ms: Option<u64>,
-    pub memory_mb: Option<usize>,
-    pub max_calls: Option<u32>,
-    pub workers: Option<usize>,
-    pub output_tokens: Option<usize>,
-    pub search_tokens: Option<usize>,
-}
-
-impl FileLimits {
-    pub fn checked(limits: &LimitsConfig) -> anyhow::Result<FileLimits> {
+impl LimitsConfig {
+    /// Checks each limit the file sets against its range (flags are checked by clap).
+    pub fn check(&self) -> anyhow::Result<()> {
         use ranges::*;
-        Ok(FileLimits {
-            timeout_ms: optional("limits.timeout_ms", limits.timeout_ms, &TIMEOUT_MS)?,
-            memory_mb: optional("limits.memory_mb", limits.memory_mb, &MEMORY_MB)?,
-            max_calls: optional("limits.max_calls", limits.max_calls, &MAX_CALLS)?,
-            workers: optional("limits.workers", limits.workers, &WORKERS)?,
-            output_tokens: optional("limits.output_tokens", limits.output_tokens, &TOKENS)?,
-            search_tokens: optional("limits.search_tokens", limits.search_tokens, &TOKENS)?,
-        })
+        optional("limits.timeout_ms", self.timeout_ms, &TIMEOUT_MS)?;
+        optional("limits.memory_mb", self.memory_mb, &MEMORY_MB)?;
+        optional("limits.max_calls", self.max_calls, &MAX_CALLS)?;
+        optional("limits.workers", self.workers, &WORKERS)?;
+        optional("limits.output_tokens", self.output_tokens, &TOKENS)?;
+        optional("limits.search_tokens", self.search_tokens, &TOKENS)?;
+        Ok(())
     }
 }
 
@@ -405,7 +395,8 @@ pub fn engine_config(
         max_result_bytes: 16 * 1024 * 1024,
         ..SandboxConfig::default()
     };
-    let file_limits = FileLimits::checked(&file.limits)?;
+    file.limits.check()?;
+    let file_limits = &file.limits;
     if let Some(ms) = limits.timeout_ms.or(file_limits.timeout_ms) {
         sandbox.timeout = Duration::from_millis(ms);
     }

@@ -120,8 +120,8 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         ToolsFlag::Code => ToolMode::CodeMode,
         ToolsFlag::PerOperation => ToolMode::PerOperation,
     };
-    let file_limits = crate::config::FileLimits::checked(&file.limits)?;
-    if let Some(n) = args.output_tokens.or(file_limits.output_tokens) {
+    file.limits.check()?;
+    if let Some(n) = args.output_tokens.or(file.limits.output_tokens) {
         config.output_budget_tokens = n;
     }
     config.allowed_hosts.extend(
