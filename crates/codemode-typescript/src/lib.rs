@@ -25,7 +25,7 @@
 //! - `args` is one object keyed as [`codemode_spec::Operation::arguments`] says (a parameter
 //!   whose name is taken is `<location>_<name>`, e.g. `query_body`); it is optional when nothing
 //!   in it is required, and left out when the operation takes nothing.
-//! - Return type: the 2xx JSON body; `string` for text; `BinaryResponse` (see [`GLOBALS`]) for
+//! - Return type: the 2xx JSON body; `string` for text; `BinaryResponse` (see [`FILE_TYPES`]) for
 //!   bytes; `null` when the success response has no content; `unknown` when none is declared.
 //! - Request bodies: JSON, form and multipart bodies are typed from their schema; binary ones are
 //!   `Binary | string`, text ones `string`. `Binary` declares the file shapes of the upstream
@@ -53,7 +53,7 @@ use std::collections::{HashSet, VecDeque};
 
 use codemode_spec::{Operation, Spec};
 
-pub use globals::GLOBALS;
+pub use globals::{FILE_TYPES, GLOBALS};
 pub use names::TypeNames;
 
 use operation::OperationDetail;
@@ -564,6 +564,9 @@ fn render(
                 queue.push_back((next, depth.saturating_add(1)));
             }
         }
+    }
+    if writer.uses_file_types() {
+        text.push_str(FILE_TYPES);
     }
     if !cut.is_empty() {
         text.push_str(

@@ -158,7 +158,10 @@ fn arguments(
                                 writer.type_of(&media.schema, Mode::Request, indent + 2)
                             }
                             BodyKind::Text => "string".into(),
-                            BodyKind::Binary => "Binary | string".into(),
+                            BodyKind::Binary => {
+                                writer.use_file_types();
+                                "Binary | string".into()
+                            }
                         },
                         None => "unknown".into(),
                     },
@@ -298,6 +301,9 @@ fn return_type(writer: &mut Writer<'_>, op: &Operation, indent: usize) -> String
             writer.type_of(&media.schema, Mode::Response, indent)
         }
         BodyKind::Text => "string".into(),
-        BodyKind::Binary => "BinaryResponse".into(),
+        BodyKind::Binary => {
+            writer.use_file_types();
+            "BinaryResponse".into()
+        }
     }
 }

@@ -89,6 +89,8 @@ pub(crate) struct Writer<'a> {
     deferred: usize,
     /// Alias-loop answers already worked out: (from, to) → whether `from` reaches `to`.
     reaches: HashMap<(String, String), bool>,
+    /// Whether anything written uses `Binary` or `BinaryResponse` ([`crate::FILE_TYPES`]).
+    uses_file_types: bool,
 }
 
 impl<'a> Writer<'a> {
@@ -102,7 +104,18 @@ impl<'a> Writer<'a> {
             declaring: None,
             deferred: 0,
             reaches: HashMap::new(),
+            uses_file_types: false,
         }
+    }
+
+    /// Notes that what is being written uses the file shapes.
+    pub(crate) fn use_file_types(&mut self) {
+        self.uses_file_types = true;
+    }
+
+    /// Whether anything written so far uses the file shapes.
+    pub(crate) fn uses_file_types(&self) -> bool {
+        self.uses_file_types
     }
 
     /// Component schemas referenced since the last call, in first-seen order.
@@ -267,6 +280,7 @@ impl<'a> Writer<'a> {
                 if mode == Mode::Response {
                     Ty::atom("string")
                 } else {
+                    self.use_file_types();
                     Ty {
                         text: "string | Binary".into(),
                         prec: Prec::Union,

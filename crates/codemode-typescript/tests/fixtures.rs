@@ -274,8 +274,8 @@ fn budget_trims_in_the_documented_order() {
 #[test]
 fn globals_block_is_small_and_valid() {
     let tokens = count_tokens(GLOBALS);
-    // ≈120 of them declare the file shapes (`Binary`, `BinaryResponse`) with their JSDoc.
-    assert!((150..=440).contains(&tokens), "GLOBALS is {tokens} tokens");
+    // The file shapes (`FILE_TYPES`, ≈120 tokens) come only with operations that move bytes.
+    assert!((150..=330).contains(&tokens), "GLOBALS is {tokens} tokens");
     compiles("globals", "");
     // A script using every global type-checks against them.
     let script = r#"interface Api { getThing(args: { id: number }): Promise<{ name: string }>; ping(): Promise<null> }

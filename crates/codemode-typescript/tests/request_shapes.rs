@@ -42,6 +42,7 @@ const FILES: &str = r##"{
 
 #[test]
 fn binary_declares_the_file_shapes_the_client_accepts() {
+    assert!(declare("files-only", FILES).contains(codemode_typescript::FILE_TYPES));
     let text = declare("files.json", FILES);
     assert!(text.contains("file: string | Binary;"), "{text}");
     assert!(
@@ -203,6 +204,8 @@ fn an_optional_body_that_can_carry_nothing_is_not_declared() {
         .find(|line| line.contains("createCustomer("))
         .unwrap_or_default();
     assert!(create.contains("body?: {"), "{text}");
+    // No bytes move here: the file shapes are not declared.
+    assert!(!text.contains("type Binary"), "{text}");
 }
 
 #[test]

@@ -41,3 +41,7 @@ type Square = Base & { side?: number };
 interface Base {
   kind: string;
 }
+/** Bytes to send: `data` is text, or base64 if `encoding: "base64"` (default "utf8"); `{ base64 }` is short for that; `filename` names a multipart file. */
+type Binary = { data: string; encoding?: "utf8" | "base64"; filename?: string; contentType?: string } | { base64: string; filename?: string; contentType?: string };
+/** Bytes received (no base64 when truncated); one with base64 can be sent on as a Binary. */
+interface BinaryResponse { contentType: string; size: number; base64?: string; truncated?: true }
