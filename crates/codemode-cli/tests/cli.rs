@@ -47,6 +47,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The command was refused (exit code 2) with a message containing `expected`.
+fn assert_refused(out: &Output, expected: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
+    assert!(stderr(out).contains(expected), "{}", stderr(out));
+}
+
 #[test]
 fn inspect_json_summary() {
     let out = codemode(&["inspect", &spec("petstore3-openapi.yaml"), "--json"]);
@@ -122,12 +128,7 @@ fn types_for_one_operation_and_all() {
     let out = codemode(&["types", &spec("petstore3-openapi.yaml"), "--all"]);
     assert!(stdout(&out).contains("interface Api"));
     let out = codemode(&["types", &spec("petstore3-openapi.yaml"), "--op", "noSuchOp"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("no operation \"noSuchOp\""),
-        "{}",
-        stderr(&out)
-    );
+    assert_refused(&out, "no operation \"noSuchOp\"");
 }
 
 #[test]
@@ -504,11 +505,9 @@ fn run_takes_the_spec_and_base_url_from_the_config_file() {
         "return 1",
         &[],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("pass --spec FILE|URL (or `spec = …` in the config file)"),
-        "{}",
-        stderr(&out)
+    assert_refused(
+        &out,
+        "pass --spec FILE|URL (or `spec = …` in the config file)",
     );
 }
 
@@ -535,8 +534,7 @@ fn out_of_range_numbers_are_refused_naming_the_range() {
         assert!(err.contains(flag) && err.contains(range), "{flag}: {err}");
     }
     let out = codemode(&["serve", "--spec", &petstore, "--output-tokens", "5"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("100..=1000000"), "{}", stderr(&out));
+    assert_refused(&out, "100..=1000000");
     // The same ranges hold in the config file.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cm.toml");
