@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::text::{self, Analyzer, QueryWords};
 use crate::vocabulary::{self, SYNONYM_GROUPS};
-use crate::{Hit, SearchError, SearchOptions};
+use crate::{Hit, SearchError, SearchOptions, StepHits, split_steps};
 
 /// Longest query accepted, in bytes. Task sentences are short; anything longer is a mistake
 /// (a pasted document) and would only cost time.
@@ -732,22 +732,36 @@ impl Index {
 
     /// Ranked hits, best first, at most `options.limit`.
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<Vec<Hit>, SearchError> {
-        if query.trim().is_empty() {
-            return Err(SearchError::EmptyQuery);
-        }
-        if query.len() > MAX_QUERY_BYTES {
-            return Err(SearchError::QueryTooLong {
-                bytes: query.len(),
-                limit: MAX_QUERY_BYTES,
-            });
-        }
-        if !query.chars().any(char::is_alphanumeric) {
-            return Err(SearchError::NoSearchableWords);
-        }
+        check_query(query)?;
+        Ok(self.rank(query, options))
+    }
+
+    /// Ranked hits for each action of a task sentence ("create a customer and subscribe her to
+    /// a price"), in the order they are to be done, at most `options.limit` each; see
+    /// [`split_steps`]. A sentence with one action gives one [`StepHits`] holding exactly
+    /// [`Index::search`]'s hits.
+    pub fn search_steps(
+        &self,
+        query: &str,
+        options: &SearchOptions,
+    ) -> Result<Vec<StepHits>, SearchError> {
+        check_query(query)?;
+        Ok(split_steps(query)
+            .into_iter()
+            .map(|step| StepHits {
+                hits: self.rank(&step.clause, options),
+                clause: step.clause,
+            })
+            .collect())
+    }
+
+    /// [`Index::search`] for a query already checked. A clause completed from its neighbours
+    /// may be longer than the sentence it came from; it was checked as part of the sentence.
+    fn rank(&self, query: &str, options: &SearchOptions) -> Vec<Hit> {
         let words = text::split_negated(query);
         let (groups, word_groups) = self.query_groups(&words);
         if groups.is_empty() || options.limit == 0 || self.is_empty() {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let mut scores = self.score(&groups, word_groups);
         let query_terms: Vec<u32> = groups[..word_groups]
@@ -764,7 +778,7 @@ impl Index {
         let verbs: Vec<String> = self.acting_verbs(&words.asserted);
         self.apply_method_intent(&verbs, &own_terms, &mut scores);
         self.rerank_by_identity(&query_terms, &mut scores);
-        Ok(self.top(&scores, options))
+        self.top(&scores, options)
     }
 
     /// The query as groups of alternatives: each asked-for word with its synonyms, each pair of
@@ -1006,7 +1020,7 @@ impl Index {
         for word in words {
             let stem = self.analyzer.stem(word);
             if let Some(methods) = self.intent_words.get(&stem)
-                && !is_past_participle(word)
+                && !text::is_past_participle(word)
             {
                 wanted.extend(methods.iter().copied());
                 wants_create = wants_create || self.create_words.contains(&stem);
@@ -1154,6 +1168,23 @@ impl Index {
     }
 }
 
+/// Refuses a query that is empty, too long, or without a word to search for.
+fn check_query(query: &str) -> Result<(), SearchError> {
+    if query.trim().is_empty() {
+        return Err(SearchError::EmptyQuery);
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(SearchError::QueryTooLong {
+            bytes: query.len(),
+            limit: MAX_QUERY_BYTES,
+        });
+    }
+    if !query.chars().any(char::is_alphanumeric) {
+        return Err(SearchError::NoSearchableWords);
+    }
+    Ok(())
+}
+
 /// Identity words taken from a summary or description opening: its first words say what the
 /// operation is; a long first sentence goes on to conditions and details.
 const MAX_IDENTITY_TERMS: usize = 8;
@@ -1206,14 +1237,6 @@ fn identity_terms(
             terms
         })
         .collect()
-}
-
-/// Whether a word is a past form ("changed", "deleted"): in a task sentence it describes
-/// things ("files changed in a pull request", "who deleted the channel") rather than asking for
-/// an action, so it implies no method. A heuristic: it is only asked about intent verbs, none of
-/// which ends in "ed" in its base form.
-fn is_past_participle(word: &str) -> bool {
-    word.len() > 4 && word.ends_with("ed") && !word.ends_with("eed")
 }
 
 /// Whether an operation is deprecated: flagged so, or saying so near the start of its summary or
@@ -1355,16 +1378,6 @@ mod tests {
         let found: Vec<&str> = phrase_words(&words("who deleted the channel")).collect();
         assert_eq!(found, ["audit"]);
         assert_eq!(phrase_words(&words("who is online")).count(), 0);
-    }
-
-    #[test]
-    fn past_participles_are_told_from_verbs() {
-        for word in ["changed", "deleted", "created", "updated"] {
-            assert!(is_past_participle(word), "{word}");
-        }
-        for word in ["change", "need", "seed", "feed", "red", "send"] {
-            assert!(!is_past_participle(word), "{word}");
-        }
     }
 
     #[test]

@@ -5,15 +5,19 @@
 //! small general-API synonym map (`vocabulary`) and structural signals (verbs imply methods,
 //! list-vs-item, deprecated and test-helper operations rank lower), then re-ranks the best
 //! candidates by how much of each operation's summary the query explains; [`Index::search`]
-//! returns ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond. It depends only
+//! returns ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond, and
+//! [`Index::search_steps`] ranks each action of a several-step task sentence on its own
+//! ([`split_steps`]). It depends only
 //! on codemode-spec and must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
 //! caller's job.
 
 mod index;
+mod steps;
 mod text;
 mod vocabulary;
 
 pub use index::{Index, MAX_QUERY_BYTES, Tuning};
+pub use steps::{MAX_STEPS, Step, split_steps};
 
 use codemode_spec::Method;
 
@@ -45,6 +49,15 @@ pub struct Hit {
     pub operation: usize,
     /// Relevance; larger is better. Only comparable within one query.
     pub score: f64,
+}
+
+/// The ranking of one action of a task sentence (see [`Index::search_steps`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepHits {
+    /// What was ranked: the action's clause, completed from the clauses around it.
+    pub clause: String,
+    /// Ranked hits for the clause, best first.
+    pub hits: Vec<Hit>,
 }
 
 /// Why a query could not be run.

@@ -242,6 +242,14 @@ const NEGATORS: &[&str] = &[
 /// Not "or": "without cloning or forking" negates both.
 const CLAUSE_JOINERS: &[&str] = &["and", "but", "so", "then", "because", "while"];
 
+/// Whether a lowercase chunk of a sentence, edge punctuation trimmed, negates what follows it:
+/// a negating word or a contraction ("don't", "can’t").
+pub(crate) fn is_negator(bare: &str) -> bool {
+    let contracted =
+        bare.contains(['\'', '\u{2019}']) && bare.ends_with("n't") || bare.ends_with("n\u{2019}t");
+    NEGATORS.contains(&bare) || contracted || bare == "dont"
+}
+
 /// A task sentence's words, split by whether the sentence asks for them or negates them.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct QueryWords {
@@ -261,12 +269,10 @@ pub(crate) fn split_negated(query: &str) -> QueryWords {
         let bare = chunk
             .trim_matches(|c: char| !c.is_alphanumeric())
             .to_lowercase();
-        let contracted = bare.contains(['\'', '\u{2019}']) && bare.ends_with("n't")
-            || bare.ends_with("n\u{2019}t");
         if CLAUSE_JOINERS.contains(&bare.as_str()) {
             negated = false;
         }
-        if NEGATORS.contains(&bare.as_str()) || contracted || bare == "dont" {
+        if is_negator(&bare) {
             negated = true;
         } else {
             let target = if negated {
@@ -281,6 +287,14 @@ pub(crate) fn split_negated(query: &str) -> QueryWords {
         }
     }
     words
+}
+
+/// Whether a word is a past form ("changed", "deleted"): in a task sentence it describes
+/// things ("files changed in a pull request", "who deleted the channel") rather than asking for
+/// an action, so it implies no method. A heuristic: it is only asked about intent verbs, none of
+/// which ends in "ed" in its base form.
+pub(crate) fn is_past_participle(word: &str) -> bool {
+    word.len() > 4 && word.ends_with("ed") && !word.ends_with("eed")
 }
 
 fn flush(word: &mut String, f: &mut impl FnMut(&str)) {
@@ -423,6 +437,16 @@ mod tests {
             ("list files".into(), "cloning or forking".into())
         );
         assert_eq!(split("notify me"), ("notify me".into(), String::new()));
+    }
+
+    #[test]
+    fn past_participles_are_told_from_verbs() {
+        for word in ["changed", "deleted", "created", "updated"] {
+            assert!(is_past_participle(word), "{word}");
+        }
+        for word in ["change", "need", "seed", "feed", "red", "send"] {
+            assert!(!is_past_participle(word), "{word}");
+        }
     }
 
     #[test]

@@ -1,3 +1,4 @@
-//! Helpers shared by integration tests (and, by path, the `eval` example).
+//! Helpers shared by integration tests (and, by path, the `eval` and `multistep` examples).
 
 pub mod devset;
+pub mod multistep;
