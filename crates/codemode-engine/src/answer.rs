@@ -1,69 +1,138 @@
 //! Renders a search answer: the ranked operations, each headed by `METHOD /path`, with their
 //! TypeScript declarations, within the token budget, saying what was left out.
+//!
+//! The declarations come from the engine's [`codemode_typescript::Catalog`], which spends the
+//! budget by rank (primaries richly, the rest compactly) from pieces it made once; this module
+//! adds the lines around them and counts only those small lines, so an answer never
+//! re-tokenizes its whole text.
 
-use codemode_typescript::DeclareOptions;
+use codemode_typescript::{AnswerOperation, AnswerRequest, count_tokens};
 
 use crate::spec::Operation;
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
 
-/// The first `declare` of `hits` are declared; the rest, and any the budget leaves out, are
-/// named one line each after the declarations.
+/// An operation a search found, in the order the answer lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    /// Index into `spec.operations`.
+    pub operation: usize,
+    pub score: f64,
+    /// The best operation of the task or of one of its steps, or one the query named.
+    pub primary: bool,
+    /// The step of a multi-step task this operation is the best for.
+    pub step: Option<String>,
+}
+
+impl Candidate {
+    pub(crate) fn ranked(operation: usize, score: f64) -> Candidate {
+        Candidate {
+            operation,
+            score,
+            primary: false,
+            step: None,
+        }
+    }
+}
+
+/// The first `declare` candidates are declared, as many as the budget allows; the rest, and any
+/// the budget leaves out, are named one line each after the declarations. `types` are
+/// component schemas the query named, declared with them.
 pub(crate) fn render(
     inner: &Inner,
     query: &str,
-    hits: &[codemode_search::Hit],
+    candidates: &[Candidate],
     declare: usize,
+    types: &[String],
 ) -> SearchAnswer {
     let spec = &inner.spec;
-    let ranked: Vec<Ranked<'_>> = hits
+    let ranked: Vec<Ranked<'_>> = candidates
         .iter()
-        .filter_map(|h| {
-            spec.operations
-                .get(h.operation)
-                .map(|op| (op, h.score, blocked_reason(inner, op)))
+        .filter_map(|c| {
+            spec.operations.get(c.operation).map(|op| Ranked {
+                candidate: c,
+                op,
+                blocked: blocked_reason(inner, op),
+            })
         })
         .collect();
-    if ranked.is_empty() {
+    if ranked.is_empty() && types.is_empty() {
+        let text = format!(
+            "No operation matches {}. Try other words (a resource and a verb, e.g. \"list issues\").",
+            quote(query)
+        );
         return SearchAnswer {
-            text: format!(
-                "No operation matches {}. Try other words (a resource and a verb, e.g. \"list issues\").",
-                quote(query)
-            ),
+            tokens: count_tokens(&text),
+            text,
             hits: Vec::new(),
             omitted: 0,
             more: Vec::new(),
         };
     }
     let (to_declare, next) = ranked.split_at(declare.min(ranked.len()));
-    // The declarations crate trims to the budget itself (descriptions first, then deep types,
-    // then operations from the end); the list shows exactly the operations it kept, and names
-    // the ones it dropped with the next-ranked ones. Those lines are paid for first.
     let budget = inner.search_budget_tokens;
-    let ops: Vec<&Operation> = to_declare.iter().map(|(op, _, _)| *op).collect();
-    let header_estimate = 60 + 40 * to_declare.len();
     // The next-ranked lines are paid for up front; lines for operations the budget drops from
-    // the declarations are added only while they fit.
-    let next_lines: Vec<String> = next.iter().map(|(op, _, _)| more_line(99, op)).collect();
-    let more_estimate =
-        MORE_HEADING_TOKENS + codemode_typescript::count_tokens(&next_lines.join("\n"));
-    let options = DeclareOptions {
-        token_budget: Some(
-            budget
-                .saturating_sub(header_estimate + more_estimate)
-                .max(200),
-        ),
-        ..DeclareOptions::default()
+    // the declarations are added after them only while they fit.
+    let more_reserve = if next.is_empty() {
+        0
+    } else {
+        MORE_HEADING_TOKENS
+            + next
+                .iter()
+                .map(|r| count_tokens(&more_line(99, r)) + 1)
+                .sum::<usize>()
     };
-    let declarations = inner.declare(&ops, &options);
-    let (kept, left_out): (Vec<&Ranked<'_>>, Vec<&Ranked<'_>>) = to_declare
+    let intro = intro_line(query, to_declare.len());
+    let intro_tokens = count_tokens(&intro) + NOTES_RESERVE_TOKENS;
+    let multi_step = to_declare
         .iter()
-        .partition(|(op, _, _)| declarations.operations.contains(&op.name));
+        .filter(|r| r.candidate.step.is_some())
+        .count()
+        > 1;
+    let header_lines: Vec<String> = to_declare
+        .iter()
+        .enumerate()
+        .map(|(i, r)| header_line(i + 1, r, multi_step))
+        .collect();
+    let request = AnswerRequest {
+        operations: to_declare
+            .iter()
+            .zip(&header_lines)
+            .map(|(r, line)| AnswerOperation {
+                index: r.candidate.operation,
+                primary: r.candidate.primary,
+                overhead_tokens: count_tokens(line) + 1,
+            })
+            .collect(),
+        types: types.to_vec(),
+        token_budget: budget
+            .saturating_sub(intro_tokens + more_reserve)
+            .max(MIN_DECLARATION_TOKENS),
+    };
+    let declarations = inner.catalog.declare_answer(&request);
+    let declared = |r: &Ranked<'_>| declarations.operations.contains(&r.op.name);
+    let kept: Vec<&Ranked<'_>> = to_declare.iter().filter(|r| declared(r)).collect();
+    let left_out: Vec<&Ranked<'_>> = to_declare.iter().filter(|r| !declared(r)).collect();
     let omitted = left_out.len();
+
+    let mut text = intro_line(query, kept.len());
+    let mut tokens = count_tokens(&text);
+    for (i, r) in kept.iter().enumerate() {
+        let line = header_line(i + 1, r, multi_step);
+        tokens += count_tokens(&line) + 1;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let notes = notes(&declarations.trimmed, omitted, budget);
+    text.push_str("\n```ts\n");
+    text.push_str(declarations.text.trim_end());
+    text.push_str("\n```\n");
+    text.push_str(&notes);
+    tokens += declarations.tokens + CODE_FENCE_TOKENS + count_tokens(&notes);
     let candidates: Vec<&Ranked<'_>> = left_out.into_iter().chain(next).collect();
-    let mut text = render_text(query, &kept, omitted, budget, &declarations);
-    let more = append_more(&mut text, kept.len(), &candidates, budget);
+    let more = append_more(&mut text, &mut tokens, kept.len(), &candidates, budget);
     SearchAnswer {
         text,
+        tokens,
         hits: kept.iter().map(|r| search_hit(r)).collect(),
         omitted,
         more: more.iter().map(|r| search_hit(r)).collect(),
@@ -71,11 +140,15 @@ pub(crate) fn render(
 }
 
 /// The answer to a query of type names: their declarations, and what the budget trimmed.
-pub(crate) fn render_types(
-    inner: &Inner,
-    query: &str,
-    declarations: &codemode_typescript::Declarations,
-) -> SearchAnswer {
+pub(crate) fn render_types(inner: &Inner, query: &str, schemas: &[String]) -> SearchAnswer {
+    let declarations = inner.catalog.declare_answer(&AnswerRequest {
+        operations: Vec::new(),
+        types: schemas.to_vec(),
+        token_budget: inner
+            .search_budget_tokens
+            .saturating_sub(TYPES_FRAME_TOKENS)
+            .max(MIN_DECLARATION_TOKENS),
+    });
     let mut text = format!(
         "Types named by {}: the shapes of arguments and results of the operations that use them.\n\n```ts\n",
         quote(query)
@@ -93,6 +166,7 @@ pub(crate) fn render_types(
         "To find operations, search with a task (\"list refunds\") or operation names.\n",
     );
     SearchAnswer {
+        tokens: declarations.tokens + TYPES_FRAME_TOKENS,
         text,
         hits: Vec::new(),
         omitted: 0,
@@ -100,27 +174,64 @@ pub(crate) fn render_types(
     }
 }
 
-/// An operation with its score and, when policy blocks it, why.
-type Ranked<'a> = (&'a Operation, f64, Option<String>);
+/// An operation to show, with its place in the ranking and, when policy blocks it, why.
+struct Ranked<'a> {
+    candidate: &'a Candidate,
+    op: &'a Operation,
+    blocked: Option<String>,
+}
 
-fn search_hit((op, score, blocked): &Ranked<'_>) -> SearchHit {
+fn search_hit(r: &Ranked<'_>) -> SearchHit {
     SearchHit {
-        name: op.name.clone(),
-        method: op.method.as_str().to_string(),
-        path: op.path.clone(),
-        score: *score,
-        blocked: blocked.is_some(),
+        name: r.op.name.clone(),
+        method: r.op.method.as_str().to_string(),
+        path: r.op.path.clone(),
+        score: r.candidate.score,
+        blocked: r.blocked.is_some(),
     }
 }
 
 /// Tokens of the "Also ranked" heading, rounded up.
 const MORE_HEADING_TOKENS: usize = 30;
+/// Tokens kept for the notes under the declarations (what the budget trimmed).
+const NOTES_RESERVE_TOKENS: usize = 80;
+/// The code fence around the declarations.
+const CODE_FENCE_TOKENS: usize = 6;
+/// The lines around the declarations of a type-name answer, rounded up.
+const TYPES_FRAME_TOKENS: usize = 100;
+/// The declarations always get at least this much, whatever the lists around them take.
+const MIN_DECLARATION_TOKENS: usize = 200;
 
 /// Longest summary shown on a line of the "also ranked" list, in characters.
 const MORE_SUMMARY_CHARS: usize = 60;
 
+fn intro_line(query: &str, declared: usize) -> String {
+    format!(
+        "{declared} operation{} for {} (best first). Call them inside `execute` as `await api.<name>(args)`.\n",
+        if declared == 1 { "" } else { "s" },
+        quote(query)
+    )
+}
+
+/// `1. POST /v1/customers → api.postCustomers`, with its step of a multi-step task, deprecation
+/// and policy block.
+fn header_line(rank: usize, r: &Ranked<'_>, multi_step: bool) -> String {
+    let mut line = format!("{rank}. {} → api.{}", operation_key(r.op), r.op.name);
+    if r.op.deprecated {
+        line.push_str(" (deprecated)");
+    }
+    if let Some(reason) = &r.blocked {
+        line.push_str(&format!(" — BLOCKED: {reason}"));
+    }
+    if multi_step && let Some(step) = &r.candidate.step {
+        line.push_str(&format!(" — step: {}", quote(step)));
+    }
+    line
+}
+
 /// `7. GET /pets → api.listPets: List all pets`, on one line whatever the spec's text holds.
-fn more_line(rank: usize, op: &Operation) -> String {
+fn more_line(rank: usize, r: &Ranked<'_>) -> String {
+    let op = r.op;
     let summary = op
         .summary
         .as_deref()
@@ -131,6 +242,9 @@ fn more_line(rank: usize, op: &Operation) -> String {
     if !summary.is_empty() {
         line.push_str(": ");
         line.push_str(&summary);
+    }
+    if r.blocked.is_some() {
+        line.push_str(" (BLOCKED)");
     }
     line
 }
@@ -151,41 +265,13 @@ fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
     }
 }
 
-fn render_text(
-    query: &str,
-    shown: &[&Ranked<'_>],
-    omitted: usize,
-    budget: usize,
-    declarations: &codemode_typescript::Declarations,
-) -> String {
-    let mut text = format!(
-        "{} operation{} for {} (best first). Call them inside `execute` as `await api.<name>(args)`.\n",
-        shown.len(),
-        if shown.len() == 1 { "" } else { "s" },
-        quote(query)
-    );
-    for (i, (op, _, blocked)) in shown.iter().enumerate() {
-        text.push_str(&format!(
-            "{}. {} → api.{}",
-            i + 1,
-            operation_key(op),
-            op.name
-        ));
-        if op.deprecated {
-            text.push_str(" (deprecated)");
-        }
-        if let Some(reason) = blocked {
-            text.push_str(&format!(" — BLOCKED: {reason}"));
-        }
-        text.push('\n');
-    }
-    text.push_str("\n```ts\n");
-    text.push_str(declarations.text.trim_end());
-    text.push_str("\n```\n");
-    if !declarations.trimmed.is_empty() {
+/// What the budget trimmed, and how many ranked operations it left out.
+fn notes(trimmed: &[String], omitted: usize, budget: usize) -> String {
+    let mut text = String::new();
+    if !trimmed.is_empty() {
         text.push_str(&format!(
             "Trimmed to fit {budget} tokens: {}.\n",
-            declarations.trimmed.join("; ")
+            trimmed.join("; ")
         ));
     }
     if omitted > 0 {
@@ -199,9 +285,11 @@ fn render_text(
 }
 
 /// Appends the "also ranked" lines that fit in `budget` tokens, best first, and returns the
-/// operations it named. `declared` is how many operations the answer declared above.
+/// operations it named. `declared` is how many operations the answer declared above; `tokens`
+/// is what the text costs so far, and grows with the lines added.
 fn append_more<'r, 'o>(
     text: &mut String,
+    tokens: &mut usize,
     declared: usize,
     candidates: &[&'r Ranked<'o>],
     budget: usize,
@@ -209,17 +297,13 @@ fn append_more<'r, 'o>(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let mut used = codemode_typescript::count_tokens(text) + MORE_HEADING_TOKENS;
+    let mut used = *tokens + MORE_HEADING_TOKENS;
     let mut shown = Vec::new();
     let mut lines = String::new();
     for candidate in candidates {
-        let (op, _, blocked) = candidate;
-        let mut line = more_line(declared + shown.len() + 1, op);
-        if blocked.is_some() {
-            line.push_str(" (BLOCKED)");
-        }
+        let line = more_line(declared + shown.len() + 1, candidate);
         // +1 for the line break.
-        let cost = codemode_typescript::count_tokens(&line) + 1;
+        let cost = count_tokens(&line) + 1;
         if used + cost > budget {
             break;
         }
@@ -229,13 +313,14 @@ fn append_more<'r, 'o>(
         shown.push(*candidate);
     }
     if !shown.is_empty() {
-        text.push_str(
-            "\nAlso ranked, not declared (pass names as `query`, e.g. \"nameA, nameB\", to declare them):\n",
-        );
+        text.push_str(MORE_HEADING);
         text.push_str(&lines);
+        *tokens = used;
     }
     shown
 }
+
+const MORE_HEADING: &str = "\nAlso ranked, not declared (pass names as `query`, e.g. \"nameA, nameB\", to declare them):\n";
 
 /// Quotes a query for display, shortened so a 10 KB query does not flood the answer.
 fn quote(query: &str) -> String {

@@ -8,6 +8,7 @@
 mod answer;
 mod audit;
 mod host;
+mod mentions;
 mod policy;
 
 pub use codemode_sandbox::SandboxConfig;
@@ -21,6 +22,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
+
+use codemode_search::StepHits;
 
 use crate::host::RunHost;
 
@@ -43,6 +46,9 @@ pub struct SearchRequest {
 #[derive(Debug, Clone)]
 pub struct SearchAnswer {
     pub text: String,
+    /// o200k tokens of `text`, added up from its parts (an upper bound within a few tokens; a
+    /// front end need not count the text again to know it fits).
+    pub tokens: usize,
     pub hits: Vec<SearchHit>,
     /// Operations that ranked but were left out to stay within the token budget.
     pub omitted: usize,
@@ -168,8 +174,9 @@ impl Default for SessionSettings {
 pub(crate) struct Inner {
     pub(crate) spec: Arc<spec::Spec>,
     pub(crate) index: codemode_search::Index,
-    /// TypeScript names of the spec's schemas, worked out once (thousands of schemas take ms).
-    pub(crate) type_names: codemode_typescript::TypeNames,
+    /// Declaration pieces of the spec (and its TypeScript type names), made once and reused by
+    /// every search answer.
+    pub(crate) catalog: codemode_typescript::Catalog,
     pub(crate) sandbox: codemode_sandbox::Sandbox,
     pub(crate) client: Option<upstream::Client>,
     pub(crate) session: SessionSettings,
@@ -187,7 +194,7 @@ impl Inner {
         operations: &[&spec::Operation],
         options: &codemode_typescript::DeclareOptions,
     ) -> codemode_typescript::Declarations {
-        codemode_typescript::Declarer::with_names(&self.spec, &self.type_names)
+        codemode_typescript::Declarer::with_names(&self.spec, self.catalog.type_names())
             .declare_operations(operations, options)
     }
 
@@ -198,7 +205,7 @@ impl Inner {
         names: &[&str],
         options: &codemode_typescript::DeclareOptions,
     ) -> (codemode_typescript::Declarations, Vec<String>) {
-        codemode_typescript::Declarer::with_names(&self.spec, &self.type_names)
+        codemode_typescript::Declarer::with_names(&self.spec, self.catalog.type_names())
             .declare_types(names, options)
     }
 }
@@ -222,6 +229,38 @@ fn query_names(query: &str) -> impl Iterator<Item = &str> {
         .filter(|part| !part.is_empty())
 }
 
+/// Adds the ranked operations of every step after `candidates` (the operations the query
+/// named): the best of each step first, as primaries in the task's order, then the rest of
+/// the steps' rankings taken in turns.
+fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[StepHits]) {
+    let multi_step = steps.len() > 1;
+    let push = |candidates: &mut Vec<answer::Candidate>,
+                hit: &codemode_search::Hit,
+                step: Option<&StepHits>| {
+        if candidates.iter().any(|c| c.operation == hit.operation) {
+            return;
+        }
+        candidates.push(answer::Candidate {
+            primary: step.is_some(),
+            step: step.filter(|_| multi_step).map(|s| s.clause.clone()),
+            ..answer::Candidate::ranked(hit.operation, hit.score)
+        });
+    };
+    for step in steps {
+        if let Some(best) = step.hits.first() {
+            push(candidates, best, Some(step));
+        }
+    }
+    let longest = steps.iter().map(|s| s.hits.len()).max().unwrap_or(0);
+    for rank in 1..longest {
+        for step in steps {
+            if let Some(hit) = step.hits.get(rank) {
+                push(candidates, hit, None);
+            }
+        }
+    }
+}
+
 /// How many operations a search declares: the request's limit within 1..=20, else 5.
 fn search_limit(request: &SearchRequest) -> usize {
     request
@@ -239,7 +278,10 @@ impl Engine {
         })?;
         let spec = Arc::new(spec);
         let index = codemode_search::Index::build(&spec);
-        let type_names = codemode_typescript::TypeNames::new(&spec);
+        let search_budget_tokens = config
+            .search_budget_tokens
+            .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
+        let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
         let client = match config.upstream {
             Some(upstream) => Some(
                 upstream::Client::new(spec.clone(), upstream)
@@ -253,13 +295,11 @@ impl Engine {
             inner: Arc::new(Inner {
                 spec,
                 index,
-                type_names,
+                catalog,
                 sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
                 client,
                 session: config.session,
-                search_budget_tokens: config
-                    .search_budget_tokens
-                    .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS),
+                search_budget_tokens,
                 policy,
                 dry_run_skip_reads: config.dry_run_skip_reads,
                 audit: config.audit.map(audit::AuditLog::new),
@@ -301,56 +341,92 @@ impl Engine {
     ///
     /// A query that names operations (an operation name, an operationId, `METHOD /path`, or
     /// several names separated by commas or spaces) declares exactly those: that is how an
-    /// agent asks for an operation an earlier answer only named.
+    /// agent asks for an operation an earlier answer only named. A query of type names declares
+    /// those types. Names inside a sentence ("getParcel, then list manifests by vehicle") are
+    /// declared besides what the rest of the sentence finds, and a task of several steps
+    /// ("create a customer and subscribe her to a price") gets the best operation of each step.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchAnswer, EngineError> {
         let limit = search_limit(request);
-        if let Some(named) = self.named_operations(&request.query) {
+        let query = request.query.as_str();
+        if let Some(named) = self.named_operations(query) {
+            let candidates: Vec<answer::Candidate> = named
+                .iter()
+                .map(|&operation| answer::Candidate {
+                    primary: true,
+                    ..answer::Candidate::ranked(operation, 1.0)
+                })
+                .collect();
             return Ok(answer::render(
                 &self.inner,
-                &request.query,
-                &named,
-                named.len(),
+                query,
+                &candidates,
+                candidates.len(),
+                &[],
             ));
         }
-        if let Some(answer) = self.named_types(&request.query) {
-            return Ok(answer);
+        if let Some(schemas) = self.named_types(query) {
+            return Ok(answer::render_types(&self.inner, query, &schemas));
         }
-        let hits = self.ranked(&request.query, limit + MORE_CANDIDATES)?;
-        Ok(answer::render(&self.inner, &request.query, &hits, limit))
+        let mentioned = mentions::find(&self.inner.spec, self.inner.catalog.type_names(), query);
+        let mut candidates: Vec<answer::Candidate> = mentioned
+            .operations
+            .iter()
+            .map(|&operation| answer::Candidate {
+                primary: true,
+                ..answer::Candidate::ranked(operation, 1.0)
+            })
+            .collect();
+        match self.steps(&mentioned.rest, limit + MORE_CANDIDATES) {
+            Ok(steps) => merge_steps(&mut candidates, &steps),
+            // The names were the whole task ("getParcel, Parcel"): nothing else to rank.
+            Err(_) if !candidates.is_empty() || !mentioned.types.is_empty() => {}
+            Err(error) => return Err(error),
+        }
+        let declare = limit
+            .max(candidates.iter().filter(|c| c.primary).count())
+            .min(MAX_SEARCH_LIMIT);
+        candidates.truncate(declare + MORE_CANDIDATES);
+        Ok(answer::render(
+            &self.inner,
+            query,
+            &candidates,
+            declare,
+            &mentioned.types,
+        ))
+    }
+
+    /// The ranking of each step of a task (one step, the whole query, for most queries).
+    fn steps(&self, query: &str, limit: usize) -> Result<Vec<StepHits>, EngineError> {
+        let options = codemode_search::SearchOptions {
+            limit,
+            ..Default::default()
+        };
+        self.inner
+            .index
+            .search_steps(query, &options)
+            .map_err(|e| EngineError::InvalidRequest(e.to_string()))
     }
 
     /// The operations a query names, when every part of it is a name (see [`Engine::search`]).
-    fn named_operations(&self, query: &str) -> Option<Vec<codemode_search::Hit>> {
+    fn named_operations(&self, query: &str) -> Option<Vec<usize>> {
         let spec = &self.inner.spec;
-        let position = |op: &spec::Operation| {
-            spec.operations
-                .iter()
-                .position(|candidate| std::ptr::eq(candidate, op))
-        };
-        let hit = |operation| codemode_search::Hit {
-            operation,
-            score: 1.0,
-        };
-        if let Some(op) = spec.find(query.trim()) {
-            return position(op).map(|i| vec![hit(i)]);
+        if let Some(index) = spec.find_index(query.trim()) {
+            return Some(vec![index]);
         }
         let mut named = Vec::new();
         for part in query_names(query).take(MAX_SEARCH_LIMIT + 1) {
-            let index = position(spec.find(part)?)?;
-            if !named
-                .iter()
-                .any(|h: &codemode_search::Hit| h.operation == index)
-            {
-                named.push(hit(index));
+            let index = spec.find_index(part)?;
+            if !named.contains(&index) {
+                named.push(index);
             }
         }
         (!named.is_empty() && named.len() <= MAX_SEARCH_LIMIT).then_some(named)
     }
 
-    /// The answer to a query that names only types (`"Refund"`, `"DnsRecordsBase, Zone"`): their
-    /// declarations. An answer past its depth limit leaves types at `unknown` and says to search
-    /// for their names; this is where that search lands.
-    fn named_types(&self, query: &str) -> Option<SearchAnswer> {
+    /// The schemas a query names, when it names only types (`"Refund"`, `"DnsRecordsBase,
+    /// Zone"`). An answer past its budget leaves types at `unknown` and says to search for
+    /// their names; this is where that search lands.
+    fn named_types(&self, query: &str) -> Option<Vec<String>> {
         let names: Vec<&str> = query_names(query).take(MAX_SEARCH_LIMIT + 1).collect();
         // Type names are PascalCase; a lowercase word ("refund") is a task, even where the spec
         // has a schema of that name.
@@ -360,14 +436,15 @@ impl Engine {
         if names.is_empty() || names.len() > MAX_SEARCH_LIMIT || !all_type_like {
             return None;
         }
-        let options = codemode_typescript::DeclareOptions {
-            token_budget: Some(self.inner.search_budget_tokens),
-            ..codemode_typescript::DeclareOptions::default()
-        };
-        let (declarations, unknown) = self.inner.declare_types(&names, &options);
-        unknown
-            .is_empty()
-            .then(|| answer::render_types(&self.inner, query, &declarations))
+        let type_names = self.inner.catalog.type_names();
+        let mut schemas: Vec<String> = Vec::new();
+        for name in names {
+            let schema = type_names.schema_named(name)?.to_string();
+            if !schemas.contains(&schema) {
+                schemas.push(schema);
+            }
+        }
+        Some(schemas)
     }
 
     /// The ranking alone, without declarations (for evaluations and `--json`).

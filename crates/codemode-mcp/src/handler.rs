@@ -144,7 +144,7 @@ impl Drop for AbortOnDrop {
 }
 
 async fn run_tool(
-    engine: &Engine,
+    engine: &Arc<Engine>,
     tools: &ToolSet,
     call: CallContext,
     name: &str,
@@ -182,7 +182,7 @@ fn clip_name(name: &str) -> String {
     name.chars().take(80).collect()
 }
 
-async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallToolResult {
+async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> CallToolResult {
     let query = non_empty_string(args, "query");
     let code = non_empty_string(args, "code");
     let limit = match optional_count(args, "limit") {
@@ -194,12 +194,27 @@ async fn run_search(engine: &Engine, budget: usize, args: &JsonObject) -> CallTo
             error_result("invalid arguments: pass either `query` or `code`, not both")
         }
         (None, Some(code)) => outcome_result(&engine.search_code(code).await, budget),
-        (Some(query), None) => match engine.search(&SearchRequest { query, limit }) {
-            Ok(answer) => {
-                CallToolResult::success(vec![ContentBlock::text(text_within(&answer.text, budget))])
+        (Some(query), None) => {
+            // Ranking and rendering are CPU work: off the async workers, so a burst of searches
+            // does not stall other connections' I/O.
+            let engine = engine.clone();
+            let answer =
+                tokio::task::spawn_blocking(move || engine.search(&SearchRequest { query, limit }))
+                    .await;
+            match answer {
+                // The answer knows its tokens; only an answer over this server's output budget
+                // is counted again and cut.
+                Ok(Ok(answer)) if answer.tokens <= budget => {
+                    CallToolResult::success(vec![ContentBlock::text(answer.text)])
+                }
+                Ok(Ok(answer)) => CallToolResult::success(vec![ContentBlock::text(text_within(
+                    &answer.text,
+                    budget,
+                ))]),
+                Ok(Err(error)) => error_result(format!("search failed: {error}")),
+                Err(_) => error_result("internal error: the search crashed; nothing more is known"),
             }
-            Err(error) => error_result(format!("search failed: {error}")),
-        },
+        }
         (None, None) => error_result(
             "invalid arguments: `search` needs `query` (keywords) or `code` (a program)",
         ),

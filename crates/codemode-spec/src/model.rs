@@ -476,8 +476,13 @@ pub enum ApiKeyLocation {
 impl Spec {
     /// Finds an operation by name, by original operationId, or by `METHOD /path` key.
     pub fn find(&self, key: &str) -> Option<&Operation> {
+        self.find_index(key).and_then(|i| self.operations.get(i))
+    }
+
+    /// [`Spec::find`], as an index into `operations`.
+    pub fn find_index(&self, key: &str) -> Option<usize> {
         if let Some(&i) = self.lookup.get(key) {
-            return self.operations.get(i);
+            return Some(i);
         }
         let (method, path) = key.trim().split_once(' ')?;
         let path = path.trim();
@@ -488,7 +493,7 @@ impl Spec {
         let method = Method::parse(method)?;
         self.operations
             .iter()
-            .find(|op| op.method == method && op.path == path)
+            .position(|op| op.method == method && op.path == path)
     }
 
     /// The target of a `#/components/schemas/<name>` reference.

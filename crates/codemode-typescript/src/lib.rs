@@ -43,6 +43,7 @@
 //! - A type alias loop (`type A = B | …; type B = A | …`), which TypeScript rejects, is cut by
 //!   printing `unknown` at the step back to a schema listed no later in the spec.
 
+mod catalog;
 mod globals;
 mod names;
 mod operation;
@@ -53,6 +54,7 @@ use std::collections::{HashSet, VecDeque};
 
 use codemode_spec::{Operation, Spec};
 
+pub use catalog::{AnswerOperation, AnswerRequest, Catalog};
 pub use globals::{FILE_TYPES, GLOBALS};
 pub use names::TypeNames;
 
@@ -177,7 +179,7 @@ impl<'a> Declarer<'a> {
     ) -> String {
         let plan = Plan::full(options);
         let mut writer = Writer::new(self.spec, &self.names, plan.detail);
-        operation::signature(&mut writer, operation, plan.operation, 0)
+        operation::signature(&mut writer, operation, plan.operation, 0).text
     }
 }
 
@@ -389,10 +391,11 @@ impl Plan {
                 property_description: if descriptions { 120 } else { 0 },
                 property_tags: true,
                 inline_nesting: schema::MAX_INLINE_NESTING,
+                max_object_chars: usize::MAX,
             },
             operation: OperationDetail {
                 description: if descriptions { 200 } else { 0 },
-                param_docs: descriptions,
+                param_chars: if descriptions { 100 } else { 0 },
             },
         }
     }
@@ -425,7 +428,7 @@ fn trim_steps(options: &DeclareOptions) -> Vec<Step> {
         });
         plan.detail.property_description = 0;
         plan.operation.description = 0;
-        plan.operation.param_docs = false;
+        plan.operation.param_chars = 0;
         notes.push("descriptions left out (summaries kept)".to_string());
         steps.push(Step {
             plan,
@@ -530,11 +533,16 @@ fn render(
         text.push_str("interface Api {\n");
     }
     for op in operations {
-        text.push_str(&operation::signature(&mut writer, op, plan.operation, 2));
+        let signature = operation::signature(&mut writer, op, plan.operation, 2);
+        text.push_str(&signature.text);
         if text.len() > byte_cap {
             return None;
         }
-        for name in writer.take_referenced() {
+        for name in signature
+            .argument_refs
+            .into_iter()
+            .chain(signature.result_refs)
+        {
             if seen.insert(name.clone()) {
                 queue.push_back((name, 1));
             }

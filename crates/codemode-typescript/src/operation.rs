@@ -16,16 +16,34 @@ use crate::text;
 /// How much of an operation's prose to print.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OperationDetail {
-    /// Longest description sentence after the summary, in characters (0: summary only).
+    /// Longest description after the summary, in characters (0: summary only). Up to
+    /// [`BRIEF_DESCRIPTION_CHARS`] it is the first sentence or two on the summary's line; past
+    /// that, as much of the description as fits, rules and preconditions first, on lines of
+    /// their own.
     pub description: usize,
-    /// Whether `@param` lines are printed.
-    pub param_docs: bool,
+    /// Longest `@param` text, in characters (0: no `@param` lines).
+    pub param_chars: usize,
 }
+
+/// Descriptions up to this long are a sentence on the summary's line; longer ones are wrapped
+/// onto lines of their own.
+pub(crate) const BRIEF_DESCRIPTION_CHARS: usize = 200;
+
+/// Width of a wrapped description line, in characters.
+const WRAP_CHARS: usize = 100;
 
 /// Longest summary line, in characters.
 const SUMMARY_CHARS: usize = 160;
-/// Longest `@param` text, in characters.
-const PARAM_CHARS: usize = 100;
+
+/// One operation's member declaration and the component schemas it names.
+pub(crate) struct Signature {
+    /// Each line prefixed with the indentation asked for, ending in a newline.
+    pub text: String,
+    /// Schemas the arguments name, in first-seen order.
+    pub argument_refs: Vec<String>,
+    /// Schemas the result type names, in first-seen order.
+    pub result_refs: Vec<String>,
+}
 
 /// The member declaration, each line prefixed with `indent` spaces, ending in a newline.
 pub(crate) fn signature(
@@ -33,10 +51,15 @@ pub(crate) fn signature(
     op: &Operation,
     detail: OperationDetail,
     indent: usize,
-) -> String {
+) -> Signature {
     let pad = " ".repeat(indent);
-    let mut doc_lines = vec![head_line(op, detail.description)];
+    let mut doc_lines = if detail.description > BRIEF_DESCRIPTION_CHARS {
+        described_lines(op, detail.description)
+    } else {
+        vec![head_line(op, detail.description)]
+    };
     let (args, required) = arguments(writer, op, detail, indent, &mut doc_lines);
+    let argument_refs = writer.take_referenced();
     if op.deprecated {
         doc_lines.push("@deprecated".into());
     }
@@ -49,6 +72,7 @@ pub(crate) fn signature(
     ));
     out.push_str(" */\n");
     let result = return_type(writer, op, indent);
+    let result_refs = writer.take_referenced();
     let params = match (args, required) {
         (None, _) => String::new(),
         (Some(args), true) => format!("args: {args}"),
@@ -57,7 +81,11 @@ pub(crate) fn signature(
     // Names are identifiers by construction (codemode-spec); quoting keeps it valid regardless.
     let name = text::property_key(&op.name);
     out.push_str(&format!("{pad}{name}({params}): Promise<{result}>;\n"));
-    out
+    Signature {
+        text: out,
+        argument_refs,
+        result_refs,
+    }
 }
 
 /// Summary, then the description's first sentence when it says more.
@@ -90,6 +118,36 @@ fn head_line(op: &Operation, description_chars: usize) -> String {
     text::comment(&head)
 }
 
+/// The summary on a line, then as much of the description as `max_chars` allows, rules and
+/// preconditions kept before plain prose, wrapped onto lines of their own (the top hit of an
+/// answer: the sentence a task turns on is often the third one).
+fn described_lines(op: &Operation, max_chars: usize) -> Vec<String> {
+    let summary = op
+        .summary
+        .as_deref()
+        .map(|s| text::summarize(s, SUMMARY_CHARS))
+        .unwrap_or_default();
+    let description = op
+        .description
+        .as_deref()
+        .map(|d| text::select_sentences(d, max_chars))
+        .unwrap_or_default();
+    let description = match description.strip_prefix(summary.trim_end_matches('.')) {
+        // A description that opens with the summary goes on after it.
+        Some(rest) if !summary.is_empty() => rest.trim_start_matches(['.', ' ']).to_string(),
+        _ if same_words(&summary, &description) => String::new(),
+        _ => description,
+    };
+    let mut lines = vec![text::comment(&summary)];
+    lines.extend(
+        text::wrap(&description, WRAP_CHARS)
+            .iter()
+            .map(|line| text::comment(line)),
+    );
+    lines.retain(|l| !l.is_empty());
+    lines
+}
+
 /// The `args` object type (`None` when the operation takes nothing) and whether it is required.
 fn arguments(
     writer: &mut Writer<'_>,
@@ -112,8 +170,8 @@ fn arguments(
                 let ty = writer.type_of(&param.schema, Mode::Request, indent + 2);
                 let optional = if required { "" } else { "?" };
                 members.push(format!("{key}{optional}: {ty}"));
-                if detail.param_docs
-                    && let Some(line) = param_doc(&argument.key, param)
+                if detail.param_chars > 0
+                    && let Some(line) = param_doc(&argument.key, param, detail.param_chars)
                 {
                     doc_lines.push(line);
                 }
@@ -132,7 +190,7 @@ fn arguments(
                     let ty = writer.type_of(&object_media.schema, Mode::Request, indent + 2);
                     let optional = if body.required { "" } else { "?" };
                     members.push(format!("{key}{optional}: {ty} | {JSON_PATCH_TYPE}"));
-                    if detail.param_docs {
+                    if detail.param_chars > 0 {
                         doc_lines.push(format!(
                             "@param args.{} an object is sent as {}, an array as {}",
                             text::comment(&argument.key),
@@ -187,10 +245,10 @@ const JSON_PATCH_TYPE: &str = "{ op: \"add\" | \"remove\" | \"replace\" | \"move
 
 /// `@param args.<key> <text>` when the description says more than the name, plus default and
 /// format; `None` when there is nothing worth a line.
-fn param_doc(key: &str, param: &Parameter) -> Option<String> {
+fn param_doc(key: &str, param: &Parameter, max_chars: usize) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(description) = &param.description {
-        let summary = text::summarize(description, PARAM_CHARS);
+        let summary = text::select_sentences(description, max_chars);
         if adds_to_name(text::first_sentence(&summary), key) {
             parts.push(summary);
         }

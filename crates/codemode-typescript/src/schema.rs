@@ -33,6 +33,11 @@ pub(crate) struct Detail {
     /// Inline schemas with structure (objects, arrays, compositions, enums) nested deeper than
     /// this are printed as `unknown`; references and primitives are kept at any nesting.
     pub inline_nesting: usize,
+    /// Longest inline object nested in another type, in characters: over it, its largest
+    /// structured members are printed as `unknown`, biggest first, until it fits (so an
+    /// argument keeps `items: { price: string; quantity?: number }[]` while the deep parts
+    /// of its price go). `usize::MAX`: no limit.
+    pub max_object_chars: usize,
 }
 
 /// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
@@ -425,7 +430,8 @@ impl<'a> Writer<'a> {
             .and_then(Value::as_array)
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let mut members: Vec<(Option<String>, String)> = Vec::new();
+        // (doc, `key?: `, type)
+        let mut members: Vec<(Option<String>, String, String)> = Vec::new();
         if let Some(Value::Object(properties)) = object.get("properties") {
             for (name, property) in properties {
                 let read_only = flag(property, "readOnly");
@@ -450,10 +456,18 @@ impl<'a> Writer<'a> {
                 let key = text::property_key(name);
                 members.push((
                     self.property_doc(property),
-                    format!("{readonly}{key}{optional}: {ty};"),
+                    format!("{readonly}{key}{optional}: "),
+                    ty,
                 ));
             }
         }
+        if nesting > 0 {
+            collapse_largest(&mut members, self.detail.max_object_chars);
+        }
+        let mut members: Vec<(Option<String>, String)> = members
+            .into_iter()
+            .map(|(doc, head, ty)| (doc, format!("{head}{ty};")))
+            .collect();
         let open = match object.get("additionalProperties") {
             Some(Value::Bool(true)) => true,
             Some(Value::Object(o)) => o.is_empty(),
@@ -717,6 +731,33 @@ fn with_outer_required<'v>(member: &'v Value, outer: Option<&Value>) -> Cow<'v, 
     object.insert("required".into(), Value::Array(required));
     Cow::Owned(Value::Object(object))
 }
+
+/// Prints the largest member types that hold an object as `unknown`, biggest first, until the
+/// members take at most `max_chars` (or no such member is left). Enums and arrays of
+/// primitives stay: they are small and say what values are allowed.
+fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars: usize) {
+    let size = |members: &[(Option<String>, String, String)]| -> usize {
+        members
+            .iter()
+            .map(|(doc, head, ty)| doc.as_ref().map_or(0, String::len) + head.len() + ty.len() + 2)
+            .sum()
+    };
+    let mut total = size(members);
+    while total > max_chars {
+        let largest = members
+            .iter_mut()
+            .filter(|(_, _, ty)| ty.contains('{'))
+            .max_by_key(|(_, _, ty)| ty.len());
+        let Some((_, _, ty)) = largest else {
+            return;
+        };
+        total -= ty.len() - COLLAPSED.len();
+        *ty = COLLAPSED.to_string();
+    }
+}
+
+/// What a collapsed member type prints as.
+const COLLAPSED: &str = "unknown";
 
 fn flag(schema: &Value, key: &str) -> bool {
     schema.get(key) == Some(&Value::Bool(true))

@@ -99,6 +99,167 @@ pub(crate) fn summarize(text: &str, max_chars: usize) -> String {
     truncate_chars(sentence, max_chars)
 }
 
+/// As much of `text` as fits in `max_chars`, in whole sentences kept in their order: the first
+/// sentence, then the ones that state a rule (a precondition, a flag's meaning, a limit, an
+/// exception: "needs `force=true`", "also returns pull requests"), then the rest of the prose.
+/// A sentence longer than what is left is skipped, not cut, unless nothing was kept yet. Up to
+/// [`BRIEF_CHARS`] this is [`summarize`]: the first sentence or two.
+pub(crate) fn select_sentences(text: &str, max_chars: usize) -> String {
+    if max_chars <= BRIEF_CHARS {
+        return summarize(text, max_chars);
+    }
+    let plain = collapse_whitespace(&strip_markup(&strip_admonitions(text)));
+    if plain.chars().count() <= max_chars {
+        return plain;
+    }
+    let sentences = sentences(&plain);
+    let mut kept = vec![false; sentences.len()];
+    let mut used = 0usize;
+    let passes: [&dyn Fn(usize, &str) -> bool; 3] = [
+        &|i, _| i == 0,
+        &|_, sentence| states_a_rule(sentence),
+        &|_, _| true,
+    ];
+    for pass in passes {
+        for (i, sentence) in sentences.iter().enumerate() {
+            let chars = sentence.chars().count() + 1;
+            if !kept[i] && pass(i, sentence) && used + chars <= max_chars {
+                kept[i] = true;
+                used += chars;
+            }
+        }
+    }
+    if used == 0 {
+        return truncate_chars(&plain, max_chars);
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for (i, sentence) in sentences.iter().enumerate() {
+        if kept[i] {
+            out.push(sentence);
+        } else if out.last() != Some(&"…") {
+            out.push("…");
+        }
+    }
+    out.join(" ")
+}
+
+/// Longest text [`select_sentences`] treats as a brief: the first sentence or two.
+pub(crate) const BRIEF_CHARS: usize = 200;
+
+/// Words that mark a sentence as a rule an agent must follow, not background prose.
+const RULE_WORDS: &[&str] = &[
+    "must",
+    "required",
+    "requires",
+    "require",
+    "need",
+    "needs",
+    "only",
+    "cannot",
+    "can't",
+    "not",
+    "never",
+    "unless",
+    "if",
+    "when",
+    "before",
+    "after",
+    "first",
+    "also",
+    "note",
+    "important",
+    "warning",
+    "instead",
+    "otherwise",
+    "maximum",
+    "minimum",
+    "least",
+    "most",
+    "limit",
+    "limited",
+    "default",
+    "defaults",
+    "force",
+    "fails",
+    "fail",
+    "error",
+    "returns",
+    "deprecated",
+    "except",
+    "includes",
+    "including",
+    "until",
+    "always",
+];
+
+fn states_a_rule(sentence: &str) -> bool {
+    sentence
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .any(|word| RULE_WORDS.contains(&word.to_ascii_lowercase().as_str()))
+        || sentence.contains('=')
+}
+
+/// The sentences of already collapsed text.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = sentence_end(text, start);
+        let sentence = text[start..end].trim();
+        if !sentence.is_empty() {
+            out.push(sentence);
+        }
+        start = end;
+    }
+    out
+}
+
+/// GitHub's `> [!NOTE]` callouts as plain words ("Note:"), and quote markers at line starts
+/// dropped.
+fn strip_admonitions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_start().trim_start_matches('>').trim_start();
+        match line
+            .strip_prefix("[!")
+            .and_then(|rest| rest.split_once(']'))
+        {
+            Some((kind, rest)) => {
+                let mut chars = kind.chars();
+                if let Some(first) = chars.next() {
+                    out.push(first.to_ascii_uppercase());
+                    out.push_str(&chars.as_str().to_ascii_lowercase());
+                    out.push(':');
+                }
+                out.push_str(rest);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Text cut into lines of at most `width` characters at spaces (a longer word gets a line of
+/// its own).
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// The first sentence of already collapsed text.
 pub(crate) fn first_sentence(text: &str) -> &str {
     text[..sentence_end(text, 0)].trim()
@@ -209,6 +370,34 @@ mod tests {
         assert_eq!(property_key("1a"), "\"1a\"");
         assert_eq!(property_key(""), "\"\"");
         assert_eq!(property_key("$ref"), "$ref");
+    }
+
+    #[test]
+    fn long_selections_keep_rules_before_prose() {
+        let description = "Cancels a shipment. Shipments are packed in the warehouse by a team of \
+            people who care a lot about parcels and their journeys across the country. \
+            A shipment on a manifest needs `force=true`. Cancelled shipments are archived.";
+        let kept = select_sentences(description, 240);
+        assert_eq!(
+            kept,
+            "Cancels a shipment. … A shipment on a manifest needs `force=true`. Cancelled shipments are archived."
+        );
+        assert_eq!(select_sentences("Short. Whole.", 300), "Short. Whole.");
+        // Brief selections are the first sentence, as before.
+        assert_eq!(select_sentences(description, 60), "Cancels a shipment.");
+        assert_eq!(
+            select_sentences("> [!NOTE]\n> This list also returns pull requests.", 300),
+            "Note: This list also returns pull requests."
+        );
+    }
+
+    #[test]
+    fn wrapping_keeps_every_word() {
+        let text = "word ".repeat(60);
+        let lines = wrap(&text, 23);
+        assert!(lines.iter().all(|l| l.len() <= 23), "{lines:?}");
+        assert_eq!(lines.join(" "), text.trim_end());
+        assert_eq!(wrap("", 10), Vec::<String>::new());
     }
 
     #[test]

@@ -1,0 +1,785 @@
+//! Search answers assembled from declaration pieces that are made once and reused.
+//!
+//! A [`Catalog`] holds, per operation and per component schema, its declaration rendered at a few
+//! levels of detail (richest first), each with its o200k token count and the schemas it names.
+//! Pieces are made lazily, the first time an answer needs them, and cached for the life of the
+//! catalog; an answer only adds up token counts of pieces and never re-tokenizes its text.
+//!
+//! The budget is spent by rank ([`Catalog::declare_answer`]):
+//! 1. primary operations (the best hit, or the best hit of each step of a task) at the richest
+//!    level that fits their share: the description kept whole (rules and preconditions before
+//!    prose when it is long), `@param` lines, nested argument objects expanded;
+//! 2. the types their results name, with their fields, list envelopes unwrapped (the element
+//!    type of `{ data: Refund[] }` counts as the result);
+//! 3. the other operations as compact signatures (summary, arguments, result), or left out for
+//!    the caller to list in a line each;
+//! 4. the other types, nearest first, while the budget lasts; the rest are declared
+//!    `type X = unknown;` under a note saying to search for them by name.
+//!
+//! Each type is declared once per answer. A plain object type that repeats most of the members
+//! of one declared before it in the same answer (GitHub's user shapes) is declared as that type
+//! with the differences: `interface B extends Omit<A, "k"> { k: string }`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+
+use codemode_spec::{SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
+use serde_json::Value;
+
+use crate::names::TypeNames;
+use crate::operation::{self, OperationDetail};
+use crate::schema::{self, Detail, Writer};
+use crate::{Declarations, FILE_TYPES, count_tokens};
+
+/// One declaration at one level of detail.
+#[derive(Debug)]
+struct Piece {
+    text: Box<str>,
+    /// o200k tokens of `text` alone.
+    tokens: usize,
+    /// Schemas an operation's arguments name, or every schema a type names (indices into
+    /// `spec.schemas`).
+    refs: Box<[usize]>,
+    /// Schemas an operation's result names (empty for types).
+    result_refs: Box<[usize]>,
+    /// Whether the text uses `Binary` / `BinaryResponse`.
+    file_types: bool,
+}
+
+/// How much an operation's declaration says. Two ladders, each richest first: a primary keeps
+/// its description (where the rules are) while its large nested argument objects are cut;
+/// a compact signature has the summary only and is cut the same way.
+const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
+    // Primary ladder.
+    operation_level(1500, 300, 120, true, usize::MAX),
+    operation_level(500, 150, 60, true, usize::MAX),
+    operation_level(500, 150, 0, false, 400),
+    operation_level(500, 150, 0, false, 150),
+    (
+        OperationDetail {
+            description: 200,
+            param_chars: 100,
+        },
+        Detail {
+            property_description: 0,
+            property_tags: false,
+            inline_nesting: 1,
+            max_object_chars: 150,
+        },
+    ),
+    // Compact ladder.
+    operation_level(0, 0, 0, false, usize::MAX),
+    operation_level(0, 0, 0, false, 400),
+    operation_level(0, 0, 0, false, 150),
+    (
+        OperationDetail {
+            description: 0,
+            param_chars: 0,
+        },
+        Detail {
+            property_description: 0,
+            property_tags: false,
+            inline_nesting: 1,
+            max_object_chars: 150,
+        },
+    ),
+];
+
+/// The levels of a primary operation (richest first), and of a compact signature.
+const PRIMARY: std::ops::Range<usize> = 0..5;
+const COMPACT: std::ops::Range<usize> = 5..9;
+
+/// How much a type's declaration says, richest first.
+const TYPE_LEVELS: [Detail; 5] = [
+    detail(120, true, usize::MAX),
+    detail(60, true, usize::MAX),
+    detail(0, false, usize::MAX),
+    detail(0, false, 400),
+    detail(0, false, 150),
+];
+
+const fn detail(property_description: usize, property_tags: bool, max_object_chars: usize) -> Detail {
+    Detail {
+        property_description,
+        property_tags,
+        inline_nesting: schema::MAX_INLINE_NESTING,
+        max_object_chars,
+    }
+}
+
+const fn operation_level(
+    description: usize,
+    param_chars: usize,
+    property_description: usize,
+    property_tags: bool,
+    max_object_chars: usize,
+) -> (OperationDetail, Detail) {
+    (
+        OperationDetail {
+            description,
+            param_chars,
+        },
+        detail(property_description, property_tags, max_object_chars),
+    )
+}
+
+/// A piece longer than this many bytes per token of the largest budget cannot fit in it
+/// (declarations measure 3.5–4.5 bytes per token); it is not counted or kept.
+const MAX_BYTES_PER_TOKEN: usize = 12;
+
+/// Cost of naming a type in the `type X = unknown;` line, in tokens (a name is 1–4).
+const STUB_TOKENS: usize = 6;
+/// Cost of the note above that line.
+const STUB_NOTE_TOKENS: usize = 20;
+/// `interface Api {` and `}`.
+const FRAME_TOKENS: usize = 6;
+/// Types are expanded at most this many references away from an operation.
+const MAX_TIER: usize = 6;
+
+/// One operation an answer may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerOperation {
+    /// Index into `spec.operations`.
+    pub index: usize,
+    /// The best hit (of a task, or of one of its steps): declared richly, and its result type
+    /// with its fields, before anything else.
+    pub primary: bool,
+    /// Tokens the caller spends on this operation outside the declarations when it is declared
+    /// (its line in a list above them).
+    pub overhead_tokens: usize,
+}
+
+/// What to declare, best first.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerRequest {
+    pub operations: Vec<AnswerOperation>,
+    /// Component schemas asked for by name, declared as if a primary's result named them.
+    pub types: Vec<String>,
+    /// Tokens the declarations and the operations' overheads may take together.
+    pub token_budget: usize,
+}
+
+/// Declaration pieces of one spec, made on first use and kept (see the module docs).
+#[derive(Debug)]
+pub struct Catalog {
+    spec: Arc<Spec>,
+    names: TypeNames,
+    operations: Vec<[OnceLock<Option<Piece>>; OPERATION_LEVELS.len()]>,
+    types: Vec<[OnceLock<Option<Piece>>; TYPE_LEVELS.len()]>,
+    /// Pieces longer than this are not kept (see [`MAX_BYTES_PER_TOKEN`]).
+    byte_cap: usize,
+}
+
+impl Catalog {
+    /// A catalog for answers of at most `max_budget_tokens` tokens. Works out the spec's type
+    /// names (≈1–10 ms for thousands of schemas); pieces are made later, as answers need them.
+    pub fn new(spec: Arc<Spec>, max_budget_tokens: usize) -> Catalog {
+        let names = TypeNames::new(&spec);
+        let operations = (0..spec.operations.len())
+            .map(|_| Default::default())
+            .collect();
+        let types = (0..spec.schemas.len())
+            .map(|_| Default::default())
+            .collect();
+        Catalog {
+            spec,
+            names,
+            operations,
+            types,
+            byte_cap: max_budget_tokens.saturating_mul(MAX_BYTES_PER_TOKEN),
+        }
+    }
+
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    pub fn type_names(&self) -> &TypeNames {
+        &self.names
+    }
+
+    /// Bytes held by the pieces made so far (their text and lists), for memory reports.
+    pub fn memory_bytes(&self) -> usize {
+        let piece = |slot: &OnceLock<Option<Piece>>| {
+            std::mem::size_of::<OnceLock<Option<Piece>>>()
+                + slot.get().and_then(Option::as_ref).map_or(0, |p| {
+                    p.text.len() + (p.refs.len() + p.result_refs.len()) * size_of::<usize>()
+                })
+        };
+        self.operations.iter().flatten().map(piece).sum::<usize>()
+            + self.types.iter().flatten().map(piece).sum::<usize>()
+    }
+
+    /// The declarations of an answer, the budget spent by rank (see the module docs). The
+    /// first operation is declared even when nothing of it fits, and the notes say so.
+    pub fn declare_answer(&self, request: &AnswerRequest) -> Declarations {
+        let budget = request.token_budget;
+        let mut assembly = Assembly::new(self, budget);
+        let leading = |rank: usize, op: &AnswerOperation| op.primary || rank == 0;
+        // Every primary at its leanest first, so that each step of a task is declared ...
+        for (rank, op) in request.operations.iter().enumerate() {
+            if leading(rank, op) {
+                assembly.reserve_operation(rank, op, rank == 0);
+            }
+        }
+        // ... then each made richer, in rank order, within its share: together at most 60% of
+        // the budget, each at least a quarter of it.
+        let primaries = assembly.operations.len().max(1);
+        let primary_cap = (budget * 3 / 5 / primaries).max(budget / 4);
+        for slot in 0..assembly.operations.len() {
+            assembly.enrich_operation(slot, primary_cap);
+        }
+        for slot in 0..assembly.operations.len() {
+            assembly.queue_types_of(slot);
+        }
+        for name in &request.types {
+            if let Some(index) = self.spec.schemas.get_index_of(name.as_str()) {
+                assembly.queue(index, 0);
+            }
+        }
+        assembly.add_types(Some(0));
+        let secondary_cap = budget / 6;
+        for (rank, op) in request.operations.iter().enumerate() {
+            if !leading(rank, op) {
+                assembly.add_operation(rank, op, secondary_cap);
+            }
+        }
+        assembly.add_types(None);
+        assembly.finish()
+    }
+
+    fn operation_piece(&self, index: usize, level: usize) -> Option<&Piece> {
+        let slot = self.operations.get(index)?.get(level)?;
+        slot.get_or_init(|| self.make_operation_piece(index, level, self.byte_cap))
+            .as_ref()
+    }
+
+    fn type_piece(&self, index: usize, level: usize) -> Option<&Piece> {
+        let slot = self.types.get(index)?.get(level)?;
+        slot.get_or_init(|| self.make_type_piece(index, level))
+            .as_ref()
+    }
+
+    fn make_operation_piece(&self, index: usize, level: usize, byte_cap: usize) -> Option<Piece> {
+        let op = self.spec.operations.get(index)?;
+        let (operation_detail, detail) = *OPERATION_LEVELS.get(level)?;
+        let mut writer = Writer::new(&self.spec, &self.names, detail);
+        let signature = operation::signature(&mut writer, op, operation_detail, 2);
+        self.piece(
+            signature.text,
+            &signature.argument_refs,
+            &signature.result_refs,
+            writer.uses_file_types(),
+            byte_cap,
+        )
+    }
+
+    fn make_type_piece(&self, index: usize, level: usize) -> Option<Piece> {
+        let (name, _) = self.spec.schemas.get_index(index)?;
+        let mut writer = Writer::new(&self.spec, &self.names, *TYPE_LEVELS.get(level)?);
+        let text = writer.declaration(name);
+        let refs = writer.take_referenced();
+        self.piece(text, &refs, &[], writer.uses_file_types(), self.byte_cap)
+    }
+
+    fn piece(
+        &self,
+        text: String,
+        refs: &[String],
+        result_refs: &[String],
+        file_types: bool,
+        byte_cap: usize,
+    ) -> Option<Piece> {
+        if text.len() > byte_cap {
+            return None;
+        }
+        let indices = |names: &[String]| -> Box<[usize]> {
+            names
+                .iter()
+                .filter_map(|n| self.spec.schemas.get_index_of(n.as_str()))
+                .collect()
+        };
+        Some(Piece {
+            tokens: count_tokens(&text),
+            text: text.into_boxed_str(),
+            refs: indices(refs),
+            result_refs: indices(result_refs),
+            file_types,
+        })
+    }
+
+    /// The element types of a list envelope: what an array property (or a `data` / `result` /
+    /// `items` property) of the schema names, looking through `allOf`.
+    fn envelope_items(&self, index: usize) -> Vec<usize> {
+        let Some((_, schema)) = self.spec.schemas.get_index(index) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        self.collect_envelope_items(schema, &mut out, 0);
+        out
+    }
+
+    fn collect_envelope_items(&self, schema: &Value, out: &mut Vec<usize>, nesting: usize) {
+        if nesting > 3 {
+            return;
+        }
+        if let Some(Value::Array(members)) = schema.get("allOf") {
+            for member in members {
+                self.collect_envelope_items(member, out, nesting + 1);
+            }
+        }
+        let Some(Value::Object(properties)) = schema.get("properties") else {
+            return;
+        };
+        for (key, property) in properties {
+            let element = match property.get("items") {
+                Some(items) if property.get("type") == Some(&Value::String("array".into())) => {
+                    items
+                }
+                _ if LIST_KEYS.contains(&key.as_str()) => property,
+                _ => continue,
+            };
+            if let Some(index) = self.reference_index(element) {
+                out.push(index);
+            }
+        }
+    }
+
+    fn reference_index(&self, schema: &Value) -> Option<usize> {
+        let reference = schema.get("$ref")?.as_str()?;
+        let name = unescape_pointer_token(reference.strip_prefix(SCHEMA_REF_PREFIX)?);
+        self.spec.schemas.get_index_of(name.as_str())
+    }
+}
+
+/// Property names under which APIs put the payload of a response.
+const LIST_KEYS: &[&str] = &["data", "result", "results", "items", "records"];
+
+/// An operation an answer declares.
+#[derive(Debug, Clone, Copy)]
+struct Chosen {
+    /// Position in the request.
+    rank: usize,
+    index: usize,
+    level: usize,
+    primary: bool,
+    overhead: usize,
+}
+
+/// An answer being assembled: what is declared, at which level, and what it cost.
+struct Assembly<'c> {
+    catalog: &'c Catalog,
+    budget: usize,
+    used: usize,
+    /// Declared operations, in the order they were chosen.
+    operations: Vec<Chosen>,
+    dropped: Vec<usize>,
+    /// Declared types in the order they are printed: (index, level, tier).
+    types: Vec<(usize, usize, usize)>,
+    declared: HashSet<usize>,
+    /// Types named by something declared but not declared themselves (each costs a stub).
+    stubs: HashSet<usize>,
+    /// Types waiting to be considered, nearest tier first, then in the order they were found.
+    queue: BinaryHeap<Reverse<(usize, usize, usize)>>,
+    found: usize,
+    best_tier: HashMap<usize, usize>,
+    file_types: bool,
+    forced: bool,
+    /// Tokens of `used` that the caller spends outside the declarations.
+    overhead: usize,
+}
+
+impl<'c> Assembly<'c> {
+    fn new(catalog: &'c Catalog, budget: usize) -> Assembly<'c> {
+        Assembly {
+            catalog,
+            budget,
+            used: FRAME_TOKENS,
+            operations: Vec::new(),
+            dropped: Vec::new(),
+            types: Vec::new(),
+            declared: HashSet::new(),
+            stubs: HashSet::new(),
+            queue: BinaryHeap::new(),
+            found: 0,
+            best_tier: HashMap::new(),
+            file_types: false,
+            forced: false,
+            overhead: 0,
+        }
+    }
+
+    fn stub_cost(&self) -> usize {
+        if self.stubs.is_empty() {
+            0
+        } else {
+            STUB_NOTE_TOKENS + STUB_TOKENS * self.stubs.len()
+        }
+    }
+
+    fn room(&self) -> usize {
+        self.budget
+            .saturating_sub(self.used)
+            .saturating_sub(self.stub_cost())
+    }
+
+    /// Stub tokens that declaring a piece naming `refs` would add (and save, for `itself`).
+    fn new_stub_tokens(
+        &self,
+        refs: &[usize],
+        result_refs: &[usize],
+        itself: Option<usize>,
+    ) -> isize {
+        let mut new: HashSet<usize> = HashSet::new();
+        for r in refs.iter().chain(result_refs) {
+            if !self.declared.contains(r) && !self.stubs.contains(r) && Some(*r) != itself {
+                new.insert(*r);
+            }
+        }
+        let mut tokens = (new.len() * STUB_TOKENS) as isize;
+        if self.stubs.is_empty() && !new.is_empty() {
+            tokens += STUB_NOTE_TOKENS as isize;
+        }
+        if let Some(own) = itself
+            && self.stubs.contains(&own)
+        {
+            tokens -= STUB_TOKENS as isize;
+        }
+        tokens
+    }
+
+    /// Declares an operation at its leanest level when it fits; the first one even when it does
+    /// not (it is what the answer is about).
+    fn reserve_operation(&mut self, rank: usize, op: &AnswerOperation, first: bool) {
+        let catalog = self.catalog;
+        let leanest = PRIMARY.end - 1;
+        match catalog.operation_piece(op.index, leanest) {
+            Some(piece) if self.cost(piece, op) <= self.room() as isize => {
+                self.take_operation(rank, op, leanest, piece);
+            }
+            _ if first => self.force_first(rank, op),
+            _ => self.dropped.push(op.index),
+        }
+    }
+
+    /// Moves a declared operation to the richest level that fits `cap` and what is left.
+    fn enrich_operation(&mut self, slot: usize, cap: usize) {
+        let catalog = self.catalog;
+        let Some(chosen) = self.operations.get(slot).copied() else {
+            return;
+        };
+        let Some(current) = catalog.operation_piece(chosen.index, chosen.level) else {
+            return;
+        };
+        let start = if chosen.primary {
+            PRIMARY.start
+        } else {
+            COMPACT.start
+        };
+        for level in start..chosen.level {
+            let Some(piece) = catalog.operation_piece(chosen.index, level) else {
+                continue;
+            };
+            let extra = piece.tokens as isize - current.tokens as isize
+                + self.new_stub_tokens(&piece.refs, &piece.result_refs, None);
+            if piece.tokens + chosen.overhead <= cap && extra <= self.room() as isize {
+                self.used = (self.used as isize + extra.max(0)) as usize;
+                self.note_references(piece);
+                self.file_types |= piece.file_types;
+                self.operations[slot].level = level;
+                return;
+            }
+        }
+    }
+
+    /// Declares an operation at the richest compact level that fits both `cap` and what is
+    /// left, or drops it.
+    fn add_operation(&mut self, rank: usize, op: &AnswerOperation, cap: usize) {
+        let catalog = self.catalog;
+        for level in COMPACT {
+            let Some(piece) = catalog.operation_piece(op.index, level) else {
+                continue;
+            };
+            let cost = self.cost(piece, op);
+            if cost <= cap.min(self.room()) as isize {
+                self.take_operation(rank, op, level, piece);
+                let slot = self.operations.len() - 1;
+                self.queue_types_of(slot);
+                return;
+            }
+        }
+        self.dropped.push(op.index);
+    }
+
+    /// Tokens an operation's piece adds: itself, its line outside, and new stubs.
+    fn cost(&self, piece: &Piece, op: &AnswerOperation) -> isize {
+        piece.tokens as isize
+            + 1
+            + op.overhead_tokens as isize
+            + self.new_stub_tokens(&piece.refs, &piece.result_refs, None)
+    }
+
+    /// The first operation at its leanest level, whatever it costs; made without the byte cap
+    /// (and then not kept) when even that level is over it.
+    fn force_first(&mut self, rank: usize, op: &AnswerOperation) {
+        let leanest = PRIMARY.end - 1;
+        let made;
+        let piece = match self.catalog.operation_piece(op.index, leanest) {
+            Some(piece) => piece,
+            None => match self
+                .catalog
+                .make_operation_piece(op.index, leanest, usize::MAX)
+            {
+                Some(piece) => {
+                    made = piece;
+                    &made
+                }
+                None => return,
+            },
+        };
+        self.forced = true;
+        self.take_operation(rank, op, leanest, piece);
+    }
+
+    fn take_operation(&mut self, rank: usize, op: &AnswerOperation, level: usize, piece: &Piece) {
+        self.used += piece.tokens + 1 + op.overhead_tokens;
+        self.overhead += op.overhead_tokens;
+        self.file_types |= piece.file_types;
+        self.note_references(piece);
+        self.operations.push(Chosen {
+            rank,
+            index: op.index,
+            level,
+            primary: op.primary || rank == 0,
+            overhead: op.overhead_tokens,
+        });
+    }
+
+    /// Queues the types a declared operation names: a primary's result types first of all.
+    fn queue_types_of(&mut self, slot: usize) {
+        let Some(chosen) = self.operations.get(slot).copied() else {
+            return;
+        };
+        let Some(piece) = self.catalog.operation_piece(chosen.index, chosen.level) else {
+            return;
+        };
+        let result_tier = if chosen.primary { 0 } else { 2 };
+        for &r in piece.result_refs.iter() {
+            self.queue(r, result_tier);
+        }
+        for &r in piece.refs.iter() {
+            self.queue(r, result_tier + 1);
+        }
+    }
+
+    fn note_references(&mut self, piece: &Piece) {
+        for &r in piece.refs.iter().chain(piece.result_refs.iter()) {
+            self.note_reference(r);
+        }
+    }
+
+    fn note_reference(&mut self, index: usize) {
+        if !self.declared.contains(&index) {
+            self.stubs.insert(index);
+        }
+    }
+
+    fn queue(&mut self, index: usize, tier: usize) {
+        if self.declared.contains(&index) || tier > MAX_TIER {
+            return;
+        }
+        match self.best_tier.get(&index) {
+            Some(&known) if known <= tier => return,
+            _ => {}
+        }
+        self.best_tier.insert(index, tier);
+        self.found += 1;
+        self.queue.push(Reverse((tier, self.found, index)));
+    }
+
+    /// Declares queued types, nearest first, while they fit; with `only_tier`, just that tier.
+    fn add_types(&mut self, only_tier: Option<usize>) {
+        while let Some(Reverse((tier, _, index))) = self.queue.peek().copied() {
+            if only_tier.is_some_and(|only| tier > only) {
+                return;
+            }
+            self.queue.pop();
+            if self.declared.contains(&index) || self.best_tier.get(&index) != Some(&tier) {
+                continue;
+            }
+            self.add_type(index, tier);
+        }
+    }
+
+    fn add_type(&mut self, index: usize, tier: usize) {
+        let start = tier.min(2);
+        // A result type may take up to 40% of the budget; deeper types a quarter.
+        let cap = if tier == 0 {
+            self.budget * 2 / 5
+        } else {
+            self.budget / 4
+        };
+        let catalog = self.catalog;
+        for level in start..TYPE_LEVELS.len() {
+            let Some(piece) = catalog.type_piece(index, level) else {
+                continue;
+            };
+            let cost =
+                piece.tokens as isize + 1 + self.new_stub_tokens(&piece.refs, &[], Some(index));
+            if cost <= cap.min(self.room()) as isize {
+                self.take_type(index, level, tier);
+                return;
+            }
+        }
+    }
+
+    fn take_type(&mut self, index: usize, level: usize, tier: usize) {
+        let catalog = self.catalog;
+        let Some(piece) = catalog.type_piece(index, level) else {
+            return;
+        };
+        self.used += piece.tokens + 1;
+        self.file_types |= piece.file_types;
+        self.declared.insert(index);
+        self.stubs.remove(&index);
+        self.types.push((index, level, tier));
+        let envelope_items = if tier == 0 {
+            self.catalog.envelope_items(index)
+        } else {
+            Vec::new()
+        };
+        for &r in piece.refs.iter() {
+            self.note_reference(r);
+            let child_tier = if envelope_items.contains(&r) {
+                tier
+            } else {
+                tier + 1
+            };
+            self.queue(r, child_tier);
+        }
+    }
+
+    fn finish(self) -> Declarations {
+        let catalog = self.catalog;
+        let mut operations = self.operations.clone();
+        operations.sort_by_key(|chosen| chosen.rank);
+        let mut text = String::new();
+        let mut tokens = self.used - self.overhead;
+        // The stubs are what the final pieces name and nothing declares (richer levels chosen
+        // after a leaner one may name fewer types than were paid for).
+        let mut named: Vec<usize> = Vec::new();
+        if !operations.is_empty() {
+            text.push_str("interface Api {\n");
+            for chosen in &operations {
+                let piece = catalog
+                    .operation_piece(chosen.index, chosen.level)
+                    .map(|p| (p.text.to_string(), p.refs.to_vec(), p.result_refs.to_vec()))
+                    .or_else(|| {
+                        catalog
+                            .make_operation_piece(chosen.index, chosen.level, usize::MAX)
+                            .map(|p| (p.text.into(), p.refs.into(), p.result_refs.into()))
+                    });
+                if let Some((piece, refs, result_refs)) = piece {
+                    text.push_str(&piece);
+                    named.extend(refs);
+                    named.extend(result_refs);
+                }
+            }
+            text.push_str("}\n");
+        }
+        for &(index, level, _) in &self.types {
+            if let Some(piece) = catalog.type_piece(index, level) {
+                text.push_str(&piece.text);
+                named.extend(piece.refs.iter());
+            }
+        }
+        if self.file_types {
+            text.push_str(FILE_TYPES);
+            tokens += file_types_tokens();
+        }
+        let mut seen = HashSet::new();
+        let mut stubs: Vec<String> = named
+            .into_iter()
+            .filter(|i| !self.declared.contains(i) && seen.insert(*i))
+            .filter_map(|i| catalog.spec.schemas.get_index(i))
+            .map(|(name, _)| catalog.names.get(name))
+            .collect();
+        stubs.sort();
+        tokens -= self.stub_cost().min(tokens);
+        if !stubs.is_empty() {
+            text.push_str(STUB_NOTE);
+            let line: Vec<String> = stubs.iter().map(|n| format!("type {n} = unknown;")).collect();
+            let line = line.join(" ");
+            tokens += count_tokens(STUB_NOTE) + count_tokens(&line) + 1;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        let mut trimmed = Vec::new();
+        self.notes(&operations, &stubs, &mut trimmed);
+        Declarations {
+            text,
+            tokens,
+            trimmed,
+            operations: operations
+                .iter()
+                .filter_map(|chosen| catalog.spec.operations.get(chosen.index))
+                .map(|op| op.name.clone())
+                .collect(),
+        }
+    }
+
+    /// What the budget cost: shortened descriptions, cut nesting, stubbed types, dropped
+    /// operations.
+    fn notes(&self, operations: &[Chosen], stubs: &[String], notes: &mut Vec<String>) {
+        let spec = &self.catalog.spec;
+        let name = |i: usize| spec.operations.get(i).map_or("", |op| op.name.as_str()).to_string();
+        let short: Vec<String> = operations
+            .iter()
+            .filter(|c| c.primary && c.level >= PRIMARY.end - 1)
+            .map(|c| name(c.index))
+            .collect();
+        if !short.is_empty() {
+            notes.push(format!("descriptions shortened: {}", list_some(&short, 6)));
+        }
+        let cut: Vec<String> = operations
+            .iter()
+            .filter(|c| c.level >= PRIMARY.start + 2 && c.level != COMPACT.start)
+            .map(|c| name(c.index))
+            .collect();
+        if !cut.is_empty() {
+            notes.push(format!(
+                "large nested argument objects shown as `unknown`: {}",
+                list_some(&cut, 6)
+            ));
+        }
+        if !stubs.is_empty() {
+            notes.push(format!(
+                "types not expanded (declared `unknown`; search for their names): {}",
+                list_some(stubs, 12)
+            ));
+        }
+        if self.forced {
+            notes.push("the best operation alone is over the budget even at its leanest".into());
+        }
+        if !self.dropped.is_empty() {
+            let dropped: Vec<String> = self.dropped.iter().map(|&i| name(i)).collect();
+            notes.push(format!(
+                "operations left out (token budget): {}",
+                list_some(&dropped, 12)
+            ));
+        }
+    }
+}
+
+const STUB_NOTE: &str =
+    "/** Not expanded here (token budget); search for these names to see them. */\n";
+
+fn file_types_tokens() -> usize {
+    static TOKENS: OnceLock<usize> = OnceLock::new();
+    *TOKENS.get_or_init(|| count_tokens(FILE_TYPES))
+}
+
+fn list_some(items: &[String], at_most: usize) -> String {
+    crate::list_some(items, at_most)
+}
