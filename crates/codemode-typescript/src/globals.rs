@@ -16,7 +16,7 @@ pub const GLOBALS: &str = r#"/** api.<op>(args): the 2xx body, or throws ApiErro
 interface Api {
   /** Any request; path relative to the base URL. */
   request(req: { method: string; path: string; query?: object; headers?: object; body?: unknown; contentType?: string }): Promise<unknown>;
-  /** Every item of operation `op`, page after page. */
+  /** Every item of `op`: the array body or its data/items/result/… list, page after page (Link header, next URL, has_more + last id, cursor, page+1), at most maxPages (default 10); warns in the log when it stops before the end. */
   paginate(op: string, args?: object, opts?: { maxItems?: number; maxPages?: number }): Promise<unknown[]>;
 }
 type WithRaw<T> = { [K in keyof T]: T[K] extends (a: infer A) => Promise<infer R> ? T[K] & ((a: A, o: { throwOnError: false }) => Promise<{ status: number; headers: Record<string, string>; body: R }>) : T[K] };
