@@ -86,6 +86,22 @@ impl PagesCut {
     }
 }
 
+/// A page that failed after others succeeded: the error carries what was gathered
+/// (`data.items`, `data.pages`: the pages that succeeded), so a script can keep it.
+fn with_partial(mut error: CallError, pages: Pages) -> CallError {
+    if pages.pages <= 1 {
+        return error;
+    }
+    if !error.data.is_object() {
+        error.data = Value::Object(Map::new());
+    }
+    if let Value::Object(data) = &mut error.data {
+        data.insert("pages".into(), json!(pages.pages - 1));
+        data.insert("items".into(), Value::Array(pages.items));
+    }
+    error
+}
+
 /// The request key a repeat is recognised by: URL (with query) and body.
 type RequestKey = (String, Option<Vec<u8>>);
 
@@ -139,10 +155,14 @@ impl Session {
                 break;
             }
             pages.pages += 1;
-            let response = self.send(prepared.clone()).await?;
-            if !response.is_success() {
-                return Err(client.redact_error(response.to_error(&prepared)));
-            }
+            let response = match self.send(prepared.clone()).await {
+                Ok(response) if response.is_success() => response,
+                Ok(response) => {
+                    let error = client.redact_error(response.to_error(&prepared));
+                    return Err(with_partial(error, pages));
+                }
+                Err(error) => return Err(with_partial(error, pages)),
+            };
             let page_items = page_items(&response.body);
             let count = page_items.len();
             if count > 0 && previous_page.as_ref() == Some(&page_items) {

@@ -205,6 +205,10 @@ async fn a_forced_style_and_errors_mid_way() {
         error.message,
         "GET /files failed: 400 bad request: bad cursor"
     );
+    // What the first page gave is not lost with the second.
+    assert_eq!(error.data["items"], json!([{"id": 1}, {"id": 2}]));
+    assert_eq!(error.data["pages"], json!(1));
+    assert_eq!(error.data["status"], json!(400));
     assert_eq!(queries(&server), ["limit=2", "after=2&limit=2"]);
 }
 
