@@ -87,14 +87,7 @@ fn report(outcome: &ExecuteOutcome) -> std::io::Result<ExitCode> {
         crate::output::eprint_line(&format!("[{}] {}", line.level, line.text));
     }
     for call in &outcome.calls {
-        let status = call
-            .status
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "---".into());
-        crate::output::eprint_line(&format!(
-            "call: {} {} → {} ({} ms)",
-            call.method, call.path, status, call.ms
-        ));
+        crate::output::eprint_line(&format!("call: {call}"));
     }
     for planned in &outcome.planned {
         crate::output::eprint_line(&format!(

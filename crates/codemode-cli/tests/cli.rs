@@ -230,7 +230,8 @@ fn run_prints_the_result_and_exits_by_outcome() {
     assert_eq!(stdout(&out).trim(), r#"["Rex","Tom"]"#);
     let err = stderr(&out);
     assert!(err.contains("[log] 2"), "{err}");
-    assert!(err.contains("GET /pets"), "{err}");
+    assert!(err.contains("call: GET /pets → 200 ("), "{err}");
+    assert!(err.contains(" ms, 2 items)"), "{err}");
     assert!(!err.contains("cli-secret") && !stdout(&out).contains("cli-secret"));
 
     let out = codemode_with_stdin(

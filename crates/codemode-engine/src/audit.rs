@@ -24,9 +24,11 @@ impl AuditLog {
             "operation": call.operation,
             "method": call.method,
             "path": call.path,
+            "resolved_path": call.resolved_path,
             "status": call.status,
             "ms": call.ms,
             "bytes": call.bytes,
+            "items": call.items,
         });
         // A poisoned lock or a failed write must not fail the run; the log is best effort.
         if let Ok(mut sink) = self.sink.lock() {

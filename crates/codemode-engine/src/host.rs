@@ -13,11 +13,12 @@ use codemode_sandbox::{
 };
 use serde_json::{Value, json};
 
+use crate::placeholder;
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
 use crate::upstream::{
-    CallError, DeadlineExtension, PageLimits, PreparedRequest, RawRequest, ResponseHeaders,
-    Session, SessionLimits,
+    CallError, DeadlineExtension, PageLimits, PagesCut, PreparedRequest, RawRequest,
+    ResponseHeaders, Session, SessionLimits,
 };
 use crate::{
     CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest,
@@ -110,7 +111,8 @@ impl RunHost {
     pub(crate) async fn call_one(self, name: &str, args: Value) -> ExecuteOutcome {
         let result = self
             .operation_call(json!({ "name": name, "args": args }))
-            .await;
+            .await
+            .map(|reply| reply.value);
         let result = result.map_err(|e| ScriptFailure {
             kind: failure_kind(&e),
             message: e.message,
@@ -166,6 +168,8 @@ impl RunHost {
                     path: r.path.clone(),
                     status: r.status,
                     ms: r.ms,
+                    resolved_path: r.resolved_path.clone(),
+                    items: r.items,
                 })
                 .collect(),
             planned: self.planned.lock().map(|p| p.clone()).unwrap_or_default(),
@@ -181,7 +185,7 @@ impl RunHost {
         })
     }
 
-    async fn operation_call(&self, arg: Value) -> Result<Value, HostError> {
+    async fn operation_call(&self, arg: Value) -> Result<Reply, HostError> {
         let name = arg
             .get("name")
             .and_then(Value::as_str)
@@ -204,7 +208,7 @@ impl RunHost {
         self.send(session, prepared, throw, confirm).await
     }
 
-    async fn raw_request(&self, arg: Value) -> Result<Value, HostError> {
+    async fn raw_request(&self, arg: Value) -> Result<Reply, HostError> {
         let request = arg.get("request").cloned().unwrap_or(Value::Null);
         let throw = throw_on_error(&arg);
         let raw = RawRequest {
@@ -255,11 +259,22 @@ impl RunHost {
                 .map(|n| n.min(u64::from(u32::MAX)) as u32),
             style: None,
         };
-        let items = session
+        let pages = session
             .paginate(&name, &args, page_limits)
             .await
             .map_err(host_error)?;
-        Ok(Value::Array(items))
+        if let Some(cut) = &pages.cut {
+            let shown = self
+                .inner
+                .spec
+                .find(&name)
+                .map_or(name.as_str(), |op| &op.name);
+            self.note(
+                "warn",
+                paginate_warning(shown, &pages, cut, self.inner.session.max_calls),
+            );
+        }
+        Ok(Value::Array(pages.items))
     }
 
     async fn sleep(&self, arg: Value) -> Result<Value, HostError> {
@@ -328,14 +343,18 @@ impl RunHost {
         prepared: PreparedRequest,
         throw: bool,
         confirm: bool,
-    ) -> Result<Value, HostError> {
+    ) -> Result<Reply, HostError> {
         let mutating = prepared.method.is_mutating();
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
             let planned = planned_request(&prepared);
-            if let Ok(mut list) = self.planned.lock() {
-                list.push(planned.clone());
-            }
-            return Ok(json!({ "dryRun": true, "planned": planned }));
+            let position = match self.planned.lock() {
+                Ok(mut list) => {
+                    list.push(planned.clone());
+                    list.len()
+                }
+                Err(_) => 0,
+            };
+            return Ok(self.dry_run_reply(&prepared, planned, position, throw));
         }
         if confirm {
             self.confirm(planned_request(&prepared)).await?;
@@ -354,11 +373,11 @@ impl RunHost {
             .await
             .map_err(host_error)?;
         if response.is_success() {
-            return Ok(if throw {
+            return Ok(Reply::sent(if throw {
                 response.body
             } else {
                 response_envelope(&response)
-            });
+            }));
         }
         if throw {
             return Err(host_error(response.error_for(
@@ -367,7 +386,39 @@ impl RunHost {
                 &path_template,
             )));
         }
-        Ok(response_envelope(&response))
+        Ok(Reply::sent(response_envelope(&response)))
+    }
+
+    /// What a planned call answers with: a placeholder shaped from the operation's success
+    /// response (see `placeholder.rs`; its ids carry `position`, the call's place in the
+    /// planned list), or `{ dryRun: true, planned }` when there is none.
+    fn dry_run_reply(
+        &self,
+        prepared: &PreparedRequest,
+        planned: PlannedRequest,
+        position: usize,
+        throw: bool,
+    ) -> Reply {
+        let op = prepared
+            .operation
+            .as_deref()
+            .and_then(|name| self.inner.spec.find(name));
+        let n = u32::try_from(position).unwrap_or(u32::MAX);
+        let shaped = op.and_then(|op| {
+            placeholder::placeholder(&self.inner.spec, op, n).map(|body| (op, body))
+        });
+        let Some((op, body)) = shaped else {
+            return Reply::sent(json!({ "dryRun": true, "planned": planned }));
+        };
+        let value = if throw {
+            body
+        } else {
+            json!({ "status": placeholder::success_status(op), "headers": {}, "body": body })
+        };
+        Reply {
+            value,
+            planned: Some(planned),
+        }
     }
 
     fn note(&self, level: &str, text: String) {
@@ -446,8 +497,8 @@ impl Host for RunHost {
         let function = function.to_string();
         Box::pin(async move {
             match function.as_str() {
-                "__codemode_call" => this.operation_call(arg).await,
-                "__codemode_request" => this.raw_request(arg).await,
+                "__codemode_call" => this.operation_call(arg).await.map(Reply::into_json),
+                "__codemode_request" => this.raw_request(arg).await.map(Reply::into_json),
                 "__codemode_paginate" => this.paginate(arg).await,
                 "__codemode_sleep" => this.sleep(arg).await,
                 other => Err(HostError::new(
@@ -457,6 +508,64 @@ impl Host for RunHost {
             }
         })
     }
+}
+
+/// What an `api.<op>()` or `api.request()` call hands back to the prelude: `{ value }`, plus
+/// `planned` when `value` is a dry run's placeholder (the prelude hangs it on the value as
+/// non-enumerable `dryRun` and `planned`). Every reply has this shape, so no API response can
+/// pass for a placeholder.
+struct Reply {
+    value: Value,
+    planned: Option<PlannedRequest>,
+}
+
+impl Reply {
+    fn sent(value: Value) -> Reply {
+        Reply {
+            value,
+            planned: None,
+        }
+    }
+
+    fn into_json(self) -> Value {
+        match self.planned {
+            Some(planned) => json!({ "value": self.value, "planned": planned }),
+            None => json!({ "value": self.value }),
+        }
+    }
+}
+
+/// The warning for a pagination that stopped while the API had more: which operation, how
+/// far it got, why it stopped, and for the page limit how to raise it.
+fn paginate_warning(
+    operation: &str,
+    pages: &crate::upstream::Pages,
+    cut: &PagesCut,
+    max_calls: u32,
+) -> String {
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("{n} {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let mut text = format!(
+        "api.paginate(api.{operation}) returned {} from {}, not the whole list: {}",
+        plural(pages.items.len(), "item"),
+        plural(pages.pages as usize, "page"),
+        cut.reason()
+    );
+    if let PagesCut::PageLimit { max_pages } = cut {
+        let more = max_pages
+            .saturating_mul(2)
+            .min(max_calls)
+            .max(max_pages.saturating_add(1));
+        text.push_str(&format!(
+            "; for more, api.paginate(api.{operation}, args, {{ maxPages: {more} }}) (each page is one of the run's {max_calls} calls)"
+        ));
+    }
+    text
 }
 
 fn throw_on_error(arg: &Value) -> bool {

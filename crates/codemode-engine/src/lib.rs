@@ -9,6 +9,7 @@ mod answer;
 mod audit;
 mod host;
 mod mentions;
+mod placeholder;
 mod policy;
 
 pub use codemode_sandbox::SandboxConfig;
@@ -86,7 +87,10 @@ pub enum Confirmation {
 #[derive(Clone, Default)]
 pub struct ExecuteRequest {
     pub code: String,
-    /// Mutating calls are not sent; each returns a placeholder and is listed in `planned`.
+    /// Mutating calls are not sent; each is listed in `planned` and returns a placeholder shaped
+    /// from its success response schema (ids filled in, see `placeholder.rs`), on which
+    /// `dryRun` (true) and `planned` are non-enumerable properties; without a JSON response
+    /// schema, `{ dryRun: true, planned }`.
     pub dry_run: bool,
     pub confirm: Option<Arc<dyn Confirm>>,
 }
@@ -127,13 +131,63 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// One upstream call a run made.
+/// One upstream call a run made. Its `Display` is the line front ends show:
+/// `GET /v1/charges → 200 (7 ms, 3 items)`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallRecord {
     pub method: String,
+    /// The path template (`/pets/{petId}`).
     pub path: String,
     pub status: Option<u16>,
     pub ms: u64,
+    /// The path as sent (`/pets/3`), below the base URL, secrets redacted.
+    pub resolved_path: String,
+    /// For a 2xx response carrying a list (the body array, or its `data`/`items`/`result`/…
+    /// array, as `api.paginate` finds them), its length.
+    pub items: Option<usize>,
+}
+
+/// Path segments longer than this are shortened in call lines (ids, tokens).
+const MAX_SHOWN_SEGMENT_CHARS: usize = 24;
+/// What is kept of a shortened segment, before the `…`.
+const SHORTENED_SEGMENT_CHARS: usize = 12;
+
+impl std::fmt::Display for CallRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.resolved_path.is_empty() {
+            &self.path
+        } else {
+            &self.resolved_path
+        };
+        write!(f, "{} {} → ", self.method, shorten_segments(path))?;
+        match self.status {
+            Some(status) => write!(f, "{status}")?,
+            None => f.write_str("no response")?,
+        }
+        write!(f, " ({} ms", self.ms)?;
+        match self.items {
+            Some(1) => f.write_str(", 1 item)"),
+            Some(n) => write!(f, ", {n} items)"),
+            None => f.write_str(")"),
+        }
+    }
+}
+
+/// The path with each long segment cut to its start and `…`: a line names the resource without
+/// carrying a whole token.
+fn shorten_segments(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| match segment.char_indices().nth(MAX_SHOWN_SEGMENT_CHARS) {
+                Some(_) => {
+                    let kept: String = segment.chars().take(SHORTENED_SEGMENT_CHARS).collect();
+                    format!("{kept}…")
+                }
+                None => segment.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Everything the engine needs besides the spec. `Default` gives a server with no upstream

@@ -30,18 +30,30 @@
     throw e;
   };
 
+  // The host answers `{ value }`, plus `planned` when the value is a dry run's placeholder: the
+  // request that was not sent goes on the placeholder as non-enumerable `dryRun` and `planned`,
+  // so the placeholder spreads and serializes as the resource it stands for.
+  const reply = (r) => {
+    const value = r.value;
+    if (r.planned !== undefined && value !== null && typeof value === "object" && !Object.prototype.hasOwnProperty.call(value, "dryRun")) {
+      Object.defineProperty(value, "dryRun", { value: true });
+      Object.defineProperty(value, "planned", { value: r.planned });
+    }
+    return value;
+  };
+
   // Each method knows its operation's name, so `api.paginate(api.pullsList, …)` works like
   // `api.paginate("pullsList", …)`.
   const operation = (name) => {
     const call = (args, options) =>
-      hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).catch(rethrow);
+      hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).then(reply, rethrow);
     Object.defineProperty(call, "operationName", { value: name });
     return call;
   };
   const operationName = (op) => (typeof op === "function" && typeof op.operationName === "string" ? op.operationName : op);
 
   const helpers = {
-    request: (req, options) => hostRequest({ request: req, options: options === undefined ? {} : options }).catch(rethrow),
+    request: (req, options) => hostRequest({ request: req, options: options === undefined ? {} : options }).then(reply, rethrow),
     paginate: (op, args, limits) =>
       hostPaginate({ name: operationName(op), args: args === undefined ? {} : args, limits: limits === undefined ? {} : limits }).catch(
         rethrow,

@@ -10,13 +10,13 @@
 //! `{ base64 }` is the received shape on purpose, so a download (once its `base64` is checked
 //! present: a truncated one has none) can be uploaded unchanged.
 
-/// TypeScript for the sandbox globals (≈310 o200k tokens; the generic overload is ≈70 of them). Valid on its own: `Api` is declared
+/// TypeScript for the sandbox globals (≈325 o200k tokens; the generic overload is ≈70 of them). Valid on its own: `Api` is declared
 /// empty here and operation declarations add members to it.
 pub const GLOBALS: &str = r#"/** api.<op>(args): the 2xx body, or throws ApiError. api.<op>(args, { throwOnError: false }): { status, headers, body }. */
 interface Api {
   /** Any request; path relative to the base URL. */
   request(req: { method: string; path: string; query?: object; headers?: object; body?: unknown; contentType?: string }): Promise<unknown>;
-  /** Every item of operation `op`, page after page. */
+  /** All items of `op` (array body or its data/items/result list), following Link, next, cursor, has_more or page; maxPages default 10; warns if cut short. */
   paginate(op: string, args?: object, opts?: { maxItems?: number; maxPages?: number }): Promise<unknown[]>;
 }
 type WithRaw<T> = { [K in keyof T]: T[K] extends (a: infer A) => Promise<infer R> ? T[K] & ((a: A, o: { throwOnError: false }) => Promise<{ status: number; headers: Record<string, string>; body: R }>) : T[K] };

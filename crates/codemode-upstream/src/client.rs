@@ -286,11 +286,16 @@ pub struct CallRecord {
     pub method: String,
     /// The path template.
     pub path: String,
+    /// The path as sent, parameter values in place (below the base URL, without the query),
+    /// every secret redacted.
+    pub resolved_path: String,
     /// `None` when no response came (timeout, network error, refused redirect).
     pub status: Option<u16>,
     pub ms: u64,
     /// Response body bytes received.
     pub bytes: u64,
+    /// For a 2xx response carrying a list (see [`crate::list_items`]), its length.
+    pub items: Option<usize>,
     /// Wall-clock time the call was sent (the audit log's `time`).
     pub sent_at: std::time::SystemTime,
 }

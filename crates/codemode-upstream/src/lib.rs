@@ -62,7 +62,7 @@ pub use config::{
     Credential, DeadlineExtension, PageLimits, PageStyle, SessionLimits, UpstreamConfig,
 };
 pub use error::{CallError, CallErrorKind, ConfigError};
-pub use paginate::detect_style;
+pub use paginate::{Pages, PagesCut, detect_style, list_items};
 pub use response::ApiResponse;
 pub use secret::{REDACTED, Secret};
 pub use transport::ResponseHeaders;

@@ -40,16 +40,86 @@ pub fn detect_style(op: &Operation) -> PageStyle {
     }
 }
 
+/// What [`Session::paginate`] gathered, and whether it is all the API has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pages {
+    pub items: Vec<Value>,
+    /// Pages fetched.
+    pub pages: u32,
+    /// Why paging stopped while the API still had more; `None` when the list is complete (or
+    /// cut at the caller's `max_items`, which is what was asked for).
+    pub cut: Option<PagesCut>,
+}
+
+/// Why a pagination stopped short of the end of the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PagesCut {
+    /// The response said there was more (`has_more`, a cursor, `result_info`) but gave nothing
+    /// this client can follow to the next page.
+    NoCursor,
+    /// The next request would repeat one already made (the cursor did not move).
+    RepeatedRequest,
+    /// The page repeated the previous one item for item (the API ignores the paging
+    /// parameter); that page is not in `items`.
+    RepeatedPage,
+    /// The page limit ([`PageLimits::max_pages`], default 10) was reached with more to go.
+    PageLimit { max_pages: u32 },
+}
+
+impl PagesCut {
+    /// Why paging stopped, as a clause of a sentence.
+    pub fn reason(&self) -> String {
+        match self {
+            PagesCut::NoCursor => {
+                "the API said there was more but gave no cursor or next link to follow".into()
+            }
+            PagesCut::RepeatedRequest => {
+                "the next page request repeated an earlier one (the cursor did not move)".into()
+            }
+            PagesCut::RepeatedPage => {
+                "a page repeated the previous one item for item (the API ignored the paging parameter); the repeat was dropped".into()
+            }
+            PagesCut::PageLimit { max_pages } => {
+                format!("the limit of {max_pages} pages was reached while the API said there was more")
+            }
+        }
+    }
+}
+
+/// A page that failed after others succeeded: the error carries what was gathered
+/// (`data.items`, `data.pages`: the pages that succeeded), so a script can keep it.
+fn with_partial(mut error: CallError, pages: Pages) -> CallError {
+    if pages.pages <= 1 {
+        return error;
+    }
+    if !error.data.is_object() {
+        error.data = Value::Object(Map::new());
+    }
+    if let Value::Object(data) = &mut error.data {
+        data.insert("pages".into(), json!(pages.pages - 1));
+        data.insert("items".into(), Value::Array(pages.items));
+    }
+    error
+}
+
+/// The request key a repeat is recognised by: URL (with query) and body.
+type RequestKey = (String, Option<Vec<u8>>);
+
+fn request_key(request: &PreparedRequest) -> RequestKey {
+    (request.url.clone(), request.body.clone())
+}
+
 impl Session {
     /// Calls an operation page after page and returns the concatenated items (the response
     /// array, or its `data`/`items`/`result`/… array). Stops at `max_items`, `max_pages`
-    /// (default 10), an empty page, or when the API says there is no more.
+    /// (default 10), an empty page, when the API says there is no more, or when a page or a
+    /// request repeats; [`Pages::cut`] says when the API had more than was returned.
     pub async fn paginate(
         &self,
         operation: &str,
         args: &Value,
         limits: PageLimits,
-    ) -> Result<Vec<Value>, CallError> {
+    ) -> Result<Pages, CallError> {
         let client = self.client().clone();
         let spec = client.spec().clone();
         let op = spec
@@ -68,42 +138,69 @@ impl Session {
                 }));
             }
         };
-        let mut items: Vec<Value> = Vec::new();
+        let mut pages = Pages {
+            items: Vec::new(),
+            pages: 0,
+            cut: None,
+        };
+        let mut sent: std::collections::HashSet<RequestKey> = std::collections::HashSet::new();
+        let mut previous_page: Option<Vec<Value>> = None;
         let mut next = Some(
             self.prepare_operation(op, &Value::Object(args.clone()))
                 .map_err(|e| client.redact_error(e))?,
         );
-        let mut pages = 0u32;
         while let Some(prepared) = next.take() {
-            pages += 1;
-            let response = self.send(prepared.clone()).await?;
-            if !response.is_success() {
-                return Err(client.redact_error(response.to_error(&prepared)));
-            }
-            let page_items = page_items(&response.body);
-            let count = page_items.len();
-            for item in page_items {
-                if limits.max_items.is_some_and(|max| items.len() >= max) {
-                    break;
-                }
-                items.push(item);
-            }
-            let full = limits.max_items.is_some_and(|max| items.len() >= max);
-            if full || pages >= max_pages || count == 0 {
+            if !sent.insert(request_key(&prepared)) {
+                pages.cut = Some(PagesCut::RepeatedRequest);
                 break;
             }
-            if let Some(link) = response.header("link").and_then(next_link) {
-                next = Some(self.follow_link(&prepared, &link)?);
-                continue;
+            pages.pages += 1;
+            let response = match self.send(prepared.clone()).await {
+                Ok(response) if response.is_success() => response,
+                Ok(response) => {
+                    let error = client.redact_error(response.to_error(&prepared));
+                    return Err(with_partial(error, pages));
+                }
+                Err(error) => return Err(with_partial(error, pages)),
+            };
+            let page_items = page_items(&response.body);
+            let count = page_items.len();
+            if count > 0 && previous_page.as_ref() == Some(&page_items) {
+                pages.cut = Some(PagesCut::RepeatedPage);
+                break;
             }
-            if advance(op, &style, &mut args, &response.body, count) {
-                next = Some(
+            for item in &page_items {
+                if limits.max_items.is_some_and(|max| pages.items.len() >= max) {
+                    break;
+                }
+                pages.items.push(item.clone());
+            }
+            previous_page = Some(page_items);
+            if limits.max_items.is_some_and(|max| pages.items.len() >= max) {
+                break;
+            }
+            let following = if count == 0 {
+                None
+            } else if let Some(link) = next_url(&response) {
+                Some(self.follow_link(&prepared, &link)?)
+            } else if advance(op, &style, &mut args, &response.body, count) {
+                Some(
                     self.prepare_operation(op, &Value::Object(args.clone()))
                         .map_err(|e| client.redact_error(e))?,
-                );
+                )
+            } else {
+                None
+            };
+            match following {
+                None if says_more(&response.body) => pages.cut = Some(PagesCut::NoCursor),
+                None => {}
+                Some(_) if pages.pages >= max_pages => {
+                    pages.cut = Some(PagesCut::PageLimit { max_pages })
+                }
+                Some(request) => next = Some(request),
             }
         }
-        Ok(items)
+        Ok(pages)
     }
 
     /// The request for a `Link` next URL: same operation, the URL as given (egress-checked).
@@ -179,7 +276,8 @@ fn advance(
             if body.get("has_more") == Some(&Value::Bool(false)) {
                 return false;
             }
-            if page_is_short(op, args, count) {
+            // A short page ends the list unless the API says otherwise.
+            if body.get("has_more") != Some(&Value::Bool(true)) && page_is_short(op, args, count) {
                 return false;
             }
             let next = body
@@ -251,25 +349,78 @@ fn query_key(op: &Operation, name: &str) -> Option<String> {
         .map(|a| a.key)
 }
 
-/// The items of one page: the body if it is an array, else its first list-like field.
-pub(crate) fn page_items(body: &Value) -> Vec<Value> {
+/// Keys under which APIs put the list of a list response, in the order they are looked for.
+const LIST_KEYS: [&str; 7] = [
+    "data", "items", "result", "results", "value", "entries", "records",
+];
+
+/// The list a response carries: the body if it is an array, else its `data`/`items`/`result`/…
+/// array. `None` for anything else (a single resource). The call log counts these items.
+pub fn list_items(body: &Value) -> Option<&Vec<Value>> {
     match body {
-        Value::Array(items) => items.clone(),
-        Value::Object(map) => {
-            for key in [
-                "data", "items", "result", "results", "value", "entries", "records",
-            ] {
-                if let Some(Value::Array(items)) = map.get(key) {
-                    return items.clone();
-                }
-            }
-            map.values()
-                .find_map(|v| v.as_array().cloned())
-                .unwrap_or_else(|| vec![body.clone()])
-        }
+        Value::Array(items) => Some(items),
+        Value::Object(map) => LIST_KEYS.iter().find_map(|key| map.get(*key)?.as_array()),
+        _ => None,
+    }
+}
+
+/// The items of one page: [`list_items`], else the object's first array field, else the body
+/// itself as the one item.
+pub(crate) fn page_items(body: &Value) -> Vec<Value> {
+    if let Some(items) = list_items(body) {
+        return items.clone();
+    }
+    match body {
+        Value::Object(map) => map
+            .values()
+            .find_map(|v| v.as_array().cloned())
+            .unwrap_or_else(|| vec![body.clone()]),
         Value::Null => Vec::new(),
         other => vec![other.clone()],
     }
+}
+
+/// Whether a response says there are more pages: `has_more`/`hasMore` true, a non-empty
+/// continue token or next cursor, or `result_info` short of its last page.
+fn says_more(body: &Value) -> bool {
+    let flag = |key: &str| body.get(key) == Some(&Value::Bool(true));
+    let token = |pointer: &str| {
+        body.pointer(pointer)
+            .is_some_and(|v| v.as_str().is_some_and(|t| !t.is_empty()) || v.is_number())
+    };
+    let info_page = |key: &str| {
+        body.pointer(&format!("/result_info/{key}"))
+            .and_then(Value::as_u64)
+    };
+    let before_last_page = matches!(
+        (info_page("page"), info_page("total_pages")),
+        (Some(page), Some(total)) if page < total
+    );
+    flag("has_more")
+        || flag("hasMore")
+        || before_last_page
+        || [
+            "/metadata/continue",
+            "/next_cursor",
+            "/nextCursor",
+            "/next_page_token",
+            "/nextPageToken",
+            "/next",
+            "/response_metadata/next_cursor",
+        ]
+        .iter()
+        .any(|pointer| token(pointer))
+}
+
+/// The next page's URL: a `Link: rel="next"` header, or a body `next` field holding a URL or an
+/// absolute path (Django REST framework, many others).
+fn next_url(response: &crate::ApiResponse) -> Option<String> {
+    if let Some(link) = response.header("link").and_then(next_link) {
+        return Some(link);
+    }
+    let next = response.body.get("next")?.as_str()?;
+    let is_url = next.starts_with("https://") || next.starts_with("http://");
+    (is_url || (next.starts_with('/') && !next.starts_with("//"))).then(|| next.to_string())
 }
 
 /// The last item's `id`, as a string: cursors are strings in every API we page through.

@@ -74,18 +74,32 @@ impl Session {
         // Boxed so the call's future stays small: futures are moved by value on every layer,
         // and the limits, timeout and exchange state together are a couple of kilobytes.
         let outcome = Box::pin(self.send_counted(&request, body, headers)).await;
-        let (status, bytes) = match &outcome {
-            Ok(received) => (Some(received.response.status), received.bytes),
-            Err(_) => (None, 0),
+        let (status, bytes, items) = match &outcome {
+            Ok(received) => (
+                Some(received.response.status),
+                received.bytes,
+                received
+                    .response
+                    .is_success()
+                    .then(|| crate::list_items(&received.response.body).map(Vec::len))
+                    .flatten(),
+            ),
+            Err(_) => (None, 0, None),
         };
+        let resolved_path = client
+            .inner
+            .redactor
+            .redact(sent_path(&request.url, &client.inner.base.prefix));
         // The request is spent: its names move into the record rather than being copied.
         let record = CallRecord {
             operation: request.operation.take(),
             method: request.method.as_str().to_string(),
             path: std::mem::take(&mut request.path_template),
+            resolved_path,
             status,
             ms: started.elapsed().as_millis() as u64,
             bytes,
+            items,
             sent_at,
         };
         if let Ok(mut records) = self.inner.records.lock() {
@@ -472,6 +486,20 @@ impl std::fmt::Display for Label<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.method, self.path)
     }
+}
+
+/// The path of a request URL below the base URL (`prefix`), without the query: what the call
+/// log shows. A URL outside the prefix (a followed link) shows its whole path.
+fn sent_path<'u>(url: &'u str, prefix: &str) -> &'u str {
+    let below = url
+        .strip_prefix(prefix)
+        .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+        .unwrap_or_else(|| {
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
+        });
+    let path = below.split(['?', '#']).next().unwrap_or(below);
+    if path.is_empty() { "/" } else { path }
 }
 
 fn reqwest_method(method: Method) -> reqwest::Method {

@@ -135,7 +135,7 @@ async fn execute_returns_json_structured_content_logs_and_calls() {
     let result = call(
         &client,
         "execute",
-        json!({"code": "const pets = await api.listPets({ limit: 5 }); console.log('got', pets.length); return { names: pets.map(p => p.name) };"}),
+        json!({"code": "const pets = await api.listPets({ limit: 5 }); console.log('got', pets.length); await api.showPetById({ petId: '2' }); return { names: pets.map(p => p.name) };"}),
     )
     .await;
     let all = texts(&result);
@@ -147,7 +147,26 @@ async fn execute_returns_json_structured_content_logs_and_calls() {
     );
     let joined = all.join("\n");
     assert!(joined.contains("console:\n[log] got 2"), "{joined}");
-    assert!(joined.contains("calls:\nGET /pets 200"), "{joined}");
+    // Each call line: the path as sent, the status, the time and how many items came back.
+    let calls = all
+        .iter()
+        .find_map(|text| text.strip_prefix("calls:\n"))
+        .expect("a calls section");
+    let shapes: Vec<(&str, &str)> = calls
+        .lines()
+        .map(|line| {
+            let (head, tail) = line.split_once(" (").expect("a time");
+            (head, tail.split_once(" ms").map_or("", |(_, rest)| rest))
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("GET /pets → 200", ", 2 items)"),
+            ("GET /pets/2 → 200", ")")
+        ],
+        "{calls}"
+    );
 }
 
 #[tokio::test]
@@ -167,7 +186,7 @@ async fn execute_errors_give_message_position_and_calls_so_far() {
     let joined = texts(&result).join("\n");
     assert_eq!(result.is_error, Some(true), "{joined}");
     assert!(joined.contains("at line 2:"), "{joined}");
-    assert!(joined.contains("calls:\nGET /pets 200"), "{joined}");
+    assert!(joined.contains("calls:\nGET /pets → 200 ("), "{joined}");
 }
 
 #[tokio::test]

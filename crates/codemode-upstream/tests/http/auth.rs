@@ -396,3 +396,48 @@ async fn body_previews_are_redacted_but_requests_are_not_rewritten() {
         assert_eq!(sent, json!({"name": name}));
     }
 }
+
+#[tokio::test]
+async fn call_records_show_the_path_sent_and_the_items_with_secrets_redacted() {
+    let server = TestServer::start(|request, _| {
+        let body = if request.path.ends_with("/customers") {
+            r#"{"object":"list","data":[{"id":"cus_1"},{"id":"cus_2"}],"has_more":false}"#
+        } else {
+            r#"{"id":"f","data":"not a list"}"#
+        };
+        json_response(StatusCode::OK, body)
+    })
+    .await;
+    let client = client(
+        &server,
+        vec![Credential::Bearer(Secret::new("path-canary-9f8e7d"))],
+    );
+    let session = client.session(SessionLimits::default());
+    session
+        .call("GetCustomers", &json!({}))
+        .await
+        .expect("list");
+    // A script that puts the credential in a path (by mistake or on purpose) never sees it in
+    // the call log.
+    session
+        .call("getFile", &json!({"path": "a-path-canary-9f8e7d-b"}))
+        .await
+        .expect("get");
+    let records = session.records();
+    let shown: Vec<(&str, &str, Option<usize>)> = records
+        .iter()
+        .map(|r| (r.path.as_str(), r.resolved_path.as_str(), r.items))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("/customers", "/customers", Some(2)),
+            ("/files/{path}", "/files/a-[redacted]-b", None),
+        ]
+    );
+    assert_eq!(
+        server.requests()[1].path,
+        "/v1/files/a-path-canary-9f8e7d-b",
+        "the request itself is not rewritten"
+    );
+}

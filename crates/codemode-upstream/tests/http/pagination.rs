@@ -1,11 +1,34 @@
 //! Pagination in each real-world style, asserted on the requests that were made.
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use codemode_upstream::{PageLimits, PageStyle, SessionLimits};
-use serde_json::json;
+use codemode_upstream::{PageLimits, PageStyle, Pages, PagesCut, SessionLimits};
+use serde_json::{Value, json};
 
 use crate::fixture::{TestServer, json_response, session};
+
+/// Pages through `operation` on `server`; a pagination that does not end within 10 s fails.
+async fn paginate(server: &TestServer, operation: &str, args: Value, limits: PageLimits) -> Pages {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        session(server).paginate(operation, &args, limits),
+    )
+    .await
+    .expect("pagination ends")
+    .expect("pages")
+}
+
+/// [`paginate`] with no limits but the default ones.
+async fn paginate_all(server: &TestServer, operation: &str, args: Value) -> Pages {
+    paginate(server, operation, args, PageLimits::default()).await
+}
+
+/// A server answering every request with `body(index)` as JSON.
+async fn answering(body: impl Fn(usize) -> Value + Send + Sync + 'static) -> TestServer {
+    TestServer::start(move |_, index| json_response(StatusCode::OK, &body(index).to_string())).await
+}
 
 fn queries(server: &TestServer) -> Vec<String> {
     server
@@ -30,12 +53,10 @@ async fn stripe_starting_after_and_has_more() {
         json_response(StatusCode::OK, body)
     })
     .await;
-    let items = session(&server)
-        .paginate("GetCustomers", &json!({"limit": 2}), PageLimits::default())
-        .await
-        .expect("pages");
+    let pages = paginate_all(&server, "GetCustomers", json!({"limit": 2})).await;
+    assert_eq!(pages.cut, None, "the whole list");
     assert_eq!(
-        items,
+        pages.items,
         vec![
             json!({"id": "cus_1"}),
             json!({"id": "cus_2"}),
@@ -79,18 +100,14 @@ async fn github_link_headers_are_followed() {
             .into_response()
     })
     .await;
-    let items = session(&server)
-        .paginate(
-            "listIssues",
-            &json!({"per_page": 2}),
-            PageLimits {
-                max_items: Some(5),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("pages");
+    let limits = PageLimits {
+        max_items: Some(5),
+        ..Default::default()
+    };
+    let pages = paginate(&server, "listIssues", json!({"per_page": 2}), limits).await;
+    let items = pages.items;
     assert_eq!(items.len(), 5, "cut at max_items");
+    assert_eq!(pages.cut, None, "max_items is what the caller asked for");
     assert_eq!(items[4], json!({"n": 5}));
     let requests = server.requests();
     assert_eq!(requests[1].path, "/v1/repositories/9/issues");
@@ -110,11 +127,9 @@ async fn cloudflare_page_numbers_stop_at_total_pages() {
         )
     })
     .await;
-    let items = session(&server)
-        .paginate("listZones", &json!({"per_page": 1}), PageLimits::default())
-        .await
-        .expect("pages");
-    assert_eq!(items, vec![json!({"zone": 1}), json!({"zone": 2})]);
+    let pages = paginate_all(&server, "listZones", json!({"per_page": 1})).await;
+    assert_eq!(pages.items, vec![json!({"zone": 1}), json!({"zone": 2})]);
+    assert_eq!(pages.cut, None);
     assert_eq!(queries(&server), ["per_page=1", "page=2&per_page=1"]);
 }
 
@@ -129,11 +144,12 @@ async fn kubernetes_continue_tokens() {
         json_response(StatusCode::OK, &body.to_string())
     })
     .await;
-    let items = session(&server)
-        .paginate("listPods", &json!({"limit": 1}), PageLimits::default())
-        .await
-        .expect("pages");
-    assert_eq!(items, vec![json!({"name": "a"}), json!({"name": "b"})]);
+    let pages = paginate_all(&server, "listPods", json!({"limit": 1})).await;
+    assert_eq!(
+        pages.items,
+        vec![json!({"name": "a"}), json!({"name": "b"})]
+    );
+    assert_eq!(pages.cut, None);
     assert_eq!(
         queries(&server),
         ["limit=1", "continue=tok%2F1%2B%3D&limit=1"]
@@ -147,18 +163,16 @@ async fn openai_after_with_last_id_and_max_pages() {
         json_response(StatusCode::OK, &body.to_string())
     })
     .await;
-    let items = session(&server)
-        .paginate(
-            "listFiles",
-            &json!({}),
-            PageLimits {
-                max_pages: Some(3),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("pages");
-    assert_eq!(items.len(), 3);
+    let limits = PageLimits {
+        max_pages: Some(3),
+        ..Default::default()
+    };
+    let pages = paginate(&server, "listFiles", json!({}), limits).await;
+    assert_eq!(pages.items.len(), 3);
+    assert_eq!(
+        (pages.pages, pages.cut),
+        (3, Some(PagesCut::PageLimit { max_pages: 3 }))
+    );
     assert_eq!(queries(&server), ["", "after=file-0", "after=file-1"]);
 }
 
@@ -191,5 +205,94 @@ async fn a_forced_style_and_errors_mid_way() {
         error.message,
         "GET /files failed: 400 bad request: bad cursor"
     );
+    // What the first page gave is not lost with the second.
+    assert_eq!(error.data["items"], json!([{"id": 1}, {"id": 2}]));
+    assert_eq!(error.data["pages"], json!(1));
+    assert_eq!(error.data["status"], json!(400));
     assert_eq!(queries(&server), ["limit=2", "after=2&limit=2"]);
+}
+
+#[tokio::test]
+async fn the_default_page_limit_is_ten_and_says_it_cut() {
+    let server = answering(|index| {
+        json!({"object": "list", "data": [{"id": format!("file-{index}")}], "has_more": true})
+    })
+    .await;
+    let pages = paginate_all(&server, "listFiles", json!({})).await;
+    assert_eq!(pages.items.len(), 10);
+    assert_eq!(
+        (pages.pages, pages.cut),
+        (10, Some(PagesCut::PageLimit { max_pages: 10 }))
+    );
+    assert_eq!(server.requests().len(), 10, "no request past the limit");
+}
+
+#[tokio::test]
+async fn has_more_without_a_cursor_is_reported_not_taken_as_the_end() {
+    // Stripe style, but the items carry no `id` to start after.
+    let server = answering(
+        |_| json!({"object": "list", "data": [{"name": "a"}, {"name": "b"}], "has_more": true}),
+    )
+    .await;
+    let pages = paginate_all(&server, "GetCustomers", json!({})).await;
+    assert_eq!(pages.items.len(), 2);
+    assert_eq!((pages.pages, pages.cut), (1, Some(PagesCut::NoCursor)));
+    // An operation with no paging parameter at all, whose answer says there is more.
+    let server = answering(|_| json!({"results": [{"n": 1}], "next_cursor": "c2"})).await;
+    let pages = paginate_all(&server, "getFile", json!({"path": "x"})).await;
+    assert_eq!(
+        (pages.items.len(), pages.cut),
+        (1, Some(PagesCut::NoCursor))
+    );
+    // The same answer saying there is no more is complete.
+    let server =
+        answering(|_| json!({"results": [{"n": 1}], "next_cursor": null, "has_more": false})).await;
+    let pages = paginate_all(&server, "getFile", json!({"path": "x"})).await;
+    assert_eq!((pages.items.len(), pages.cut), (1, None));
+}
+
+#[tokio::test]
+async fn a_cursor_that_does_not_move_stops_before_repeating_the_request() {
+    // New items each time, but `last_id` is stuck at the first page's.
+    let server = answering(|index| {
+        json!({"object": "list", "data": [{"id": format!("file-{index}")}], "last_id": "file-0", "has_more": true})
+    })
+    .await;
+    let pages = paginate_all(&server, "listFiles", json!({})).await;
+    assert_eq!(
+        pages.items,
+        vec![json!({"id": "file-0"}), json!({"id": "file-1"})]
+    );
+    assert_eq!(
+        (pages.pages, pages.cut),
+        (2, Some(PagesCut::RepeatedRequest))
+    );
+    assert_eq!(queries(&server), ["", "after=file-0"]);
+}
+
+#[tokio::test]
+async fn a_page_that_repeats_the_previous_one_is_dropped_and_reported() {
+    // The API ignores `page`: every page is the first.
+    let server = answering(|_| json!([{"zone": "a"}, {"zone": "b"}])).await;
+    let pages = paginate_all(&server, "listZones", json!({})).await;
+    assert_eq!(
+        pages.items,
+        vec![json!({"zone": "a"}), json!({"zone": "b"})]
+    );
+    assert_eq!((pages.pages, pages.cut), (2, Some(PagesCut::RepeatedPage)));
+    assert_eq!(queries(&server), ["", "page=2"]);
+}
+
+#[tokio::test]
+async fn a_next_url_in_the_body_is_followed() {
+    let server = answering(|index| match index {
+        0 => json!({"results": [{"n": 1}], "next": "/v1/files/x?page=2"}),
+        _ => json!({"results": [{"n": 2}], "next": null}),
+    })
+    .await;
+    // `getFile` has no paging parameter: the body's link is the only way on.
+    let pages = paginate_all(&server, "getFile", json!({"path": "x"})).await;
+    assert_eq!(pages.items, vec![json!({"n": 1}), json!({"n": 2})]);
+    assert_eq!(pages.cut, None);
+    assert_eq!(queries(&server), ["", "page=2"]);
 }
