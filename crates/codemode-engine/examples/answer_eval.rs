@@ -66,14 +66,19 @@ fn main() -> Result<(), Error> {
     if all_gold {
         args.remove(0);
     }
-    let tsv = PathBuf::from(args.first().ok_or("usage: answer_eval [--all-gold] TSV [SPECS_DIR]")?);
+    let tsv = PathBuf::from(
+        args.first()
+            .ok_or("usage: answer_eval [--all-gold] TSV [SPECS_DIR]")?,
+    );
     let specs_dir = PathBuf::from(args.get(1).map_or("../shared/specs", String::as_str));
     let queries = devset::read_queries(&tsv)?;
     let specs = devset::load_specs(&queries, &specs_dir)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let _guard = runtime.enter();
     let mut per_api: BTreeMap<String, Tally> = BTreeMap::new();
-    let verbose = std::env::var_os("VERBOSE").is_some();
+    // VERBOSE=gold prints answers that miss a gold operation, VERBOSE=result those whose best
+    // hit is right but its result is not shown.
+    let verbose = std::env::var("VERBOSE").unwrap_or_default();
     for (api, spec) in specs {
         let engine = Engine::new(spec, EngineConfig::default())?;
         let tally = per_api.entry(api.clone()).or_default();
@@ -83,8 +88,19 @@ fn main() -> Result<(), Error> {
                 limit: None,
             })?;
             let one = score(query, &answer, all_gold);
-            if verbose && (one.gold_declared < one.gold || one.result_visible < one.top_right) {
-                println!("--- [{api}] {} (gold {:?})\n{}", query.text, query.gold, answer.text);
+            if one.worst_shortfall > 0 {
+                println!(
+                    "token estimate short by {} for [{api}] {}",
+                    one.worst_shortfall, query.text
+                );
+            }
+            if (verbose == "gold" && one.gold_declared < one.gold)
+                || (verbose == "result" && one.result_visible < one.top_right)
+            {
+                println!(
+                    "--- [{api}] {} (gold {:?})\n{}",
+                    query.text, query.gold, answer.text
+                );
             }
             tally.add(&one);
         }
@@ -131,10 +147,11 @@ fn score(query: &Query, answer: &SearchAnswer, all_gold: bool) -> Tally {
 /// Whether every type the operation's `Promise<…>` names is declared with its fields (and the
 /// element type of a list envelope among them too).
 fn result_visible(text: &str, operation: &str) -> bool {
+    // The signature may span lines (documented argument members); its result ends the last.
     let Some(result) = text
         .lines()
-        .find(|l| l.trim_start().starts_with(&format!("{operation}(")))
-        .and_then(|l| l.rsplit_once("): Promise<"))
+        .skip_while(|l| !l.trim_start().starts_with(&format!("{operation}(")))
+        .find_map(|l| l.rsplit_once("): Promise<"))
         .map(|(_, r)| r.trim_end_matches(">;"))
     else {
         return false;
@@ -147,7 +164,14 @@ fn result_visible(text: &str, operation: &str) -> bool {
     })
 }
 
-const BUILTINS: &[&str] = &["Promise", "Record", "Omit", "Array", "Partial", "BinaryResponse"];
+const BUILTINS: &[&str] = &[
+    "Promise",
+    "Record",
+    "Omit",
+    "Array",
+    "Partial",
+    "BinaryResponse",
+];
 
 fn type_names(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -175,7 +199,11 @@ fn envelope_items(text: &str, name: &str) -> Vec<String> {
             let key = key.trim_end_matches('?');
             ["items", "data", "result", "results"]
                 .contains(&key)
-                .then(|| ty.trim_end_matches(';').strip_suffix("[]").map(str::to_string))
+                .then(|| {
+                    ty.trim_end_matches(';')
+                        .strip_suffix("[]")
+                        .map(str::to_string)
+                })
                 .flatten()
         })
         .flat_map(|ty| type_names(&ty))

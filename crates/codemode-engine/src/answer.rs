@@ -101,6 +101,7 @@ pub(crate) fn render(
                 index: r.candidate.operation,
                 primary: r.candidate.primary,
                 overhead_tokens: count_tokens(line) + 1,
+                listed_tokens: count_tokens(&more_line(99, r)) + 1,
             })
             .collect(),
         types: types.to_vec(),

@@ -436,9 +436,11 @@ impl Engine {
             Err(_) if !candidates.is_empty() || !mentioned.types.is_empty() => {}
             Err(error) => return Err(error),
         }
-        let declare = limit
-            .max(candidates.iter().filter(|c| c.primary).count())
-            .min(MAX_SEARCH_LIMIT);
+        // A task of several steps declares the best two operations of each step (the budget
+        // permitting): a step's second best is often the one (a list before an update).
+        let primaries = candidates.iter().filter(|c| c.primary).count();
+        let steps = candidates.iter().filter(|c| c.step.is_some()).count();
+        let declare = limit.max(primaries + steps).min(MAX_SEARCH_LIMIT);
         candidates.truncate(declare + MORE_CANDIDATES);
         Ok(answer::render(
             &self.inner,

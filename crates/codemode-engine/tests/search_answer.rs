@@ -191,7 +191,7 @@ async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
     assert!(
         answer
             .text
-            .contains(&format!("not expanded (declared `unknown`): {name}"))
+            .contains(&format!("search for their names): {name}"))
             || answer.text.contains(&format!(", {name}")),
         "{}",
         answer.text

@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::names::TypeNames;
 use crate::operation::{self, OperationDetail};
 use crate::schema::{self, Detail, Writer};
-use crate::{Declarations, FILE_TYPES, count_tokens};
+use crate::{Declarations, FILE_TYPES, count_tokens, variants};
 
 /// One declaration at one level of detail.
 #[derive(Debug)]
@@ -59,13 +59,14 @@ const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
     (
         OperationDetail {
             description: 200,
-            param_chars: 100,
+            param_chars: 0,
         },
         Detail {
             property_description: 0,
             property_tags: false,
             inline_nesting: 1,
             max_object_chars: 150,
+            max_members: usize::MAX,
         },
     ),
     // Compact ladder.
@@ -82,6 +83,7 @@ const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
             property_tags: false,
             inline_nesting: 1,
             max_object_chars: 150,
+            max_members: usize::MAX,
         },
     ),
 ];
@@ -90,21 +92,31 @@ const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
 const PRIMARY: std::ops::Range<usize> = 0..5;
 const COMPACT: std::ops::Range<usize> = 5..9;
 
-/// How much a type's declaration says, richest first.
-const TYPE_LEVELS: [Detail; 5] = [
+/// How much a type's declaration says, richest first; the last shows a large type's main
+/// fields only (required first), for a result that must be seen.
+const TYPE_LEVELS: [Detail; 6] = [
     detail(120, true, usize::MAX),
     detail(60, true, usize::MAX),
     detail(0, false, usize::MAX),
     detail(0, false, 400),
     detail(0, false, 150),
+    Detail {
+        max_members: 30,
+        ..detail(0, false, 150)
+    },
 ];
 
-const fn detail(property_description: usize, property_tags: bool, max_object_chars: usize) -> Detail {
+const fn detail(
+    property_description: usize,
+    property_tags: bool,
+    max_object_chars: usize,
+) -> Detail {
     Detail {
         property_description,
         property_tags,
         inline_nesting: schema::MAX_INLINE_NESTING,
         max_object_chars,
+        max_members: usize::MAX,
     }
 }
 
@@ -128,8 +140,6 @@ const fn operation_level(
 /// (declarations measure 3.5–4.5 bytes per token); it is not counted or kept.
 const MAX_BYTES_PER_TOKEN: usize = 12;
 
-/// Cost of naming a type in the `type X = unknown;` line, in tokens (a name is 1–4).
-const STUB_TOKENS: usize = 6;
 /// Cost of the note above that line.
 const STUB_NOTE_TOKENS: usize = 20;
 /// `interface Api {` and `}`.
@@ -148,6 +158,9 @@ pub struct AnswerOperation {
     /// Tokens the caller spends on this operation outside the declarations when it is declared
     /// (its line in a list above them).
     pub overhead_tokens: usize,
+    /// Tokens the caller spends naming this operation when it is not declared (a line in a
+    /// list after them): paid for up front, so what the budget drops can still be named.
+    pub listed_tokens: usize,
 }
 
 /// What to declare, best first.
@@ -167,6 +180,8 @@ pub struct Catalog {
     names: TypeNames,
     operations: Vec<[OnceLock<Option<Piece>>; OPERATION_LEVELS.len()]>,
     types: Vec<[OnceLock<Option<Piece>>; TYPE_LEVELS.len()]>,
+    /// Tokens of each type's `type X = unknown;` stub (with the space after it).
+    stubs: Vec<OnceLock<usize>>,
     /// Pieces longer than this are not kept (see [`MAX_BYTES_PER_TOKEN`]).
     byte_cap: usize,
 }
@@ -182,11 +197,13 @@ impl Catalog {
         let types = (0..spec.schemas.len())
             .map(|_| Default::default())
             .collect();
+        let stubs = (0..spec.schemas.len()).map(|_| OnceLock::new()).collect();
         Catalog {
             spec,
             names,
             operations,
             types,
+            stubs,
             byte_cap: max_budget_tokens.saturating_mul(MAX_BYTES_PER_TOKEN),
         }
     }
@@ -217,19 +234,19 @@ impl Catalog {
         let budget = request.token_budget;
         let mut assembly = Assembly::new(self, budget);
         let leading = |rank: usize, op: &AnswerOperation| op.primary || rank == 0;
+        for (rank, op) in request.operations.iter().enumerate() {
+            if !leading(rank, op) {
+                assembly.used += op.listed_tokens;
+                assembly.listed += op.listed_tokens;
+            }
+        }
         // Every primary at its leanest first, so that each step of a task is declared ...
         for (rank, op) in request.operations.iter().enumerate() {
             if leading(rank, op) {
                 assembly.reserve_operation(rank, op, rank == 0);
             }
         }
-        // ... then each made richer, in rank order, within its share: together at most 60% of
-        // the budget, each at least a quarter of it.
-        let primaries = assembly.operations.len().max(1);
-        let primary_cap = (budget * 3 / 5 / primaries).max(budget / 4);
-        for slot in 0..assembly.operations.len() {
-            assembly.enrich_operation(slot, primary_cap);
-        }
+        // ... and the types their results name, at their leanest, with their fields ...
         for slot in 0..assembly.operations.len() {
             assembly.queue_types_of(slot);
         }
@@ -238,15 +255,48 @@ impl Catalog {
                 assembly.queue(index, 0);
             }
         }
+        let primaries = assembly.operations.len().max(1);
+        assembly.result_cap = (budget * 2 / 5 / primaries).max(budget / 8);
         assembly.add_types(Some(0));
-        let secondary_cap = budget / 6;
+        // ... the other operations at their leanest, together at most a third of the budget ...
+        let secondary_allowance = budget / 3;
+        let mut waiting = Vec::new();
         for (rank, op) in request.operations.iter().enumerate() {
-            if !leading(rank, op) {
-                assembly.add_operation(rank, op, secondary_cap);
+            if !leading(rank, op) && !assembly.reserve_secondary(rank, op, secondary_allowance) {
+                waiting.push((rank, op));
             }
+        }
+        assembly.add_deferred_results();
+        // ... then each primary made richer, in rank order, within its share (together at most
+        // 60% of the budget, each at least a quarter of it), its result types after it, and
+        // the other operations as far as what is left allows.
+        let primary_cap = (budget * 3 / 5 / primaries).max(budget / 4);
+        for slot in 0..primaries.min(assembly.operations.len()) {
+            assembly.enrich_operation(slot, primary_cap);
+        }
+        for slot in 0..assembly.types.len() {
+            assembly.enrich_type(slot, budget * 2 / 5);
+        }
+        let secondary_cap = budget / 6;
+        for slot in primaries..assembly.operations.len() {
+            assembly.enrich_operation(slot, secondary_cap);
+            assembly.queue_types_of(slot);
+        }
+        for (rank, op) in waiting {
+            assembly.add_operation(rank, op, secondary_cap);
         }
         assembly.add_types(None);
         assembly.finish()
+    }
+
+    fn stub_tokens(&self, index: usize) -> usize {
+        let Some(slot) = self.stubs.get(index) else {
+            return 0;
+        };
+        *slot.get_or_init(|| {
+            let name = self.spec.schemas.get_index(index).map_or("", |(n, _)| n);
+            count_tokens(&format!("type {} = unknown; ", self.names.get(name)))
+        })
     }
 
     fn operation_piece(&self, index: usize, level: usize) -> Option<&Piece> {
@@ -309,8 +359,10 @@ impl Catalog {
         })
     }
 
-    /// The element types of a list envelope: what an array property (or a `data` / `result` /
-    /// `items` property) of the schema names, looking through `allOf`.
+    /// The element types of a list envelope: what a `data` / `result` / `items` … property
+    /// names (an array of a type, or the type), and in a small wrapper (at most
+    /// [`WRAPPER_PROPERTIES`] properties: `{ droplets: Droplet[], links, meta }`) what any array
+    /// property names; looking through `allOf`.
     fn envelope_items(&self, index: usize) -> Vec<usize> {
         let Some((_, schema)) = self.spec.schemas.get_index(index) else {
             return Vec::new();
@@ -332,12 +384,17 @@ impl Catalog {
         let Some(Value::Object(properties)) = schema.get("properties") else {
             return;
         };
+        let wrapper = properties.len() <= WRAPPER_PROPERTIES;
         for (key, property) in properties {
+            let list_key = LIST_KEYS.contains(&key.as_str());
             let element = match property.get("items") {
-                Some(items) if property.get("type") == Some(&Value::String("array".into())) => {
+                Some(items)
+                    if (wrapper || list_key)
+                        && property.get("type") == Some(&Value::String("array".into())) =>
+                {
                     items
                 }
-                _ if LIST_KEYS.contains(&key.as_str()) => property,
+                _ if list_key => property,
                 _ => continue,
             };
             if let Some(index) = self.reference_index(element) {
@@ -352,6 +409,9 @@ impl Catalog {
         self.spec.schemas.get_index_of(name.as_str())
     }
 }
+
+/// A type with at most this many properties wraps its arrays: they are what it carries.
+const WRAPPER_PROPERTIES: usize = 4;
 
 /// Property names under which APIs put the payload of a response.
 const LIST_KEYS: &[&str] = &["data", "result", "results", "items", "records"];
@@ -378,16 +438,26 @@ struct Assembly<'c> {
     /// Declared types in the order they are printed: (index, level, tier).
     types: Vec<(usize, usize, usize)>,
     declared: HashSet<usize>,
-    /// Types named by something declared but not declared themselves (each costs a stub).
+    /// Types named by something declared but not declared themselves (each costs a stub), and
+    /// what their stubs cost together.
     stubs: HashSet<usize>,
+    stub_tokens: usize,
     /// Types waiting to be considered, nearest tier first, then in the order they were found.
     queue: BinaryHeap<Reverse<(usize, usize, usize)>>,
     found: usize,
     best_tier: HashMap<usize, usize>,
     file_types: bool,
     forced: bool,
-    /// Tokens of `used` that the caller spends outside the declarations.
+    /// Tokens of `used` that the caller spends outside the declarations: on the lines of
+    /// declared operations, and (`listed`) of the ones left to be named after them.
     overhead: usize,
+    listed: usize,
+    /// Most a primary's result type may take before the other operations are declared.
+    result_cap: usize,
+    /// Primaries' result types that did not fit `result_cap`.
+    deferred: Vec<usize>,
+    /// Types declared as the differences from another one (`variants`), by index.
+    variants: HashMap<usize, String>,
 }
 
 impl<'c> Assembly<'c> {
@@ -401,12 +471,17 @@ impl<'c> Assembly<'c> {
             types: Vec::new(),
             declared: HashSet::new(),
             stubs: HashSet::new(),
+            stub_tokens: 0,
             queue: BinaryHeap::new(),
             found: 0,
             best_tier: HashMap::new(),
             file_types: false,
             forced: false,
             overhead: 0,
+            listed: 0,
+            result_cap: budget * 2 / 5,
+            deferred: Vec::new(),
+            variants: HashMap::new(),
         }
     }
 
@@ -414,7 +489,7 @@ impl<'c> Assembly<'c> {
         if self.stubs.is_empty() {
             0
         } else {
-            STUB_NOTE_TOKENS + STUB_TOKENS * self.stubs.len()
+            STUB_NOTE_TOKENS + self.stub_tokens
         }
     }
 
@@ -437,14 +512,15 @@ impl<'c> Assembly<'c> {
                 new.insert(*r);
             }
         }
-        let mut tokens = (new.len() * STUB_TOKENS) as isize;
+        let catalog = self.catalog;
+        let mut tokens: isize = new.iter().map(|&r| catalog.stub_tokens(r) as isize).sum();
         if self.stubs.is_empty() && !new.is_empty() {
             tokens += STUB_NOTE_TOKENS as isize;
         }
         if let Some(own) = itself
             && self.stubs.contains(&own)
         {
-            tokens -= STUB_TOKENS as isize;
+            tokens -= catalog.stub_tokens(own) as isize;
         }
         tokens
     }
@@ -460,6 +536,30 @@ impl<'c> Assembly<'c> {
             }
             _ if first => self.force_first(rank, op),
             _ => self.dropped.push(op.index),
+        }
+    }
+
+    /// Declares a non-primary operation at its leanest level when it fits what is left and the
+    /// non-primaries' `allowance`; says whether it did.
+    fn reserve_secondary(&mut self, rank: usize, op: &AnswerOperation, allowance: usize) -> bool {
+        let catalog = self.catalog;
+        let leanest = COMPACT.end - 1;
+        let spent: usize = self
+            .operations
+            .iter()
+            .filter(|c| !c.primary)
+            .filter_map(|c| catalog.operation_piece(c.index, c.level))
+            .map(|p| p.tokens)
+            .sum();
+        match catalog.operation_piece(op.index, leanest) {
+            Some(piece)
+                if self.cost(piece, op) <= self.room() as isize
+                    && spent + piece.tokens <= allowance =>
+            {
+                self.take_operation(rank, op, leanest, piece);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -482,11 +582,13 @@ impl<'c> Assembly<'c> {
                 continue;
             };
             let extra = piece.tokens as isize - current.tokens as isize
-                + self.new_stub_tokens(&piece.refs, &piece.result_refs, None);
+                + self.new_stub_tokens(&piece.refs, &piece.result_refs, None)
+                + self.file_types_cost(piece);
             if piece.tokens + chosen.overhead <= cap && extra <= self.room() as isize {
-                self.used = (self.used as isize + extra.max(0)) as usize;
+                // Stubs and the file shapes are accounted by the two calls below.
+                self.used = self.used + piece.tokens - current.tokens.min(self.used);
                 self.note_references(piece);
-                self.file_types |= piece.file_types;
+                self.note_file_types(piece);
                 self.operations[slot].level = level;
                 return;
             }
@@ -518,6 +620,21 @@ impl<'c> Assembly<'c> {
             + 1
             + op.overhead_tokens as isize
             + self.new_stub_tokens(&piece.refs, &piece.result_refs, None)
+            + self.file_types_cost(piece)
+    }
+
+    /// The file shapes' declaration, when `piece` is the first to need it.
+    fn file_types_cost(&self, piece: &Piece) -> isize {
+        if piece.file_types && !self.file_types {
+            file_types_tokens() as isize
+        } else {
+            0
+        }
+    }
+
+    fn note_file_types(&mut self, piece: &Piece) {
+        self.used += self.file_types_cost(piece) as usize;
+        self.file_types |= piece.file_types;
     }
 
     /// The first operation at its leanest level, whatever it costs; made without the byte cap
@@ -543,9 +660,14 @@ impl<'c> Assembly<'c> {
     }
 
     fn take_operation(&mut self, rank: usize, op: &AnswerOperation, level: usize, piece: &Piece) {
+        if !(op.primary || rank == 0) {
+            // Declared, so not named in the list after: its line there is paid back.
+            self.used -= op.listed_tokens;
+            self.listed -= op.listed_tokens;
+        }
         self.used += piece.tokens + 1 + op.overhead_tokens;
         self.overhead += op.overhead_tokens;
-        self.file_types |= piece.file_types;
+        self.note_file_types(piece);
         self.note_references(piece);
         self.operations.push(Chosen {
             rank,
@@ -581,7 +703,9 @@ impl<'c> Assembly<'c> {
 
     fn note_reference(&mut self, index: usize) {
         if !self.declared.contains(&index) {
-            self.stubs.insert(index);
+            if self.stubs.insert(index) {
+                self.stub_tokens += self.catalog.stub_tokens(index);
+            }
         }
     }
 
@@ -613,25 +737,104 @@ impl<'c> Assembly<'c> {
     }
 
     fn add_type(&mut self, index: usize, tier: usize) {
-        let start = tier.min(2);
-        // A result type may take up to 40% of the budget; deeper types a quarter.
+        // A primary's result types are taken at their leanest here and made richer once the
+        // primaries have had their share (`enrich_type`).
+        let start = if tier == 0 {
+            TYPE_LEVELS.len() - 2
+        } else {
+            tier.min(2)
+        };
+        // A primary's result takes at most its share of 40% of the budget here (its main fields
+        // only, if need be); one that does not fit waits until the other operations have their
+        // leanest declarations (`add_deferred_results`). Deeper types take a quarter each.
         let cap = if tier == 0 {
-            self.budget * 2 / 5
+            self.result_cap
         } else {
             self.budget / 4
         };
         let catalog = self.catalog;
-        for level in start..TYPE_LEVELS.len() {
+        // Only a primary's result is worth a partial declaration (the last level).
+        let end = if tier == 0 {
+            TYPE_LEVELS.len()
+        } else {
+            TYPE_LEVELS.len() - 1
+        };
+        for level in start..end {
             let Some(piece) = catalog.type_piece(index, level) else {
                 continue;
             };
-            let cost =
-                piece.tokens as isize + 1 + self.new_stub_tokens(&piece.refs, &[], Some(index));
-            if cost <= cap.min(self.room()) as isize {
+            if self.type_cost(index, piece) <= cap.min(self.room()) as isize {
                 self.take_type(index, level, tier);
                 return;
             }
         }
+        if tier == 0 {
+            self.deferred.push(index);
+        }
+    }
+
+    /// The primaries' results that did not fit their share, at their leanest (main fields only),
+    /// whenever they fit what is left.
+    fn add_deferred_results(&mut self) {
+        let catalog = self.catalog;
+        let partial = TYPE_LEVELS.len() - 1;
+        for index in std::mem::take(&mut self.deferred) {
+            if let Some(piece) = catalog.type_piece(index, partial)
+                && !self.declared.contains(&index)
+                && self.type_cost(index, piece) <= self.room() as isize
+            {
+                self.take_type(index, partial, 0);
+            }
+        }
+    }
+
+    fn type_cost(&self, index: usize, piece: &Piece) -> isize {
+        piece.tokens as isize
+            + 1
+            + self.new_stub_tokens(&piece.refs, &[], Some(index))
+            + self.file_types_cost(piece)
+    }
+
+    /// Moves a declared type to the richest level that fits `cap` and what is left.
+    fn enrich_type(&mut self, slot: usize, cap: usize) {
+        let catalog = self.catalog;
+        let Some(&(index, level, _)) = self.types.get(slot) else {
+            return;
+        };
+        if self.variants.contains_key(&index) {
+            return;
+        }
+        let Some(current) = catalog.type_piece(index, level) else {
+            return;
+        };
+        for richer in 0..level {
+            let Some(piece) = catalog.type_piece(index, richer) else {
+                continue;
+            };
+            let extra = piece.tokens as isize - current.tokens as isize
+                + self.new_stub_tokens(&piece.refs, &[], Some(index))
+                + self.file_types_cost(piece);
+            if piece.tokens <= cap && extra <= self.room() as isize {
+                self.used = self.used + piece.tokens - current.tokens.min(self.used);
+                self.note_references(piece);
+                self.note_file_types(piece);
+                self.types[slot].1 = richer;
+                return;
+            }
+        }
+    }
+
+    /// A declaration as the differences from a near-identical one declared before it.
+    fn as_variant(&self, text: &str) -> Option<String> {
+        let catalog = self.catalog;
+        let declared =
+            self.types
+                .iter()
+                .filter_map(|&(index, level, _)| match self.variants.get(&index) {
+                    Some(_) => None,
+                    None => catalog.type_piece(index, level).map(|p| &*p.text),
+                });
+        variants::as_variant(text, declared)
     }
 
     fn take_type(&mut self, index: usize, level: usize, tier: usize) {
@@ -639,10 +842,18 @@ impl<'c> Assembly<'c> {
         let Some(piece) = catalog.type_piece(index, level) else {
             return;
         };
-        self.used += piece.tokens + 1;
-        self.file_types |= piece.file_types;
+        match self.as_variant(&piece.text) {
+            Some(variant) => {
+                self.used += count_tokens(&variant) + 1;
+                self.variants.insert(index, variant);
+            }
+            None => self.used += piece.tokens + 1,
+        }
+        self.note_file_types(piece);
         self.declared.insert(index);
-        self.stubs.remove(&index);
+        if self.stubs.remove(&index) {
+            self.stub_tokens -= catalog.stub_tokens(index);
+        }
         self.types.push((index, level, tier));
         let envelope_items = if tier == 0 {
             self.catalog.envelope_items(index)
@@ -665,7 +876,7 @@ impl<'c> Assembly<'c> {
         let mut operations = self.operations.clone();
         operations.sort_by_key(|chosen| chosen.rank);
         let mut text = String::new();
-        let mut tokens = self.used - self.overhead;
+        let mut tokens = self.used - self.overhead - self.listed;
         // The stubs are what the final pieces name and nothing declares (richer levels chosen
         // after a leaner one may name fewer types than were paid for).
         let mut named: Vec<usize> = Vec::new();
@@ -690,13 +901,15 @@ impl<'c> Assembly<'c> {
         }
         for &(index, level, _) in &self.types {
             if let Some(piece) = catalog.type_piece(index, level) {
-                text.push_str(&piece.text);
+                match self.variants.get(&index) {
+                    Some(variant) => text.push_str(variant),
+                    None => text.push_str(&piece.text),
+                }
                 named.extend(piece.refs.iter());
             }
         }
         if self.file_types {
             text.push_str(FILE_TYPES);
-            tokens += file_types_tokens();
         }
         let mut seen = HashSet::new();
         let mut stubs: Vec<String> = named
@@ -706,10 +919,12 @@ impl<'c> Assembly<'c> {
             .map(|(name, _)| catalog.names.get(name))
             .collect();
         stubs.sort();
-        tokens -= self.stub_cost().min(tokens);
         if !stubs.is_empty() {
             text.push_str(STUB_NOTE);
-            let line: Vec<String> = stubs.iter().map(|n| format!("type {n} = unknown;")).collect();
+            let line: Vec<String> = stubs
+                .iter()
+                .map(|n| format!("type {n} = unknown;"))
+                .collect();
             let line = line.join(" ");
             tokens += count_tokens(STUB_NOTE) + count_tokens(&line) + 1;
             text.push_str(&line);
@@ -733,7 +948,12 @@ impl<'c> Assembly<'c> {
     /// operations.
     fn notes(&self, operations: &[Chosen], stubs: &[String], notes: &mut Vec<String>) {
         let spec = &self.catalog.spec;
-        let name = |i: usize| spec.operations.get(i).map_or("", |op| op.name.as_str()).to_string();
+        let name = |i: usize| {
+            spec.operations
+                .get(i)
+                .map_or("", |op| op.name.as_str())
+                .to_string()
+        };
         let short: Vec<String> = operations
             .iter()
             .filter(|c| c.primary && c.level >= PRIMARY.end - 1)

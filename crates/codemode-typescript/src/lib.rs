@@ -49,6 +49,7 @@ mod names;
 mod operation;
 mod schema;
 mod text;
+mod variants;
 
 use std::collections::{HashSet, VecDeque};
 
@@ -392,6 +393,7 @@ impl Plan {
                 property_tags: true,
                 inline_nesting: schema::MAX_INLINE_NESTING,
                 max_object_chars: usize::MAX,
+                max_members: usize::MAX,
             },
             operation: OperationDetail {
                 description: if descriptions { 200 } else { 0 },

@@ -38,6 +38,10 @@ pub(crate) struct Detail {
     /// argument keeps `items: { price: string; quantity?: number }[]` while the deep parts
     /// of its price go). `usize::MAX`: no limit.
     pub max_object_chars: usize,
+    /// Most members of a named type's own declaration: over it, the required members come
+    /// first, then the others in spec order, and the rest are left to an index signature under
+    /// a note saying how many there are (a large result type still shows its main fields).
+    pub max_members: usize,
 }
 
 /// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
@@ -464,16 +468,34 @@ impl<'a> Writer<'a> {
         if nesting > 0 {
             collapse_largest(&mut members, self.detail.max_object_chars);
         }
+        let left_out = if nesting == 0 && self.declaring.is_some() {
+            keep_main_members(&mut members, self.detail.max_members)
+        } else {
+            0
+        };
         let mut members: Vec<(Option<String>, String)> = members
             .into_iter()
             .map(|(doc, head, ty)| (doc, format!("{head}{ty};")))
             .collect();
+        if left_out > 0 {
+            let name = self
+                .declaring
+                .as_deref()
+                .map(|n| self.names.get(n))
+                .unwrap_or_default();
+            members.push((
+                Some(format!(
+                    "{left_out} more fields: search for \"{name}\" to see them all."
+                )),
+                "[key: string]: unknown;".into(),
+            ));
+        }
         let open = match object.get("additionalProperties") {
             Some(Value::Bool(true)) => true,
             Some(Value::Object(o)) => o.is_empty(),
             _ => false,
         };
-        if open && !members.is_empty() {
+        if open && !members.is_empty() && left_out == 0 {
             members.push((None, "[key: string]: unknown;".into()));
         }
         if members.is_empty() {
@@ -754,6 +776,33 @@ fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars:
         total -= ty.len() - COLLAPSED.len();
         *ty = COLLAPSED.to_string();
     }
+}
+
+/// Keeps at most `max` members, the required ones (no `?`) first, then the others in order;
+/// returns how many were left out.
+fn keep_main_members(members: &mut Vec<(Option<String>, String, String)>, max: usize) -> usize {
+    if members.len() <= max {
+        return 0;
+    }
+    let optional = |head: &str| head.trim_end().trim_end_matches(':').ends_with('?');
+    let mut keep = vec![false; members.len()];
+    let mut kept = 0;
+    for pass_optional in [false, true] {
+        for (i, (_, head, _)) in members.iter().enumerate() {
+            if kept < max && optional(head) == pass_optional && !keep[i] {
+                keep[i] = true;
+                kept += 1;
+            }
+        }
+    }
+    let before = members.len();
+    let mut index = 0;
+    members.retain(|_| {
+        let kept = keep[index];
+        index += 1;
+        kept
+    });
+    before - members.len()
 }
 
 /// What a collapsed member type prints as.

@@ -376,15 +376,22 @@ mod tests {
     fn long_selections_keep_rules_before_prose() {
         let description = "Cancels a shipment. Shipments are packed in the warehouse by a team of \
             people who care a lot about parcels and their journeys across the country. \
-            A shipment on a manifest needs `force=true`. Cancelled shipments are archived.";
-        let kept = select_sentences(description, 240);
-        assert_eq!(
-            kept,
-            "Cancels a shipment. … A shipment on a manifest needs `force=true`. Cancelled shipments are archived."
-        );
+            A shipment on a manifest needs `force=true`. Our depots are open every day of the \
+            week and the vans leave in the morning at seven. Cancelled shipments are archived.";
+        for max in [201, 210, 260] {
+            let kept = select_sentences(description, max);
+            assert!(kept.starts_with("Cancels a shipment. "), "{kept}");
+            assert!(kept.contains(" A shipment on a manifest needs `force=true`."), "{kept}");
+            assert!(kept.contains('…'), "{kept}");
+            // Each kept sentence counts one separator; the `…` marks are extra.
+            assert!(kept.replace(" …", "").chars().count() <= max, "{kept}");
+        }
         assert_eq!(select_sentences("Short. Whole.", 300), "Short. Whole.");
         // Brief selections are the first sentence, as before.
-        assert_eq!(select_sentences(description, 60), "Cancels a shipment.");
+        assert_eq!(
+            select_sentences(description, 60),
+            summarize(description, 60)
+        );
         assert_eq!(
             select_sentences("> [!NOTE]\n> This list also returns pull requests.", 300),
             "Note: This list also returns pull requests."
