@@ -150,25 +150,25 @@ pub(crate) fn render_types(inner: &Inner, query: &str, schemas: &[String]) -> Se
             .saturating_sub(TYPES_FRAME_TOKENS)
             .max(MIN_DECLARATION_TOKENS),
     });
-    let mut text = format!(
+    let intro = format!(
         "Types named by {}: the shapes of arguments and results of the operations that use them.\n\n```ts\n",
         quote(query)
     );
-    text.push_str(declarations.text.trim_end());
-    text.push_str("\n```\n");
+    let mut after = String::from("\n```\n");
     if !declarations.trimmed.is_empty() {
-        text.push_str(&format!(
+        after.push_str(&format!(
             "Trimmed to fit {} tokens: {}.\n",
             inner.search_budget_tokens,
             declarations.trimmed.join("; ")
         ));
     }
-    text.push_str(
+    after.push_str(
         "To find operations, search with a task (\"list refunds\") or operation names.\n",
     );
+    let tokens = count_tokens(&intro) + declarations.tokens + count_tokens(&after);
     SearchAnswer {
-        tokens: declarations.tokens + TYPES_FRAME_TOKENS,
-        text,
+        text: format!("{intro}{}{after}", declarations.text.trim_end()),
+        tokens,
         hits: Vec::new(),
         omitted: 0,
         more: Vec::new(),
@@ -195,11 +195,11 @@ fn search_hit(r: &Ranked<'_>) -> SearchHit {
 /// Tokens of the "Also ranked" heading, rounded up.
 const MORE_HEADING_TOKENS: usize = 30;
 /// Tokens kept for the notes under the declarations (what the budget trimmed).
-const NOTES_RESERVE_TOKENS: usize = 80;
+const NOTES_RESERVE_TOKENS: usize = 100;
 /// The code fence around the declarations.
 const CODE_FENCE_TOKENS: usize = 6;
 /// The lines around the declarations of a type-name answer, rounded up.
-const TYPES_FRAME_TOKENS: usize = 100;
+const TYPES_FRAME_TOKENS: usize = 150;
 /// The declarations always get at least this much, whatever the lists around them take.
 const MIN_DECLARATION_TOKENS: usize = 200;
 

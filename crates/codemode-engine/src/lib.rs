@@ -386,6 +386,12 @@ impl Engine {
         self.inner.policy.read_only()
     }
 
+    /// Bytes held by the declaration pieces search answers have made so far (they are made on
+    /// first use and kept; see `codemode_typescript::Catalog`).
+    pub fn declaration_cache_bytes(&self) -> usize {
+        self.inner.catalog.memory_bytes()
+    }
+
     /// The fixed TypeScript block that declares the sandbox globals (`api`, its helpers, `console`).
     pub fn globals_declaration(&self) -> &'static str {
         codemode_typescript::GLOBALS

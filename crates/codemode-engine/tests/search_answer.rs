@@ -187,12 +187,11 @@ async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
         .and_then(|rest| rest.split_once(" = unknown;"))
         .map(|(name, _)| name)
         .unwrap_or_else(|| panic!("a stub line: {stub:?}"));
-    // The note names the same TypeScript names, not the spec's raw schema names.
+    // The note says how many there are and how to see them.
     assert!(
         answer
             .text
-            .contains(&format!("search for their names): {name}"))
-            || answer.text.contains(&format!(", {name}")),
+            .contains("declared `unknown` (search for a name to see it)"),
         "{}",
         answer.text
     );
@@ -222,4 +221,97 @@ async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
     assert!(!search(&engine, "refund", None).hits.is_empty());
     let refund = search(&engine, "Refund", None);
     assert!(refund.text.contains("interface Refund "), "{}", refund.text);
+}
+
+#[tokio::test]
+async fn a_task_of_several_steps_declares_the_best_operation_of_each() {
+    let engine = garden().await;
+    let answer = search(
+        &engine,
+        "plant a new seed, water it, then harvest the fruit",
+        None,
+    );
+    let declared = names(&answer.hits);
+    for step in ["plantSeed", "waterPlant", "harvestPlant"] {
+        assert!(declared.contains(&step), "{step} missing:\n{}", answer.text);
+    }
+    // The list above the declarations says which step each best operation is for.
+    assert!(answer.text.contains("— step: "), "{}", answer.text);
+    // A one-step task is not split.
+    let single = search(&engine, "water a plant", None);
+    assert_eq!(
+        single.hits.first().map(|h| h.name.as_str()),
+        Some("waterPlant")
+    );
+    assert!(!single.text.contains("— step: "), "{}", single.text);
+}
+
+#[tokio::test]
+async fn operation_and_type_names_inside_a_sentence_are_declared() {
+    let engine = garden().await;
+    let answer = search(&engine, "getPlant, then prune its branches", None);
+    let declared = names(&answer.hits);
+    assert_eq!(declared.first(), Some(&"getPlant"), "{}", answer.text);
+    assert!(declared.contains(&"prunePlant"), "{}", answer.text);
+
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/stripe-spec3.yaml"
+    );
+    let spec = codemode_engine::spec::load(path, &Default::default())
+        .expect("stripe loads")
+        .spec;
+    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let answer = search(
+        &engine,
+        "getCharges, then refund the first one with a Refund",
+        None,
+    );
+    assert_eq!(
+        answer.hits.first().map(|h| h.name.as_str()),
+        Some("getCharges"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("interface Refund {"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("interface Charge {"),
+        "{}",
+        answer.text
+    );
+}
+
+#[tokio::test]
+async fn the_counted_tokens_are_never_below_the_text() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/specs/cloudflare-openapi.json"
+    );
+    let spec = codemode_engine::spec::load(path, &Default::default())
+        .expect("cloudflare loads")
+        .spec;
+    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    for query in [
+        "create a KV namespace and write a key",
+        "list DNS records of a zone",
+        "upload a worker script",
+        "dnsRecordsForAZoneListDnsRecords",
+        "DnsRecordsDnsRecord",
+    ] {
+        let answer = search(&engine, query, None);
+        let exact = codemode_engine::typescript::count_tokens(&answer.text);
+        assert!(
+            answer.tokens >= exact,
+            "{query}: counted {} < {exact}",
+            answer.tokens
+        );
+        assert!(
+            exact <= codemode_engine::DEFAULT_SEARCH_BUDGET_TOKENS,
+            "{query}: {exact} tokens"
+        );
+    }
 }

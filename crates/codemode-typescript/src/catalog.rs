@@ -973,10 +973,12 @@ impl<'c> Assembly<'c> {
                 list_some(&cut, 6)
             ));
         }
+        // The names are on the stub line at the end of the declarations; the note only counts.
         if !stubs.is_empty() {
             notes.push(format!(
-                "types not expanded (declared `unknown`; search for their names): {}",
-                list_some(stubs, 12)
+                "{} type{} declared `unknown` (search for a name to see it)",
+                stubs.len(),
+                if stubs.len() == 1 { "" } else { "s" }
             ));
         }
         if self.forced {

@@ -381,7 +381,10 @@ mod tests {
         for max in [201, 210, 260] {
             let kept = select_sentences(description, max);
             assert!(kept.starts_with("Cancels a shipment. "), "{kept}");
-            assert!(kept.contains(" A shipment on a manifest needs `force=true`."), "{kept}");
+            assert!(
+                kept.contains(" A shipment on a manifest needs `force=true`."),
+                "{kept}"
+            );
             assert!(kept.contains('…'), "{kept}");
             // Each kept sentence counts one separator; the `…` marks are extra.
             assert!(kept.replace(" …", "").chars().count() <= max, "{kept}");
