@@ -75,38 +75,27 @@ pub(crate) fn render(
     let more_reserve = if next.is_empty() {
         0
     } else {
-        MORE_HEADING_TOKENS
-            + next
-                .iter()
-                .map(|r| count_tokens(&more_line(99, r)) + 1)
-                .sum::<usize>()
+        MORE_HEADING_TOKENS + next.iter().map(|r| listed_tokens(inner, r)).sum::<usize>()
     };
-    let intro = intro_line(query, to_declare.len());
-    let intro_tokens = count_tokens(&intro) + NOTES_RESERVE_TOKENS;
+    let intro_tokens = count_tokens(&intro_line(query, to_declare.len()));
     let multi_step = to_declare
         .iter()
         .filter(|r| r.candidate.step.is_some())
         .count()
         > 1;
-    let header_lines: Vec<String> = to_declare
-        .iter()
-        .enumerate()
-        .map(|(i, r)| header_line(i + 1, r, multi_step))
-        .collect();
     let request = AnswerRequest {
         operations: to_declare
             .iter()
-            .zip(&header_lines)
-            .map(|(r, line)| AnswerOperation {
+            .map(|r| AnswerOperation {
                 index: r.candidate.operation,
                 primary: r.candidate.primary,
-                overhead_tokens: count_tokens(line) + 1,
-                listed_tokens: count_tokens(&more_line(99, r)) + 1,
+                overhead_tokens: header_tokens(inner, r, multi_step),
+                listed_tokens: listed_tokens(inner, r),
             })
             .collect(),
         types: types.to_vec(),
         token_budget: budget
-            .saturating_sub(intro_tokens + more_reserve)
+            .saturating_sub(intro_tokens + NOTES_RESERVE_TOKENS + more_reserve)
             .max(MIN_DECLARATION_TOKENS),
     };
     let declarations = inner.catalog.declare_answer(&request);
@@ -116,11 +105,11 @@ pub(crate) fn render(
     let omitted = left_out.len();
 
     let mut text = intro_line(query, kept.len());
-    let mut tokens = count_tokens(&text);
+    // The same length as the intro counted above, give or take the count's digits.
+    let mut tokens = intro_tokens + 1;
     for (i, r) in kept.iter().enumerate() {
-        let line = header_line(i + 1, r, multi_step);
-        tokens += count_tokens(&line) + 1;
-        text.push_str(&line);
+        tokens += header_tokens(inner, r, multi_step);
+        text.push_str(&header_line(i + 1, r, multi_step));
         text.push('\n');
     }
     let notes = notes(&declarations.trimmed, omitted, budget);
@@ -130,7 +119,14 @@ pub(crate) fn render(
     text.push_str(&notes);
     tokens += declarations.tokens + CODE_FENCE_TOKENS + count_tokens(&notes);
     let candidates: Vec<&Ranked<'_>> = left_out.into_iter().chain(next).collect();
-    let more = append_more(&mut text, &mut tokens, kept.len(), &candidates, budget);
+    let more = append_more(
+        inner,
+        &mut text,
+        &mut tokens,
+        kept.len(),
+        &candidates,
+        budget,
+    );
     SearchAnswer {
         text,
         tokens,
@@ -217,21 +213,35 @@ fn intro_line(query: &str, declared: usize) -> String {
 /// `1. POST /v1/customers → api.postCustomers`, with its step of a multi-step task, deprecation
 /// and policy block.
 fn header_line(rank: usize, r: &Ranked<'_>, multi_step: bool) -> String {
-    let mut line = format!("{rank}. {} → api.{}", operation_key(r.op), r.op.name);
+    let mut line = format!("{rank}. {}", header_body(r));
+    if let Some(step) = shown_step(r, multi_step) {
+        line.push_str(&step);
+    }
+    line
+}
+
+fn header_body(r: &Ranked<'_>) -> String {
+    let mut line = format!("{} → api.{}", operation_key(r.op), r.op.name);
     if r.op.deprecated {
         line.push_str(" (deprecated)");
     }
     if let Some(reason) = &r.blocked {
         line.push_str(&format!(" — BLOCKED: {reason}"));
     }
-    if multi_step && let Some(step) = &r.candidate.step {
-        line.push_str(&format!(" — step: {}", quote(step)));
-    }
     line
+}
+
+fn shown_step(r: &Ranked<'_>, multi_step: bool) -> Option<String> {
+    let step = r.candidate.step.as_ref().filter(|_| multi_step)?;
+    Some(format!(" — step: {}", quote(step)))
 }
 
 /// `7. GET /pets → api.listPets: List all pets`, on one line whatever the spec's text holds.
 fn more_line(rank: usize, r: &Ranked<'_>) -> String {
+    format!("{rank}. {}", more_body(r))
+}
+
+fn more_body(r: &Ranked<'_>) -> String {
     let op = r.op;
     let summary = op
         .summary
@@ -239,7 +249,7 @@ fn more_line(rank: usize, r: &Ranked<'_>) -> String {
         .or(op.description.as_deref())
         .map(|text| codemode_typescript::prose_line(text, MORE_SUMMARY_CHARS))
         .unwrap_or_default();
-    let mut line = format!("{rank}. {} → api.{}", operation_key(op), op.name);
+    let mut line = format!("{} → api.{}", operation_key(op), op.name);
     if !summary.is_empty() {
         line.push_str(": ");
         line.push_str(&summary);
@@ -248,6 +258,62 @@ fn more_line(rank: usize, r: &Ranked<'_>) -> String {
         line.push_str(" (BLOCKED)");
     }
     line
+}
+
+/// Tokens of an operation's line above the declarations, with its line break: counted once per
+/// operation (the rank's digits and the break are a constant) plus its step, if shown.
+fn header_tokens(inner: &Inner, r: &Ranked<'_>, multi_step: bool) -> usize {
+    let body = inner
+        .line_tokens
+        .header(r.candidate.operation, || header_body(r));
+    let step = shown_step(r, multi_step).map_or(0, |step| count_tokens(&step));
+    body + RANK_TOKENS + step
+}
+
+/// Tokens of an operation's line in the list after the declarations, with its line break.
+fn listed_tokens(inner: &Inner, r: &Ranked<'_>) -> usize {
+    inner
+        .line_tokens
+        .listed(r.candidate.operation, || more_body(r))
+        + RANK_TOKENS
+}
+
+/// Tokens of `12. ` and a line break, rounded up.
+const RANK_TOKENS: usize = 4;
+
+/// Token counts of the lines that name each operation in answers, counted on first use (the
+/// lines depend on the operation and the policy only, both fixed for the engine's life).
+pub(crate) struct LineTokens {
+    header: Vec<std::sync::OnceLock<usize>>,
+    listed: Vec<std::sync::OnceLock<usize>>,
+}
+
+impl LineTokens {
+    pub(crate) fn new(operations: usize) -> LineTokens {
+        LineTokens {
+            header: (0..operations).map(|_| Default::default()).collect(),
+            listed: (0..operations).map(|_| Default::default()).collect(),
+        }
+    }
+
+    fn header(&self, operation: usize, line: impl FnOnce() -> String) -> usize {
+        Self::cached(&self.header, operation, line)
+    }
+
+    fn listed(&self, operation: usize, line: impl FnOnce() -> String) -> usize {
+        Self::cached(&self.listed, operation, line)
+    }
+
+    fn cached(
+        slots: &[std::sync::OnceLock<usize>],
+        index: usize,
+        line: impl FnOnce() -> String,
+    ) -> usize {
+        match slots.get(index) {
+            Some(slot) => *slot.get_or_init(|| count_tokens(&line())),
+            None => count_tokens(&line()),
+        }
+    }
 }
 
 /// `METHOD /path`, the path made safe to print (a spec's path key may hold any character).
@@ -289,6 +355,7 @@ fn notes(trimmed: &[String], omitted: usize, budget: usize) -> String {
 /// operations it named. `declared` is how many operations the answer declared above; `tokens`
 /// is what the text costs so far, and grows with the lines added.
 fn append_more<'r, 'o>(
+    inner: &Inner,
     text: &mut String,
     tokens: &mut usize,
     declared: usize,
@@ -303,8 +370,7 @@ fn append_more<'r, 'o>(
     let mut lines = String::new();
     for candidate in candidates {
         let line = more_line(declared + shown.len() + 1, candidate);
-        // +1 for the line break.
-        let cost = count_tokens(&line) + 1;
+        let cost = listed_tokens(inner, candidate);
         if used + cost > budget {
             break;
         }

@@ -231,6 +231,8 @@ pub(crate) struct Inner {
     /// Declaration pieces of the spec (and its TypeScript type names), made once and reused by
     /// every search answer.
     pub(crate) catalog: codemode_typescript::Catalog,
+    /// Token counts of the lines that name operations in answers.
+    pub(crate) line_tokens: answer::LineTokens,
     pub(crate) sandbox: codemode_sandbox::Sandbox,
     pub(crate) client: Option<upstream::Client>,
     pub(crate) session: SessionSettings,
@@ -336,6 +338,7 @@ impl Engine {
             .search_budget_tokens
             .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
         let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
+        let line_tokens = answer::LineTokens::new(spec.operations.len());
         let client = match config.upstream {
             Some(upstream) => Some(
                 upstream::Client::new(spec.clone(), upstream)
@@ -350,6 +353,7 @@ impl Engine {
                 spec,
                 index,
                 catalog,
+                line_tokens,
                 sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
                 client,
                 session: config.session,
@@ -384,6 +388,13 @@ impl Engine {
     /// Whether the engine refuses mutating calls (the `--read-only` switch).
     pub fn read_only(&self) -> bool {
         self.inner.policy.read_only()
+    }
+
+    /// Makes every declaration piece a search answer may need, so that no answer pays for making
+    /// them (a few seconds of CPU on the largest specs; answers work without it). A server calls
+    /// this on a background thread at start.
+    pub fn prepare_search_answers(&self) {
+        self.inner.catalog.prepare_all();
     }
 
     /// Bytes held by the declaration pieces search answers have made so far (they are made on

@@ -53,6 +53,7 @@ pub async fn serve_http_listener(
 ) -> Result<(), ServeError> {
     let local = listener.local_addr().map_err(ServeError::Http)?;
     crate::budget::warm_up_tokenizer();
+    crate::prepare_search_answers(&engine, config.mode);
     let cancel = CancellationToken::new();
     let state = Arc::new(Endpoint::new(engine, config, local.port(), cancel.clone()));
     let app = axum::Router::new()

@@ -106,6 +106,7 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     budget::warm_up_tokenizer();
+    prepare_search_answers(&engine, config.mode);
     let tools = Arc::new(ToolSet::build(&engine, config.mode));
     let server = CodemodeServer::new(engine, tools, &config, true);
     let running = server
@@ -117,6 +118,16 @@ where
         .await
         .map(|_| ())
         .map_err(|error| ServeError::Session(error.to_string()))
+}
+
+/// Makes the search answers' declaration pieces on a blocking thread (under a second of CPU on
+/// the largest specs), so that no search pays for making them; searches before it is done make
+/// what they need themselves.
+fn prepare_search_answers(engine: &Arc<Engine>, mode: ToolMode) {
+    if mode == ToolMode::CodeMode {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || engine.prepare_search_answers());
+    }
 }
 
 /// Exactly what tools/list returns for this engine and mode: `{"tools": [...]}`.

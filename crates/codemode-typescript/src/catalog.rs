@@ -216,6 +216,23 @@ impl Catalog {
         &self.names
     }
 
+    /// Makes every piece an answer may need (each operation and schema at each level), so that
+    /// no answer pays for making them. Seconds of CPU on the largest specs: call it off the
+    /// request path (a server at start, on a background thread); answers work without it.
+    pub fn prepare_all(&self) {
+        for index in 0..self.operations.len() {
+            for level in 0..OPERATION_LEVELS.len() {
+                self.operation_piece(index, level);
+            }
+        }
+        for index in 0..self.types.len() {
+            for level in 0..TYPE_LEVELS.len() {
+                self.type_piece(index, level);
+            }
+            self.stub_tokens(index);
+        }
+    }
+
     /// Bytes held by the pieces made so far (their text and lists), for memory reports.
     pub fn memory_bytes(&self) -> usize {
         let piece = |slot: &OnceLock<Option<Piece>>| {

@@ -273,7 +273,7 @@ fn advance(
             }
         }
         PageStyle::After { param } => {
-            if body.get("has_more") == Some(&Value::Bool(false)) {
+            if body.get("has_more") == Some(&Value::Bool(false)) || names_no_next_cursor(body) {
                 return false;
             }
             // A short page ends the list unless the API says otherwise.
@@ -421,6 +421,20 @@ fn next_url(response: &crate::ApiResponse) -> Option<String> {
     let next = response.body.get("next")?.as_str()?;
     let is_url = next.starts_with("https://") || next.starts_with("http://");
     (is_url || (next.starts_with('/') && !next.starts_with("//"))).then(|| next.to_string())
+}
+
+/// Whether the body has a next-cursor field and leaves it empty: the API saying the list is
+/// over (`"next_cursor": null`), which no item id may overrule.
+fn names_no_next_cursor(body: &Value) -> bool {
+    [
+        "next_cursor",
+        "nextCursor",
+        "next_page_token",
+        "nextPageToken",
+    ]
+    .iter()
+    .filter_map(|key| body.get(*key))
+    .any(|value| value.is_null() || value.as_str() == Some(""))
 }
 
 /// The last item's `id`, as a string: cursors are strings in every API we page through.

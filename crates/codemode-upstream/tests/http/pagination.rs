@@ -296,3 +296,13 @@ async fn a_next_url_in_the_body_is_followed() {
     assert_eq!(pages.cut, None);
     assert_eq!(queries(&server), ["", "page=2"]);
 }
+
+#[tokio::test]
+async fn an_empty_next_cursor_ends_the_list() {
+    // The items have ids, but the API says there is no next page: no second request.
+    let server =
+        answering(|_| json!({"data": [{"id": "f1"}, {"id": "f2"}], "next_cursor": null})).await;
+    let pages = paginate_all(&server, "listFiles", json!({})).await;
+    assert_eq!((pages.items.len(), pages.pages, pages.cut), (2, 1, None));
+    assert_eq!(queries(&server), [""]);
+}
