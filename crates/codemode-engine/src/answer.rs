@@ -6,6 +6,8 @@
 //! adds the lines around them and counts only those small lines, so an answer never
 //! re-tokenizes its whole text.
 
+use std::sync::OnceLock;
+
 use codemode_typescript::{AnswerOperation, AnswerRequest, count_tokens};
 
 use crate::spec::Operation;
@@ -75,7 +77,7 @@ pub(crate) fn render(
     let more_reserve = if next.is_empty() {
         0
     } else {
-        MORE_HEADING_TOKENS + next.iter().map(|r| listed_tokens(inner, r)).sum::<usize>()
+        more_heading_tokens() + next.iter().map(|r| listed_tokens(inner, r)).sum::<usize>()
     };
     let intro_tokens = count_tokens(&intro_line(query, to_declare.len()));
     let multi_step = to_declare
@@ -117,7 +119,7 @@ pub(crate) fn render(
     text.push_str(declarations.text.trim_end());
     text.push_str("\n```\n");
     text.push_str(&notes);
-    tokens += declarations.tokens + CODE_FENCE_TOKENS + count_tokens(&notes);
+    tokens += declarations.tokens + code_fence_tokens() + count_tokens(&notes);
     let candidates: Vec<&Ranked<'_>> = left_out.into_iter().chain(next).collect();
     let more = append_more(
         inner,
@@ -188,12 +190,8 @@ fn search_hit(r: &Ranked<'_>) -> SearchHit {
     }
 }
 
-/// Tokens of the "Also ranked" heading, rounded up.
-const MORE_HEADING_TOKENS: usize = 30;
 /// Tokens kept for the notes under the declarations (what the budget trimmed).
 const NOTES_RESERVE_TOKENS: usize = 100;
-/// The code fence around the declarations.
-const CODE_FENCE_TOKENS: usize = 6;
 /// The lines around the declarations of a type-name answer, rounded up.
 const TYPES_FRAME_TOKENS: usize = 150;
 /// The declarations always get at least this much, whatever the lists around them take.
@@ -284,8 +282,8 @@ const RANK_TOKENS: usize = 4;
 /// Token counts of the lines that name each operation in answers, counted on first use (the
 /// lines depend on the operation and the policy only, both fixed for the engine's life).
 pub(crate) struct LineTokens {
-    header: Vec<std::sync::OnceLock<usize>>,
-    listed: Vec<std::sync::OnceLock<usize>>,
+    header: Vec<OnceLock<usize>>,
+    listed: Vec<OnceLock<usize>>,
 }
 
 impl LineTokens {
@@ -304,11 +302,7 @@ impl LineTokens {
         Self::cached(&self.listed, operation, line)
     }
 
-    fn cached(
-        slots: &[std::sync::OnceLock<usize>],
-        index: usize,
-        line: impl FnOnce() -> String,
-    ) -> usize {
+    fn cached(slots: &[OnceLock<usize>], index: usize, line: impl FnOnce() -> String) -> usize {
         match slots.get(index) {
             Some(slot) => *slot.get_or_init(|| count_tokens(&line())),
             None => count_tokens(&line()),
@@ -365,7 +359,7 @@ fn append_more<'r, 'o>(
     if candidates.is_empty() {
         return Vec::new();
     }
-    let mut used = *tokens + MORE_HEADING_TOKENS;
+    let mut used = *tokens + more_heading_tokens();
     let mut shown = Vec::new();
     let mut lines = String::new();
     for candidate in candidates {
@@ -385,6 +379,18 @@ fn append_more<'r, 'o>(
         *tokens = used;
     }
     shown
+}
+
+/// Tokens of the "Also ranked" heading, counted once.
+fn more_heading_tokens() -> usize {
+    static TOKENS: OnceLock<usize> = OnceLock::new();
+    *TOKENS.get_or_init(|| count_tokens(MORE_HEADING))
+}
+
+/// Tokens of the code fence around the declarations, counted once.
+fn code_fence_tokens() -> usize {
+    static TOKENS: OnceLock<usize> = OnceLock::new();
+    *TOKENS.get_or_init(|| count_tokens("\n```ts\n\n```\n"))
 }
 
 const MORE_HEADING: &str = "\nAlso ranked, not declared (pass names as `query`, e.g. \"nameA, nameB\", to declare them):\n";

@@ -290,28 +290,25 @@ fn query_names(query: &str) -> impl Iterator<Item = &str> {
 /// the steps' rankings taken in turns.
 fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[StepHits]) {
     let multi_step = steps.len() > 1;
-    let push = |candidates: &mut Vec<answer::Candidate>,
-                hit: &codemode_search::Hit,
-                step: Option<&StepHits>| {
-        if candidates.iter().any(|c| c.operation == hit.operation) {
-            return;
-        }
-        candidates.push(answer::Candidate {
-            primary: step.is_some(),
-            step: step.filter(|_| multi_step).map(|s| s.clause.clone()),
-            ..answer::Candidate::ranked(hit.operation, hit.score)
-        });
+    let listed = |candidates: &[answer::Candidate], hit: &codemode_search::Hit| {
+        candidates.iter().any(|c| c.operation == hit.operation)
     };
+    // Each step's best operation that is not already there (two steps may rank the same
+    // operation first; the second then gets its next best).
     for step in steps {
-        if let Some(best) = step.hits.first() {
-            push(candidates, best, Some(step));
+        if let Some(best) = step.hits.iter().find(|hit| !listed(candidates, hit)) {
+            candidates.push(answer::Candidate {
+                primary: true,
+                step: multi_step.then(|| step.clause.clone()),
+                ..answer::Candidate::ranked(best.operation, best.score)
+            });
         }
     }
     let longest = steps.iter().map(|s| s.hits.len()).max().unwrap_or(0);
     for rank in 1..longest {
-        for step in steps {
-            if let Some(hit) = step.hits.get(rank) {
-                push(candidates, hit, None);
+        for hit in steps.iter().filter_map(|step| step.hits.get(rank)) {
+            if !listed(candidates, hit) {
+                candidates.push(answer::Candidate::ranked(hit.operation, hit.score));
             }
         }
     }
@@ -450,7 +447,10 @@ impl Engine {
         match self.steps(&mentioned.rest, limit + MORE_CANDIDATES) {
             Ok(steps) => merge_steps(&mut candidates, &steps),
             // The names were the whole task ("getParcel, Parcel"): nothing else to rank.
-            Err(_) if !candidates.is_empty() || !mentioned.types.is_empty() => {}
+            Err(_) if !candidates.is_empty() => {}
+            Err(_) if !mentioned.types.is_empty() => {
+                return Ok(answer::render_types(&self.inner, query, &mentioned.types));
+            }
             Err(error) => return Err(error),
         }
         // A task of several steps declares the best two operations of each step (the budget

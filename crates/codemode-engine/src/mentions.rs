@@ -47,8 +47,10 @@ pub(crate) fn find(spec: &Spec, type_names: &TypeNames, query: &str) -> Mentions
             i += 1;
             continue;
         }
+        // A word that opens a sentence may be a capitalized verb ("… Then Label it").
+        let opens_sentence = i == 0 || words[i - 1].ends_with(['.', '!', '?', ';']);
         if budget_left
-            && looks_like_type_name(word, i == 0)
+            && looks_like_type_name(word, opens_sentence)
             && let Some(schema) = type_names.schema_named(word)
             && !mentions.types.iter().any(|t| t == schema)
         {
@@ -127,5 +129,6 @@ mod tests {
         assert!(looks_like_type_name("PullRequestSimple", true));
         assert!(!looks_like_type_name("API", false));
         assert_eq!(bare("`pullsList()`,"), "pullsList");
+        assert_eq!(bare("/pets/{petId},"), "/pets/{petId}");
     }
 }

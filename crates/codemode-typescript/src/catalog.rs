@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::names::TypeNames;
 use crate::operation::{self, OperationDetail};
 use crate::schema::{self, Detail, Writer};
-use crate::{Declarations, FILE_TYPES, count_tokens, variants};
+use crate::{Declarations, FILE_TYPES, count_tokens, list_some, variants};
 
 /// One declaration at one level of detail.
 #[derive(Debug)]
@@ -140,12 +140,39 @@ const fn operation_level(
 /// (declarations measure 3.5–4.5 bytes per token); it is not counted or kept.
 const MAX_BYTES_PER_TOKEN: usize = 12;
 
-/// Cost of the note above that line.
-const STUB_NOTE_TOKENS: usize = 20;
+/// Tokens of a fixed text, counted once.
+fn tokens_of(cell: &'static OnceLock<usize>, text: &str) -> usize {
+    *cell.get_or_init(|| count_tokens(text))
+}
+
+/// The note above the stub line.
+fn stub_note_tokens() -> usize {
+    static TOKENS: OnceLock<usize> = OnceLock::new();
+    tokens_of(&TOKENS, STUB_NOTE)
+}
+
 /// `interface Api {` and `}`.
-const FRAME_TOKENS: usize = 6;
+fn frame_tokens() -> usize {
+    static TOKENS: OnceLock<usize> = OnceLock::new();
+    tokens_of(&TOKENS, "interface Api {\n}\n")
+}
+
 /// Types are expanded at most this many references away from an operation.
 const MAX_TIER: usize = 6;
+
+/// `total` split between `parts`; each part at least `floor` while there are at most two (with
+/// more, the floor would let the first ones take everything).
+fn share(total: usize, parts: usize, floor: usize) -> usize {
+    let each = total / parts.max(1);
+    if parts <= 2 { each.max(floor) } else { each }
+}
+
+impl AnswerOperation {
+    /// Whether the operation is declared before the others: a primary, or the first of all.
+    fn leads(&self, rank: usize) -> bool {
+        self.primary || rank == 0
+    }
+}
 
 /// One operation an answer may declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,21 +277,19 @@ impl Catalog {
     pub fn declare_answer(&self, request: &AnswerRequest) -> Declarations {
         let budget = request.token_budget;
         let mut assembly = Assembly::new(self, budget);
-        let leading = |rank: usize, op: &AnswerOperation| op.primary || rank == 0;
-        for (rank, op) in request.operations.iter().enumerate() {
-            if !leading(rank, op) {
-                assembly.used += op.listed_tokens;
-                assembly.listed += op.listed_tokens;
-            }
+        let ranked = || request.operations.iter().enumerate();
+        for (_, op) in ranked().filter(|(rank, op)| !op.leads(*rank)) {
+            assembly.used += op.listed_tokens;
+            assembly.listed += op.listed_tokens;
         }
         // Every primary at its leanest first, so that each step of a task is declared ...
-        for (rank, op) in request.operations.iter().enumerate() {
-            if leading(rank, op) {
-                assembly.reserve_operation(rank, op, rank == 0);
-            }
+        for (rank, op) in ranked().filter(|(rank, op)| op.leads(*rank)) {
+            assembly.reserve_operation(rank, op, rank == 0);
         }
-        // ... and the types their results name, at their leanest, with their fields ...
-        for slot in 0..assembly.operations.len() {
+        let primaries = assembly.operations.len();
+        // ... and the types their results name, at their leanest, with their fields (types
+        // asked for by name, with nothing else to show, may take the whole budget) ...
+        for slot in 0..primaries {
             assembly.queue_types_of(slot);
         }
         for name in &request.types {
@@ -272,27 +297,31 @@ impl Catalog {
                 assembly.queue(index, 0);
             }
         }
-        let primaries = assembly.operations.len().max(1);
-        assembly.result_cap = (budget * 2 / 5 / primaries).max(budget / 8);
+        let result_share = if request.operations.is_empty() {
+            budget
+        } else {
+            budget * 2 / 5
+        };
+        assembly.result_cap = share(result_share, primaries, budget / 8);
         assembly.add_types(Some(0));
         // ... the other operations at their leanest, together at most a third of the budget ...
         let secondary_allowance = budget / 3;
         let mut waiting = Vec::new();
-        for (rank, op) in request.operations.iter().enumerate() {
-            if !leading(rank, op) && !assembly.reserve_secondary(rank, op, secondary_allowance) {
+        for (rank, op) in ranked().filter(|(rank, op)| !op.leads(*rank)) {
+            if !assembly.reserve_secondary(rank, op, secondary_allowance) {
                 waiting.push((rank, op));
             }
         }
         assembly.add_deferred_results();
-        // ... then each primary made richer, in rank order, within its share (together at most
-        // 60% of the budget, each at least a quarter of it), its result types after it, and
-        // the other operations as far as what is left allows.
-        let primary_cap = (budget * 3 / 5 / primaries).max(budget / 4);
-        for slot in 0..primaries.min(assembly.operations.len()) {
+        // ... then each primary made richer, in rank order, within its share of 60% of the
+        // budget, its result types after it, and the other operations as far as what is left
+        // allows.
+        let primary_cap = share(budget * 3 / 5, primaries, budget / 4);
+        for slot in 0..primaries {
             assembly.enrich_operation(slot, primary_cap);
         }
         for slot in 0..assembly.types.len() {
-            assembly.enrich_type(slot, budget * 2 / 5);
+            assembly.enrich_type(slot, result_share);
         }
         let secondary_cap = budget / 6;
         for slot in primaries..assembly.operations.len() {
@@ -473,8 +502,10 @@ struct Assembly<'c> {
     result_cap: usize,
     /// Primaries' result types that did not fit `result_cap`.
     deferred: Vec<usize>,
-    /// Types declared as the differences from another one (`variants`), by index.
+    /// Types declared as the differences from another one (`variants`), by index, and the
+    /// types they were written against.
     variants: HashMap<usize, String>,
+    bases: HashSet<usize>,
 }
 
 impl<'c> Assembly<'c> {
@@ -482,7 +513,7 @@ impl<'c> Assembly<'c> {
         Assembly {
             catalog,
             budget,
-            used: FRAME_TOKENS,
+            used: frame_tokens(),
             operations: Vec::new(),
             dropped: Vec::new(),
             types: Vec::new(),
@@ -499,6 +530,7 @@ impl<'c> Assembly<'c> {
             result_cap: budget * 2 / 5,
             deferred: Vec::new(),
             variants: HashMap::new(),
+            bases: HashSet::new(),
         }
     }
 
@@ -506,7 +538,7 @@ impl<'c> Assembly<'c> {
         if self.stubs.is_empty() {
             0
         } else {
-            STUB_NOTE_TOKENS + self.stub_tokens
+            stub_note_tokens() + self.stub_tokens
         }
     }
 
@@ -532,7 +564,7 @@ impl<'c> Assembly<'c> {
         let catalog = self.catalog;
         let mut tokens: isize = new.iter().map(|&r| catalog.stub_tokens(r) as isize).sum();
         if self.stubs.is_empty() && !new.is_empty() {
-            tokens += STUB_NOTE_TOKENS as isize;
+            tokens += stub_note_tokens() as isize;
         }
         if let Some(own) = itself
             && self.stubs.contains(&own)
@@ -677,7 +709,7 @@ impl<'c> Assembly<'c> {
     }
 
     fn take_operation(&mut self, rank: usize, op: &AnswerOperation, level: usize, piece: &Piece) {
-        if !(op.primary || rank == 0) {
+        if !op.leads(rank) {
             // Declared, so not named in the list after: its line there is paid back.
             self.used -= op.listed_tokens;
             self.listed -= op.listed_tokens;
@@ -690,7 +722,7 @@ impl<'c> Assembly<'c> {
             rank,
             index: op.index,
             level,
-            primary: op.primary || rank == 0,
+            primary: op.leads(rank),
             overhead: op.overhead_tokens,
         });
     }
@@ -818,7 +850,8 @@ impl<'c> Assembly<'c> {
         let Some(&(index, level, _)) = self.types.get(slot) else {
             return;
         };
-        if self.variants.contains_key(&index) {
+        // A variant is written against its base's text, so neither changes level.
+        if self.variants.contains_key(&index) || self.bases.contains(&index) {
             return;
         }
         let Some(current) = catalog.type_piece(index, level) else {
@@ -841,15 +874,16 @@ impl<'c> Assembly<'c> {
         }
     }
 
-    /// A declaration as the differences from a near-identical one declared before it.
-    fn as_variant(&self, text: &str) -> Option<String> {
+    /// A declaration as the differences from a near-identical one declared before it, with
+    /// that one's index (it must then keep the level it has: see `enrich_type`).
+    fn as_variant(&self, text: &str) -> Option<(usize, String)> {
         let catalog = self.catalog;
         let declared =
             self.types
                 .iter()
                 .filter_map(|&(index, level, _)| match self.variants.get(&index) {
                     Some(_) => None,
-                    None => catalog.type_piece(index, level).map(|p| &*p.text),
+                    None => catalog.type_piece(index, level).map(|p| (index, &*p.text)),
                 });
         variants::as_variant(text, declared)
     }
@@ -860,9 +894,10 @@ impl<'c> Assembly<'c> {
             return;
         };
         match self.as_variant(&piece.text) {
-            Some(variant) => {
+            Some((base, variant)) => {
                 self.used += count_tokens(&variant) + 1;
                 self.variants.insert(index, variant);
+                self.bases.insert(base);
             }
             None => self.used += piece.tokens + 1,
         }
@@ -943,7 +978,7 @@ impl<'c> Assembly<'c> {
                 .map(|n| format!("type {n} = unknown;"))
                 .collect();
             let line = line.join(" ");
-            tokens += count_tokens(STUB_NOTE) + count_tokens(&line) + 1;
+            tokens += stub_note_tokens() + count_tokens(&line) + 1;
             text.push_str(&line);
             text.push('\n');
         }
@@ -1001,13 +1036,8 @@ impl<'c> Assembly<'c> {
         if self.forced {
             notes.push("the best operation alone is over the budget even at its leanest".into());
         }
-        if !self.dropped.is_empty() {
-            let dropped: Vec<String> = self.dropped.iter().map(|&i| name(i)).collect();
-            notes.push(format!(
-                "operations left out (token budget): {}",
-                list_some(&dropped, 12)
-            ));
-        }
+        // Operations left out are not noted: `Declarations::operations` says which were
+        // declared, and the caller names the others where it lists them.
     }
 }
 
@@ -1016,9 +1046,5 @@ const STUB_NOTE: &str =
 
 fn file_types_tokens() -> usize {
     static TOKENS: OnceLock<usize> = OnceLock::new();
-    *TOKENS.get_or_init(|| count_tokens(FILE_TYPES))
-}
-
-fn list_some(items: &[String], at_most: usize) -> String {
-    crate::list_some(items, at_most)
+    tokens_of(&TOKENS, FILE_TYPES)
 }

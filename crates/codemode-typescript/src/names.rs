@@ -30,6 +30,8 @@ fn reserved() -> &'static HashSet<&'static str> {
 #[derive(Debug, Clone)]
 pub struct TypeNames {
     by_schema: HashMap<String, String>,
+    /// TypeScript name → schema name (names in a query are looked up here).
+    by_type: HashMap<String, String>,
 }
 
 impl TypeNames {
@@ -47,7 +49,11 @@ impl TypeNames {
             taken.insert(name.clone());
             by_schema.insert(schema_name.clone(), name);
         }
-        TypeNames { by_schema }
+        let by_type = by_schema
+            .iter()
+            .map(|(schema, name)| (name.clone(), schema.clone()))
+            .collect();
+        TypeNames { by_schema, by_type }
     }
 
     /// The component schema a name stands for: its TypeScript name, or the spec's own name.
@@ -55,10 +61,7 @@ impl TypeNames {
         if let Some((schema, _)) = self.by_schema.get_key_value(name) {
             return Some(schema);
         }
-        self.by_schema
-            .iter()
-            .find(|(_, type_name)| *type_name == name)
-            .map(|(schema, _)| schema.as_str())
+        self.by_type.get(name).map(String::as_str)
     }
 
     /// The type name of a component schema; a schema the spec does not have gets a fresh

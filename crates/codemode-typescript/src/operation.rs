@@ -133,8 +133,10 @@ fn described_lines(op: &Operation, max_chars: usize) -> Vec<String> {
         .map(|d| text::select_sentences(d, max_chars))
         .unwrap_or_default();
     let description = match description.strip_prefix(summary.trim_end_matches('.')) {
-        // A description that opens with the summary goes on after it.
-        Some(rest) if !summary.is_empty() => rest.trim_start_matches(['.', ' ']).to_string(),
+        // A description that opens with the summary (as a whole sentence) goes on after it.
+        Some(rest) if !summary.is_empty() && (rest.is_empty() || rest.starts_with(['.', ' '])) => {
+            rest.trim_start_matches(['.', ' ']).to_string()
+        }
         _ if same_words(&summary, &description) => String::new(),
         _ => description,
     };

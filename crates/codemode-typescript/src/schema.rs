@@ -483,11 +483,14 @@ impl<'a> Writer<'a> {
                 .as_deref()
                 .map(|n| self.names.get(n))
                 .unwrap_or_default();
+            // A line comment, not an index signature: `Omit<Name, "k">` of a type with an index
+            // signature loses every named member.
             members.push((
-                Some(format!(
-                    "{left_out} more fields: search for \"{name}\" to see them all."
-                )),
-                "[key: string]: unknown;".into(),
+                None,
+                format!(
+                    "// {left_out} more fields: search for {} to see them all.",
+                    text::comment(&name)
+                ),
             ));
         }
         let open = match object.get("additionalProperties") {
@@ -495,7 +498,7 @@ impl<'a> Writer<'a> {
             Some(Value::Object(o)) => o.is_empty(),
             _ => false,
         };
-        if open && !members.is_empty() && left_out == 0 {
+        if open && !members.is_empty() {
             members.push((None, "[key: string]: unknown;".into()));
         }
         if members.is_empty() {
@@ -764,16 +767,19 @@ fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars:
             .map(|(doc, head, ty)| doc.as_ref().map_or(0, String::len) + head.len() + ty.len() + 2)
             .sum()
     };
+    // An inline object type, not a string literal that happens to hold a brace.
+    let holds_object =
+        |ty: &str| ty.len() > COLLAPSED.len() && ty.contains('{') && !ty.starts_with('"');
     let mut total = size(members);
     while total > max_chars {
         let largest = members
             .iter_mut()
-            .filter(|(_, _, ty)| ty.contains('{'))
+            .filter(|(_, _, ty)| holds_object(ty))
             .max_by_key(|(_, _, ty)| ty.len());
         let Some((_, _, ty)) = largest else {
             return;
         };
-        total -= ty.len() - COLLAPSED.len();
+        total = total.saturating_sub(ty.len() - COLLAPSED.len());
         *ty = COLLAPSED.to_string();
     }
 }

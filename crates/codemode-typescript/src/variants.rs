@@ -22,14 +22,25 @@ const MIN_MEMBERS: usize = 8;
 const MIN_SHARED: f64 = 0.7;
 
 /// `text` (the declaration of a type) as the differences from one of `bases` (declarations in
-/// the same answer, before it), when one shares most of its members and that is shorter.
-pub(crate) fn as_variant<'a>(text: &str, bases: impl Iterator<Item = &'a str>) -> Option<String> {
+/// the same answer, before it, each with a key of the caller's), when one shares most of its
+/// members and that is shorter; with the key of the base it was written against.
+pub(crate) fn as_variant<'a, K: Copy>(
+    text: &str,
+    bases: impl Iterator<Item = (K, &'a str)>,
+) -> Option<(K, String)> {
+    // A cheap look first: most declarations are too small to be worth parsing.
+    if !has_members_enough(text) {
+        return None;
+    }
     let variant = parse(text)?;
     if variant.members.len() < MIN_MEMBERS {
         return None;
     }
-    let mut best: Option<String> = None;
-    for base in bases.filter_map(parse) {
+    let mut best: Option<(K, String)> = None;
+    let parsed = bases
+        .filter(|(_, b)| has_members_enough(b))
+        .filter_map(|(key, b)| Some((key, parse(b)?)));
+    for (key, base) in parsed {
         if base.name == variant.name {
             continue;
         }
@@ -42,13 +53,17 @@ pub(crate) fn as_variant<'a>(text: &str, bases: impl Iterator<Item = &'a str>) -
             continue;
         }
         let written = write_variant(&variant, &base);
-        if written.len() * 10 < text.len() * 7
-            && best.as_ref().is_none_or(|b| written.len() < b.len())
-        {
-            best = Some(written);
+        let shorter = best.as_ref().is_none_or(|(_, b)| written.len() < b.len());
+        if written.len() * 10 < text.len() * 7 && shorter {
+            best = Some((key, written));
         }
     }
     best
+}
+
+/// Whether a declaration has at least [`MIN_MEMBERS`] lines inside its braces.
+fn has_members_enough(text: &str) -> bool {
+    text.bytes().filter(|&b| b == b'\n').count() > MIN_MEMBERS
 }
 
 fn write_variant(variant: &ObjectDeclaration<'_>, base: &ObjectDeclaration<'_>) -> String {
@@ -115,32 +130,44 @@ fn parse(text: &str) -> Option<ObjectDeclaration<'_>> {
 }
 
 /// The members of an object body: each starts on a line indented two spaces (its JSDoc
-/// included); deeper lines belong to the member above.
+/// included); deeper lines belong to the member above. `None` for anything this module does
+/// not fully understand (a quoted key, an index signature, a comment line, a line that closes a
+/// nested type at the members' indentation): such a type stays whole.
 fn members(body: &str) -> Option<Vec<(&str, &str)>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut key: Option<&str> = None;
     let mut offset = 0;
     for line in body.split_inclusive('\n') {
-        let top_level = line.starts_with("  ") && !line.starts_with("   ");
-        if top_level && !line.trim_start().starts_with("/**") {
+        let rest = line.strip_prefix("  ")?;
+        let top_level = !rest.starts_with(' ');
+        if top_level && rest.starts_with("/**") {
+            // A JSDoc line opens the next member.
+            if let Some(previous) = key.take() {
+                out.push((previous, &body[start..offset]));
+            }
+            start = offset;
+        } else if top_level {
             if let Some(previous) = key.take() {
                 out.push((previous, &body[start..offset]));
                 start = offset;
             }
-            let member = line.trim_start().trim_start_matches("readonly ");
-            let end = member.find([':', '?', '('])?;
-            key = Some(member[..end].trim_matches('"'));
-        } else if top_level && key.is_some() {
-            // A JSDoc line opens the next member.
-            out.push((key.take()?, &body[start..offset]));
-            start = offset;
+            key = Some(member_key(rest)?);
         }
         offset += line.len();
     }
     out.push((key?, &body[start..]));
-    // An index signature cannot be picked out with `Omit`.
-    (!out.iter().any(|(k, _)| k.starts_with('['))).then_some(out)
+    Some(out)
+}
+
+/// The key of a member line `[readonly ]key[?]: type`, when the key is a bare identifier.
+fn member_key(line: &str) -> Option<&str> {
+    let line = line.strip_prefix("readonly ").unwrap_or(line);
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .unwrap_or(line.len());
+    let (key, after) = line.split_at(end);
+    (is_identifier(key) && (after.starts_with(": ") || after.starts_with("?: "))).then_some(key)
 }
 
 fn is_identifier(name: &str) -> bool {
@@ -178,7 +205,9 @@ mod tests {
             "PublicUser",
             "  email: string | null;\n  bio: string | null;\n",
         );
-        let written = as_variant(&variant, [base.as_str()].into_iter()).expect("a variant");
+        let written = as_variant(&variant, [(0, base.as_str())].into_iter())
+            .expect("a variant")
+            .1;
         assert_eq!(
             written,
             "/** A user. */\ninterface PublicUser extends Omit<SimpleUser, \"email\"> {\n  email: string | null;\n  bio: string | null;\n}\n"
@@ -194,12 +223,16 @@ mod tests {
                 "type NullableSimpleUser = {",
             )
             .replace("}\n", "} | null;\n");
-        let written = as_variant(&variant, [base.as_str()].into_iter()).expect("a variant");
+        let written = as_variant(&variant, [(0, base.as_str())].into_iter())
+            .expect("a variant")
+            .1;
         assert_eq!(
             written,
             "/** A user. */\ntype NullableSimpleUser = SimpleUser | null;\n"
         );
-        let back = as_variant(&base, [variant.as_str()].into_iter()).expect("a variant");
+        let back = as_variant(&base, [(0, variant.as_str())].into_iter())
+            .expect("a variant")
+            .1;
         assert_eq!(
             back,
             "/** A user. */\ninterface SimpleUser extends NonNullable<NullableSimpleUser> {\n}\n"
@@ -210,8 +243,11 @@ mod tests {
     fn different_or_small_types_stay_whole() {
         let base = user("SimpleUser", "");
         let other = "interface Repo {\n  a: string;\n  b: string;\n}\n";
-        assert_eq!(as_variant(other, [base.as_str()].into_iter()), None);
+        assert_eq!(as_variant(other, [(0, base.as_str())].into_iter()), None);
         let unrelated = user("Team", "").replace(": string;", ": number;");
-        assert_eq!(as_variant(&unrelated, [base.as_str()].into_iter()), None);
+        assert_eq!(
+            as_variant(&unrelated, [(0, base.as_str())].into_iter()),
+            None
+        );
     }
 }
