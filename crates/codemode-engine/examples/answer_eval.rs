@@ -12,7 +12,6 @@
 //! `-- --all-gold crates/codemode-search/examples/multistep.tsv` (specs default `../shared/specs`).
 
 #[path = "../../codemode-search/tests/support/devset.rs"]
-#[allow(dead_code)]
 mod devset;
 
 use std::collections::BTreeMap;

@@ -388,8 +388,8 @@ impl Engine {
     }
 
     /// Makes every declaration piece a search answer may need, so that no answer pays for making
-    /// them (a few seconds of CPU on the largest specs; answers work without it). A server calls
-    /// this on a background thread at start.
+    /// them (see `codemode_typescript::Catalog::prepare_all` for its cost; answers work without
+    /// it). A server calls this on a background thread at start.
     pub fn prepare_search_answers(&self) {
         self.inner.catalog.prepare_all();
     }

@@ -72,23 +72,11 @@ fn push_unique(list: &mut Vec<usize>, index: usize) {
 /// A word without the punctuation a sentence puts around a name (`getParcel,` `"Refund"`
 /// `` `pullsList()` ``).
 fn bare(word: &str) -> &str {
+    // Braces stay: they are part of a path template (`/pets/{petId}`).
     let word = word.trim_matches(|c: char| {
         matches!(
             c,
-            ',' | '.'
-                | ';'
-                | ':'
-                | '!'
-                | '?'
-                | '"'
-                | '\''
-                | '`'
-                | '('
-                | ')'
-                | '['
-                | ']'
-                | '{'
-                | '}'
+            ',' | '.' | ';' | ':' | '!' | '?' | '"' | '\'' | '`' | '(' | ')'
         )
     });
     word.strip_suffix("()").unwrap_or(word)

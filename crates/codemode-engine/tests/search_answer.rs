@@ -32,6 +32,18 @@ async fn garden() -> Engine {
     Engine::new(spec, EngineConfig::default()).expect("engine starts")
 }
 
+/// An engine over a spec of `shared/specs` (by file name).
+fn real_engine(file: &str) -> Engine {
+    let path = format!(
+        "{}/../../../shared/specs/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let spec = codemode_engine::spec::load(&path, &Default::default())
+        .unwrap_or_else(|e| panic!("{file}: {e}"))
+        .spec;
+    Engine::new(spec, EngineConfig::default()).expect("engine starts")
+}
+
 fn search(engine: &Engine, query: &str, limit: Option<usize>) -> SearchAnswer {
     engine
         .search(&SearchRequest {
@@ -141,13 +153,8 @@ const REAL_QUERIES: &[(&str, &[&str])] = &[
 
 #[tokio::test]
 async fn answers_on_real_specs_stay_within_the_budget_and_name_the_next_ones() {
-    let specs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/");
     for (file, queries) in REAL_QUERIES {
-        let path = format!("{specs}{file}");
-        let spec = codemode_engine::spec::load(&path, &Default::default())
-            .unwrap_or_else(|e| panic!("{file}: {e}"))
-            .spec;
-        let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+        let engine = real_engine(file);
         for query in *queries {
             let answer = search(&engine, query, None);
             let tokens = codemode_engine::typescript::count_tokens(&answer.text);
@@ -168,14 +175,7 @@ async fn answers_on_real_specs_stay_within_the_budget_and_name_the_next_ones() {
 
 #[tokio::test]
 async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/cloudflare-openapi.json"
-    );
-    let spec = codemode_engine::spec::load(path, &Default::default())
-        .expect("cloudflare loads")
-        .spec;
-    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let engine = real_engine("cloudflare-openapi.json");
     let answer = search(&engine, "create a DNS record", None);
     let (_, stubs) = answer
         .text
@@ -209,15 +209,8 @@ async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
     );
     assert!(lookup.hits.is_empty());
     // A lowercase word is a task, even where a schema has that name.
-    let stripe = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/stripe-spec3.yaml"
-    );
-    let spec = codemode_engine::spec::load(stripe, &Default::default())
-        .expect("stripe loads")
-        .spec;
-    assert!(spec.schemas.contains_key("refund"));
-    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let engine = real_engine("stripe-spec3.yaml");
+    assert!(engine.spec().schemas.contains_key("refund"));
     assert!(!search(&engine, "refund", None).hits.is_empty());
     let refund = search(&engine, "Refund", None);
     assert!(refund.text.contains("interface Refund "), "{}", refund.text);
@@ -254,14 +247,7 @@ async fn operation_and_type_names_inside_a_sentence_are_declared() {
     assert_eq!(declared.first(), Some(&"getPlant"), "{}", answer.text);
     assert!(declared.contains(&"prunePlant"), "{}", answer.text);
 
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/stripe-spec3.yaml"
-    );
-    let spec = codemode_engine::spec::load(path, &Default::default())
-        .expect("stripe loads")
-        .spec;
-    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let engine = real_engine("stripe-spec3.yaml");
     let answer = search(
         &engine,
         "getCharges, then refund the first one with a Refund",
@@ -287,14 +273,7 @@ async fn operation_and_type_names_inside_a_sentence_are_declared() {
 
 #[tokio::test]
 async fn the_counted_tokens_are_never_below_the_text() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/cloudflare-openapi.json"
-    );
-    let spec = codemode_engine::spec::load(path, &Default::default())
-        .expect("cloudflare loads")
-        .spec;
-    let engine = Engine::new(spec, EngineConfig::default()).expect("engine starts");
+    let engine = real_engine("cloudflare-openapi.json");
     for query in [
         "create a KV namespace and write a key",
         "list DNS records of a zone",

@@ -120,9 +120,8 @@ where
         .map_err(|error| ServeError::Session(error.to_string()))
 }
 
-/// Makes the search answers' declaration pieces on a blocking thread (under a second of CPU on
-/// the largest specs), so that no search pays for making them; searches before it is done make
-/// what they need themselves.
+/// Makes the search answers' declaration pieces on a blocking thread, so that no search pays for
+/// making them; searches before it is done make what they need themselves.
 fn prepare_search_answers(engine: &Arc<Engine>, mode: ToolMode) {
     if mode == ToolMode::CodeMode {
         let engine = engine.clone();

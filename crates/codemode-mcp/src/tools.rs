@@ -35,7 +35,7 @@ pub fn search_tool(engine: &Engine) -> Value {
         "inputSchema": {
             "type": "object",
             "properties": {
-                "query": {"type": "string", "description": "what you want to do, in keywords; or operation names to declare"},
+                "query": {"type": "string", "description": "the task in words (several steps in one query are fine); or operation or type names to declare"},
                 "limit": {"type": "integer", "minimum": 1, "maximum": 20, "description": "how many operations (default 5)"},
                 "code": {"type": "string", "description": "instead of query: JS using spec.search(q, limit), spec.operations(), spec.operation(name), spec.declare(names); `return` a value"}
             }

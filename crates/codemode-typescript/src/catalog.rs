@@ -2,8 +2,10 @@
 //!
 //! A [`Catalog`] holds, per operation and per component schema, its declaration rendered at a few
 //! levels of detail (richest first), each with its o200k token count and the schemas it names.
-//! Pieces are made lazily, the first time an answer needs them, and cached for the life of the
-//! catalog; an answer only adds up token counts of pieces and never re-tokenizes its text.
+//! Pieces are made lazily, the first time an answer needs them (or all at once by
+//! [`Catalog::prepare_all`], 0.4–0.9 s of one core on the largest specs), and kept for the life of
+//! the catalog. An answer adds up the token counts of its pieces and counts only the few small
+//! texts made for it (the stub line, a variant); it never counts its whole text.
 //!
 //! The budget is spent by rank ([`Catalog::declare_answer`]):
 //! 1. primary operations (the best hit, or the best hit of each step of a task) at the richest
@@ -56,37 +58,24 @@ const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
     operation_level(500, 150, 60, true, usize::MAX),
     operation_level(500, 150, 0, false, 400),
     operation_level(500, 150, 0, false, 150),
-    (
-        OperationDetail {
-            description: 200,
-            param_chars: 0,
-        },
-        Detail {
-            property_description: 0,
-            property_tags: false,
-            inline_nesting: 1,
-            max_object_chars: 150,
-            max_members: usize::MAX,
-        },
-    ),
+    shallowest(operation_level(200, 0, 0, false, 150)),
     // Compact ladder.
     operation_level(0, 0, 0, false, usize::MAX),
     operation_level(0, 0, 0, false, 400),
     operation_level(0, 0, 0, false, 150),
-    (
-        OperationDetail {
-            description: 0,
-            param_chars: 0,
-        },
-        Detail {
-            property_description: 0,
-            property_tags: false,
-            inline_nesting: 1,
-            max_object_chars: 150,
-            max_members: usize::MAX,
-        },
-    ),
+    shallowest(operation_level(0, 0, 0, false, 150)),
 ];
+
+/// A level whose arguments show one level of nesting only: the leanest of a ladder.
+const fn shallowest((operation, detail): (OperationDetail, Detail)) -> (OperationDetail, Detail) {
+    (
+        operation,
+        Detail {
+            inline_nesting: 1,
+            ..detail
+        },
+    )
+}
 
 /// The levels of a primary operation (richest first), and of a compact signature.
 const PRIMARY: std::ops::Range<usize> = 0..5;
@@ -244,8 +233,9 @@ impl Catalog {
     }
 
     /// Makes every piece an answer may need (each operation and schema at each level), so that
-    /// no answer pays for making them. Seconds of CPU on the largest specs: call it off the
-    /// request path (a server at start, on a background thread); answers work without it.
+    /// no answer pays for making them: 0.4–0.9 s of one core and 6–13 MB on the largest specs
+    /// (BENCHMARKS.md). Call it off the request path (a server at start, on a background
+    /// thread); answers work without it.
     pub fn prepare_all(&self) {
         for index in 0..self.operations.len() {
             for level in 0..OPERATION_LEVELS.len() {
@@ -578,13 +568,20 @@ impl<'c> Assembly<'c> {
     /// not (it is what the answer is about).
     fn reserve_operation(&mut self, rank: usize, op: &AnswerOperation, first: bool) {
         let catalog = self.catalog;
-        let leanest = PRIMARY.end - 1;
-        match catalog.operation_piece(op.index, leanest) {
-            Some(piece) if self.cost(piece, op) <= self.room() as isize => {
+        // The primary ladder's leanest keeps a sentence of description; when even that does not
+        // fit, the compact ladder's leanest (no prose) still declares the step.
+        for leanest in [PRIMARY.end - 1, COMPACT.end - 1] {
+            if let Some(piece) = catalog.operation_piece(op.index, leanest)
+                && self.cost(piece, op) <= self.room() as isize
+            {
                 self.take_operation(rank, op, leanest, piece);
+                return;
             }
-            _ if first => self.force_first(rank, op),
-            _ => self.dropped.push(op.index),
+        }
+        if first {
+            self.force_first(rank, op);
+        } else {
+            self.dropped.push(op.index);
         }
     }
 
@@ -751,10 +748,8 @@ impl<'c> Assembly<'c> {
     }
 
     fn note_reference(&mut self, index: usize) {
-        if !self.declared.contains(&index) {
-            if self.stubs.insert(index) {
-                self.stub_tokens += self.catalog.stub_tokens(index);
-            }
+        if !self.declared.contains(&index) && self.stubs.insert(index) {
+            self.stub_tokens += self.catalog.stub_tokens(index);
         }
     }
 

@@ -115,15 +115,16 @@ pub(crate) fn select_sentences(text: &str, max_chars: usize) -> String {
     let sentences = sentences(&plain);
     let mut kept = vec![false; sentences.len()];
     let mut used = 0usize;
-    let passes: [&dyn Fn(usize, &str) -> bool; 3] = [
-        &|i, _| i == 0,
-        &|_, sentence| states_a_rule(sentence),
-        &|_, _| true,
-    ];
-    for pass in passes {
+    // Three passes, each keeping what fits in order: the first sentence, the rules, the rest.
+    for pass in [Pass::First, Pass::Rules, Pass::Rest] {
         for (i, sentence) in sentences.iter().enumerate() {
+            let wanted = match pass {
+                Pass::First => i == 0,
+                Pass::Rules => states_a_rule(sentence),
+                Pass::Rest => true,
+            };
             let chars = sentence.chars().count() + 1;
-            if !kept[i] && pass(i, sentence) && used + chars <= max_chars {
+            if !kept[i] && wanted && used + chars <= max_chars {
                 kept[i] = true;
                 used += chars;
             }
@@ -141,6 +142,13 @@ pub(crate) fn select_sentences(text: &str, max_chars: usize) -> String {
         }
     }
     out.join(" ")
+}
+
+/// What a pass of [`select_sentences`] keeps.
+enum Pass {
+    First,
+    Rules,
+    Rest,
 }
 
 /// Longest text [`select_sentences`] treats as a brief: the first sentence or two.

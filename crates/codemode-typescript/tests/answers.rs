@@ -132,46 +132,30 @@ fn check_answer(name: &str, answer: &Declarations) {
     assert_declared_once(name, &answer.text);
 }
 
-#[test]
-fn github_answers() {
-    check_spec(
-        "github",
-        support::load_real("github-api.github.com.json.gz"),
-    );
+/// One test per real spec (each loads its spec; they run in parallel).
+macro_rules! answers_on {
+    ($($test:ident: $file:expr),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                check_spec(stringify!($test), support::load_real($file));
+            }
+        )*
+    };
+}
+
+answers_on! {
+    github: "github-api.github.com.json.gz",
+    stripe: "stripe-spec3.yaml",
+    cloudflare: "cloudflare-openapi.json",
+    kubernetes: "kubernetes-swagger.json",
+    openai: "openai-openapi.yaml",
+    discord: "discord-openapi.json",
+    petstore: "petstore3-openapi.yaml",
 }
 
 #[test]
-fn stripe_answers() {
-    check_spec("stripe", support::load_real("stripe-spec3.yaml"));
-}
-
-#[test]
-fn cloudflare_answers() {
-    check_spec("cloudflare", support::load_real("cloudflare-openapi.json"));
-}
-
-#[test]
-fn kubernetes_answers() {
-    check_spec("kubernetes", support::load_real("kubernetes-swagger.json"));
-}
-
-#[test]
-fn openai_answers() {
-    check_spec("openai", support::load_real("openai-openapi.yaml"));
-}
-
-#[test]
-fn discord_answers() {
-    check_spec("discord", support::load_real("discord-openapi.json"));
-}
-
-#[test]
-fn petstore_answers() {
-    check_spec("petstore", support::load_real("petstore3-openapi.yaml"));
-}
-
-#[test]
-fn digitalocean_answers() {
+fn digitalocean() {
     let dir = tempfile::tempdir().expect("temp dir");
     check_spec("digitalocean", support::load_digitalocean(dir.path()));
 }
