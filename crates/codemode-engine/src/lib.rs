@@ -201,7 +201,8 @@ pub struct EngineConfig {
     /// Token budget of a search answer (o200k). Default 1,500.
     pub search_budget_tokens: Option<usize>,
     pub policy: PolicyConfig,
-    /// In a dry run, send reads (GET/HEAD) for real so the program can proceed. Default true.
+    /// In a dry run, plan reads (GET/HEAD) too instead of sending them. Default false: reads go
+    /// out for real, so the program can proceed on real data.
     pub dry_run_skip_reads: bool,
     /// Where one JSON line per upstream call goes (a file or stderr).
     pub audit: Option<Box<dyn std::io::Write + Send>>,

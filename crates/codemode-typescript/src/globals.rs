@@ -17,7 +17,7 @@ interface Api {
   /** Any request; path relative to the base URL. */
   request(req: { method: string; path: string; query?: object; headers?: object; body?: unknown; contentType?: string }): Promise<unknown>;
   /** All items of `op` (array body or its data/items/result list), following Link, next, cursor, has_more or page; maxPages default 10; warns if cut short. */
-  paginate(op: string, args?: object, opts?: { maxItems?: number; maxPages?: number }): Promise<unknown[]>;
+  paginate(op: string | Function, args?: object, opts?: { maxItems?: number; maxPages?: number }): Promise<unknown[]>;
 }
 type WithRaw<T> = { [K in keyof T]: T[K] extends (a: infer A) => Promise<infer R> ? T[K] & ((a: A, o: { throwOnError: false }) => Promise<{ status: number; headers: Record<string, string>; body: R }>) : T[K] };
 declare const api: WithRaw<Api>;
