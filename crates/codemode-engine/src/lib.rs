@@ -454,11 +454,12 @@ impl Engine {
             }
             Err(error) => return Err(error),
         }
-        // A task of several steps declares the best two operations of each step (the budget
-        // permitting): a step's second best is often the one (a list before an update).
+        // A task of several steps declares the best three operations of each step (the budget
+        // permitting, compactly past the first): a step's second or third best is often the one
+        // (a list ranked under an update of the same resource).
         let primaries = candidates.iter().filter(|c| c.primary).count();
         let steps = candidates.iter().filter(|c| c.step.is_some()).count();
-        let declare = limit.max(primaries + steps).min(MAX_SEARCH_LIMIT);
+        let declare = limit.max(primaries + 2 * steps).min(MAX_SEARCH_LIMIT);
         candidates.truncate(declare + MORE_CANDIDATES);
         Ok(answer::render(
             &self.inner,
