@@ -436,6 +436,7 @@ impl<'a> Writer<'a> {
             .unwrap_or_default();
         // (doc, `key?: `, type)
         let mut members: Vec<(Option<String>, String, String)> = Vec::new();
+        let first_reference = self.referenced.len();
         if let Some(Value::Object(properties)) = object.get("properties") {
             for (name, property) in properties {
                 let read_only = flag(property, "readOnly");
@@ -465,14 +466,15 @@ impl<'a> Writer<'a> {
                 ));
             }
         }
-        if nesting > 0 {
-            collapse_largest(&mut members, self.detail.max_object_chars);
-        }
+        let collapsed = nesting > 0 && collapse_largest(&mut members, self.detail.max_object_chars);
         let left_out = if nesting == 0 && self.declaring.is_some() {
             keep_main_members(&mut members, self.detail.max_members)
         } else {
             0
         };
+        if collapsed || left_out > 0 {
+            self.forget_unshown_references(first_reference, &members);
+        }
         let mut members: Vec<(Option<String>, String)> = members
             .into_iter()
             .map(|(doc, head, ty)| (doc, format!("{head}{ty};")))
@@ -664,6 +666,33 @@ impl<'a> Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// Forgets the schemas first referenced since `first` that no kept member names any more
+    /// (they were only in members collapsed to `unknown` or left out), so an answer neither
+    /// declares nor stubs them.
+    fn forget_unshown_references(
+        &mut self,
+        first: usize,
+        members: &[(Option<String>, String, String)],
+    ) {
+        let Some(added) = self.referenced.get(first..) else {
+            return;
+        };
+        let unshown: Vec<String> = added
+            .iter()
+            .filter(|name| {
+                let ident = self.names.get(name);
+                !members
+                    .iter()
+                    .any(|(_, head, ty)| names_type(head, &ident) || names_type(ty, &ident))
+            })
+            .cloned()
+            .collect();
+        for name in &unshown {
+            self.referenced_set.remove(name);
+        }
+        self.referenced.retain(|name| !unshown.contains(name));
+    }
+
     fn alias_reaches_cached(&mut self, from: &str, to: &str) -> bool {
         let key = (from.to_string(), to.to_string());
         if let Some(&known) = self.reaches.get(&key) {
@@ -760,7 +789,7 @@ fn with_outer_required<'v>(member: &'v Value, outer: Option<&Value>) -> Cow<'v, 
 /// Prints the largest member types that hold an object as `unknown`, biggest first, until the
 /// members take at most `max_chars` (or no such member is left). Enums and arrays of
 /// primitives stay: they are small and say what values are allowed.
-fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars: usize) {
+fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars: usize) -> bool {
     let size = |members: &[(Option<String>, String, String)]| -> usize {
         members
             .iter()
@@ -771,17 +800,30 @@ fn collapse_largest(members: &mut [(Option<String>, String, String)], max_chars:
     let holds_object =
         |ty: &str| ty.len() > COLLAPSED.len() && ty.contains('{') && !ty.starts_with('"');
     let mut total = size(members);
+    let mut collapsed = false;
     while total > max_chars {
         let largest = members
             .iter_mut()
             .filter(|(_, _, ty)| holds_object(ty))
             .max_by_key(|(_, _, ty)| ty.len());
         let Some((_, _, ty)) = largest else {
-            return;
+            break;
         };
         total = total.saturating_sub(ty.len() - COLLAPSED.len());
         *ty = COLLAPSED.to_string();
+        collapsed = true;
     }
+    collapsed
+}
+
+/// Whether `ident` appears in `text` as a whole word (type names are identifiers).
+fn names_type(text: &str, ident: &str) -> bool {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(ident).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + ident.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
 }
 
 /// Keeps at most `max` members, the required ones (no `?`) first, then the others in order;
@@ -971,5 +1013,52 @@ fn intersection(mut members: Vec<Ty>) -> Ty {
                 .join(" & "),
             prec: Prec::Intersection,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r##"
+openapi: 3.1.0
+info: { title: t, version: "1" }
+paths: {}
+components:
+  schemas:
+    Deep: { type: object, properties: { a: { type: string } } }
+    Kept: { type: object, properties: { b: { type: string } } }
+    Body:
+      type: object
+      properties:
+        outer:
+          type: object
+          properties:
+            big:
+              type: object
+              properties:
+                one: { type: string, description: a long enough description for this member }
+                two: { type: string, description: a long enough description for this member }
+                deep: { $ref: "#/components/schemas/Deep" }
+            small: { $ref: "#/components/schemas/Kept" }
+"##;
+
+    #[test]
+    fn collapsed_members_leave_no_references_behind() {
+        let spec = codemode_spec::load_str("t.yaml", SPEC).expect("spec loads");
+        let names = TypeNames::new(&spec);
+        let detail = Detail {
+            property_description: 0,
+            property_tags: false,
+            inline_nesting: MAX_INLINE_NESTING,
+            max_object_chars: 60,
+            max_members: usize::MAX,
+        };
+        let mut writer = Writer::new(&spec, &names, detail);
+        let text = writer.declaration("Body");
+        assert!(text.contains("big?: unknown"), "{text}");
+        assert!(text.contains("small?: Kept"), "{text}");
+        // `Deep` was only inside the collapsed member: nothing needs it any more.
+        assert_eq!(writer.take_referenced(), ["Kept"]);
     }
 }
