@@ -155,13 +155,13 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
-    pub bearer: Option<String>,
+    pub bearer: Option<Secret>,
     pub basic_user: Option<String>,
-    pub basic_password: Option<String>,
-    pub api_key: Option<String>,
+    pub basic_password: Option<Secret>,
+    pub api_key: Option<Secret>,
     pub api_key_scheme: Option<String>,
     pub oauth_client_id: Option<String>,
-    pub oauth_client_secret: Option<String>,
+    pub oauth_client_secret: Option<Secret>,
     pub oauth_token_url: Option<String>,
     #[serde(default)]
     pub oauth_scopes: Vec<String>,
@@ -229,10 +229,10 @@ fn env_secret(var: &str, what: &str) -> anyhow::Result<Secret> {
     Ok(Secret::new(value.trim().to_string()))
 }
 
-fn config_secret(value: &Option<String>) -> anyhow::Result<Option<Secret>> {
+fn config_secret(value: &Option<Secret>) -> anyhow::Result<Option<Secret>> {
     value
-        .as_deref()
-        .map(|v| interpolate(v).map(Secret::new))
+        .as_ref()
+        .map(|v| interpolate(v.expose()).map(Secret::new))
         .transpose()
 }
 
@@ -503,5 +503,33 @@ path = "/repos/*/issues"
         assert_eq!(file.limits.timeout_ms, Some(5000));
         assert_eq!(file.server.tools.as_deref(), Some("per-operation"));
         assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
+    }
+
+    #[test]
+    fn secrets_in_a_config_file_never_print() {
+        let text = r#"
+[auth]
+bearer = "ghp_bearer_value"
+basic_user = "ana"
+basic_password = "basic_password_value"
+api_key = "api_key_value"
+oauth_client_secret = "client_secret_value"
+"#;
+        let file: ConfigFile = toml::from_str(text).expect("config parses");
+        let printed = format!("{file:?}");
+        for secret in [
+            "ghp_bearer_value",
+            "basic_password_value",
+            "api_key_value",
+            "client_secret_value",
+        ] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("ana"), "{printed}");
+        // The value itself is still there for the credential.
+        assert_eq!(
+            file.auth.bearer.as_ref().map(Secret::expose),
+            Some("ghp_bearer_value")
+        );
     }
 }

@@ -145,7 +145,7 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         if token.trim().is_empty() {
             bail!("environment variable {var} (the MCP endpoint's bearer token) is empty");
         }
-        config.auth_token = Some(token);
+        config.auth_token = Some(codemode_engine::upstream::Secret::new(token));
     }
     Ok(config)
 }

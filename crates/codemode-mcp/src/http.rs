@@ -200,7 +200,7 @@ fn rejection(endpoint: &Endpoint, request: &Request) -> Option<Response> {
         ));
     }
     if let Some(token) = &endpoint.config.auth_token
-        && !bearer_matches(headers, token)
+        && !bearer_matches(headers, token.expose())
     {
         let mut response = reject(
             StatusCode::UNAUTHORIZED,

@@ -52,7 +52,8 @@ pub struct ServerConfig {
     /// without an Origin (non-browser clients) pass. Empty means the loopback origins on the bound port.
     pub allowed_origins: Vec<String>,
     /// HTTP only: when set, every request to the MCP endpoint needs `Authorization: Bearer <token>`.
-    pub auth_token: Option<String>,
+    /// A `Secret`, so `Debug` of the config never prints it.
+    pub auth_token: Option<codemode_engine::upstream::Secret>,
     /// HTTP only: largest accepted request body.
     pub max_request_bytes: usize,
 }
@@ -143,4 +144,19 @@ fn code_mode_tools(engine: &Engine) -> Vec<Value> {
 /// Counts the tokens of a tools/list answer as an agent sees it (compact JSON).
 pub fn tools_list_tokens(tools_list: &Value) -> usize {
     count_tokens(&tools_list.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_token_never_prints() {
+        let config = ServerConfig {
+            auth_token: Some("endpoint_token_value".into()),
+            ..ServerConfig::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("endpoint_token_value"), "{printed}");
+    }
 }

@@ -37,6 +37,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A secret read from a config file stays a `Secret` from the first moment, so no config struct
+/// that derives `Debug` can print it.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        String::deserialize(deserializer).map(Secret)
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Secret {
         Secret(value)
