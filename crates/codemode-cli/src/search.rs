@@ -17,7 +17,9 @@ pub struct SearchArgs {
     /// How many operations to return (1–20).
     #[arg(long, default_value_t = 5, value_parser = crate::config::ranged::<usize>(crate::config::ranges::SEARCH_LIMIT))]
     pub limit: usize,
-    /// Print `{"query": …, "results": [{"name", "method", "path", "score"}]}` instead of the answer text.
+    /// Print `{"query": …, "results": [{"name", "method", "path", "score"}], "declared": [{"name",
+    /// "method", "path"}]}` instead of the answer text: the ranking, and the operations the
+    /// answer declares (for a task of several steps, every step's).
     #[arg(long)]
     pub json: bool,
     /// Read queries from stdin, one per line, and print one JSON object per line (implies --json).
@@ -64,16 +66,27 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
-    match engine.rank(&SearchRequest {
+    let request = SearchRequest {
         query: query.to_string(),
         limit: Some(limit),
-    }) {
-        Ok(hits) => json!({
+    };
+    let declared = engine.search(&request).map(|answer| {
+        answer
+            .hits
+            .iter()
+            .map(|h| json!({ "name": h.name, "method": h.method, "path": h.path }))
+            .collect::<Vec<_>>()
+    });
+    match (engine.rank(&request), declared) {
+        (Ok(hits), Ok(declared)) => json!({
             "query": query,
             "results": hits.iter().map(|h| json!({
                 "name": h.name, "method": h.method, "path": h.path, "score": (h.score * 1000.0).round() / 1000.0,
             })).collect::<Vec<_>>(),
+            "declared": declared,
         }),
-        Err(e) => json!({ "query": query, "results": [], "error": e.to_string() }),
+        (Err(e), _) | (_, Err(e)) => {
+            json!({ "query": query, "results": [], "declared": [], "error": e.to_string() })
+        }
     }
 }

@@ -157,6 +157,25 @@ fn search_text_json_and_batch() {
     assert_eq!(v["results"][0]["path"], "/pet/{petId}");
     assert!(v["results"][0]["score"].is_number());
     assert!(v["results"].as_array().unwrap().len() <= 3);
+    // What the answer declares: here the best hit first.
+    assert_eq!(v["declared"][0]["name"], "deletePet");
+    let out = codemode(&[
+        "search",
+        "--spec",
+        &petstore,
+        "--json",
+        "add a new pet to the store, then upload an image of it",
+    ]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let declared: Vec<&str> = v["declared"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    for step in ["addPet", "uploadFile"] {
+        assert!(declared.contains(&step), "{step} not in {declared:?}");
+    }
     let out = codemode_with_stdin(
         &["search", "--spec", &petstore, "--batch"],
         "find pets by status\n\nplace an order\n",
