@@ -12,7 +12,7 @@ use codemode_engine::{EngineConfig, PolicyConfig};
 use codemode_mcp::{ServerConfig, ToolMode, serve_stdio};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = ServerConfig::default();
     let mut spec_text = engine::PETSTORE.to_string();
     let mut upstream = None;
@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
             "--confirm-mutating" => policy.confirm_mutating = true,
             "--spec" => spec_text = std::fs::read_to_string(args.next().unwrap_or_default())?,
             "--upstream" => upstream = args.next(),
-            other => anyhow::bail!("unknown argument `{other}`"),
+            other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
     let engine = engine::build_engine_from(
