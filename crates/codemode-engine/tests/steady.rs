@@ -6,11 +6,12 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
 use codemode_engine::{Engine, EngineConfig, ExecuteOutcome, ExecuteRequest, SearchRequest};
+use codemode_test_support::ProcessGroup;
 use serde_json::Value;
 
 const CANARY: &str = "canary-token-7f3a9c1e5b";
@@ -23,20 +24,14 @@ fn workspace() -> PathBuf {
 }
 
 fn shared_specs() -> PathBuf {
-    workspace().join("../shared/specs")
+    codemode_test_support::specs_dir()
 }
 
-/// A steady process, killed when dropped.
+/// A steady server, killed when dropped: `node_modules/.bin/steady` is a node wrapper that starts
+/// the real server as its child, so the whole process group goes.
 struct Steady {
-    child: Child,
+    _group: ProcessGroup,
     port: u16,
-}
-
-impl Drop for Steady {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn free_port() -> u16 {
@@ -60,16 +55,20 @@ fn start_steady(spec: &Path, extra: &[&str]) -> Steady {
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let child = Command::new(&steady)
-        .args(["-p", &port.to_string(), "--host", "127.0.0.1", "-q"])
-        .args(extra)
-        .arg(spec)
-        .env("PATH", path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("steady starts");
-    let steady = Steady { child, port };
+    let group = ProcessGroup::spawn(
+        Command::new(&steady)
+            .args(["-p", &port.to_string(), "--host", "127.0.0.1", "-q"])
+            .args(extra)
+            .arg(spec)
+            .env("PATH", path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .expect("steady starts");
+    let steady = Steady {
+        _group: group,
+        port,
+    };
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(

@@ -138,7 +138,10 @@ fn serve(fixture: &Fixture) -> FileServer {
     FileServer::start(vec![
         ("/example.test/raw.json".into(), fixture.raw.clone()),
         ("/registry.example.test/pkg.tgz".into(), fixture.npm.clone()),
-        ("/codeload.example.test/repo.tar.gz".into(), fixture.repo.clone()),
+        (
+            "/codeload.example.test/repo.tar.gz".into(),
+            fixture.repo.clone(),
+        ),
     ])
 }
 
@@ -163,7 +166,11 @@ fn every_kind_lands_checked_and_a_second_run_needs_no_network() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "fetch-specs failed: {stderr}");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(stdout.lines().last(), Some(dest_arg), "last line is the directory");
+        assert_eq!(
+            stdout.lines().last(),
+            Some(dest_arg),
+            "last line is the directory"
+        );
     }
     assert_eq!(std::fs::read(dest.join("raw.json")).unwrap(), fixture.raw);
     let gz = std::fs::read(dest.join("api.json.gz")).unwrap();

@@ -170,5 +170,90 @@ fn answer(stream: TcpStream, files: &[(String, Vec<u8>)]) {
     let _ = stream.write_all(body);
 }
 
+/// A child process started in a process group of its own, killed with everything it started
+/// when dropped (pass or fail). Wrappers such as `node_modules/.bin/steady` start the real server
+/// as their own child: killing only the wrapper would leave the server running after the test.
+pub struct ProcessGroup {
+    child: std::process::Child,
+}
+
+impl ProcessGroup {
+    /// Spawns `command` as the leader of a new process group.
+    pub fn spawn(command: &mut std::process::Command) -> std::io::Result<ProcessGroup> {
+        use std::os::unix::process::CommandExt;
+        let child = command.process_group(0).spawn()?;
+        Ok(ProcessGroup { child })
+    }
+
+    /// The group leader's process id (also the group id).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The leader, for its pipes and its exit status.
+    pub fn child(&mut self) -> &mut std::process::Child {
+        &mut self.child
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        // `kill -KILL -- -PGID` signals every process of the group; std can only kill the leader
+        // and the workspace forbids `unsafe` (so no `libc::killpg`).
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod fetch_specs_script;
+
+#[cfg(test)]
+mod process_group {
+    //! A process group dies whole: the grandchild a wrapper started is gone after the drop.
+
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use super::ProcessGroup;
+
+    fn alive(pid: &str) -> bool {
+        // A zombie is dead for our purpose: `ps -o stat=` shows `Z`, or nothing once reaped.
+        let out = Command::new("ps").args(["-o", "stat=", "-p", pid]).output();
+        out.is_ok_and(|o| {
+            let stat = String::from_utf8_lossy(&o.stdout);
+            !stat.trim().is_empty() && !stat.trim().starts_with('Z')
+        })
+    }
+
+    #[test]
+    fn dropping_the_group_kills_the_grandchild_too() {
+        // The wrapper starts a long sleep in the background, prints its pid, then waits.
+        let mut group = ProcessGroup::spawn(
+            Command::new("sh")
+                .args(["-c", "sleep 300 & echo $!; wait"])
+                .stdout(Stdio::piped()),
+        )
+        .expect("sh starts");
+        let mut line = String::new();
+        let stdout = group.child().stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("the wrapper prints the grandchild's pid");
+        let grandchild = line.trim().to_string();
+        assert!(alive(&grandchild), "the grandchild runs");
+        drop(group);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(&grandchild) {
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild {grandchild} outlived its group by 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
