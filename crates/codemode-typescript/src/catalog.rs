@@ -47,26 +47,30 @@ struct Piece {
     result_refs: Box<[usize]>,
     /// Whether the text uses `Binary` / `BinaryResponse`.
     file_types: bool,
+    /// Whether some argument object names optional members without their types (a skeleton).
+    skeletal: bool,
 }
 
 /// How much an operation's declaration says. Two ladders, each richest first: a primary keeps
 /// its description (where the rules are) while its large nested argument objects are cut;
 /// a compact signature has the summary only and is cut the same way.
-const OPERATION_LEVELS: [(OperationDetail, Detail); 9] = [
+const OPERATION_LEVELS: [(OperationDetail, Detail); 11] = [
     // Primary ladder.
     operation_level(1500, 300, 120, true, usize::MAX),
     operation_level(500, 150, 60, true, usize::MAX),
     operation_level(500, 150, 0, false, 400),
     operation_level(500, 150, 0, false, 150),
     shallowest(operation_level(200, 0, 0, false, 150)),
+    skeleton(shallowest(operation_level(200, 0, 0, false, 150))),
     // Compact ladder.
     operation_level(0, 0, 0, false, usize::MAX),
     operation_level(0, 0, 0, false, 400),
     operation_level(0, 0, 0, false, 150),
     shallowest(operation_level(0, 0, 0, false, 150)),
+    skeleton(shallowest(operation_level(0, 0, 0, false, 150))),
 ];
 
-/// A level whose arguments show one level of nesting only: the leanest of a ladder.
+/// A level whose arguments show one level of nesting only.
 const fn shallowest((operation, detail): (OperationDetail, Detail)) -> (OperationDetail, Detail) {
     (
         operation,
@@ -77,9 +81,27 @@ const fn shallowest((operation, detail): (OperationDetail, Detail)) -> (Operatio
     )
 }
 
-/// The levels of a primary operation (richest first), and of a compact signature.
-const PRIMARY: std::ops::Range<usize> = 0..5;
-const COMPACT: std::ops::Range<usize> = 5..9;
+/// Most members an argument object keeps at the leanest level of a ladder; the other optional
+/// ones are named in a comment. Stripe's PaymentIntent body goes from ~520 tokens to ~150, so a
+/// three-step task over such bodies still declares every step.
+const SKELETON_MEMBERS: usize = 8;
+
+/// The leanest level of a ladder: [`shallowest`], with large argument objects cut to their
+/// required members, a few optional ones, and the names of the rest.
+const fn skeleton((operation, detail): (OperationDetail, Detail)) -> (OperationDetail, Detail) {
+    (
+        operation,
+        Detail {
+            max_inline_members: SKELETON_MEMBERS,
+            ..detail
+        },
+    )
+}
+
+/// The levels of a primary operation (richest first), and of a compact signature; the last
+/// of each is its skeleton.
+const PRIMARY: std::ops::Range<usize> = 0..6;
+const COMPACT: std::ops::Range<usize> = 6..11;
 
 /// How much a type's declaration says, richest first; the last shows a large type's main
 /// fields only (required first), for a result that must be seen.
@@ -106,6 +128,7 @@ const fn detail(
         inline_nesting: schema::MAX_INLINE_NESTING,
         max_object_chars,
         max_members: usize::MAX,
+        max_inline_members: usize::MAX,
     }
 }
 
@@ -352,13 +375,15 @@ impl Catalog {
         let (operation_detail, detail) = *OPERATION_LEVELS.get(level)?;
         let mut writer = Writer::new(&self.spec, &self.names, detail);
         let signature = operation::signature(&mut writer, op, operation_detail, 2);
-        self.piece(
+        let mut piece = self.piece(
             signature.text,
             &signature.argument_refs,
             &signature.result_refs,
             writer.uses_file_types(),
             byte_cap,
-        )
+        )?;
+        piece.skeletal = writer.named_optional_members();
+        Some(piece)
     }
 
     fn make_type_piece(&self, index: usize, level: usize) -> Option<Piece> {
@@ -392,6 +417,7 @@ impl Catalog {
             refs: indices(refs),
             result_refs: indices(result_refs),
             file_types,
+            skeletal: false,
         })
     }
 
@@ -1003,7 +1029,7 @@ impl<'c> Assembly<'c> {
         };
         let short: Vec<String> = operations
             .iter()
-            .filter(|c| c.primary && c.level >= PRIMARY.end - 1)
+            .filter(|c| c.primary && c.level >= PRIMARY.end - 2)
             .map(|c| name(c.index))
             .collect();
         if !short.is_empty() {
@@ -1018,6 +1044,21 @@ impl<'c> Assembly<'c> {
             notes.push(format!(
                 "large nested argument objects shown as `unknown`: {}",
                 list_some(&cut, 6)
+            ));
+        }
+        let skeletons: Vec<String> = operations
+            .iter()
+            .filter(|c| {
+                self.catalog
+                    .operation_piece(c.index, c.level)
+                    .is_some_and(|p| p.skeletal)
+            })
+            .map(|c| name(c.index))
+            .collect();
+        if !skeletons.is_empty() {
+            notes.push(format!(
+                "optional arguments named, not typed: {} (search for the name to see them)",
+                list_some(&skeletons, 6)
             ));
         }
         // The names are on the stub line at the end of the declarations; the note only counts.

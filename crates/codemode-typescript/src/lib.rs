@@ -394,6 +394,7 @@ impl Plan {
                 inline_nesting: schema::MAX_INLINE_NESTING,
                 max_object_chars: usize::MAX,
                 max_members: usize::MAX,
+                max_inline_members: usize::MAX,
             },
             operation: OperationDetail {
                 description: if descriptions { 200 } else { 0 },

@@ -42,6 +42,12 @@ pub(crate) struct Detail {
     /// first, then the others in spec order, and the rest are left to an index signature under
     /// a note saying how many there are (a large result type still shows its main fields).
     pub max_members: usize,
+    /// Most members of an inline object (an argument's body, a nested field): over it, the
+    /// required members and the first optional ones stay, and the other optional ones are
+    /// named in a comment (`/* 38 more optional: customer, metadata, … */`). The leanest
+    /// signature of an operation with a large body still declares what a call must send and
+    /// what else it may, at a fifth of the tokens. `usize::MAX`: no limit.
+    pub max_inline_members: usize,
 }
 
 /// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
@@ -100,6 +106,9 @@ pub(crate) struct Writer<'a> {
     reaches: HashMap<(String, String), bool>,
     /// Whether anything written uses `Binary` or `BinaryResponse` ([`crate::FILE_TYPES`]).
     uses_file_types: bool,
+    /// Whether some object's optional members were named in a comment rather than typed
+    /// ([`Detail::max_inline_members`]).
+    named_optional_members: bool,
 }
 
 impl<'a> Writer<'a> {
@@ -114,6 +123,7 @@ impl<'a> Writer<'a> {
             deferred: 0,
             reaches: HashMap::new(),
             uses_file_types: false,
+            named_optional_members: false,
         }
     }
 
@@ -125,6 +135,11 @@ impl<'a> Writer<'a> {
     /// Whether anything written so far uses the file shapes.
     pub(crate) fn uses_file_types(&self) -> bool {
         self.uses_file_types
+    }
+
+    /// Whether anything written so far names optional members instead of typing them.
+    pub(crate) fn named_optional_members(&self) -> bool {
+        self.named_optional_members
     }
 
     /// Component schemas referenced since the last call, in first-seen order.
@@ -472,7 +487,14 @@ impl<'a> Writer<'a> {
         } else {
             0
         };
-        if collapsed || left_out > 0 {
+        // Any object but the top of a named type's own declaration (an operation's body is
+        // written at nesting 0 too, with no type being declared).
+        let named_only = if nesting > 0 || self.declaring.is_none() {
+            name_extra_optional_members(&mut members, self.detail.max_inline_members)
+        } else {
+            Vec::new()
+        };
+        if collapsed || left_out > 0 || !named_only.is_empty() {
             self.forget_unshown_references(first_reference, &members);
         }
         let mut members: Vec<(Option<String>, String)> = members
@@ -494,6 +516,10 @@ impl<'a> Writer<'a> {
                     text::comment(&name)
                 ),
             ));
+        }
+        if !named_only.is_empty() {
+            self.named_optional_members = true;
+            members.push((None, optional_names_comment(&named_only)));
         }
         let open = match object.get("additionalProperties") {
             Some(Value::Bool(true)) => true,
@@ -853,6 +879,63 @@ fn keep_main_members(members: &mut Vec<(Option<String>, String, String)>, max: u
     before - members.len()
 }
 
+/// Names beyond this many are left out of an optional-members comment too (`…`).
+const MAX_NAMED_OPTIONAL: usize = 40;
+
+/// Keeps the required members and the first optional ones, `max` in all (required members stay
+/// even past it), and returns the keys of the optional members taken out, in spec order.
+fn name_extra_optional_members(
+    members: &mut Vec<(Option<String>, String, String)>,
+    max: usize,
+) -> Vec<String> {
+    if members.len() <= max {
+        return Vec::new();
+    }
+    let optional = |head: &str| head.trim_end().trim_end_matches(':').ends_with('?');
+    let required = members
+        .iter()
+        .filter(|(_, head, _)| !optional(head))
+        .count();
+    let mut optional_room = max.saturating_sub(required);
+    let mut named = Vec::new();
+    members.retain(|(_, head, _)| {
+        if !optional(head) {
+            return true;
+        }
+        if optional_room > 0 {
+            optional_room -= 1;
+            return true;
+        }
+        let key = head
+            .trim_end()
+            .trim_end_matches(':')
+            .trim_end_matches('?')
+            .trim_start_matches("readonly ");
+        named.push(key.to_string());
+        false
+    });
+    named
+}
+
+/// `/* 38 more optional: a, b, … */`: valid inside an object type on one line or several.
+fn optional_names_comment(names: &[String]) -> String {
+    let shown: Vec<&str> = names
+        .iter()
+        .take(MAX_NAMED_OPTIONAL)
+        .map(String::as_str)
+        .collect();
+    let more = if names.len() > shown.len() {
+        ", …"
+    } else {
+        ""
+    };
+    format!(
+        "/* {} more optional: {}{more} */",
+        names.len(),
+        text::comment(&shown.join(", "))
+    )
+}
+
 /// What a collapsed member type prints as.
 const COLLAPSED: &str = "unknown";
 
@@ -1053,6 +1136,7 @@ components:
             inline_nesting: MAX_INLINE_NESTING,
             max_object_chars: 60,
             max_members: usize::MAX,
+            max_inline_members: usize::MAX,
         };
         let mut writer = Writer::new(&spec, &names, detail);
         let text = writer.declaration("Body");
@@ -1060,5 +1144,73 @@ components:
         assert!(text.contains("small?: Kept"), "{text}");
         // `Deep` was only inside the collapsed member: nothing needs it any more.
         assert_eq!(writer.take_referenced(), ["Kept"]);
+    }
+}
+
+#[cfg(test)]
+mod skeleton_tests {
+    //! A large inline object keeps its required members and its first optional ones, and names
+    //! the rest in a comment that a hostile key cannot close.
+
+    use super::*;
+
+    const SPEC: &str = r##"
+openapi: 3.1.0
+info: { title: t, version: "1" }
+paths: {}
+components:
+  schemas:
+    Linked: { type: object, properties: { z: { type: string } } }
+    Outer:
+      type: object
+      properties:
+        body:
+          type: object
+          required: [needed]
+          properties:
+            a: { type: string }
+            b: { type: string }
+            c: { $ref: "#/components/schemas/Linked" }
+            "x*/y": { type: string }
+            needed: { type: integer }
+"##;
+
+    fn declare(max_inline_members: usize) -> (String, Vec<String>, bool) {
+        let spec = codemode_spec::load_str("t.yaml", SPEC).expect("spec loads");
+        let names = TypeNames::new(&spec);
+        let detail = Detail {
+            property_description: 0,
+            property_tags: false,
+            inline_nesting: MAX_INLINE_NESTING,
+            max_object_chars: usize::MAX,
+            max_members: usize::MAX,
+            max_inline_members,
+        };
+        let mut writer = Writer::new(&spec, &names, detail);
+        let text = writer.declaration("Outer");
+        let named = writer.named_optional_members();
+        (text, writer.take_referenced(), named)
+    }
+
+    #[test]
+    fn required_members_stay_and_the_rest_are_named_in_a_closed_comment() {
+        let (text, referenced, named) = declare(2);
+        assert!(named);
+        assert!(
+            text.contains(
+                "{ a?: string; needed: number; /* 3 more optional: b, c, \"x*\\/y\" */ }"
+            ),
+            "{text}"
+        );
+        // `c` is only named now: its type is not needed.
+        assert!(referenced.is_empty(), "{referenced:?}");
+    }
+
+    #[test]
+    fn small_objects_are_untouched() {
+        let (text, referenced, named) = declare(usize::MAX);
+        assert!(!named);
+        assert!(!text.contains("more optional"), "{text}");
+        assert_eq!(referenced, ["Linked"]);
     }
 }
