@@ -1,9 +1,9 @@
 //! The `codemode` binary: argument parsing and glue only. Each subcommand lives in its own module
 //! and calls into the library crates; nothing here is meant to be reused as a library.
 
+mod bookshop;
 mod config;
 mod demo;
-mod example_upstream;
 mod inspect;
 mod options;
 mod output;
