@@ -65,7 +65,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
     let loaded = args.source.load(&spec_source)?;
-    check_spec_server(&args.upstream, &file, &loaded.spec)?;
+    check_base_url(&args.upstream, &file, &loaded.spec)?;
     let inputs = EngineInputs {
         upstream: &args.upstream,
         limits: &args.limits,
@@ -107,22 +107,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Refuses a spec server URL that cannot be the base URL (relative, not http(s), no host) when
-/// nothing overrides it; an explicit `--base-url` or `base_url` is checked by `Engine::new`.
-fn check_spec_server(
+/// Refuses at start a base URL the upstream cannot use (relative, not http(s), no host), naming
+/// where it came from, so the mistake shows now and not at the first execute. A spec whose first
+/// server is relative is the common case: `/api/v3` means "wherever the spec was served from".
+fn check_base_url(
     upstream: &UpstreamArgs,
     file: &ConfigFile,
     spec: &codemode_engine::spec::Spec,
 ) -> anyhow::Result<()> {
-    if upstream.base_url.is_some() || file.base_url.is_some() {
+    let (from, url) = match (
+        &upstream.base_url,
+        &file.base_url,
+        spec.default_server_url(),
+    ) {
+        (Some(url), _, _) => ("--base-url", url.clone()),
+        (None, Some(url), _) => ("base_url in the config file", interpolate(url)?),
+        (None, None, Some(url)) => ("the spec's server URL", url),
+        // `engine_config` refuses a missing base URL with its own message.
+        (None, None, None) => return Ok(()),
+    };
+    if is_absolute_http(url.trim()) {
         return Ok(());
     }
-    match spec.default_server_url() {
-        Some(url) if !is_absolute_http(&url) => bail!(
-            "the spec's server URL {url:?} cannot be the base URL (it is not an absolute http(s) URL with a host): pass --base-url https://HOST/PATH"
-        ),
-        _ => Ok(()),
-    }
+    bail!(
+        "{from} {url:?} cannot be the base URL: it is not an absolute http(s) URL with a host (pass --base-url https://HOST/PATH)"
+    )
 }
 
 /// `http://host…` or `https://host…` with a non-empty host.
