@@ -41,6 +41,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        // The bookshop is served on loopback for now; once the upstream client takes an
+        // in-process transport, `bookshop::router(DEMO_TOKEN)` goes there and no socket is bound.
         let upstream = bookshop::start(DEMO_TOKEN).await?;
         let config = EngineConfig {
             upstream: Some(UpstreamConfig {

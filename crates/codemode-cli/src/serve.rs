@@ -110,7 +110,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 /// Refuses at start a base URL the upstream cannot use (relative, not http(s), no host), naming
 /// where it came from, so the mistake shows now and not at the first execute. A spec whose first
 /// server is relative is the common case: `/api/v3` means "wherever the spec was served from".
-fn check_base_url(
+pub fn check_base_url(
     upstream: &UpstreamArgs,
     file: &ConfigFile,
     spec: &codemode_engine::spec::Spec,
