@@ -770,6 +770,47 @@ impl DemoClient {
     }
 }
 
+/// Runs the binary with stdin closed, for commands that serve (and so would run until stdin
+/// closes, or forever over HTTP, if they started): waits at most [`WAIT`] for it to end, and
+/// kills it and fails the test if it does not.
+fn codemode_bounded(args: &[&str]) -> Output {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Both pipes are drained on their own threads, so a chatty child cannot block on a full one.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("waited {WAIT:?} for `codemode {}` to end", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
 #[test]
 fn demo_answers_which_science_books_are_in_stock() {
     let mut demo = DemoClient::start();
@@ -887,8 +928,7 @@ fn spec_with_server(dir: &std::path::Path, server: &str) -> String {
 fn serve_refuses_at_start_a_base_url_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let relative = spec_with_server(dir.path(), "/api/v3");
-    // stdin is closed: a server that started would end at once, not hang.
-    let out = codemode(&["serve", "--spec", &relative]);
+    let out = codemode_bounded(&["serve", "--spec", &relative]);
     assert_refused(
         &out,
         "the spec's server URL \"/api/v3\" cannot be the base URL: it is not an absolute http(s) URL with a host",
@@ -896,12 +936,12 @@ fn serve_refuses_at_start_a_base_url_it_cannot_use() {
     assert!(stderr(&out).contains("--base-url"), "{}", stderr(&out));
     let petstore = spec("petstore-swagger2.json");
     for bad in ["/v1", "ftp://example.com/v1", "http://", "example.com/v1"] {
-        let out = codemode(&["serve", "--spec", &petstore, "--base-url", bad]);
+        let out = codemode_bounded(&["serve", "--spec", &petstore, "--base-url", bad]);
         assert_refused(&out, &format!("--base-url {bad:?} cannot be the base URL"));
     }
     let config = dir.path().join("cm.toml");
     std::fs::write(&config, "base_url = \"/v2\"\n").unwrap();
-    let out = codemode(&[
+    let out = codemode_bounded(&[
         "serve",
         "--spec",
         &petstore,
@@ -914,7 +954,7 @@ fn serve_refuses_at_start_a_base_url_it_cannot_use() {
     );
     // A relative spec server with a usable --base-url is fine (the server starts, then ends on
     // the closed stdin).
-    let out = codemode(&[
+    let out = codemode_bounded(&[
         "serve",
         "--spec",
         &relative,
@@ -968,7 +1008,7 @@ fn http_takes_a_host_name() {
     std::io::Read::read_to_string(&mut stream, &mut answer).expect("an answer within the timeout");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // A name without a port says what it wants.
-    let out = codemode(&["serve", "--spec", &petstore, "--http", "localhost"]);
+    let out = codemode_bounded(&["serve", "--spec", &petstore, "--http", "localhost"]);
     assert_refused(
         &out,
         "--http wants HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got \"localhost\"",
@@ -986,7 +1026,7 @@ fn errors_show_their_cause_once() {
         &["serve", "--spec", &petstore, "--http", &addr],
     ];
     for args in cases {
-        let out = codemode(args);
+        let out = codemode_bounded(args);
         let err = stderr(&out);
         assert_refused(&out, &format!("cannot listen on {addr}"));
         let last = err.lines().last().unwrap_or_default().to_ascii_lowercase();
