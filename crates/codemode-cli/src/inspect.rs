@@ -8,11 +8,12 @@ use codemode_engine::spec::{Operation, Spec};
 use serde_json::json;
 
 use crate::options::SpecSource;
+use crate::spec_arg::SpecArg;
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
-    pub spec: String,
+    #[command(flatten)]
+    pub spec: SpecArg,
     /// Print JSON: one object, or with --operations one object per line.
     #[arg(long)]
     pub json: bool,
@@ -24,7 +25,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let loaded = args.source.load(&args.spec)?;
+    let loaded = args.source.load(args.spec.get())?;
     let spec = &loaded.spec;
     let mut out = crate::output::stdout();
     let result = match (args.operations, args.json) {

@@ -1,15 +1,16 @@
 //! The `codemode` binary: argument parsing and glue only. Each subcommand lives in its own module
 //! and calls into the library crates; nothing here is meant to be reused as a library.
 
+mod bookshop;
 mod config;
 mod demo;
-mod example_upstream;
 mod inspect;
 mod options;
 mod output;
 mod run;
 mod search;
 mod serve;
+mod spec_arg;
 mod types;
 
 use clap::{Parser, Subcommand};
@@ -39,8 +40,8 @@ enum Command {
     ///
     /// The output declares the chosen operations as members of `interface Api`, every named type
     /// they use, and the sandbox globals (`api`, `ApiError`, `Binary`, `sleep`, `console`), so it
-    /// type-checks on its own: `codemode types spec.yaml --all > api.d.ts`, then
-    /// `tsc --strict --noEmit api.d.ts agent.ts`. One of --op or --all is required.
+    /// type-checks on its own: `codemode types --spec spec.yaml --all > api.d.ts`, then
+    /// `tsc --strict --noEmit --target es2022 api.d.ts agent.ts`. One of --op or --all is required.
     Types(types::TypesArgs),
     /// Summarize a spec: counts, servers, security schemes, load time and tolerated defects.
     Inspect(inspect::InspectArgs),
@@ -61,7 +62,7 @@ fn main() -> std::process::ExitCode {
         // The reader went away (`| head`): nothing left to say, and nobody to say it to.
         Err(error) if output::is_stdout_closed(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            output::eprint_line(&format!("error: {error:#}"));
+            output::eprint_line(&format!("error: {}", output::chain_text(&error)));
             std::process::ExitCode::from(2)
         }
     }

@@ -36,6 +36,24 @@ pub fn eprint_line(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
+/// An error and its causes joined by ": ", each said once: a cause whose text the message
+/// already holds (a library error that prints its source and also returns it from `source()`)
+/// is not repeated.
+pub fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 /// The reader of stdout went away.
 #[derive(Debug)]
 struct StdoutClosed;
@@ -64,4 +82,41 @@ pub fn is_stdout_closed(error: &anyhow::Error) -> bool {
             .and_then(|io| io.get_ref())
             .is_some_and(|inner| inner.is::<StdoutClosed>())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_text;
+
+    /// An error that prints its source in its own message and also returns it from `source()`.
+    #[derive(Debug)]
+    struct Repeats(std::io::Error);
+
+    impl std::fmt::Display for Repeats {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "error sending request: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Repeats {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let refused =
+            || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let error = anyhow::Error::new(refused()).context("error sending request");
+        assert_eq!(
+            chain_text(&error),
+            "error sending request: connection refused"
+        );
+        let error = anyhow::Error::new(Repeats(refused())).context("cannot read spec.json");
+        assert_eq!(
+            chain_text(&error),
+            "cannot read spec.json: error sending request: connection refused"
+        );
+    }
 }

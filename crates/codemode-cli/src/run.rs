@@ -45,6 +45,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
     let spec = args.source.load(&spec_source)?.spec;
+    crate::serve::check_base_url(&args.upstream, &file, &spec)?;
     let inputs = EngineInputs {
         upstream: &args.upstream,
         limits: &args.limits,

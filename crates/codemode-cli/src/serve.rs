@@ -20,7 +20,7 @@ pub struct ServeArgs {
     /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL. May come from --config.
     #[arg(long)]
     pub spec: Option<String>,
-    /// Serve streamable HTTP on this address (endpoint /mcp) instead of stdio, e.g. 127.0.0.1:8080.
+    /// Serve streamable HTTP on this address (endpoint /mcp) instead of stdio, e.g. 127.0.0.1:8080 or localhost:8080.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
     /// Tool shape: `code` (search + execute) or `per-operation` (one tool per operation).
@@ -65,12 +65,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
     let loaded = args.source.load(&spec_source)?;
+    check_base_url(&args.upstream, &file, &loaded.spec)?;
     let inputs = EngineInputs {
         upstream: &args.upstream,
         limits: &args.limits,
         file: &file,
         read_only: args.read_only,
-        require_base_url: false,
+        // Without an upstream every execute would fail; say so now, not at the first call.
+        require_base_url: true,
     };
     let engine_config = engine_config(inputs, &loaded.spec)?;
     let server_config = server_config(&args, &file)?;
@@ -87,8 +89,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         match http {
             Some(addr) => {
-                let addr: SocketAddr = addr.parse().with_context(|| format!("--http wants HOST:PORT, got {addr:?}"))?;
-                let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+                let listener = listen(&addr).await?;
                 let bound = listener.local_addr()?;
                 crate::output::eprint_line(&format!(
                     "codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; streamable HTTP on http://{bound}/mcp",
@@ -104,6 +105,66 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses at start a base URL the upstream cannot use (relative, not http(s), no host), naming
+/// where it came from, so the mistake shows now and not at the first execute. A spec whose first
+/// server is relative is the common case: `/api/v3` means "wherever the spec was served from".
+pub fn check_base_url(
+    upstream: &UpstreamArgs,
+    file: &ConfigFile,
+    spec: &codemode_engine::spec::Spec,
+) -> anyhow::Result<()> {
+    let (from, url) = match (
+        &upstream.base_url,
+        &file.base_url,
+        spec.default_server_url(),
+    ) {
+        (Some(url), _, _) => ("--base-url", url.clone()),
+        (None, Some(url), _) => ("base_url in the config file", interpolate(url)?),
+        (None, None, Some(url)) => ("the spec's server URL", url),
+        // `engine_config` refuses a missing base URL with its own message.
+        (None, None, None) => return Ok(()),
+    };
+    if is_absolute_http(url.trim()) {
+        return Ok(());
+    }
+    bail!(
+        "{from} {url:?} cannot be the base URL: it is not an absolute http(s) URL with a host (pass --base-url https://HOST/PATH)"
+    )
+}
+
+/// `http://host…` or `https://host…` with a non-empty host.
+fn is_absolute_http(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| !rest.starts_with(['/', ':', '?', '#']) && !rest.is_empty())
+}
+
+/// Binds `--http`'s `HOST:PORT`, where HOST is an address or a name (`localhost:8080`).
+/// IPv4 addresses are tried first: `localhost` then means 127.0.0.1, which every client reaches.
+pub async fn listen(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let wanted =
+        || format!("--http wants HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got {addr:?}");
+    let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .with_context(wanted)?
+        .collect();
+    candidates.sort_by_key(|a| a.is_ipv6());
+    let mut last_error = None;
+    for candidate in candidates {
+        match tokio::net::TcpListener::bind(candidate).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => {
+                last_error = Some(
+                    anyhow::Error::new(e).context(format!("cannot listen on {addr} ({candidate})")),
+                )
+            }
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| anyhow::anyhow!("{}: the name resolves to no address", wanted())))
 }
 
 fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerConfig> {

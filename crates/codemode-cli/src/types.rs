@@ -10,13 +10,14 @@ use codemode_engine::spec::Spec;
 use codemode_engine::typescript::{DeclareOptions, GLOBALS, declare_all, declare_operations};
 
 use crate::options::SpecSource;
+use crate::spec_arg::SpecArg;
 
 // The help text is the `Types` variant's doc comment in main.rs.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("selection").required(true).args(["ops", "all"])))]
 pub struct TypesArgs {
-    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
-    pub spec: String,
+    #[command(flatten)]
+    pub spec: SpecArg,
     /// An operation to declare: its name, operationId or `METHOD /path` (repeatable).
     #[arg(long = "op", value_name = "NAME")]
     pub ops: Vec<String>,
@@ -28,7 +29,7 @@ pub struct TypesArgs {
 }
 
 pub fn run(args: TypesArgs) -> anyhow::Result<ExitCode> {
-    let spec = args.source.load(&args.spec)?.spec;
+    let spec = args.source.load(args.spec.get())?.spec;
     let declarations = if args.all {
         declare_all(&spec)
     } else {
@@ -46,9 +47,8 @@ fn declare_chosen(spec: &Spec, args: &TypesArgs) -> anyhow::Result<String> {
         match spec.find(name) {
             Some(op) => ops.push(op),
             None => bail!(
-                "no operation {name:?} in {} (try `codemode inspect {} --operations`)",
-                args.spec,
-                args.spec
+                "no operation {name:?} in {spec} (try `codemode inspect --spec {spec} --operations`)",
+                spec = args.spec.get()
             ),
         }
     }

@@ -22,12 +22,9 @@ fn codemode_with_stdin(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Outp
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    // A command refused before it reads stdin (a bad flag) has closed it: that is not what is
+    // tested, and the write's broken pipe would fail the test at random.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     child.wait_with_output().unwrap()
 }
 
@@ -653,6 +650,432 @@ fn audit_lines_carry_the_time_of_their_own_call() {
         assert!(
             (35..5_000).contains(&gap),
             "{gap} ms between {pair:?}\n{text}"
+        );
+    }
+}
+
+/// A `codemode` process killed and reaped when dropped, pass or fail, so no test leaves one
+/// running.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The lines a reader yields, through a channel, so each wait can have a timeout.
+fn lines_of(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The first line from `lines` containing `needle`, within [`WAIT`].
+fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str, what: &str) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => continue,
+            Err(e) => panic!("waited {WAIT:?} for {what} (a line with {needle:?}): {e}"),
+        }
+    }
+}
+
+/// `codemode demo` over stdio, driven as an MCP client drives it: newline-delimited JSON-RPC.
+struct DemoClient {
+    process: Running,
+    stdin: std::process::ChildStdin,
+    stdout: std::sync::mpsc::Receiver<String>,
+    next_id: u64,
+}
+
+impl DemoClient {
+    fn start() -> DemoClient {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .arg("demo")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let mut client = DemoClient {
+            process: Running(child),
+            stdin,
+            stdout,
+            next_id: 1,
+        };
+        client.request(
+            "initialize",
+            serde_json::json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": { "name": "cli-test", "version": "0" }
+            }),
+        );
+        client
+            .send(&serde_json::json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+        client
+    }
+
+    fn send(&mut self, message: &Value) {
+        writeln!(self.stdin, "{message}").expect("the demo reads stdin");
+        self.stdin.flush().unwrap();
+    }
+
+    /// Sends a request and waits (at most [`WAIT`]) for the response with its id.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(
+            &serde_json::json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
+        );
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.stdout.recv_timeout(left).unwrap_or_else(|e| {
+                panic!("waited {WAIT:?} for the demo's answer to {method} (id {id}): {e}")
+            });
+            let message: Value = serde_json::from_str(&line).expect("JSON-RPC on stdout");
+            if message["id"] == id {
+                return message;
+            }
+        }
+    }
+
+    /// Runs a program with the execute tool: (isError, the first text block).
+    fn execute(&mut self, code: &str) -> (bool, String) {
+        let response = self.request(
+            "tools/call",
+            serde_json::json!({ "name": "execute", "arguments": { "code": code } }),
+        );
+        let result = &response["result"];
+        let text = result["content"][0]["text"].as_str().unwrap_or_default();
+        (result["isError"] == true, text.to_string())
+    }
+}
+
+/// Runs the binary with stdin closed, for commands that serve (and so would run until stdin
+/// closes, or forever over HTTP, if they started): waits at most [`WAIT`] for it to end, and
+/// kills it and fails the test if it does not.
+fn codemode_bounded(args: &[&str]) -> Output {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    // Both pipes are drained on their own threads, so a chatty child cannot block on a full one.
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("waited {WAIT:?} for `codemode {}` to end", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+#[test]
+fn demo_answers_which_science_books_are_in_stock() {
+    let mut demo = DemoClient::start();
+    let (failed, text) = demo.execute(
+        "const books = await api.listBooks({ genre: 'science', in_stock: true }); \
+         return books.map(b => ({ title: b.title, genre: b.genre, in_stock: b.in_stock }));",
+    );
+    assert!(!failed, "{text}");
+    let books: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
+    let titles: Vec<&str> = books.iter().filter_map(|b| b["title"].as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Cosmos",
+            "Surely You're Joking, Mr. Feynman!",
+            "Silent Spring"
+        ]
+    );
+    for book in &books {
+        assert_eq!(book["genre"], "science", "{book}");
+        assert!(book["in_stock"].as_u64().unwrap() > 0, "{book}");
+    }
+    drop(demo.process);
+}
+
+#[test]
+fn demo_orders_take_stock_and_missing_ids_are_404() {
+    let mut demo = DemoClient::start();
+    let (failed, text) = demo.execute(
+        "const before = (await api.getBook({ book_id: 4 })).in_stock; \
+         const order = await api.createOrder({ body: { items: [{ book_id: 4, quantity: 1 }] } }); \
+         const after = (await api.getBook({ book_id: 4 })).in_stock; \
+         return { before, after, items: order.items, total: order.total };",
+    );
+    assert!(!failed, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["before"], 5, "{v}");
+    assert_eq!(v["after"], 4, "{v}");
+    assert_eq!(
+        v["items"],
+        serde_json::json!([{ "book_id": 4, "quantity": 1 }])
+    );
+    assert_eq!(v["total"], 18.0);
+    // The state lasts as long as the server: the next program sees the stock taken.
+    let (_, text) = demo.execute("return (await api.getBook({ book_id: 4 })).in_stock;");
+    assert_eq!(text, "4");
+    // A missing book is a 404 with a JSON error body, caught or not.
+    let (failed, text) = demo.execute(
+        "try { await api.getBook({ book_id: 999 }); return 'found'; } \
+         catch (e) { return { status: e.status, code: e.body.code, message: e.body.message }; }",
+    );
+    assert!(!failed, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], 404, "{v}");
+    assert_eq!(v["code"], "not_found", "{v}");
+    assert_eq!(v["message"], "no book with id 999", "{v}");
+    let (failed, text) = demo.execute("return await api.getBook({ book_id: 999 });");
+    assert!(failed, "{text}");
+    assert!(text.contains("404"), "{text}");
+    // Ordering more than the stock is refused and takes nothing.
+    let (failed, text) = demo.execute(
+        "const r = await api.createOrder({ body: { items: [{ book_id: 8, quantity: 5 }] } }, { throwOnError: false }); \
+         return { status: r.status, field: r.body.field, left: (await api.getBook({ book_id: 8 })).in_stock };",
+    );
+    assert!(!failed, "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({ "status": 409, "field": "items[0].quantity", "left": 1 })
+    );
+}
+
+#[test]
+fn inspect_and_types_take_the_spec_as_a_flag_too() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let flag = codemode(&["inspect", "--spec", &petstore, "--json"]);
+    assert!(flag.status.success(), "{}", stderr(&flag));
+    let positional = codemode(&["inspect", &petstore, "--json"]);
+    let (a, b): (Value, Value) = (
+        serde_json::from_str(&stdout(&flag)).unwrap(),
+        serde_json::from_str(&stdout(&positional)).unwrap(),
+    );
+    assert_eq!(a["operations"], b["operations"]);
+    let out = codemode(&["types", "--spec", &petstore, "--op", "getPetById"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("getPetById(args: { petId: number })"));
+    // Not both, and not neither.
+    let out = codemode(&["inspect", "--spec", &petstore, &petstore]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = codemode(&["types", "--all"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--spec"), "{}", stderr(&out));
+    // The hint of an unknown operation is a command that works as written.
+    let out = codemode(&["types", "--spec", &petstore, "--op", "noSuchOp"]);
+    assert_refused(
+        &out,
+        &format!("codemode inspect --spec {petstore} --operations"),
+    );
+}
+
+/// A spec whose only server URL is `server`, in `dir`.
+fn spec_with_server(dir: &std::path::Path, server: &str) -> String {
+    let path = dir.join("relative.json");
+    let text = serde_json::json!({
+        "openapi": "3.0.3",
+        "info": { "title": "T", "version": "1" },
+        "servers": [{ "url": server }],
+        "paths": { "/things": { "get": { "operationId": "listThings", "responses": { "200": { "description": "ok" } } } } }
+    });
+    std::fs::write(&path, text.to_string()).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn serve_refuses_at_start_a_base_url_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let relative = spec_with_server(dir.path(), "/api/v3");
+    let out = codemode_bounded(&["serve", "--spec", &relative]);
+    assert_refused(
+        &out,
+        "the spec's server URL \"/api/v3\" cannot be the base URL: it is not an absolute http(s) URL with a host",
+    );
+    assert!(stderr(&out).contains("--base-url"), "{}", stderr(&out));
+    let petstore = spec("petstore-swagger2.json");
+    for bad in ["/v1", "ftp://example.com/v1", "http://", "example.com/v1"] {
+        let out = codemode_bounded(&["serve", "--spec", &petstore, "--base-url", bad]);
+        assert_refused(&out, &format!("--base-url {bad:?} cannot be the base URL"));
+    }
+    let config = dir.path().join("cm.toml");
+    std::fs::write(&config, "base_url = \"/v2\"\n").unwrap();
+    let out = codemode_bounded(&[
+        "serve",
+        "--spec",
+        &petstore,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_refused(
+        &out,
+        "base_url in the config file \"/v2\" cannot be the base URL",
+    );
+    // A relative spec server with a usable --base-url is fine (the server starts, then ends on
+    // the closed stdin).
+    let out = codemode_bounded(&[
+        "serve",
+        "--spec",
+        &relative,
+        "--base-url",
+        "http://127.0.0.1:9/api",
+    ]);
+    assert!(
+        !stderr(&out).contains("cannot be the base URL"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("1 operations loaded"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn http_takes_a_host_name() {
+    let petstore = spec("petstore-swagger2.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
+        .args(["serve", "--spec", &petstore, "--http", "localhost:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(child.stderr.take().unwrap());
+    let _server = Running(child);
+    let line = wait_for_line(
+        &lines,
+        "streamable HTTP on http://",
+        "serve --http localhost:0 to listen",
+    );
+    // localhost means the IPv4 loopback, which every client reaches.
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
+    let addr = line
+        .rsplit("http://")
+        .next()
+        .and_then(|rest| rest.strip_suffix("/mcp"))
+        .expect("an address");
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server listens");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).expect("an answer within the timeout");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // A name without a port says what it wants.
+    let out = codemode_bounded(&["serve", "--spec", &petstore, "--http", "localhost"]);
+    assert_refused(
+        &out,
+        "--http wants HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got \"localhost\"",
+    );
+}
+
+#[test]
+fn errors_show_their_cause_once() {
+    // A port already taken: the error says what was being done, and why it failed, once.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let petstore = spec("petstore-swagger2.json");
+    let cases: [&[&str]; 2] = [
+        &["demo", "--http", &addr],
+        &["serve", "--spec", &petstore, "--http", &addr],
+    ];
+    for args in cases {
+        let out = codemode_bounded(args);
+        let err = stderr(&out);
+        assert_refused(&out, &format!("cannot listen on {addr}"));
+        let last = err.lines().last().unwrap_or_default().to_ascii_lowercase();
+        assert_eq!(
+            last.matches("address already in use").count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_types_help_recipe_works_when_copied() {
+    let help = stdout(&codemode(&["types", "--help"]));
+    // The two commands between backticks after "type-checks on its own:".
+    let recipe = help
+        .split("type-checks on its own:")
+        .nth(1)
+        .expect("a recipe");
+    let commands: Vec<&str> = recipe.split('`').skip(1).step_by(2).take(2).collect();
+    assert!(
+        commands[0].starts_with("codemode types") && commands[1].starts_with("tsc "),
+        "{commands:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(spec("petstore3-openapi.yaml"), dir.path().join("spec.yaml")).unwrap();
+    std::fs::write(dir.path().join("agent.ts"), AGENT_TS).unwrap();
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_codemode"));
+    let node_bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/.bin");
+    assert!(
+        node_bin.join("tsc").exists(),
+        "TypeScript is not installed: run `npm ci` at the repository root"
+    );
+    let mut paths = vec![bin.parent().unwrap().to_path_buf(), node_bin];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    for command in commands {
+        let out = Command::new("sh")
+            .args(["-c", command])
+            .current_dir(dir.path())
+            .env("PATH", std::env::join_paths(&paths).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "`{command}`:\n{}{}",
+            stdout(&out),
+            stderr(&out)
         );
     }
 }
