@@ -4,36 +4,38 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use codemode_test_support::output_within;
 use serde_json::Value;
 
-fn codemode(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_codemode"))
+/// How long any one run of the binary (or of tsc) may take before the test kills it and fails:
+/// far above what any of these commands needs, far below a CI timeout.
+const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The binary with piped output (stdin closed unless a caller feeds it).
+fn binary(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codemode"));
+    command
         .args(args)
-        .output()
-        .expect("the binary runs")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn codemode(args: &[&str]) -> Output {
+    output_within(&mut binary(args), None, RUN_LIMIT)
 }
 
 fn codemode_with_stdin(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // A command refused before it reads stdin (a bad flag) has closed it: that is not what is
-    // tested, and the write's broken pipe would fail the test at random.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    output_within(
+        binary(args).envs(env.iter().copied()),
+        Some(stdin.as_bytes()),
+        RUN_LIMIT,
+    )
 }
 
 fn spec(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/specs")
-        .join(name)
-        .display()
-        .to_string()
+    codemode_test_support::spec_path(name).display().to_string()
 }
 
 fn stdout(output: &Output) -> String {
@@ -280,16 +282,11 @@ fn help_names_every_subcommand() {
 fn codemode_into_closed_pipe(args: &[&str], stdin: &str) -> Output {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(writer)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The program may end before it reads stdin; that is not what is tested here.
-    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    child.wait_with_output().unwrap()
+    output_within(
+        binary(args).stdout(writer),
+        Some(stdin.as_bytes()),
+        RUN_LIMIT,
+    )
 }
 
 #[test]
@@ -297,8 +294,9 @@ fn a_closed_stderr_loses_the_log_lines_and_nothing_else() {
     let petstore = spec("petstore3-openapi.yaml");
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
-        .args([
+    let code = "for (let i = 0; i < 100; i++) console.log('line', i); return 42";
+    let out = output_within(
+        binary(&[
             "run",
             "--spec",
             &petstore,
@@ -306,19 +304,10 @@ fn a_closed_stderr_loses_the_log_lines_and_nothing_else() {
             "http://127.0.0.1:9",
             "-",
         ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(writer)
-        .spawn()
-        .unwrap();
-    let code = "for (let i = 0; i < 100; i++) console.log('line', i); return 42";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(code.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .stderr(writer),
+        Some(code.as_bytes()),
+        RUN_LIMIT,
+    );
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).trim(), "42");
 }
@@ -388,14 +377,18 @@ fn tsc_errors(files: &[&std::path::Path]) -> String {
     paths.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
-    let out = Command::new(&tsc)
-        .env("PATH", std::env::join_paths(paths).unwrap())
-        .args([
-            "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
-        ])
-        .args(files)
-        .output()
-        .expect("tsc runs");
+    let out = output_within(
+        Command::new(&tsc)
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .args([
+                "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
+            ])
+            .args(files)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        RUN_LIMIT,
+    );
     if out.status.success() {
         String::new()
     } else {
@@ -774,41 +767,7 @@ impl DemoClient {
 /// closes, or forever over HTTP, if they started): waits at most [`WAIT`] for it to end, and
 /// kills it and fails the test if it does not.
 fn codemode_bounded(args: &[&str]) -> Output {
-    use std::io::Read;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_codemode"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    // Both pipes are drained on their own threads, so a chatty child cannot block on a full one.
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = std::time::Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("waited {WAIT:?} for `codemode {}` to end", args.join(" "));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
+    output_within(&mut binary(args), None, WAIT)
 }
 
 #[test]
@@ -1065,12 +1024,16 @@ fn the_types_help_recipe_works_when_copied() {
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     for command in commands {
-        let out = Command::new("sh")
-            .args(["-c", command])
-            .current_dir(dir.path())
-            .env("PATH", std::env::join_paths(&paths).unwrap())
-            .output()
-            .unwrap();
+        let out = output_within(
+            Command::new("sh")
+                .args(["-c", command])
+                .current_dir(dir.path())
+                .env("PATH", std::env::join_paths(&paths).unwrap())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            None,
+            RUN_LIMIT,
+        );
         assert!(
             out.status.success(),
             "`{command}`:\n{}{}",

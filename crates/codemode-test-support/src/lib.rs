@@ -210,6 +210,79 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// Runs `command` to its end with `stdin` written to it (when given), its piped stdout and
+/// stderr collected, within `limit`. A child still running at the limit is killed with its
+/// process group and the test fails, naming the command: no test waits forever on a process.
+pub fn output_within(
+    command: &mut std::process::Command,
+    stdin: Option<&[u8]>,
+    limit: Duration,
+) -> std::process::Output {
+    use std::io::Read;
+    let what = format!(
+        "{} {}",
+        command.get_program().to_string_lossy(),
+        command
+            .get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if stdin.is_some() {
+        command.stdin(std::process::Stdio::piped());
+    }
+    let mut group =
+        ProcessGroup::spawn(command).unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+    let child = group.child();
+    // Written and drained on threads of their own: a child that fills a pipe, or reads its
+    // input only after writing, cannot block the wait.
+    let writer = stdin.zip(child.stdin.take()).map(|(bytes, mut pipe)| {
+        let bytes = bytes.to_vec();
+        // A child that ends (or refuses its flags) before reading closes the pipe: not an error.
+        std::thread::spawn(move || drop(pipe.write_all(&bytes)))
+    });
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait on the child") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            drop(group);
+            panic!("waited {limit:?} for `{what}` to end; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    if let Some(writer) = writer {
+        let _ = writer.join();
+    }
+    std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
+}
+
 #[cfg(test)]
 mod fetch_specs_script;
 
@@ -229,6 +302,39 @@ mod process_group {
             let stat = String::from_utf8_lossy(&o.stdout);
             !stat.trim().is_empty() && !stat.trim().starts_with('Z')
         })
+    }
+
+    #[test]
+    fn output_within_collects_and_feeds_the_child() {
+        let out = super::output_within(
+            Command::new("sh")
+                .args(["-c", "cat; echo err >&2"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+            Some(b"hello"),
+            Duration::from_secs(30),
+        );
+        assert!(out.status.success());
+        assert_eq!(out.stdout, b"hello");
+        assert_eq!(out.stderr, b"err\n");
+    }
+
+    #[test]
+    fn output_within_kills_a_child_that_outlives_its_limit() {
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(|| {
+            super::output_within(
+                Command::new("sleep").arg("300"),
+                None,
+                Duration::from_millis(200),
+            )
+        });
+        let message = *outcome
+            .expect_err("the wait gives up")
+            .downcast::<String>()
+            .expect("a message");
+        assert!(message.contains("`sleep 300`"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(10));
     }
 
     #[test]
