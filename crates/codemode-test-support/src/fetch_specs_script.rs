@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -53,25 +53,15 @@ fn untar_gz(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// Runs the script with a deadline; a script that hangs is killed and fails the test.
 fn fetch_specs(args: &[&str]) -> Output {
     let script = workspace_root().join("scripts/fetch-specs");
-    let mut child = Command::new("python3")
-        .arg(&script)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 runs scripts/fetch-specs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().expect("wait on fetch-specs").is_some() {
-            return child.wait_with_output().expect("fetch-specs output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("scripts/fetch-specs did not finish within 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::output_within(
+        Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        Duration::from_secs(60),
+    )
 }
 
 struct Fixture {
