@@ -65,6 +65,13 @@ fn is_id_like(key: &str) -> bool {
         || (key.len() > 4 && key.ends_with("Uuid"))
 }
 
+/// Whether a property names a list of ids: `ids`, `*_ids`, `*Ids`, `*IDs`.
+fn is_id_list(key: &str) -> bool {
+    key == "ids"
+        || key.ends_with("_ids")
+        || (key.len() > 3 && (key.ends_with("Ids") || key.ends_with("IDs")))
+}
+
 /// What kind of value a schema holds, as far as an id needs to know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scalar {
@@ -124,6 +131,12 @@ impl Shaper<'_> {
                 Some(fixed)
             } else if is_id_like(key) {
                 self.id(key, resolved)
+            } else if is_id_list(key) && has_type(resolved, "array") {
+                // `valveIds: ["vl_1"]`: one placeholder id, so `zone.valveIds[0]` plans on.
+                resolved
+                    .get("items")
+                    .and_then(|items| self.id(key, self.spec.deref_schema(items)))
+                    .map(|id| Value::Array(vec![id]))
             } else if ENVELOPES.contains(&key.as_str()) {
                 self.shape(resolved, depth + 1)
             } else {
@@ -249,6 +262,8 @@ components:
         owner: {anyOf: [{type: string}, {$ref: "#/components/schemas/Zone"}]}
         kind: {type: string, enum: [zone]}
         tokenUuid: {type: string, format: uuid}
+        valveIds: {type: array, items: {type: string}}
+        tags: {type: array, items: {type: string}}
     Envelope:
       type: object
       properties:
@@ -288,6 +303,7 @@ paths:
                     "account_id": 990000003,
                     "kind": "zone",
                     "tokenUuid": "00000000-0000-4000-8000-000000000003",
+                    "valveIds": ["dryrun_createZone_valveIds_3"],
                 }
             }))
         );
@@ -316,6 +332,12 @@ paths:
         }
         for no in ["paid", "valid", "name", "Id", "identity"] {
             assert!(!is_id_like(no), "{no}");
+        }
+        for yes in ["ids", "valveIds", "member_ids", "userIDs"] {
+            assert!(is_id_list(yes), "{yes}");
+        }
+        for no in ["Ids", "bids", "kids", "name"] {
+            assert!(!is_id_list(no), "{no}");
         }
     }
 }
