@@ -102,6 +102,10 @@ const fn skeleton((operation, detail): (OperationDetail, Detail)) -> (OperationD
 /// of each is its skeleton.
 const PRIMARY: std::ops::Range<usize> = 0..6;
 const COMPACT: std::ops::Range<usize> = 6..11;
+/// The primary level just above the skeleton: a short description, arguments typed one level
+/// deep. Every primary is raised to it, when the budget allows, before types and other
+/// operations are added.
+const SHALLOWEST_PRIMARY: usize = PRIMARY.end - 2;
 
 /// How much a type's declaration says, richest first; the last shows a large type's main
 /// fields only (required first), for a result that must be seen.
@@ -300,6 +304,11 @@ impl Catalog {
             assembly.reserve_operation(rank, op, rank == 0);
         }
         let primaries = assembly.operations.len();
+        // ... with their arguments typed (the skeleton only names a large body's optional
+        // members) before anything else takes the room ...
+        for slot in 0..primaries {
+            assembly.enrich_operation_within(slot, SHALLOWEST_PRIMARY, budget);
+        }
         // ... and the types their results name, at their leanest, with their fields (types
         // asked for by name, with nothing else to show, may take the whole budget) ...
         for slot in 0..primaries {
@@ -637,6 +646,16 @@ impl<'c> Assembly<'c> {
 
     /// Moves a declared operation to the richest level that fits `cap` and what is left.
     fn enrich_operation(&mut self, slot: usize, cap: usize) {
+        let start = match self.operations.get(slot) {
+            Some(chosen) if chosen.primary => PRIMARY.start,
+            Some(_) => COMPACT.start,
+            None => return,
+        };
+        self.enrich_operation_within(slot, start, cap);
+    }
+
+    /// [`Assembly::enrich_operation`], considering levels from `richest` on only.
+    fn enrich_operation_within(&mut self, slot: usize, richest: usize, cap: usize) {
         let catalog = self.catalog;
         let Some(chosen) = self.operations.get(slot).copied() else {
             return;
@@ -644,12 +663,7 @@ impl<'c> Assembly<'c> {
         let Some(current) = catalog.operation_piece(chosen.index, chosen.level) else {
             return;
         };
-        let start = if chosen.primary {
-            PRIMARY.start
-        } else {
-            COMPACT.start
-        };
-        for level in start..chosen.level {
+        for level in richest..chosen.level {
             let Some(piece) = catalog.operation_piece(chosen.index, level) else {
                 continue;
             };
