@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
-pub use http::{serve_http, serve_http_listener};
+pub use http::{router, serve_http, serve_http_listener};
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 
 use handler::{CodemodeServer, ToolSet};
@@ -56,6 +56,12 @@ pub struct ServerConfig {
     pub auth_token: Option<codemode_engine::upstream::Secret>,
     /// HTTP only: largest accepted request body.
     pub max_request_bytes: usize,
+    /// HTTP only: the port clients connect to, which the default Host and Origin lists need
+    /// (`localhost:<port>`, `http://localhost:<port>`; another port on localhost is another
+    /// server). [`serve_http`] fills it from the bound listener when `None`; an application that
+    /// mounts [`router`] sets it to its own port. `None` with empty lists accepts the loopback
+    /// names on any port.
+    pub public_port: Option<u16>,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -70,6 +76,7 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             auth_token: None,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            public_port: None,
         }
     }
 }
@@ -122,11 +129,14 @@ where
 }
 
 /// Makes the search answers' declaration pieces on a blocking thread, so that no search pays for
-/// making them; searches before it is done make what they need themselves.
+/// making them; searches before it is done make what they need themselves. Outside a tokio
+/// runtime (a router built before the runtime starts) it does nothing.
 fn prepare_search_answers(engine: &Arc<Engine>, mode: ToolMode) {
-    if mode == ToolMode::CodeMode {
+    if mode == ToolMode::CodeMode
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
         let engine = engine.clone();
-        tokio::task::spawn_blocking(move || engine.prepare_search_answers());
+        runtime.spawn_blocking(move || engine.prepare_search_answers());
     }
 }
 
