@@ -16,7 +16,9 @@ pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
 pub use codemode_typescript as typescript;
 pub use codemode_upstream as upstream;
-pub use policy::{ConfirmFallback, PolicyConfig, PolicyError, RuleSpec, Verdict};
+pub use policy::{
+    ConfirmFallback, PolicyConfig, PolicyError, RuleLocation, RuleSpec, RuleTable, Verdict,
+};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -344,7 +346,7 @@ impl Engine {
             ),
             None => None,
         };
-        let policy = policy::Policy::new(&config.policy)
+        let policy = policy::Policy::new(&config.policy, &spec)
             .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
         Ok(Engine {
             inner: Arc::new(Inner {
