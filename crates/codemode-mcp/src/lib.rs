@@ -26,6 +26,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use http::{router, serve_http, serve_http_listener};
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
+pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
 
 use handler::{CodemodeServer, ToolSet};
 
@@ -140,6 +141,11 @@ fn prepare_search_answers(engine: &Arc<Engine>, mode: ToolMode) {
     }
 }
 
+/// The tool definitions tools/list returns for this engine and mode, typed.
+pub fn tool_definitions(engine: &Engine, config: &ServerConfig) -> Vec<rmcp::model::Tool> {
+    ToolSet::build(engine, config.mode).tools
+}
+
 /// Exactly what tools/list returns for this engine and mode: `{"tools": [...]}`.
 pub fn tools_list_json(engine: &Engine, config: &ServerConfig) -> Value {
     let tools = ToolSet::build(engine, config.mode);
@@ -147,7 +153,7 @@ pub fn tools_list_json(engine: &Engine, config: &ServerConfig) -> Value {
 }
 
 /// The two code-mode tool definitions.
-fn code_mode_tools(engine: &Engine) -> Vec<Value> {
+fn code_mode_tools(engine: &Engine) -> Vec<rmcp::model::Tool> {
     vec![tools::search_tool(engine), tools::execute_tool(engine)]
 }
 
