@@ -76,7 +76,8 @@ pub async fn serve_http_listener(
 /// application or `nest` under a prefix.
 ///
 /// The default Host and Origin lists are the loopback names on `config.public_port`, the port
-/// clients connect to; with no port they are the loopback names on any port. An application
+/// clients connect to; with no port, Hosts naming a loopback address on any port and port-less
+/// loopback Origins. An application
 /// reached under another name lists it in `allowed_hosts` (and `allowed_origins` for browsers).
 ///
 /// Starts warming up the tokenizer and the search answers on blocking threads when called inside
@@ -412,6 +413,36 @@ mod tests {
         );
         assert_eq!(mode_from_query(Some("codemode=maybe")), None);
         assert_eq!(mode_from_query(None), None);
+    }
+
+    #[test]
+    fn default_lists_follow_the_public_port() {
+        let on_8080 = Access::new(&ServerConfig {
+            public_port: Some(8080),
+            ..ServerConfig::default()
+        });
+        assert!(host_allowed("localhost:8080", &on_8080.allowed_hosts));
+        assert!(!host_allowed("localhost:9090", &on_8080.allowed_hosts));
+        assert!(origin_allowed(
+            "http://127.0.0.1:8080",
+            &on_8080.allowed_origins
+        ));
+        // Mounted with no port known: the loopback names on any port, and no other name.
+        let anywhere = Access::new(&ServerConfig::default());
+        assert!(host_allowed("localhost:9090", &anywhere.allowed_hosts));
+        assert!(host_allowed("[::1]:3000", &anywhere.allowed_hosts));
+        assert!(!host_allowed(
+            "evil.example.com:9090",
+            &anywhere.allowed_hosts
+        ));
+        assert!(origin_allowed(
+            "http://localhost",
+            &anywhere.allowed_origins
+        ));
+        assert!(!origin_allowed(
+            "http://localhost:9090",
+            &anywhere.allowed_origins
+        ));
     }
 
     #[test]

@@ -60,8 +60,9 @@ pub struct ServerConfig {
     /// HTTP only: the port clients connect to, which the default Host and Origin lists need
     /// (`localhost:<port>`, `http://localhost:<port>`; another port on localhost is another
     /// server). [`serve_http`] fills it from the bound listener when `None`; an application that
-    /// mounts [`router`] sets it to its own port. `None` with empty lists accepts the loopback
-    /// names on any port.
+    /// mounts [`router`] sets it to its own port. `None` with empty lists accepts Host values
+    /// naming a loopback address on any port, and only port-less loopback Origins (so a browser
+    /// client needs the port or `allowed_origins`).
     pub public_port: Option<u16>,
 }
 
