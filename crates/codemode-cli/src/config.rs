@@ -528,6 +528,73 @@ path = "/repos/*/issues"
         assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
     }
 
+    /// Every configuration type that can hold a secret, printed with `{:?}` and `{:#?}`.
+    #[test]
+    fn no_secret_in_any_debug() {
+        let secrets = [
+            "bearer_secret_1",
+            "basic_secret_2",
+            "api_key_secret_3",
+            "client_secret_4",
+            "header_secret_5",
+            "endpoint_secret_6",
+        ];
+        let upstream = UpstreamConfig {
+            base_url: "https://api.example.com".into(),
+            credentials: vec![
+                Credential::Bearer(Secret::new(secrets[0])),
+                Credential::Basic {
+                    username: "ana".into(),
+                    password: Secret::new(secrets[1]),
+                },
+                Credential::ApiKey {
+                    scheme: Some("key".into()),
+                    value: Secret::new(secrets[2]),
+                },
+                Credential::OAuth2ClientCredentials {
+                    token_url: Some("https://auth.example.com/token".into()),
+                    client_id: "client".into(),
+                    client_secret: Secret::new(secrets[3]),
+                    scopes: vec!["read".into()],
+                },
+            ],
+            static_headers: vec![("X-Api-Key".into(), Secret::new(secrets[4]))],
+            ..UpstreamConfig::default()
+        };
+        let engine = EngineConfig {
+            upstream: Some(upstream.clone()),
+            audit: Some(Box::new(std::io::sink())),
+            ..EngineConfig::default()
+        };
+        let server = codemode_mcp::ServerConfig {
+            auth_token: Some(Secret::new(secrets[5])),
+            ..codemode_mcp::ServerConfig::default()
+        };
+        let file: ConfigFile = toml::from_str(&format!(
+            "[auth]\nbearer = \"{}\"\nbasic_user = \"ana\"\nbasic_password = \"{}\"\n\
+             api_key = \"{}\"\noauth_client_id = \"client\"\noauth_client_secret = \"{}\"\n\
+             [headers]\n\"X-Api-Key\" = \"{}\"\n",
+            secrets[0], secrets[1], secrets[2], secrets[3], secrets[4]
+        ))
+        .expect("config parses");
+        let printed = [
+            format!("{upstream:?}"),
+            format!("{upstream:#?}"),
+            format!("{engine:?}"),
+            format!("{engine:#?}"),
+            format!("{server:?}"),
+            format!("{server:#?}"),
+            format!("{file:?}"),
+            format!("{file:#?}"),
+        ];
+        for text in &printed {
+            for secret in secrets {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+
     #[test]
     fn unknown_keys_are_refused_by_name() {
         for (text, key) in [

@@ -210,6 +210,22 @@ pub struct EngineConfig {
     pub audit: Option<Box<dyn std::io::Write + Send>>,
 }
 
+/// Prints every setting; credentials and header values are `Secret`s, which print
+/// `[redacted]`, and the audit writer is named, not printed.
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("sandbox", &self.sandbox)
+            .field("upstream", &self.upstream)
+            .field("session", &self.session)
+            .field("search_budget_tokens", &self.search_budget_tokens)
+            .field("policy", &self.policy)
+            .field("dry_run_skip_reads", &self.dry_run_skip_reads)
+            .field("audit", &self.audit.as_ref().map(|_| "a writer"))
+            .finish()
+    }
+}
+
 /// Per-run limits on upstream calls.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionSettings {
