@@ -2,8 +2,9 @@
 //! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
 //! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
-//! and the HTTP shell around rmcp: Host and Origin validation, an optional bearer token, a request
-//! size limit and graceful shutdown. Key types: [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must
+//! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
+//! validation, an optional bearer token, a request size limit and graceful shutdown. Key types:
+//! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must
 //! not know OpenAPI parsing, TypeScript, search ranking, the sandbox or how upstream calls are made:
 //! all of that is behind [`Engine`].
 
