@@ -4,9 +4,8 @@
 //! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
 //! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
 //! validation, an optional bearer token, a request size limit and graceful shutdown. Key types:
-//! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must
-//! not know OpenAPI parsing, TypeScript, search ranking, the sandbox or how upstream calls are made:
-//! all of that is behind [`Engine`].
+//! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
+//! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
 
 mod budget;
 mod confirm;
