@@ -666,6 +666,16 @@ paths:
         );
         file.allow[0].tag = Some("admin".into());
         assert!(file.policy(true, &petstore()).expect("valid").read_only);
+        // A glob that does not compile says why.
+        file.allow[0].path = Some("/pets/[".into());
+        let error = format!(
+            "{:#}",
+            file.policy(false, &petstore()).expect_err("refused")
+        );
+        assert!(
+            error.contains(r#"[[allow]] entry 1: invalid path glob "/pets/[": "#),
+            "{error}"
+        );
     }
 
     #[test]

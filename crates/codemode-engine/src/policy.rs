@@ -166,8 +166,29 @@ fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, candidate)| candidate.to_string())
 }
 
-/// Checks the names one rule uses against the spec.
+/// Compiles a rule's path glob.
+fn path_matcher(
+    rule: &RuleSpec,
+    location: RuleLocation,
+) -> Result<Option<GlobMatcher>, PolicyError> {
+    let Some(glob) = &rule.path else {
+        return Ok(None);
+    };
+    let matcher = GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|source| PolicyError::PathGlob {
+            rule: location,
+            glob: glob.clone(),
+            source,
+        })?
+        .compile_matcher();
+    Ok(Some(matcher))
+}
+
+/// Checks one rule's path glob, and the names it uses against the spec.
 fn check_rule(spec: &Spec, rule: &RuleSpec, location: RuleLocation) -> Result<(), PolicyError> {
+    path_matcher(rule, location)?;
     if let Some(name) = &rule.method
         && Method::parse(name).is_none()
     {
@@ -209,8 +230,8 @@ fn names_operation(name: &str, op: &Operation) -> bool {
 }
 
 impl PolicyConfig {
-    /// Checks that every rule names real methods, tags and operations of `spec`; the first that
-    /// does not is the error.
+    /// Checks that every rule's path glob compiles and that it names real methods, tags and
+    /// operations of `spec`; the first rule that does not is the error.
     pub fn check(&self, spec: &Spec) -> Result<(), PolicyError> {
         for (table, rules) in self.tables() {
             for (index, rule) in rules.iter().enumerate() {
@@ -241,20 +262,7 @@ struct Rule {
 impl Rule {
     /// Compiles a rule [`PolicyConfig::check`] has accepted.
     fn compile(spec: &RuleSpec, location: RuleLocation) -> Result<Rule, PolicyError> {
-        let path = match &spec.path {
-            Some(glob) => Some(
-                GlobBuilder::new(glob)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|source| PolicyError::PathGlob {
-                        rule: location,
-                        glob: glob.clone(),
-                        source,
-                    })?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
+        let path = path_matcher(spec, location)?;
         Ok(Rule {
             method: spec.method.as_deref().and_then(Method::parse),
             tag: spec.tag.clone(),
