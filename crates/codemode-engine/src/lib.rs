@@ -362,8 +362,14 @@ impl Engine {
             ),
             None => None,
         };
-        let policy = policy::Policy::new(&config.policy, &spec)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let policy = policy::Policy::new(&config.policy, &spec).map_err(|e| {
+            // The message names the rule; a bad glob's reason is its source.
+            let message = match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            };
+            EngineError::InvalidRequest(message)
+        })?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 spec,

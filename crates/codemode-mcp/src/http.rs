@@ -81,7 +81,8 @@ pub async fn serve_http_listener(
 /// reached under another name lists it in `allowed_hosts` (and `allowed_origins` for browsers).
 ///
 /// Starts warming up the tokenizer and the search answers on blocking threads when called inside
-/// a tokio runtime, so the first requests do not pay for them.
+/// a tokio runtime, so the first requests do not pay for them. Answers are stateless JSON (no
+/// session, no open stream), so the application's own graceful shutdown is enough to drain them.
 pub fn router(engine: Arc<Engine>, config: ServerConfig) -> axum::Router {
     router_with_cancel(engine, config, CancellationToken::new())
 }
