@@ -47,10 +47,11 @@ pub struct ServerConfig {
     /// Token budget of every tool result (o200k); `execute` may lower or raise it per call.
     pub output_budget_tokens: usize,
     /// HTTP only: accepted `Host` values, `host` (any port) or `host:port`; `*` accepts any.
-    /// Empty means localhost, 127.0.0.1 and [::1] on the bound port.
+    /// Empty means `localhost`, `127.0.0.1` and `[::1]` on [`Self::public_port`].
     pub allowed_hosts: Vec<String>,
     /// HTTP only: accepted `Origin` values (`http://localhost:8080`); `*` accepts any. Requests
-    /// without an Origin (non-browser clients) pass. Empty means the loopback origins on the bound port.
+    /// without an Origin (non-browser clients) pass. Empty means the loopback origins on
+    /// [`Self::public_port`].
     pub allowed_origins: Vec<String>,
     /// HTTP only: when set, every request to the MCP endpoint needs `Authorization: Bearer <token>`.
     /// A `Secret`, so `Debug` of the config never prints it.
