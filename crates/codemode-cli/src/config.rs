@@ -126,9 +126,10 @@ pub struct ConfigFile {
     pub base_url: Option<String>,
     #[serde(default)]
     pub auth: AuthConfig,
-    /// Extra headers on every upstream request (values may use `${VAR}`).
+    /// Extra headers on every upstream request (values may use `${VAR}`). Values are `Secret`s:
+    /// a header is a common place for a key.
     #[serde(default)]
-    pub headers: std::collections::BTreeMap<String, String>,
+    pub headers: std::collections::BTreeMap<String, Secret>,
     #[serde(default)]
     pub limits: LimitsConfig,
     #[serde(default)]
@@ -150,6 +151,9 @@ pub struct ConfigFile {
     pub dry_run_skip_reads: bool,
     /// `-` for stderr, or a file path (appended).
     pub audit_log: Option<String>,
+    /// The file this was read from, for errors about its contents (not a key in the file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,7 +199,32 @@ impl ConfigFile {
     pub fn read(path: &Path) -> anyhow::Result<ConfigFile> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+        let mut file: ConfigFile = toml::from_str(&text)
+            .with_context(|| format!("invalid config file {}", path.display()))?;
+        file.path = Some(path.to_path_buf());
+        Ok(file)
+    }
+
+    /// The policy rules of the file, checked against `spec`: a rule naming a method, tag or
+    /// operation that does not exist is an error naming the file, the rule and the nearest name.
+    pub fn policy(
+        &self,
+        read_only: bool,
+        spec: &codemode_engine::spec::Spec,
+    ) -> anyhow::Result<PolicyConfig> {
+        let policy = PolicyConfig {
+            read_only: read_only || self.read_only,
+            allow: self.allow.clone(),
+            deny: self.deny.clone(),
+            confirm: self.confirm.clone(),
+            confirm_mutating: self.confirm_mutating,
+            confirm_fallback: self.confirm_fallback,
+        };
+        policy.check(spec).with_context(|| match &self.path {
+            Some(path) => format!("invalid policy in config file {}", path.display()),
+            None => "invalid policy".to_string(),
+        })?;
+        Ok(policy)
     }
 }
 
@@ -312,7 +341,7 @@ fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<
         ));
     }
     for (name, value) in &file.headers {
-        out.push((name.clone(), Secret::new(interpolate(value)?)));
+        out.push((name.clone(), Secret::new(interpolate(value.expose())?)));
     }
     Ok(out)
 }
@@ -411,6 +440,7 @@ pub fn engine_config(
         session.max_calls = n;
         sandbox.max_host_calls = sandbox.max_host_calls.max(n.saturating_add(20));
     }
+    let policy = file.policy(read_only, spec)?;
     let upstream_config = match base_url(upstream, file, spec) {
         Some(base_url) => Some(UpstreamConfig {
             base_url,
@@ -439,14 +469,7 @@ pub fn engine_config(
         upstream: upstream_config,
         session,
         search_budget_tokens: file_limits.search_tokens,
-        policy: PolicyConfig {
-            read_only: read_only || file.read_only,
-            allow: file.allow.clone(),
-            deny: file.deny.clone(),
-            confirm: file.confirm.clone(),
-            confirm_mutating: file.confirm_mutating,
-            confirm_fallback: file.confirm_fallback,
-        },
+        policy,
         dry_run_skip_reads: file.dry_run_skip_reads,
         audit,
     })
@@ -505,6 +528,156 @@ path = "/repos/*/issues"
         assert!(toml::from_str::<ConfigFile>("unknown_key = 1").is_err());
     }
 
+    /// Every configuration type that can hold a secret, printed with `{:?}` and `{:#?}`.
+    #[test]
+    fn no_secret_in_any_debug() {
+        let secrets = [
+            "bearer_secret_1",
+            "basic_secret_2",
+            "api_key_secret_3",
+            "client_secret_4",
+            "header_secret_5",
+            "endpoint_secret_6",
+        ];
+        let upstream = UpstreamConfig {
+            base_url: "https://api.example.com".into(),
+            credentials: vec![
+                Credential::Bearer(Secret::new(secrets[0])),
+                Credential::Basic {
+                    username: "ana".into(),
+                    password: Secret::new(secrets[1]),
+                },
+                Credential::ApiKey {
+                    scheme: Some("key".into()),
+                    value: Secret::new(secrets[2]),
+                },
+                Credential::OAuth2ClientCredentials {
+                    token_url: Some("https://auth.example.com/token".into()),
+                    client_id: "client".into(),
+                    client_secret: Secret::new(secrets[3]),
+                    scopes: vec!["read".into()],
+                },
+            ],
+            static_headers: vec![("X-Api-Key".into(), Secret::new(secrets[4]))],
+            ..UpstreamConfig::default()
+        };
+        let engine = EngineConfig {
+            upstream: Some(upstream.clone()),
+            audit: Some(Box::new(std::io::sink())),
+            ..EngineConfig::default()
+        };
+        let server = codemode_mcp::ServerConfig {
+            auth_token: Some(Secret::new(secrets[5])),
+            ..codemode_mcp::ServerConfig::default()
+        };
+        let file: ConfigFile = toml::from_str(&format!(
+            "[auth]\nbearer = \"{}\"\nbasic_user = \"ana\"\nbasic_password = \"{}\"\n\
+             api_key = \"{}\"\noauth_client_id = \"client\"\noauth_client_secret = \"{}\"\n\
+             [headers]\n\"X-Api-Key\" = \"{}\"\n",
+            secrets[0], secrets[1], secrets[2], secrets[3], secrets[4]
+        ))
+        .expect("config parses");
+        let printed = [
+            format!("{upstream:?}"),
+            format!("{upstream:#?}"),
+            format!("{engine:?}"),
+            format!("{engine:#?}"),
+            format!("{server:?}"),
+            format!("{server:#?}"),
+            format!("{file:?}"),
+            format!("{file:#?}"),
+        ];
+        for text in &printed {
+            for secret in secrets {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(text.contains("[redacted]"), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        for (text, key) in [
+            ("unknown_key = 1", "unknown_key"),
+            ("[[deny]]\nmethdo = \"DELETE\"", "methdo"),
+            ("[limits]\ntimeout = 5", "timeout"),
+            ("[server]\nauth_token = \"x\"", "auth_token"),
+            ("[auth]\ntoken = \"x\"", "token"),
+        ] {
+            let error = toml::from_str::<ConfigFile>(text)
+                .expect_err(text)
+                .to_string();
+            assert!(error.contains(&format!("unknown field `{key}`")), "{error}");
+        }
+    }
+
+    fn petstore() -> codemode_engine::spec::Spec {
+        codemode_engine::spec::load_str(
+            "petstore.yaml",
+            r#"
+openapi: 3.0.0
+info: {title: t, version: "1"}
+paths:
+  /pets:
+    get: {operationId: listPets, tags: [pets], responses: {"200": {description: ok}}}
+    delete: {operationId: deletePets, tags: [admin], responses: {"204": {description: ok}}}
+"#,
+        )
+        .expect("spec loads")
+    }
+
+    #[test]
+    fn policy_typos_name_the_file_the_rule_and_the_real_name() {
+        let mut file: ConfigFile =
+            toml::from_str("[[allow]]\ntag = \"pets\"\n[[deny]]\nmethod = \"DELTE\"\n")
+                .expect("config parses");
+        file.path = Some(PathBuf::from("/etc/codemode.toml"));
+        let error = file
+            .policy(false, &petstore())
+            .expect_err("the typo is refused");
+        assert_eq!(
+            format!("{error:#}"),
+            "invalid policy in config file /etc/codemode.toml: [[deny]] entry 1: method \"DELTE\" \
+             is not an HTTP method (did you mean \"DELETE\"?)"
+        );
+        file.deny.clear();
+        file.confirm = toml::from_str::<ConfigFile>("[[confirm]]\noperation = \"listPet\"")
+            .expect("parses")
+            .confirm;
+        let error = format!(
+            "{:#}",
+            file.policy(false, &petstore()).expect_err("refused")
+        );
+        assert!(
+            error.ends_with(r#"[[confirm]] entry 1: the spec has no operation "listPet" (did you mean "listPets"?)"#),
+            "{error}"
+        );
+        file.confirm.clear();
+        file.allow[0].tag = Some("pet".into());
+        let error = format!(
+            "{:#}",
+            file.policy(false, &petstore()).expect_err("refused")
+        );
+        assert!(
+            error.ends_with(
+                r#"[[allow]] entry 1: no operation has the tag "pet" (did you mean "pets"?)"#
+            ),
+            "{error}"
+        );
+        file.allow[0].tag = Some("admin".into());
+        assert!(file.policy(true, &petstore()).expect("valid").read_only);
+        // A glob that does not compile says why.
+        file.allow[0].path = Some("/pets/[".into());
+        let error = format!(
+            "{:#}",
+            file.policy(false, &petstore()).expect_err("refused")
+        );
+        assert!(
+            error.contains(r#"[[allow]] entry 1: invalid path glob "/pets/[": "#),
+            "{error}"
+        );
+    }
+
     #[test]
     fn secrets_in_a_config_file_never_print() {
         let text = r#"
@@ -515,16 +688,20 @@ basic_password = "basic_password_value"
 api_key = "api_key_value"
 oauth_client_secret = "client_secret_value"
 "#;
-        let file: ConfigFile = toml::from_str(text).expect("config parses");
-        let printed = format!("{file:?}");
-        for secret in [
-            "ghp_bearer_value",
-            "basic_password_value",
-            "api_key_value",
-            "client_secret_value",
-        ] {
-            assert!(!printed.contains(secret), "{secret} in {printed}");
+        let text = format!("{text}[headers]\n\"X-Api-Key\" = \"header_key_value\"\n");
+        let file: ConfigFile = toml::from_str(&text).expect("config parses");
+        for printed in [format!("{file:?}"), format!("{file:#?}")] {
+            for secret in [
+                "ghp_bearer_value",
+                "basic_password_value",
+                "api_key_value",
+                "client_secret_value",
+                "header_key_value",
+            ] {
+                assert!(!printed.contains(secret), "{secret} in {printed}");
+            }
         }
+        let printed = format!("{file:?}");
         assert!(printed.contains("ana"), "{printed}");
         // The value itself is still there for the credential.
         assert_eq!(

@@ -1042,3 +1042,42 @@ fn the_types_help_recipe_works_when_copied() {
         );
     }
 }
+
+/// Runs `codemode` with stdin closed, killing it if it has not exited within `limit`.
+fn codemode_within(args: &[&str], limit: std::time::Duration) -> Output {
+    output_within(&mut binary(args), None, limit)
+}
+
+#[test]
+fn a_policy_typo_in_the_config_file_stops_serve_naming_the_rule() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cm.toml");
+    let config_arg = config.to_str().unwrap();
+    let cases = [
+        (
+            "[[deny]]\nmethod = \"DELETE\"\n[[deny]]\nmethod = \"DELTE\"\n",
+            r#"[[deny]] entry 2: method "DELTE" is not an HTTP method (did you mean "DELETE"?)"#,
+        ),
+        (
+            "[[allow]]\ntag = \"pets\"\n",
+            r#"[[allow]] entry 1: no operation has the tag "pets" (did you mean "pet"?)"#,
+        ),
+        (
+            "[[confirm]]\noperation = \"deletPet\"\n",
+            r#"[[confirm]] entry 1: the spec has no operation "deletPet" (did you mean "deletePet"?)"#,
+        ),
+    ];
+    for (text, message) in cases {
+        std::fs::write(&config, text).unwrap();
+        let args = ["serve", "--spec", &petstore, "--config", config_arg];
+        let out = codemode_within(&args, std::time::Duration::from_secs(60));
+        assert_refused(&out, message);
+        assert_refused(&out, &format!("invalid policy in config file {config_arg}"));
+    }
+    // A misspelt key is refused by name, too.
+    std::fs::write(&config, "[[deny]]\nmethdo = \"DELETE\"\n").unwrap();
+    let args = ["serve", "--spec", &petstore, "--config", config_arg];
+    let out = codemode_within(&args, std::time::Duration::from_secs(60));
+    assert_refused(&out, "methdo");
+}

@@ -16,7 +16,9 @@ pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
 pub use codemode_typescript as typescript;
 pub use codemode_upstream as upstream;
-pub use policy::{ConfirmFallback, PolicyConfig, PolicyError, RuleSpec, Verdict};
+pub use policy::{
+    ConfirmFallback, PolicyConfig, PolicyError, RuleLocation, RuleSpec, RuleTable, Verdict,
+};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -208,6 +210,22 @@ pub struct EngineConfig {
     pub audit: Option<Box<dyn std::io::Write + Send>>,
 }
 
+/// Prints every setting; credentials and header values are `Secret`s, which print
+/// `[redacted]`, and the audit writer is named, not printed.
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("sandbox", &self.sandbox)
+            .field("upstream", &self.upstream)
+            .field("session", &self.session)
+            .field("search_budget_tokens", &self.search_budget_tokens)
+            .field("policy", &self.policy)
+            .field("dry_run_skip_reads", &self.dry_run_skip_reads)
+            .field("audit", &self.audit.as_ref().map(|_| "a writer"))
+            .finish()
+    }
+}
+
 /// Per-run limits on upstream calls.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionSettings {
@@ -344,8 +362,14 @@ impl Engine {
             ),
             None => None,
         };
-        let policy = policy::Policy::new(&config.policy)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))?;
+        let policy = policy::Policy::new(&config.policy, &spec).map_err(|e| {
+            // The message names the rule; a bad glob's reason is its source.
+            let message = match std::error::Error::source(&e) {
+                Some(cause) => format!("{e}: {cause}"),
+                None => e.to_string(),
+            };
+            EngineError::InvalidRequest(message)
+        })?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 spec,

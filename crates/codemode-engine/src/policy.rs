@@ -1,10 +1,17 @@
 //! What an agent may call: read-only mode, allow/deny rules and confirmation rules, decided per
 //! operation before anything reaches the network.
+//!
+//! Rules are checked against the spec when the policy is built: a method that is not an HTTP
+//! method, a tag no operation carries or an operation the spec does not have is an error naming
+//! the rule and the nearest real name, because a misspelt deny rule would otherwise be off
+//! without a word.
+
+use std::fmt;
 
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 
-use crate::spec::{Method, Operation};
+use crate::spec::{Method, Operation, Spec};
 
 /// One rule as written in the config file. Every field given must match; an empty rule matches
 /// nothing (so a typo cannot allow everything).
@@ -49,11 +56,198 @@ pub enum ConfirmFallback {
     Allow,
 }
 
+/// Which list a rule is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleTable {
+    Allow,
+    Deny,
+    Confirm,
+}
+
+impl RuleTable {
+    /// The table's name in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleTable::Allow => "allow",
+            RuleTable::Deny => "deny",
+            RuleTable::Confirm => "confirm",
+        }
+    }
+}
+
+/// Where a rule is: its table and its place in it, printed as in the config file
+/// (`[[deny]] entry 2`, counting from 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleLocation {
+    pub table: RuleTable,
+    /// Index in the table, from 0.
+    pub index: usize,
+}
+
+impl fmt::Display for RuleLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[[{}]] entry {}", self.table.as_str(), self.index + 1)
+    }
+}
+
+/// A rule that cannot mean what was written.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid path glob {glob:?}: {message}")]
-pub struct PolicyError {
-    glob: String,
-    message: String,
+#[non_exhaustive]
+pub enum PolicyError {
+    #[error("{rule}: invalid path glob {glob:?}")]
+    PathGlob {
+        rule: RuleLocation,
+        glob: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error(
+        "{rule}: method {name:?} is not an HTTP method{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownMethod {
+        rule: RuleLocation,
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "{rule}: no operation has the tag {name:?}{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownTag {
+        rule: RuleLocation,
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "{rule}: the spec has no operation {name:?}{}",
+        did_you_mean(suggestion)
+    )]
+    UnknownOperation {
+        rule: RuleLocation,
+        name: String,
+        suggestion: Option<String>,
+    },
+}
+
+impl PolicyError {
+    /// The rule the error is about.
+    pub fn rule(&self) -> RuleLocation {
+        match self {
+            PolicyError::PathGlob { rule, .. }
+            | PolicyError::UnknownMethod { rule, .. }
+            | PolicyError::UnknownTag { rule, .. }
+            | PolicyError::UnknownOperation { rule, .. } => *rule,
+        }
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(name) => format!(" (did you mean {name:?}?)"),
+        None => String::new(),
+    }
+}
+
+/// The candidate nearest to `name` (case aside), when it is near enough to be a typo of it.
+fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let wanted = name.to_lowercase();
+    // One edit in four characters: `DELTE` is `DELETE`, but `FETCH` is not `PATCH`.
+    let most = (wanted.chars().count() / 4).max(1);
+    candidates
+        .into_iter()
+        .map(|candidate| {
+            let distance = strsim::damerau_levenshtein(&wanted, &candidate.to_lowercase());
+            (distance, candidate)
+        })
+        .filter(|(distance, _)| *distance <= most)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate.to_string())
+}
+
+/// Compiles a rule's path glob.
+fn path_matcher(
+    rule: &RuleSpec,
+    location: RuleLocation,
+) -> Result<Option<GlobMatcher>, PolicyError> {
+    let Some(glob) = &rule.path else {
+        return Ok(None);
+    };
+    let matcher = GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|source| PolicyError::PathGlob {
+            rule: location,
+            glob: glob.clone(),
+            source,
+        })?
+        .compile_matcher();
+    Ok(Some(matcher))
+}
+
+/// Checks one rule's path glob, and the names it uses against the spec.
+fn check_rule(spec: &Spec, rule: &RuleSpec, location: RuleLocation) -> Result<(), PolicyError> {
+    path_matcher(rule, location)?;
+    if let Some(name) = &rule.method
+        && Method::parse(name).is_none()
+    {
+        return Err(PolicyError::UnknownMethod {
+            rule: location,
+            name: name.clone(),
+            suggestion: nearest(name, Method::ALL.map(Method::as_str)),
+        });
+    }
+    if let Some(name) = &rule.tag {
+        let mut tags = spec.operations.iter().flat_map(|op| op.tags.iter());
+        if !tags.any(|tag| tag == name) {
+            let tags = spec.operations.iter().flat_map(|op| &op.tags);
+            return Err(PolicyError::UnknownTag {
+                rule: location,
+                name: name.clone(),
+                suggestion: nearest(name, tags.map(String::as_str)),
+            });
+        }
+    }
+    if let Some(name) = &rule.operation
+        && !spec.operations.iter().any(|op| names_operation(name, op))
+    {
+        let names = spec
+            .operations
+            .iter()
+            .flat_map(|op| std::iter::once(op.name.as_str()).chain(op.operation_id.as_deref()));
+        return Err(PolicyError::UnknownOperation {
+            rule: location,
+            name: name.clone(),
+            suggestion: nearest(name, names),
+        });
+    }
+    Ok(())
+}
+
+fn names_operation(name: &str, op: &Operation) -> bool {
+    name == op.name || op.operation_id.as_deref() == Some(name)
+}
+
+impl PolicyConfig {
+    /// Checks that every rule's path glob compiles and that it names real methods, tags and
+    /// operations of `spec`; the first rule that does not is the error.
+    pub fn check(&self, spec: &Spec) -> Result<(), PolicyError> {
+        for (table, rules) in self.tables() {
+            for (index, rule) in rules.iter().enumerate() {
+                check_rule(spec, rule, RuleLocation { table, index })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn tables(&self) -> [(RuleTable, &[RuleSpec]); 3] {
+        [
+            (RuleTable::Allow, &self.allow),
+            (RuleTable::Deny, &self.deny),
+            (RuleTable::Confirm, &self.confirm),
+        ]
+    }
 }
 
 struct Rule {
@@ -61,41 +255,28 @@ struct Rule {
     tag: Option<String>,
     path: Option<GlobMatcher>,
     operation: Option<String>,
-    always_false: bool,
+    /// An empty rule matches nothing, so that a rule with no keys cannot allow everything.
+    empty: bool,
 }
 
 impl Rule {
-    fn compile(spec: &RuleSpec) -> Result<Rule, PolicyError> {
-        let path = match &spec.path {
-            Some(glob) => Some(
-                GlobBuilder::new(glob)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|e| PolicyError {
-                        glob: glob.clone(),
-                        message: e.to_string(),
-                    })?
-                    .compile_matcher(),
-            ),
-            None => None,
-        };
-        let method = spec.method.as_deref().map(Method::parse);
+    /// Compiles a rule [`PolicyConfig::check`] has accepted.
+    fn compile(spec: &RuleSpec, location: RuleLocation) -> Result<Rule, PolicyError> {
+        let path = path_matcher(spec, location)?;
         Ok(Rule {
-            // An unknown method name can never match.
-            always_false: matches!(method, Some(None))
-                || (spec.method.is_none()
-                    && spec.tag.is_none()
-                    && spec.path.is_none()
-                    && spec.operation.is_none()),
-            method: method.flatten(),
+            method: spec.method.as_deref().and_then(Method::parse),
             tag: spec.tag.clone(),
             path,
             operation: spec.operation.clone(),
+            empty: spec.method.is_none()
+                && spec.tag.is_none()
+                && spec.path.is_none()
+                && spec.operation.is_none(),
         })
     }
 
     fn matches(&self, op: &Operation) -> bool {
-        if self.always_false {
+        if self.empty {
             return false;
         }
         self.method.is_none_or(|m| m == op.method)
@@ -107,7 +288,7 @@ impl Rule {
             && self
                 .operation
                 .as_ref()
-                .is_none_or(|n| *n == op.name || op.operation_id.as_deref() == Some(n))
+                .is_none_or(|n| names_operation(n, op))
     }
 }
 
@@ -132,18 +313,21 @@ pub enum Verdict {
 }
 
 impl Policy {
-    pub fn new(config: &PolicyConfig) -> Result<Policy, PolicyError> {
-        let compile = |rules: &[RuleSpec]| {
+    /// Checks the rules against `spec` ([`PolicyConfig::check`]) and compiles them.
+    pub fn new(config: &PolicyConfig, spec: &Spec) -> Result<Policy, PolicyError> {
+        config.check(spec)?;
+        let compile = |table: RuleTable, rules: &[RuleSpec]| {
             rules
                 .iter()
-                .map(Rule::compile)
+                .enumerate()
+                .map(|(index, rule)| Rule::compile(rule, RuleLocation { table, index }))
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Policy {
             read_only: config.read_only,
-            allow: compile(&config.allow)?,
-            deny: compile(&config.deny)?,
-            confirm: compile(&config.confirm)?,
+            allow: compile(RuleTable::Allow, &config.allow)?,
+            deny: compile(RuleTable::Deny, &config.deny)?,
+            confirm: compile(RuleTable::Confirm, &config.confirm)?,
             confirm_mutating: config.confirm_mutating,
             confirm_fallback: config.confirm_fallback,
         })
@@ -214,7 +398,7 @@ paths:
 
     fn verdicts(config: PolicyConfig) -> Vec<(String, Verdict)> {
         let spec = spec();
-        let policy = Policy::new(&config).unwrap();
+        let policy = Policy::new(&config, &spec).unwrap();
         spec.operations
             .iter()
             .map(|op| (op.name.clone(), policy.verdict(op)))
@@ -297,18 +481,124 @@ paths:
     }
 
     #[test]
-    fn empty_or_unknown_rules_match_nothing() {
+    fn empty_rules_match_nothing() {
         let v = verdicts(PolicyConfig {
-            deny: vec![
-                RuleSpec::default(),
-                RuleSpec {
-                    method: Some("FETCH".into()),
-                    ..Default::default()
-                },
-            ],
+            deny: vec![RuleSpec::default()],
             ..Default::default()
         });
         assert_eq!(allowed(&v).len(), 3);
+    }
+
+    /// The error for one rule in `table`, which must be refused.
+    fn refused(table: RuleTable, rule: RuleSpec) -> PolicyError {
+        let mut config = PolicyConfig::default();
+        // A good rule first, so the location must count.
+        let good = RuleSpec {
+            method: Some("GET".into()),
+            ..Default::default()
+        };
+        let list = match table {
+            RuleTable::Allow => &mut config.allow,
+            RuleTable::Deny => &mut config.deny,
+            RuleTable::Confirm => &mut config.confirm,
+        };
+        list.extend([good, rule]);
+        match Policy::new(&config, &spec()) {
+            Ok(_) => panic!("the rule was accepted"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn a_misspelt_method_fails_with_its_place_and_the_real_name() {
+        let error = refused(
+            RuleTable::Deny,
+            RuleSpec {
+                method: Some("DELTE".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"[[deny]] entry 2: method "DELTE" is not an HTTP method (did you mean "DELETE"?)"#
+        );
+        assert_eq!(
+            error.rule(),
+            RuleLocation {
+                table: RuleTable::Deny,
+                index: 1
+            }
+        );
+        let error = refused(
+            RuleTable::Allow,
+            RuleSpec {
+                method: Some("FETCH".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"[[allow]] entry 2: method "FETCH" is not an HTTP method"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_tag_fails_with_its_place_and_the_real_name() {
+        let error = refused(
+            RuleTable::Confirm,
+            RuleSpec {
+                tag: Some("admn".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"[[confirm]] entry 2: no operation has the tag "admn" (did you mean "admin"?)"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_operation_fails_with_its_place_and_the_real_name() {
+        let error = refused(
+            RuleTable::Deny,
+            RuleSpec {
+                operation: Some("deletePets".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"[[deny]] entry 2: the spec has no operation "deletePets" (did you mean "deletePet"?)"#
+        );
+        let error = refused(
+            RuleTable::Allow,
+            RuleSpec {
+                operation: Some("somethingElseEntirely".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"[[allow]] entry 2: the spec has no operation "somethingElseEntirely""#
+        );
+    }
+
+    #[test]
+    fn a_bad_glob_keeps_its_cause() {
+        let error = refused(
+            RuleTable::Deny,
+            RuleSpec {
+                path: Some("/pets/[".into()),
+                ..Default::default()
+            },
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("[[deny]] entry 2: invalid path glob"),
+            "{error}"
+        );
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]

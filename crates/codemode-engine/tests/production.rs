@@ -440,3 +440,26 @@ async fn audit_log_has_one_redacted_line_per_call() {
     }
     assert!(!log.contains(TOKEN));
 }
+
+#[tokio::test]
+async fn a_policy_typo_stops_the_engine_naming_the_rule() {
+    let spec = codemode_engine::spec::load_str("shop.yaml", SPEC).unwrap();
+    let config = EngineConfig {
+        policy: PolicyConfig {
+            deny: vec![RuleSpec {
+                method: Some("DELTE".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let error = match Engine::new(spec, config) {
+        Ok(_) => panic!("a deny rule with a misspelt method was accepted"),
+        Err(error) => error.to_string(),
+    };
+    assert_eq!(
+        error,
+        r#"invalid request: [[deny]] entry 1: method "DELTE" is not an HTTP method (did you mean "DELETE"?)"#
+    );
+}

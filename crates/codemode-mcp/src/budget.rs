@@ -32,8 +32,11 @@ fn tokenizer() -> &'static CoreBPE {
 }
 
 /// Builds the o200k tables on a blocking thread, so the first tool result does not wait ~0.3 s.
+/// Outside a tokio runtime it does nothing: the first count builds them.
 pub(crate) fn warm_up_tokenizer() {
-    tokio::task::spawn_blocking(tokenizer);
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn_blocking(tokenizer);
+    }
 }
 
 /// Counts o200k tokens of `text` (no special tokens).

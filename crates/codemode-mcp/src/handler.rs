@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::confirm::ElicitConfirm;
 use crate::per_operation::OperationTools;
 use crate::render::{error_result, outcome_result, text_within};
-use crate::tools::{EXECUTE_TOOL, SEARCH_TOOL};
+use crate::tools::{EXECUTE_TOOL, ExecuteArgs, SEARCH_TOOL, SearchArgs};
 use crate::{ServerConfig, ToolMode};
 
 /// What one server instance lists and how it maps tool names back to work.
@@ -35,19 +35,16 @@ pub struct ToolSet {
 }
 
 impl ToolSet {
-    /// Computes the tool list once; rmcp `Tool`s are parsed from the same JSON `tools_list_json` gives.
+    /// Computes the tool list once. Tools are typed from the start: none is parsed back from JSON,
+    /// so none can be dropped on the way (the tests check each against the MCP rules).
     pub fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
-        let (json_tools, operations) = match mode {
+        let (tools, operations) = match mode {
             ToolMode::CodeMode => (crate::code_mode_tools(engine), OperationTools::default()),
             ToolMode::PerOperation => {
-                let operations = crate::per_operation::operation_tools(engine);
-                (operations.tools.clone(), operations)
+                let mut operations = crate::per_operation::operation_tools(engine);
+                (std::mem::take(&mut operations.tools), operations)
             }
         };
-        let tools = json_tools
-            .into_iter()
-            .filter_map(|tool| serde_json::from_value::<Tool>(tool).ok())
-            .collect::<Vec<Tool>>();
         let index = tools
             .iter()
             .enumerate()
@@ -183,10 +180,8 @@ fn clip_name(name: &str) -> String {
 }
 
 async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> CallToolResult {
-    let query = non_empty_string(args, "query");
-    let code = non_empty_string(args, "code");
-    let limit = match optional_count(args, "limit") {
-        Ok(limit) => limit,
+    let SearchArgs { query, limit, code } = match SearchArgs::parse(args) {
+        Ok(args) => args,
         Err(message) => return error_result(message),
     };
     match (query, code) {
@@ -222,46 +217,22 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
 }
 
 async fn run_execute(engine: &Engine, call: CallContext, args: &JsonObject) -> CallToolResult {
-    let Some(code) = non_empty_string(args, "code") else {
-        return error_result("invalid arguments: `execute` needs `code`, the program to run");
-    };
-    let max_tokens = match optional_count(args, "max_tokens") {
-        Ok(value) => value.unwrap_or(call.budget),
+    let ExecuteArgs {
+        code,
+        max_tokens,
+        dry_run,
+    } = match ExecuteArgs::parse(args) {
+        Ok(args) => args,
         Err(message) => return error_result(message),
-    };
-    let dry_run = match args.get("dry_run") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(flag)) => *flag,
-        Some(_) => return error_result("invalid arguments: `dry_run` must be a boolean"),
     };
     let outcome = engine
         .execute(ExecuteRequest {
             code,
-            dry_run,
+            dry_run: dry_run.unwrap_or(false),
             confirm: call.confirm,
         })
         .await;
-    outcome_result(&outcome, max_tokens)
-}
-
-fn non_empty_string(args: &JsonObject, key: &str) -> Option<String> {
-    args.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .map(str::to_string)
-}
-
-/// A positive integer argument, absent or null meaning "not given".
-fn optional_count(args: &JsonObject, key: &str) -> Result<Option<usize>, String> {
-    match args.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => match value.as_u64() {
-            Some(n) if n > 0 => Ok(Some(usize::try_from(n).unwrap_or(usize::MAX))),
-            _ => Err(format!(
-                "invalid arguments: `{key}` must be a positive integer, got {value}"
-            )),
-        },
-    }
+    outcome_result(&outcome, max_tokens.unwrap_or(call.budget))
 }
 
 impl ServerHandler for CodemodeServer {

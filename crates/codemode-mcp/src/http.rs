@@ -1,10 +1,12 @@
-//! Streamable HTTP: the `/mcp` endpoint on axum, in front of rmcp's stateless JSON service.
+//! Streamable HTTP: the `/mcp` endpoint on axum, in front of rmcp's stateless JSON service, as a
+//! [`router`] an application can mount inside its own, and [`serve_http`] that binds and serves it.
 //!
-//! Before a request reaches rmcp it must pass, in order: Host validation and Origin validation
-//! (DNS rebinding protection; defaults to the loopback names on the bound port), then the bearer
-//! token when one is configured. The query string picks the tool mode: `?codemode=false` gives one
-//! tool per operation, `?codemode=true` the two code-mode tools, nothing the configured mode. The
-//! per-operation tool list is built on first use and then cached for the life of the server.
+//! Before a request reaches rmcp it must pass three tower layers, in order: Host validation and
+//! Origin validation (DNS rebinding protection; the defaults are the loopback names, on
+//! [`ServerConfig::public_port`] when it is known), then the bearer token when one is configured.
+//! The query string picks the tool mode: `?codemode=false` gives one tool per operation,
+//! `?codemode=true` the two code-mode tools, nothing the configured mode. The per-operation tool
+//! list is built on first use and then cached for the life of the router.
 //!
 //! `GET /healthz` answers load balancers and orchestrators without any of those checks: a probe
 //! comes with the node's address as Host and no token, and the answer says nothing but that the
@@ -17,10 +19,13 @@ use std::sync::{Arc, OnceLock};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use codemode_engine::Engine;
+use codemode_engine::upstream::Secret;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
@@ -43,23 +48,19 @@ pub async fn serve_http(
     serve_http_listener(engine, config, listener, shutdown).await
 }
 
-/// Serves on an already bound listener (tests bind 127.0.0.1:0) until `shutdown` completes;
-/// in-flight requests are finished first.
+/// Serves [`router`] on an already bound listener (tests bind 127.0.0.1:0) until `shutdown`
+/// completes; in-flight requests are finished first. The default Host and Origin lists use the
+/// listener's port unless `config.public_port` says otherwise (a proxy in front on another port).
 pub async fn serve_http_listener(
     engine: Arc<Engine>,
-    config: ServerConfig,
+    mut config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let local = listener.local_addr().map_err(ServeError::Http)?;
-    crate::budget::warm_up_tokenizer();
-    crate::prepare_search_answers(&engine, config.mode);
+    config.public_port.get_or_insert(local.port());
     let cancel = CancellationToken::new();
-    let state = Arc::new(Endpoint::new(engine, config, local.port(), cancel.clone()));
-    let app = axum::Router::new()
-        .route("/mcp", axum::routing::any(mcp_endpoint))
-        .route("/healthz", axum::routing::get(healthz))
-        .with_state(state);
+    let app = router_with_cancel(engine, config, cancel.clone());
     let stop = cancel.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -70,51 +71,100 @@ pub async fn serve_http_listener(
         .map_err(ServeError::Http)
 }
 
-/// Everything the endpoint needs, shared by all requests.
-struct Endpoint {
-    engine: Arc<Engine>,
-    config: ServerConfig,
-    allowed_hosts: Vec<String>,
-    allowed_origins: Vec<String>,
-    cancel: CancellationToken,
-    code_mode: OnceLock<McpService>,
-    per_operation: OnceLock<McpService>,
+/// The MCP server as an axum [`Router`](axum::Router) with two routes, `/mcp` (behind the Host,
+/// Origin and bearer-token layers) and `/healthz` (behind none), ready to `merge` into an
+/// application or `nest` under a prefix.
+///
+/// The default Host and Origin lists are the loopback names on `config.public_port`, the port
+/// clients connect to; with no port, Hosts naming a loopback address on any port and port-less
+/// loopback Origins. An application
+/// reached under another name lists it in `allowed_hosts` (and `allowed_origins` for browsers).
+///
+/// Starts warming up the tokenizer and the search answers on blocking threads when called inside
+/// a tokio runtime, so the first requests do not pay for them. Answers are stateless JSON (no
+/// session, no open stream), so the application's own graceful shutdown is enough to drain them.
+pub fn router(engine: Arc<Engine>, config: ServerConfig) -> axum::Router {
+    router_with_cancel(engine, config, CancellationToken::new())
 }
 
-impl Endpoint {
-    fn new(
-        engine: Arc<Engine>,
-        config: ServerConfig,
-        port: u16,
-        cancel: CancellationToken,
-    ) -> Endpoint {
+fn router_with_cancel(
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    cancel: CancellationToken,
+) -> axum::Router {
+    crate::budget::warm_up_tokenizer();
+    crate::prepare_search_answers(&engine, config.mode);
+    let access = Arc::new(Access::new(&config));
+    let endpoint = Arc::new(Endpoint {
+        engine,
+        config,
+        cancel,
+        code_mode: OnceLock::new(),
+        per_operation: OnceLock::new(),
+    });
+    // The last layer added runs first: Host, then Origin, then the token.
+    let mcp = axum::Router::new()
+        .route("/mcp", axum::routing::any(mcp_endpoint))
+        .with_state(endpoint)
+        .route_layer(middleware::from_fn_with_state(
+            access.clone(),
+            require_token,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            access.clone(),
+            require_origin,
+        ))
+        .route_layer(middleware::from_fn_with_state(access, require_host));
+    axum::Router::new()
+        .route("/healthz", axum::routing::get(healthz))
+        .merge(mcp)
+}
+
+/// What the access layers check, resolved once from the config.
+struct Access {
+    allowed_hosts: Vec<String>,
+    allowed_origins: Vec<String>,
+    auth_token: Option<Secret>,
+}
+
+impl Access {
+    fn new(config: &ServerConfig) -> Access {
+        let port = config.public_port;
+        let on_port = |name: &str, scheme: &str| match port {
+            Some(port) => format!("{scheme}{name}:{port}"),
+            None => format!("{scheme}{name}"),
+        };
         let allowed_hosts = if config.allowed_hosts.is_empty() {
-            loopback_names()
-                .iter()
-                .map(|h| format!("{h}:{port}"))
-                .collect()
+            loopback_names().iter().map(|h| on_port(h, "")).collect()
         } else {
             config.allowed_hosts.clone()
         };
         let allowed_origins = if config.allowed_origins.is_empty() {
             loopback_names()
                 .iter()
-                .map(|h| format!("http://{h}:{port}"))
+                .map(|h| on_port(h, "http://"))
                 .collect()
         } else {
             config.allowed_origins.clone()
         };
-        Endpoint {
-            engine,
-            config,
+        Access {
             allowed_hosts,
             allowed_origins,
-            cancel,
-            code_mode: OnceLock::new(),
-            per_operation: OnceLock::new(),
+            auth_token: config.auth_token.clone(),
         }
     }
+}
 
+/// Everything the endpoint needs, shared by all requests.
+struct Endpoint {
+    engine: Arc<Engine>,
+    config: ServerConfig,
+    cancel: CancellationToken,
+    code_mode: OnceLock<McpService>,
+    per_operation: OnceLock<McpService>,
+}
+
+impl Endpoint {
     /// The rmcp service for `mode`, built (tool list included) on first use.
     fn service(&self, mode: ToolMode) -> McpService {
         let cell = match mode {
@@ -128,7 +178,8 @@ impl Endpoint {
         let tools = Arc::new(ToolSet::build(&self.engine, mode));
         // Stateless HTTP: a server-to-client request (elicitation) could never be answered.
         let server = CodemodeServer::new(self.engine.clone(), tools, &self.config, false);
-        // Host/Origin checks are done here, before rmcp, with our own defaults; rmcp's are off.
+        // Host/Origin checks are done by our layers, before rmcp, with our own defaults; rmcp's
+        // are off.
         let rmcp_config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
@@ -150,9 +201,6 @@ fn loopback_names() -> [&'static str; 3] {
 }
 
 async fn mcp_endpoint(State(endpoint): State<Arc<Endpoint>>, request: Request) -> Response {
-    if let Some(rejection) = rejection(&endpoint, &request) {
-        return rejection;
-    }
     let mode = mode_from_query(request.uri().query()).unwrap_or(endpoint.config.mode);
     let mut service = endpoint.service(mode);
     match service.call(request).await {
@@ -172,35 +220,53 @@ async fn healthz() -> Response {
         .into_response()
 }
 
-/// Checks Host, Origin, then the bearer token; the answer to send when one fails.
-fn rejection(endpoint: &Endpoint, request: &Request) -> Option<Response> {
-    let headers = request.headers();
-    let host = headers
+/// The Host layer: a request whose Host (or absolute-form authority) is not allowed stops here.
+async fn require_host(State(access): State<Arc<Access>>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .or_else(|| request.uri().authority().map(|a| a.to_string()));
     if !host
         .as_deref()
-        .is_some_and(|h| host_allowed(h, &endpoint.allowed_hosts))
+        .is_some_and(|h| host_allowed(h, &access.allowed_hosts))
     {
-        return Some(reject(
+        return reject(
             StatusCode::FORBIDDEN,
             "forbidden: the Host header is not an allowed host",
-        ));
+        );
     }
-    if let Some(origin) = headers.get(header::ORIGIN)
+    next.run(request).await
+}
+
+/// The Origin layer: requests without an Origin (non-browser clients) pass.
+async fn require_origin(
+    State(access): State<Arc<Access>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(origin) = request.headers().get(header::ORIGIN)
         && !origin
             .to_str()
-            .is_ok_and(|o| origin_allowed(o, &endpoint.allowed_origins))
+            .is_ok_and(|o| origin_allowed(o, &access.allowed_origins))
     {
-        return Some(reject(
+        return reject(
             StatusCode::FORBIDDEN,
             "forbidden: the Origin header is not an allowed origin",
-        ));
+        );
     }
-    if let Some(token) = &endpoint.config.auth_token
-        && !bearer_matches(headers, token.expose())
+    next.run(request).await
+}
+
+/// The bearer-token layer: a no-op when no token is configured.
+async fn require_token(
+    State(access): State<Arc<Access>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(token) = &access.auth_token
+        && !bearer_matches(request.headers(), token.expose())
     {
         let mut response = reject(
             StatusCode::UNAUTHORIZED,
@@ -210,9 +276,9 @@ fn rejection(endpoint: &Endpoint, request: &Request) -> Option<Response> {
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer"),
         );
-        return Some(response);
+        return response;
     }
-    None
+    next.run(request).await
 }
 
 /// `?codemode=false` → per operation, `?codemode=true` → code mode, anything else → configured.
@@ -264,7 +330,8 @@ pub(crate) fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
     })
 }
 
-/// Compares the presented token in constant time (no early exit on the first differing byte).
+/// Compares the presented token with `subtle`, in time that does not depend on where the two
+/// differ (only on their lengths, which a token's format gives away anyway).
 fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
     let Some(presented) = headers
         .get(header::AUTHORIZATION)
@@ -276,12 +343,11 @@ fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
     else {
         return false;
     };
-    let (a, b) = (presented.trim().as_bytes(), expected.as_bytes());
-    let mut difference = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        difference |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    difference == 0
+    presented
+        .trim()
+        .as_bytes()
+        .ct_eq(expected.as_bytes())
+        .into()
 }
 
 /// A JSON-RPC error body, so clients that parse every response still get a readable reason.
@@ -348,6 +414,36 @@ mod tests {
         );
         assert_eq!(mode_from_query(Some("codemode=maybe")), None);
         assert_eq!(mode_from_query(None), None);
+    }
+
+    #[test]
+    fn default_lists_follow_the_public_port() {
+        let on_8080 = Access::new(&ServerConfig {
+            public_port: Some(8080),
+            ..ServerConfig::default()
+        });
+        assert!(host_allowed("localhost:8080", &on_8080.allowed_hosts));
+        assert!(!host_allowed("localhost:9090", &on_8080.allowed_hosts));
+        assert!(origin_allowed(
+            "http://127.0.0.1:8080",
+            &on_8080.allowed_origins
+        ));
+        // Mounted with no port known: the loopback names on any port, and no other name.
+        let anywhere = Access::new(&ServerConfig::default());
+        assert!(host_allowed("localhost:9090", &anywhere.allowed_hosts));
+        assert!(host_allowed("[::1]:3000", &anywhere.allowed_hosts));
+        assert!(!host_allowed(
+            "evil.example.com:9090",
+            &anywhere.allowed_hosts
+        ));
+        assert!(origin_allowed(
+            "http://localhost",
+            &anywhere.allowed_origins
+        ));
+        assert!(!origin_allowed(
+            "http://localhost:9090",
+            &anywhere.allowed_origins
+        ));
     }
 
     #[test]

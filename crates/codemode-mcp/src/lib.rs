@@ -2,10 +2,10 @@
 //! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
 //! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
-//! and the HTTP shell around rmcp: Host and Origin validation, an optional bearer token, a request
-//! size limit and graceful shutdown. Key types: [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must
-//! not know OpenAPI parsing, TypeScript, search ranking, the sandbox or how upstream calls are made:
-//! all of that is behind [`Engine`].
+//! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
+//! validation, an optional bearer token, a request size limit and graceful shutdown. Key types:
+//! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
+//! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
 
 mod budget;
 mod confirm;
@@ -24,8 +24,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
-pub use http::{serve_http, serve_http_listener};
+pub use http::{router, serve_http, serve_http_listener};
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
+pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
 
 use handler::{CodemodeServer, ToolSet};
 
@@ -46,16 +47,24 @@ pub struct ServerConfig {
     /// Token budget of every tool result (o200k); `execute` may lower or raise it per call.
     pub output_budget_tokens: usize,
     /// HTTP only: accepted `Host` values, `host` (any port) or `host:port`; `*` accepts any.
-    /// Empty means localhost, 127.0.0.1 and [::1] on the bound port.
+    /// Empty means `localhost`, `127.0.0.1` and `[::1]` on [`Self::public_port`].
     pub allowed_hosts: Vec<String>,
     /// HTTP only: accepted `Origin` values (`http://localhost:8080`); `*` accepts any. Requests
-    /// without an Origin (non-browser clients) pass. Empty means the loopback origins on the bound port.
+    /// without an Origin (non-browser clients) pass. Empty means the loopback origins on
+    /// [`Self::public_port`].
     pub allowed_origins: Vec<String>,
     /// HTTP only: when set, every request to the MCP endpoint needs `Authorization: Bearer <token>`.
     /// A `Secret`, so `Debug` of the config never prints it.
     pub auth_token: Option<codemode_engine::upstream::Secret>,
     /// HTTP only: largest accepted request body.
     pub max_request_bytes: usize,
+    /// HTTP only: the port clients connect to, which the default Host and Origin lists need
+    /// (`localhost:<port>`, `http://localhost:<port>`; another port on localhost is another
+    /// server). [`serve_http`] fills it from the bound listener when `None`; an application that
+    /// mounts [`router`] sets it to its own port. `None` with empty lists accepts Host values
+    /// naming a loopback address on any port, and only port-less loopback Origins (so a browser
+    /// client needs the port or `allowed_origins`).
+    pub public_port: Option<u16>,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -70,6 +79,7 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             auth_token: None,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            public_port: None,
         }
     }
 }
@@ -122,12 +132,20 @@ where
 }
 
 /// Makes the search answers' declaration pieces on a blocking thread, so that no search pays for
-/// making them; searches before it is done make what they need themselves.
+/// making them; searches before it is done make what they need themselves. Outside a tokio
+/// runtime (a router built before the runtime starts) it does nothing.
 fn prepare_search_answers(engine: &Arc<Engine>, mode: ToolMode) {
-    if mode == ToolMode::CodeMode {
+    if mode == ToolMode::CodeMode
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
         let engine = engine.clone();
-        tokio::task::spawn_blocking(move || engine.prepare_search_answers());
+        runtime.spawn_blocking(move || engine.prepare_search_answers());
     }
+}
+
+/// The tool definitions tools/list returns for this engine and mode, typed.
+pub fn tool_definitions(engine: &Engine, config: &ServerConfig) -> Vec<rmcp::model::Tool> {
+    ToolSet::build(engine, config.mode).tools
 }
 
 /// Exactly what tools/list returns for this engine and mode: `{"tools": [...]}`.
@@ -137,7 +155,7 @@ pub fn tools_list_json(engine: &Engine, config: &ServerConfig) -> Value {
 }
 
 /// The two code-mode tool definitions.
-fn code_mode_tools(engine: &Engine) -> Vec<Value> {
+fn code_mode_tools(engine: &Engine) -> Vec<rmcp::model::Tool> {
     vec![tools::search_tool(engine), tools::execute_tool(engine)]
 }
 

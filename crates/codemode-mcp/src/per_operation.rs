@@ -9,8 +9,11 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use std::sync::Arc;
+
 use codemode_engine::Engine;
 use codemode_engine::spec::{self, ArgumentSource, Method, Operation, Spec};
+use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value, json};
 
 /// The longest tool name MCP clients accept.
@@ -24,8 +27,9 @@ const MAX_PROPERTY_DESCRIPTION_CHARS: usize = 200;
 /// The per-operation tools, computed once at server start.
 #[derive(Debug, Clone, Default)]
 pub struct OperationTools {
-    /// Tool definitions in spec order, exactly as tools/list returns them.
-    pub tools: Vec<Value>,
+    /// Tool definitions in spec order, exactly as tools/list returns them (moved into the
+    /// `ToolSet` when it is built).
+    pub tools: Vec<Tool>,
     /// Tool name → operation name (`Operation::name`).
     pub operation_by_tool: HashMap<String, String>,
 }
@@ -46,19 +50,20 @@ pub fn operation_tools(engine: &Engine) -> OperationTools {
     out
 }
 
-fn operation_tool(spec: &Spec, operation: &Operation, name: &str) -> Value {
+fn operation_tool(spec: &Spec, operation: &Operation, name: &str) -> Tool {
     let mutating = operation.method.is_mutating();
-    json!({
-        "name": name,
-        "description": operation_description(operation),
-        "inputSchema": input_schema(spec, operation),
-        "annotations": {
-            "readOnlyHint": !mutating,
-            "destructiveHint": mutating,
-            "idempotentHint": is_idempotent(operation.method),
-            "openWorldHint": true
-        }
-    })
+    Tool::new(
+        name.to_string(),
+        operation_description(operation),
+        Arc::new(input_schema(spec, operation)),
+    )
+    .with_annotations(
+        ToolAnnotations::new()
+            .read_only(!mutating)
+            .destructive(mutating)
+            .idempotent(is_idempotent(operation.method))
+            .open_world(true),
+    )
 }
 
 fn is_idempotent(method: Method) -> bool {
@@ -92,7 +97,7 @@ fn clip_chars(text: &str, max: usize) -> String {
 
 /// The input schema: an object keyed like `Operation::arguments`, with referenced components
 /// copied under `$defs`.
-pub fn input_schema(spec: &Spec, operation: &Operation) -> Value {
+pub fn input_schema(spec: &Spec, operation: &Operation) -> Map<String, Value> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for argument in operation.arguments() {
@@ -143,7 +148,7 @@ pub fn input_schema(spec: &Spec, operation: &Operation) -> Value {
     if !defs.is_empty() {
         root.insert("$defs".into(), Value::Object(defs));
     }
-    Value::Object(root)
+    root
 }
 
 /// Copies every component schema reachable from `root` (transitively, each once), sanitized.

@@ -188,6 +188,35 @@ async fn health_probes_need_no_host_or_token_and_learn_nothing() {
 }
 
 #[tokio::test]
+async fn the_checks_run_host_then_origin_then_token() {
+    let config = ServerConfig {
+        auth_token: Some("s3cret-token".into()),
+        ..ServerConfig::default()
+    };
+    let server = start_http(build_engine(PETSTORE, None), config).await;
+    let bad_origin = ("origin", "http://evil.example.com");
+    let (status, _, body) = post(
+        &server.url(),
+        INITIALIZE,
+        &[("host", "evil.example.com"), bad_origin],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("the Host header"), "{body}");
+    let (status, _, body) = post(&server.url(), INITIALIZE, &[bad_origin]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("the Origin header"), "{body}");
+    let (status, _, body) = post(&server.url(), INITIALIZE, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let value: Value = serde_json::from_str(&body).expect("a JSON-RPC error body");
+    assert_eq!(
+        value["error"]["message"],
+        "unauthorized: a valid bearer token is required"
+    );
+    server.stop().await.expect("stops cleanly");
+}
+
+#[tokio::test]
 async fn oversized_requests_are_refused() {
     let config = ServerConfig {
         max_request_bytes: 4096,

@@ -8,4 +8,5 @@ mod clients;
 mod conformance;
 mod http;
 mod in_process;
+mod mount;
 mod tools_list;

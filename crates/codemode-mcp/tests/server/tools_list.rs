@@ -3,11 +3,13 @@
 use std::collections::HashSet;
 
 use codemode_mcp::{
-    ServerConfig, ToolMode, is_valid_tool_name, tools_list_json, tools_list_tokens,
+    ServerConfig, ToolMode, check_tool_definition, is_valid_tool_name, tool_definitions,
+    tools_list_json, tools_list_tokens,
 };
+use rmcp::model::Tool;
 use serde_json::Value;
 
-use crate::support::{PETSTORE, build_engine, cloudflare_spec_text};
+use crate::support::{PETSTORE, build_engine, cloudflare_spec_text, workspace_root};
 
 const MAX_CODE_MODE_TOKENS: usize = 1000;
 
@@ -147,5 +149,58 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         }
         Value::Array(items) => items.iter().for_each(|i| collect_refs(i, out)),
         _ => {}
+    }
+}
+
+/// A real spec from `../shared/specs`, as text.
+fn shared_spec(name: &str) -> String {
+    let path = workspace_root().join("../shared/specs").join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("{} is readable: {error}", path.display()))
+}
+
+/// Every definition follows the MCP rules ([`check_tool_definition`]), its input schema is valid
+/// JSON Schema 2020-12 (MCP's default dialect), and it survives the trip through JSON unchanged:
+/// a malformed definition fails here, not in a client's request.
+fn assert_well_formed(tools: &[Tool], what: &str) {
+    assert!(!tools.is_empty(), "{what}: no tools");
+    for tool in tools {
+        if let Err(error) = check_tool_definition(tool) {
+            panic!("{what}: {error}");
+        }
+        let schema = Value::Object(tool.input_schema.as_ref().clone());
+        if let Err(error) = jsonschema::draft202012::meta::validate(&schema) {
+            panic!(
+                "{what}: tool {:?}: the input schema is not JSON Schema 2020-12: {error}",
+                tool.name
+            );
+        }
+        let json = serde_json::to_value(tool).expect("a tool serializes");
+        let back: Tool = serde_json::from_value(json).expect("a tool reads back");
+        assert_eq!(
+            &back, tool,
+            "{what}: tool {:?} changes through JSON",
+            tool.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_tool_definition_follows_the_mcp_rules() {
+    let specs = [
+        ("the fixture", PETSTORE.to_string()),
+        ("petstore3", shared_spec("petstore3-openapi.yaml")),
+        ("stripe", shared_spec("stripe-spec3.yaml")),
+    ];
+    for (name, text) in specs {
+        let engine = build_engine(&text, None);
+        for config in [ServerConfig::default(), per_operation()] {
+            let tools = tool_definitions(&engine, &config);
+            assert_well_formed(&tools, &format!("{name}, {:?}", config.mode));
+            if config.mode == ToolMode::CodeMode {
+                let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+                assert_eq!(names, ["search", "execute"]);
+            }
+        }
     }
 }
