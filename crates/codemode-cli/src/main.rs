@@ -4,6 +4,7 @@
 mod config;
 mod demo;
 mod example_upstream;
+mod fetch;
 mod inspect;
 mod options;
 mod output;
