@@ -656,3 +656,97 @@ fn audit_lines_carry_the_time_of_their_own_call() {
         );
     }
 }
+
+/// Serves `files` (path → body) over HTTP/1.1 on 127.0.0.1 for the rest of the test process;
+/// returns the base URL. Each connection gets one answer and is closed.
+fn serve_spec_files(files: Vec<(&'static str, String)>) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            // A client that stops talking must not stall the server for the next one.
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+            let response = match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_string(),
+            };
+            let mut stream = reader.into_inner();
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    base
+}
+
+const URL_SPEC: &str = r##"{"openapi": "3.0.0", "info": {"title": "Remote pets", "version": "1"},
+  "paths": {"/pets": {"get": {"operationId": "listPets", "summary": "List pets",
+    "responses": {"200": {"description": "ok", "content": {"application/json":
+      {"schema": {"type": "array", "items": {"$ref": "models.json#/Pet"}}}}}}}}}}"##;
+const URL_MODELS: &str =
+    r#"{"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}"#;
+
+#[test]
+fn a_spec_at_a_url_loads_with_its_relative_refs_when_allowed() {
+    let base = serve_spec_files(vec![
+        ("/api/spec.json", URL_SPEC.to_string()),
+        ("/api/models.json", URL_MODELS.to_string()),
+    ]);
+    let url = format!("{base}/api/spec.json");
+    let out = codemode(&[
+        "search",
+        "--spec",
+        &url,
+        "--allow-remote-refs",
+        "--json",
+        "list pets",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["results"][0]["name"], "listPets");
+
+    // Without the flag the spec itself is fetched, and its relative reference refused.
+    let out = codemode(&["search", "--spec", &url, "list pets"]);
+    assert_refused(
+        &out,
+        "$ref \"models.json#/Pet\": refused: a spec loaded from a URL may only use relative \
+         references with --allow-remote-refs",
+    );
+
+    let out = codemode(&["search", "--spec", &format!("{base}/absent.json"), "x"]);
+    assert_refused(&out, "/absent.json: fetch failed: HTTP 404 Not Found");
+}
+
+#[test]
+fn a_spec_url_that_cannot_be_reached_says_why() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/spec.json");
+    let out = codemode(&["search", "--spec", &url, "list pets"]);
+    let err = stderr(&out);
+    assert_refused(
+        &out,
+        &format!("error: cannot read {url}: fetch failed: error sending request"),
+    );
+    // The cause, once: not "error sending request" alone, and not repeated.
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert_eq!(err.matches("error sending request").count(), 1, "{err}");
+    assert_eq!(err.matches("onnection refused").count(), 1, "{err}");
+}
