@@ -4,6 +4,7 @@
 mod bookshop;
 mod config;
 mod demo;
+mod fetch;
 mod inspect;
 mod options;
 mod output;

@@ -1081,3 +1081,63 @@ fn a_policy_typo_in_the_config_file_stops_serve_naming_the_rule() {
     let out = codemode_within(&args, std::time::Duration::from_secs(60));
     assert_refused(&out, "methdo");
 }
+
+const URL_SPEC: &str = r##"{"openapi": "3.0.0", "info": {"title": "Remote pets", "version": "1"},
+  "paths": {"/pets": {"get": {"operationId": "listPets", "summary": "List pets",
+    "responses": {"200": {"description": "ok", "content": {"application/json":
+      {"schema": {"type": "array", "items": {"$ref": "models.json#/Pet"}}}}}}}}}}"##;
+const URL_MODELS: &str =
+    r#"{"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}"#;
+
+#[test]
+fn a_spec_at_a_url_loads_with_its_relative_refs_when_allowed() {
+    let server = codemode_test_support::FileServer::start(vec![
+        ("/api/spec.json".into(), URL_SPEC.into()),
+        ("/api/models.json".into(), URL_MODELS.into()),
+    ]);
+    let base = server.url();
+    let url = format!("{base}/api/spec.json");
+    let out = codemode(&[
+        "search",
+        "--spec",
+        &url,
+        "--allow-remote-refs",
+        "--json",
+        "list pets",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["results"][0]["name"], "listPets");
+
+    // Without the flag the spec itself is fetched, and its relative reference refused.
+    let out = codemode(&["search", "--spec", &url, "list pets"]);
+    assert_refused(
+        &out,
+        "$ref \"models.json#/Pet\": refused: a spec loaded from a URL may only use relative \
+         references with --allow-remote-refs",
+    );
+
+    let out = codemode(&["search", "--spec", &format!("{base}/absent.json"), "x"]);
+    assert_refused(&out, "/absent.json: fetch failed: HTTP 404 Not Found");
+}
+
+#[test]
+fn a_spec_url_that_cannot_be_reached_says_why() {
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/spec.json");
+    let out = codemode(&["search", "--spec", &url, "list pets"]);
+    let err = stderr(&out);
+    assert_refused(
+        &out,
+        &format!("error: cannot read {url}: fetch failed: error sending request"),
+    );
+    // The cause, once: not "error sending request" alone, and not repeated.
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+    assert_eq!(err.matches("error sending request").count(), 1, "{err}");
+    assert_eq!(err.matches("onnection refused").count(), 1, "{err}");
+}

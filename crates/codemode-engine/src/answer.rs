@@ -10,14 +10,13 @@ use std::sync::OnceLock;
 
 use codemode_typescript::{AnswerOperation, AnswerRequest, count_tokens};
 
-use crate::spec::Operation;
+use crate::spec::{Operation, OperationId};
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
 
 /// An operation a search found, in the order the answer lists it.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
-    /// Index into `spec.operations`.
-    pub operation: usize,
+    pub operation: OperationId,
     pub score: f64,
     /// The best operation of the task or of one of its steps, or one the query named.
     pub primary: bool,
@@ -26,7 +25,7 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    pub(crate) fn ranked(operation: usize, score: f64) -> Candidate {
+    pub(crate) fn ranked(operation: OperationId, score: f64) -> Candidate {
         Candidate {
             operation,
             score,
@@ -49,12 +48,13 @@ pub(crate) fn render(
     let spec = &inner.spec;
     let ranked: Vec<Ranked<'_>> = candidates
         .iter()
-        .filter_map(|c| {
-            spec.operations.get(c.operation).map(|op| Ranked {
+        .map(|c| {
+            let op = spec.operation(c.operation);
+            Ranked {
                 candidate: c,
                 op,
                 blocked: blocked_reason(inner, op),
-            })
+            }
         })
         .collect();
     if ranked.is_empty() && types.is_empty() {
@@ -89,7 +89,7 @@ pub(crate) fn render(
         operations: to_declare
             .iter()
             .map(|r| AnswerOperation {
-                index: r.candidate.operation,
+                operation: r.candidate.operation,
                 primary: r.candidate.primary,
                 overhead_tokens: header_tokens(inner, r, multi_step),
                 listed_tokens: listed_tokens(inner, r),
@@ -294,12 +294,12 @@ impl LineTokens {
         }
     }
 
-    fn header(&self, operation: usize, line: impl FnOnce() -> String) -> usize {
-        Self::cached(&self.header, operation, line)
+    fn header(&self, operation: OperationId, line: impl FnOnce() -> String) -> usize {
+        Self::cached(&self.header, operation.index(), line)
     }
 
-    fn listed(&self, operation: usize, line: impl FnOnce() -> String) -> usize {
-        Self::cached(&self.listed, operation, line)
+    fn listed(&self, operation: OperationId, line: impl FnOnce() -> String) -> usize {
+        Self::cached(&self.listed, operation.index(), line)
     }
 
     fn cached(slots: &[OnceLock<usize>], index: usize, line: impl FnOnce() -> String) -> usize {

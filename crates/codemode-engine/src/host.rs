@@ -724,7 +724,7 @@ impl Host for DiscoveryHost {
                     .map_err(|e| HostError::new("Error", e.to_string()))?;
                 Ok(Value::Array(
                     hits.iter()
-                        .filter_map(|h| spec.operations.get(h.operation).map(|op| (op, h.score)))
+                        .map(|h| (spec.operation(h.operation), h.score))
                         .map(|(op, score)| {
                             let mut v = operation_summary(op);
                             v["score"] = json!((score * 1000.0).round() / 1000.0);

@@ -507,16 +507,16 @@ impl Engine {
     }
 
     /// The operations a query names, when every part of it is a name (see [`Engine::search`]).
-    fn named_operations(&self, query: &str) -> Option<Vec<usize>> {
+    fn named_operations(&self, query: &str) -> Option<Vec<spec::OperationId>> {
         let spec = &self.inner.spec;
-        if let Some(index) = spec.find_index(query.trim()) {
-            return Some(vec![index]);
+        if let Some(id) = spec.find_id(query.trim()) {
+            return Some(vec![id]);
         }
         let mut named = Vec::new();
         for part in query_names(query).take(MAX_SEARCH_LIMIT + 1) {
-            let index = spec.find_index(part)?;
-            if !named.contains(&index) {
-                named.push(index);
+            let id = spec.find_id(part)?;
+            if !named.contains(&id) {
+                named.push(id);
             }
         }
         (!named.is_empty() && named.len() <= MAX_SEARCH_LIMIT).then_some(named)
@@ -551,13 +551,7 @@ impl Engine {
         let hits = self.ranked(&request.query, search_limit(request))?;
         Ok(hits
             .iter()
-            .filter_map(|h| {
-                self.inner
-                    .spec
-                    .operations
-                    .get(h.operation)
-                    .map(|op| (op, h.score))
-            })
+            .map(|h| (self.inner.spec.operation(h.operation), h.score))
             .map(|(op, score)| SearchHit {
                 name: op.name.clone(),
                 method: op.method.as_str().to_string(),

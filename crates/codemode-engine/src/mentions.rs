@@ -4,13 +4,13 @@
 
 use codemode_typescript::TypeNames;
 
-use crate::spec::{Method, Spec};
+use crate::spec::{Method, OperationId, Spec};
 
 /// What a query names, and what is left of it to rank.
 #[derive(Debug, Default)]
 pub(crate) struct Mentions {
-    /// Operations named (indices into `spec.operations`), in the order the query names them.
-    pub operations: Vec<usize>,
+    /// Operations named, in the order the query names them.
+    pub operations: Vec<OperationId>,
     /// Component schemas named by their TypeScript (or spec) name.
     pub types: Vec<String>,
     /// The query without the operation names (type names stay: they are words of the task too).
@@ -33,17 +33,17 @@ pub(crate) fn find(spec: &Spec, type_names: &TypeNames, query: &str) -> Mentions
             && Method::parse(word).is_some()
             && word.chars().all(|c| c.is_ascii_uppercase())
             && let Some(path) = words.get(i + 1).map(|w| bare(w))
-            && let Some(index) = spec.find_index(&format!("{word} {path}"))
+            && let Some(id) = spec.find_id(&format!("{word} {path}"))
         {
-            push_unique(&mut mentions.operations, index);
+            push_unique(&mut mentions.operations, id);
             i += 2;
             continue;
         }
         if budget_left
             && looks_like_operation_name(word)
-            && let Some(index) = spec.find_index(word)
+            && let Some(id) = spec.find_id(word)
         {
-            push_unique(&mut mentions.operations, index);
+            push_unique(&mut mentions.operations, id);
             i += 1;
             continue;
         }
@@ -63,9 +63,9 @@ pub(crate) fn find(spec: &Spec, type_names: &TypeNames, query: &str) -> Mentions
     mentions
 }
 
-fn push_unique(list: &mut Vec<usize>, index: usize) {
-    if !list.contains(&index) {
-        list.push(index);
+fn push_unique(list: &mut Vec<OperationId>, id: OperationId) {
+    if !list.contains(&id) {
+        list.push(id);
     }
 }
 

@@ -117,9 +117,9 @@ fn describe_miss(spec: &Spec, index: &Index, r: &Ranked<'_>) -> Result<String, E
 fn explain(spec: &Spec, index: &Index, query: &Query, hits: &[Hit]) -> String {
     let mut out = String::new();
     let gold_op = spec
-        .operations
-        .iter()
-        .position(|op| query.gold.contains(&op.key()));
+        .iter_operations()
+        .find(|(_, op)| query.gold.contains(&op.key()))
+        .map(|(id, _)| id);
     for op in gold_op.into_iter().chain(hits.iter().map(|h| h.operation)) {
         let terms: Vec<String> = index
             .explain(&query.text, op)
@@ -128,7 +128,7 @@ fn explain(spec: &Spec, index: &Index, query: &Query, hits: &[Hit]) -> String {
             .collect();
         out.push_str(&format!(
             "\n      {} [{}]",
-            spec.operations[op].key(),
+            spec.operation(op).key(),
             terms.join(" ")
         ));
     }

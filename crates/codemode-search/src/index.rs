@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codemode_spec::{Method, Operation, Spec};
+use codemode_spec::{Method, Operation, OperationId, Spec};
 use serde_json::Value;
 
 use crate::text::{self, Analyzer, QueryWords};
@@ -263,6 +263,8 @@ pub struct Index {
     /// Per stemmed word (indexed or not): related indexed terms (synonyms) and their weight.
     related: HashMap<Box<str>, Vec<(u32, f32)>>,
     methods: Vec<Method>,
+    /// Per operation: its id in the spec, what hits carry.
+    ids: Vec<OperationId>,
     /// Lowercased tags per operation, for the tag filter.
     tags: Vec<Vec<String>>,
     /// Query-independent score multiplier per operation.
@@ -663,6 +665,7 @@ impl Index {
             idf,
             related,
             methods: spec.operations.iter().map(|op| op.method).collect(),
+            ids: spec.operation_ids().collect(),
             tags: spec
                 .operations
                 .iter()
@@ -728,6 +731,7 @@ impl Index {
             + self.idf.capacity() * 4
             + self.prior.capacity() * 5
             + self.on_item.capacity()
+            + self.ids.capacity() * std::mem::size_of::<OperationId>()
     }
 
     /// Ranked hits, best first, at most `options.limit`.
@@ -1060,7 +1064,7 @@ impl Index {
     /// Debugging aid: each query term's contribution to one operation's score (before the
     /// coverage and prior multipliers).
     #[doc(hidden)]
-    pub fn explain(&self, query: &str, operation: usize) -> Vec<(String, f32)> {
+    pub fn explain(&self, query: &str, operation: OperationId) -> Vec<(String, f32)> {
         let names: HashMap<u32, &str> = self.term_ids.iter().map(|(k, &v)| (v, &**k)).collect();
         let (groups, _) = self.query_groups(&text::split_negated(query));
         let mut out = Vec::new();
@@ -1068,7 +1072,7 @@ impl Index {
             for &(term, factor) in group {
                 if let Some(p) = self.postings[term as usize]
                     .iter()
-                    .find(|p| p.operation as usize == operation)
+                    .find(|p| p.operation as usize == operation.index())
                 {
                     let tf = p.weight;
                     let value =
@@ -1161,7 +1165,7 @@ impl Index {
         hits.sort_unstable_by(by_rank);
         hits.into_iter()
             .map(|(op, score)| Hit {
-                operation: op as usize,
+                operation: self.ids[op as usize],
                 score: f64::from(score),
             })
             .collect()

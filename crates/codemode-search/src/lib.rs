@@ -5,7 +5,7 @@
 //! small general-API synonym map (`vocabulary`) and structural signals (verbs imply methods,
 //! list-vs-item, deprecated and test-helper operations rank lower), then re-ranks the best
 //! candidates by how much of each operation's summary the query explains; [`Index::search`]
-//! returns ranked [`Hit`]s (indices into `spec.operations`) in well under a millisecond, and
+//! returns ranked [`Hit`]s (each an [`OperationId`] of the spec) in well under a millisecond, and
 //! [`Index::search_steps`] ranks each action of a several-step task sentence on its own
 //! ([`split_steps`]). It depends only
 //! on codemode-spec and must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
@@ -19,7 +19,7 @@ mod vocabulary;
 pub use index::{Index, MAX_QUERY_BYTES, Tuning};
 pub use steps::{MAX_STEPS, Step, split_steps};
 
-use codemode_spec::Method;
+use codemode_spec::{Method, OperationId};
 
 /// What to return from [`Index::search`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +45,8 @@ impl Default for SearchOptions {
 /// One ranked operation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
-    /// Index into `spec.operations`.
-    pub operation: usize,
+    /// The operation, in the spec the index was built from.
+    pub operation: OperationId,
     /// Relevance; larger is better. Only comparable within one query.
     pub score: f64,
 }

@@ -51,7 +51,7 @@ fn top(spec: &Spec, index: &Index, query: &str, options: &SearchOptions) -> Vec<
         .search(query, options)
         .expect("query runs")
         .iter()
-        .map(|h| spec.operations[h.operation].key())
+        .map(|h| spec.operation(h.operation).key())
         .collect()
 }
 
@@ -109,7 +109,7 @@ fn hits_are_sorted_limited_and_indices_are_valid() {
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
         assert!(
             hits.iter()
-                .all(|h| h.operation < spec.operations.len() && h.score > 0.0)
+                .all(|h| h.operation.index() < spec.operations.len() && h.score > 0.0)
         );
     }
     let all = index
@@ -182,7 +182,7 @@ fn oversized_query_is_a_clear_error() {
     let hits = index
         .search(&long, &SearchOptions::default())
         .expect("query runs");
-    assert_eq!(hits.first().map(|h| h.operation), Some(4));
+    assert_eq!(hits.first().map(|h| h.operation.index()), Some(4));
 }
 
 #[test]

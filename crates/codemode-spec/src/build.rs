@@ -197,7 +197,7 @@ impl Builder {
         if operations.is_empty() {
             self.warn(0, "/paths", "the spec declares no operations");
         }
-        let mut spec = Spec {
+        Ok(Spec {
             title: str_field(&info, "title").unwrap_or_else(|| "API".into()),
             version: info.get("version").map(version_text).unwrap_or_default(),
             source_version,
@@ -206,13 +206,10 @@ impl Builder {
             security_schemes,
             security,
             schemas: self.schemas,
-            operations,
+            operations: Operations::new(operations),
             path_count,
             warnings: self.warnings,
-            lookup: HashMap::new(),
-        };
-        spec.rebuild_lookup();
-        Ok(spec)
+        })
     }
 
     fn warn(&mut self, doc: DocId, pointer: &str, message: impl Into<String>) {

@@ -19,11 +19,41 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Why a spec could not be loaded. Every variant names the file and, where there is one, the location.
+///
+/// Where an underlying error caused it, that error is the [`std::error::Error::source`] and is
+/// not repeated in the message: print the chain (`{:#}` with anyhow) to see it.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadError {
-    #[error("cannot read {file}: {message}")]
-    Io { file: String, message: String },
+    #[error("cannot read {file}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}: bad gzip data")]
+    Gzip {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The caller's [`Fetch`](crate::Fetch) could not get a URL.
+    #[error("cannot read {url}: fetch failed")]
+    Fetch {
+        url: String,
+        #[source]
+        source: FetchError,
+    },
+
+    /// A URL was to be loaded and [`LoadOptions::fetcher`](crate::LoadOptions::fetcher) is unset:
+    /// this crate does no network IO of its own.
+    #[error(
+        "cannot read {url}: loading a spec from a URL needs a fetcher (LoadOptions::fetcher); \
+         download it and pass the file instead"
+    )]
+    NoFetcher { url: String },
 
     #[error("{file} is larger than the limit of {limit_bytes} bytes")]
     TooLarge { file: String, limit_bytes: u64 },
@@ -53,6 +83,29 @@ pub enum LoadError {
 
     #[error("{file}: {message}")]
     Invalid { file: String, message: String },
+}
+
+/// Why a [`Fetch`](crate::Fetch) could not get a URL. A fetcher reports a body over the limit
+/// as [`FetchError::TooLarge`]; the loader turns it into [`LoadError::TooLarge`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The server answered with a status other than success (after redirects).
+    #[error("HTTP {code}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default())]
+    Status {
+        code: u16,
+        /// The reason phrase, e.g. `Not Found`, where the fetcher knows one.
+        reason: Option<String>,
+    },
+
+    /// The body is longer than the `max_bytes` the loader asked for.
+    #[error("the body is larger than the limit of {limit_bytes} bytes")]
+    TooLarge { limit_bytes: u64 },
+
+    /// The request failed (connection, TLS, timeout, too many redirects, a broken body): the
+    /// fetcher's own error, whose message and sources are shown as they are.
+    #[error(transparent)]
+    Failed(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl LoadError {

@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Deref;
 
 use crate::Diagnostic;
 
@@ -25,13 +26,84 @@ pub struct Spec {
     pub security: Vec<SecurityRequirement>,
     /// Named schemas, referenced as `#/components/schemas/<name>`.
     pub schemas: IndexMap<String, Value>,
-    /// Every operation in document order.
-    pub operations: Vec<Operation>,
+    /// Every operation in document order, read-only (see [`Operations`]). [`Spec::operation`],
+    /// [`Spec::iter_operations`] and [`Spec::find_id`] name them by [`OperationId`].
+    pub operations: Operations,
     /// Number of distinct path templates under `paths`.
     pub path_count: usize,
     /// Defects that were tolerated while loading, each with its location.
     pub warnings: Vec<Diagnostic>,
-    pub(crate) lookup: HashMap<String, usize>,
+}
+
+/// Names one operation of a [`Spec`]: its position in document order. Only a spec hands them
+/// out ([`Spec::find_id`], [`Spec::iter_operations`]), so code finds an operation by its id, never
+/// by address or by scanning. An id is meaningful for the spec that gave it (and its clones).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OperationId(usize);
+
+impl OperationId {
+    /// The position in [`Spec::operations`] (document order), for tables kept beside a spec.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+impl fmt::Display for OperationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A spec's operations in document order together with the index that finds them by name. The
+/// list is read-only (it derefs to a slice; there is no mutable access), so the two can never
+/// disagree: the reason this is a type of its own rather than a `Vec` beside a map.
+#[derive(Clone, Default)]
+pub struct Operations {
+    list: Vec<Operation>,
+    /// Name, operationId and `METHOD /path` key → operation.
+    lookup: HashMap<String, OperationId>,
+}
+
+impl Operations {
+    pub(crate) fn new(list: Vec<Operation>) -> Operations {
+        let mut lookup = HashMap::with_capacity(list.len() * 3);
+        // Insert in reverse so the first operation in document order wins on duplicates.
+        for (i, op) in list.iter().enumerate().rev() {
+            lookup.insert(op.key(), OperationId(i));
+            if let Some(id) = &op.operation_id {
+                lookup.insert(id.clone(), OperationId(i));
+            }
+        }
+        // Names are unique and take precedence over operationIds that happen to equal another name.
+        for (i, op) in list.iter().enumerate() {
+            lookup.insert(op.name.clone(), OperationId(i));
+        }
+        Operations { list, lookup }
+    }
+}
+
+impl Deref for Operations {
+    type Target = [Operation];
+
+    fn deref(&self) -> &[Operation] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Operations {
+    type Item = &'a Operation;
+    type IntoIter = std::slice::Iter<'a, Operation>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+/// The list only: the name index is derived from it.
+impl fmt::Debug for Operations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.list).finish()
+    }
 }
 
 /// One callable operation: a method on a path template.
@@ -474,15 +546,37 @@ pub enum ApiKeyLocation {
 }
 
 impl Spec {
-    /// Finds an operation by name, by original operationId, or by `METHOD /path` key.
-    pub fn find(&self, key: &str) -> Option<&Operation> {
-        self.find_index(key).and_then(|i| self.operations.get(i))
+    /// The operation `id` names.
+    ///
+    /// # Panics
+    /// If `id` came from another spec with more operations (ids are only handed out by a spec).
+    pub fn operation(&self, id: OperationId) -> &Operation {
+        &self.operations.list[id.0]
     }
 
-    /// [`Spec::find`], as an index into `operations`.
-    pub fn find_index(&self, key: &str) -> Option<usize> {
-        if let Some(&i) = self.lookup.get(key) {
-            return Some(i);
+    /// Every operation with its id, in document order.
+    pub fn iter_operations(&self) -> impl ExactSizeIterator<Item = (OperationId, &Operation)> {
+        self.operations
+            .list
+            .iter()
+            .enumerate()
+            .map(|(i, op)| (OperationId(i), op))
+    }
+
+    /// The id of every operation, in document order.
+    pub fn operation_ids(&self) -> impl ExactSizeIterator<Item = OperationId> + use<> {
+        (0..self.operations.len()).map(OperationId)
+    }
+
+    /// Finds an operation by name, by original operationId, or by `METHOD /path` key.
+    pub fn find(&self, key: &str) -> Option<&Operation> {
+        self.find_id(key).map(|id| self.operation(id))
+    }
+
+    /// [`Spec::find`], as the operation's id.
+    pub fn find_id(&self, key: &str) -> Option<OperationId> {
+        if let Some(&id) = self.operations.lookup.get(key) {
+            return Some(id);
         }
         let (method, path) = key.trim().split_once(' ')?;
         let path = path.trim();
@@ -491,9 +585,11 @@ impl Spec {
             return None;
         }
         let method = Method::parse(method)?;
+        // A key with odd spacing or method case ("get  /pets"): the exact form is in the index.
         self.operations
-            .iter()
-            .position(|op| op.method == method && op.path == path)
+            .lookup
+            .get(&format!("{method} {path}"))
+            .copied()
     }
 
     /// The target of a `#/components/schemas/<name>` reference.
@@ -519,22 +615,6 @@ impl Spec {
     /// The base URL requests go to by default: the first server, variables filled with defaults.
     pub fn default_server_url(&self) -> Option<String> {
         self.servers.first().map(Server::default_url)
-    }
-
-    pub(crate) fn rebuild_lookup(&mut self) {
-        let mut lookup = HashMap::with_capacity(self.operations.len() * 3);
-        // Insert in reverse so the first operation in document order wins on duplicates.
-        for (i, op) in self.operations.iter().enumerate().rev() {
-            lookup.insert(op.key(), i);
-            if let Some(id) = &op.operation_id {
-                lookup.insert(id.clone(), i);
-            }
-        }
-        // Names are unique and take precedence over operationIds that happen to equal another name.
-        for (i, op) in self.operations.iter().enumerate() {
-            lookup.insert(op.name.clone(), i);
-        }
-        self.lookup = lookup;
     }
 }
 

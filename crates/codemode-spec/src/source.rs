@@ -1,25 +1,28 @@
-//! Reading spec documents: files (JSON or YAML, optionally gzipped), http(s) URLs, and the sibling
-//! files a multi-file spec references. This is the only module that does IO.
+//! Reading spec documents: files (JSON or YAML, optionally gzipped), bytes in memory, the sibling
+//! files a multi-file spec references, and http(s) URLs through the caller's [`Fetch`]. This is
+//! the only module that does IO, and it does no network IO of its own.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::LoadError;
+use crate::{Fetch, FetchError, LoadError};
 
 /// How a spec is loaded.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoadOptions {
     /// Largest document accepted, after decompression. Default 100 MiB.
     pub max_bytes: u64,
     /// Allow `$ref`s to http(s) URLs (and relative refs inside a spec loaded from a URL). Default off.
     pub allow_remote_refs: bool,
-    /// Timeout for fetching a URL. Default 30 s.
-    pub fetch_timeout: Duration,
+    /// Reads http(s) URLs: the spec itself when [`crate::load`] is given a URL, and remote `$ref`s
+    /// when they are allowed. Without one (the default), a URL fails the load with
+    /// [`LoadError::NoFetcher`]. Its timeout and redirect policy are the fetcher's own.
+    pub fetcher: Option<Arc<dyn Fetch>>,
 }
 
 impl Default for LoadOptions {
@@ -27,8 +30,19 @@ impl Default for LoadOptions {
         LoadOptions {
             max_bytes: 100 * 1024 * 1024,
             allow_remote_refs: false,
-            fetch_timeout: Duration::from_secs(30),
+            fetcher: None,
         }
+    }
+}
+
+/// Says whether there is a fetcher, not what it holds (its client, headers or credentials).
+impl fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("max_bytes", &self.max_bytes)
+            .field("allow_remote_refs", &self.allow_remote_refs)
+            .field("fetcher", &self.fetcher.as_ref().map(|_| "dyn Fetch"))
+            .finish()
     }
 }
 
@@ -95,9 +109,9 @@ impl Documents {
             (Origin::Url(source.to_string()), None)
         } else {
             let path = Path::new(source);
-            let canonical = path.canonicalize().map_err(|e| LoadError::Io {
+            let canonical = path.canonicalize().map_err(|source_error| LoadError::Io {
                 file: source.to_string(),
-                message: e.to_string(),
+                source: source_error,
             })?;
             let dir = canonical.parent().map(Path::to_path_buf);
             (Origin::File(canonical), dir)
@@ -112,14 +126,23 @@ impl Documents {
         Ok(docs)
     }
 
-    pub(crate) fn from_text(name: &str, text: &str) -> Result<Documents, LoadError> {
+    /// One document from bytes in memory (JSON or YAML, optionally gzipped), with no siblings.
+    pub(crate) fn from_bytes(name: &str, bytes: &[u8]) -> Result<Documents, LoadError> {
         let origin = Origin::Inline(name.to_string());
-        let value = parse_document(name, text.as_bytes(), name)?;
+        let options = LoadOptions::default();
+        if bytes.len() as u64 > options.max_bytes {
+            return Err(LoadError::TooLarge {
+                file: name.to_string(),
+                limit_bytes: options.max_bytes,
+            });
+        }
+        let bytes = maybe_gunzip(name, bytes, options.max_bytes)?;
+        let value = parse_document(name, &bytes, name)?;
         let mut docs = Documents {
             docs: Vec::new(),
             by_origin: HashMap::new(),
             root_dir: None,
-            options: LoadOptions::default(),
+            options,
         };
         docs.by_origin.insert(origin.clone(), 0);
         docs.docs.push((origin, Arc::new(value)));
@@ -205,6 +228,9 @@ impl Documents {
                     "refused: remote references are off (allow them with --allow-remote-refs)",
                 ));
             }
+            if self.options.fetcher.is_none() {
+                return Err(refused(NO_FETCHER_FOR_REFS));
+            }
             return Ok(Origin::Url(file_part.to_string()));
         }
         match &self.docs[from].0 {
@@ -213,6 +239,9 @@ impl Documents {
                     return Err(refused(
                         "refused: a spec loaded from a URL may only use relative references with --allow-remote-refs",
                     ));
+                }
+                if self.options.fetcher.is_none() {
+                    return Err(refused(NO_FETCHER_FOR_REFS));
                 }
                 let base = base.rsplit_once('/').map(|(b, _)| b).unwrap_or(base);
                 Ok(Origin::Url(format!("{base}/{file_part}")))
@@ -276,7 +305,7 @@ impl Documents {
                 });
             }
         };
-        let bytes = maybe_gunzip(&name, bytes, self.options.max_bytes)?;
+        let bytes = maybe_gunzip(&name, &bytes, self.options.max_bytes)?;
         let value = parse_document(&name, &bytes, &name)?;
         let id = self.docs.len();
         self.by_origin.insert(origin.clone(), id);
@@ -287,9 +316,9 @@ impl Documents {
 
 fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
     let file_name = path.display().to_string();
-    let io = |e: std::io::Error| LoadError::Io {
+    let io = |source: std::io::Error| LoadError::Io {
         file: file_name.clone(),
-        message: e.to_string(),
+        source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
     // A regular file's size is known up front: refuse an oversized one without reading it.
@@ -314,58 +343,48 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
     Ok(bytes)
 }
 
+/// Why a remote `$ref` is refused when remote references are allowed but nothing can fetch them.
+const NO_FETCHER_FOR_REFS: &str =
+    "refused: remote references need a fetcher (LoadOptions::fetcher), and none was given";
+
+/// Reads a URL through the caller's fetcher, holding it to the size limit whatever it does.
 fn fetch_url(url: &str, options: &LoadOptions) -> Result<Vec<u8>, LoadError> {
-    let err = |message: String| LoadError::Io {
-        file: url.to_string(),
-        message,
+    let Some(fetcher) = &options.fetcher else {
+        return Err(LoadError::NoFetcher {
+            url: url.to_string(),
+        });
     };
-    let client = reqwest::blocking::Client::builder()
-        .timeout(options.fetch_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
-        .build()
-        .map_err(|e| err(e.to_string()))?;
-    let response = client
-        .get(url)
-        .send()
-        .map_err(|e| err(format!("fetch failed: {e}")))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(err(format!("fetch failed: HTTP {status}")));
+    let too_large = || LoadError::TooLarge {
+        file: url.to_string(),
+        limit_bytes: options.max_bytes,
+    };
+    match fetcher.fetch(url, options.max_bytes) {
+        Ok(bytes) if bytes.len() as u64 > options.max_bytes => Err(too_large()),
+        Ok(bytes) => Ok(bytes),
+        Err(FetchError::TooLarge { .. }) => Err(too_large()),
+        Err(source) => Err(LoadError::Fetch {
+            url: url.to_string(),
+            source,
+        }),
     }
-    if response
-        .content_length()
-        .is_some_and(|n| n > options.max_bytes)
-    {
-        return Err(LoadError::TooLarge {
-            file: url.to_string(),
-            limit_bytes: options.max_bytes,
-        });
-    }
-    let mut bytes = Vec::new();
-    response
-        .take(options.max_bytes + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(format!("fetch failed: {e}")))?;
-    if bytes.len() as u64 > options.max_bytes {
-        return Err(LoadError::TooLarge {
-            file: url.to_string(),
-            limit_bytes: options.max_bytes,
-        });
-    }
-    Ok(bytes)
 }
 
-fn maybe_gunzip(name: &str, bytes: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, LoadError> {
+/// The bytes, gunzipped when they start with the gzip magic (borrowed as they are otherwise).
+fn maybe_gunzip<'b>(
+    name: &str,
+    bytes: &'b [u8],
+    max_bytes: u64,
+) -> Result<std::borrow::Cow<'b, [u8]>, LoadError> {
     if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes);
+        return Ok(std::borrow::Cow::Borrowed(bytes));
     }
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(&bytes[..])
+    flate2::read::MultiGzDecoder::new(bytes)
         .take(max_bytes + 1)
         .read_to_end(&mut out)
-        .map_err(|e| LoadError::Io {
+        .map_err(|source| LoadError::Gzip {
             file: name.to_string(),
-            message: format!("bad gzip data: {e}"),
+            source,
         })?;
     if out.len() as u64 > max_bytes {
         return Err(LoadError::TooLarge {
@@ -373,7 +392,7 @@ fn maybe_gunzip(name: &str, bytes: Vec<u8>, max_bytes: u64) -> Result<Vec<u8>, L
             limit_bytes: max_bytes,
         });
     }
-    Ok(out)
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// Parses JSON or YAML (JSON when the first non-blank byte is `{` or `[`), with located errors.

@@ -214,12 +214,9 @@ proptest! {
         std::fs::write(dir.path().join("x.yaml"), "A: {type: string}\n").unwrap();
         let path = nested.join("spec.yaml");
         std::fs::write(&path, &text).unwrap();
-        let options = LoadOptions {
-            fetch_timeout: Duration::from_millis(500),
-            ..LoadOptions::default()
-        };
+        // Remote refs are off by default, so the http ones are refused without a request.
         let started = Instant::now();
-        let _ = load(&path.to_string_lossy(), &options);
+        let _ = load(&path.to_string_lossy(), &LoadOptions::default());
         assert_quick(started);
     }
 }

@@ -4,7 +4,7 @@
 
 mod support;
 
-use codemode_spec::{BodyKind, SecurityScheme};
+use codemode_spec::{BodyKind, OperationId, SecurityScheme};
 use expect_test::expect_file;
 use support::{dump, load_fixture};
 
@@ -60,6 +60,44 @@ fn operation_names_and_lookup() {
     );
     assert_eq!(by("GET /nowhere"), None);
     assert_eq!(by("nothing"), None);
+}
+
+#[test]
+fn operations_are_named_by_ids_the_spec_hands_out() {
+    let spec = load_fixture("names.json");
+    let ids: Vec<OperationId> = spec.operation_ids().collect();
+    assert_eq!(ids.len(), spec.operations.len());
+    for (position, (id, op)) in spec.iter_operations().enumerate() {
+        assert_eq!(id.index(), position);
+        assert_eq!(ids[position], id);
+        assert!(std::ptr::eq(spec.operation(id), op));
+        // Every way of naming an operation comes back to its id (names are unique).
+        assert_eq!(spec.find_id(&op.name), Some(id));
+    }
+    let get_repo = spec.find_id("get  /repos/{owner}/{repo}").expect("by key");
+    assert_eq!(spec.operation(get_repo).key(), "GET /repos/{owner}/{repo}");
+    assert_eq!(spec.find_id("GET /nowhere"), None);
+}
+
+#[test]
+fn bytes_load_like_a_file_gzipped_or_not() {
+    use std::io::Write as _;
+    let text = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /pets:\n    get:\n      operationId: listPets\n      responses: {'200': {description: ok}}\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gzipped = gz.finish().unwrap();
+    for bytes in [text.as_bytes(), &gzipped[..]] {
+        let spec = codemode_spec::load_bytes("pets.yaml", bytes).unwrap();
+        assert_eq!(
+            spec.find("listPets").map(|op| op.key()).as_deref(),
+            Some("GET /pets")
+        );
+    }
+    let broken = codemode_spec::load_bytes("broken.yaml.gz", &gzipped[..gzipped.len() / 2]).err();
+    assert_eq!(
+        broken.map(|e| e.to_string()).as_deref(),
+        Some("broken.yaml.gz: bad gzip data")
+    );
 }
 
 #[test]

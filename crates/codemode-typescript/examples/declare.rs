@@ -23,7 +23,14 @@ fn main() {
     let spec = match codemode_spec::load(&path, &LoadOptions::default()) {
         Ok(loaded) => loaded.spec,
         Err(e) => {
-            eprintln!("{e}");
+            // The error, then its causes (an io error's reason is its source, not its message).
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("{message}");
             std::process::exit(1);
         }
     };

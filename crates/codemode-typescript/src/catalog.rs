@@ -26,7 +26,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
-use codemode_spec::{SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
+use codemode_spec::{OperationId, SCHEMA_REF_PREFIX, Spec, unescape_pointer_token};
 use serde_json::Value;
 
 use crate::names::TypeNames;
@@ -193,8 +193,8 @@ impl AnswerOperation {
 /// One operation an answer may declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AnswerOperation {
-    /// Index into `spec.operations`.
-    pub index: usize,
+    /// The operation, by its id in the catalog's spec.
+    pub operation: OperationId,
     /// The best hit (of a task, or of one of its steps): declared richly, and its result type
     /// with its fields, before anything else.
     pub primary: bool,
@@ -606,7 +606,7 @@ impl<'c> Assembly<'c> {
         // The primary ladder's leanest keeps a sentence of description; when even that does not
         // fit, the compact ladder's leanest (no prose) still declares the step.
         for leanest in [PRIMARY.end - 1, COMPACT.end - 1] {
-            if let Some(piece) = catalog.operation_piece(op.index, leanest)
+            if let Some(piece) = catalog.operation_piece(op.operation.index(), leanest)
                 && self.cost(piece, op) <= self.room() as isize
             {
                 self.take_operation(rank, op, leanest, piece);
@@ -616,7 +616,7 @@ impl<'c> Assembly<'c> {
         if first {
             self.force_first(rank, op);
         } else {
-            self.dropped.push(op.index);
+            self.dropped.push(op.operation.index());
         }
     }
 
@@ -632,7 +632,7 @@ impl<'c> Assembly<'c> {
             .filter_map(|c| catalog.operation_piece(c.index, c.level))
             .map(|p| p.tokens)
             .sum();
-        match catalog.operation_piece(op.index, leanest) {
+        match catalog.operation_piece(op.operation.index(), leanest) {
             Some(piece)
                 if self.cost(piece, op) <= self.room() as isize
                     && spent + piece.tokens <= allowance =>
@@ -686,7 +686,7 @@ impl<'c> Assembly<'c> {
     fn add_operation(&mut self, rank: usize, op: &AnswerOperation, cap: usize) {
         let catalog = self.catalog;
         for level in COMPACT {
-            let Some(piece) = catalog.operation_piece(op.index, level) else {
+            let Some(piece) = catalog.operation_piece(op.operation.index(), level) else {
                 continue;
             };
             let cost = self.cost(piece, op);
@@ -697,7 +697,7 @@ impl<'c> Assembly<'c> {
                 return;
             }
         }
-        self.dropped.push(op.index);
+        self.dropped.push(op.operation.index());
     }
 
     /// Tokens an operation's piece adds: itself, its line outside, and new stubs.
@@ -728,18 +728,20 @@ impl<'c> Assembly<'c> {
     fn force_first(&mut self, rank: usize, op: &AnswerOperation) {
         let leanest = PRIMARY.end - 1;
         let made;
-        let piece = match self.catalog.operation_piece(op.index, leanest) {
+        let piece = match self.catalog.operation_piece(op.operation.index(), leanest) {
             Some(piece) => piece,
-            None => match self
-                .catalog
-                .make_operation_piece(op.index, leanest, usize::MAX)
-            {
-                Some(piece) => {
-                    made = piece;
-                    &made
+            None => {
+                match self
+                    .catalog
+                    .make_operation_piece(op.operation.index(), leanest, usize::MAX)
+                {
+                    Some(piece) => {
+                        made = piece;
+                        &made
+                    }
+                    None => return,
                 }
-                None => return,
-            },
+            }
         };
         self.forced = true;
         self.take_operation(rank, op, leanest, piece);
@@ -757,7 +759,7 @@ impl<'c> Assembly<'c> {
         self.note_references(piece);
         self.operations.push(Chosen {
             rank,
-            index: op.index,
+            index: op.operation.index(),
             level,
             primary: op.leads(rank),
             overhead: op.overhead_tokens,

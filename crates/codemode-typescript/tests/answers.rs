@@ -8,20 +8,20 @@ mod support;
 
 use std::sync::Arc;
 
-use codemode_spec::Spec;
+use codemode_spec::{OperationId, Spec};
 use codemode_typescript::{AnswerOperation, AnswerRequest, Catalog, Declarations, count_tokens};
 
 const BUDGET: usize = 1300;
 /// Answers sampled per spec and shape.
 const SAMPLES: usize = 12;
 
-fn request(operations: &[usize], primaries: usize) -> AnswerRequest {
+fn request(operations: &[OperationId], primaries: usize) -> AnswerRequest {
     AnswerRequest {
         operations: operations
             .iter()
             .enumerate()
-            .map(|(rank, &index)| AnswerOperation {
-                index,
+            .map(|(rank, &operation)| AnswerOperation {
+                operation,
                 primary: rank < primaries,
                 overhead_tokens: 15,
                 listed_tokens: 20,
@@ -70,17 +70,18 @@ fn result_names(text: &str, operation: &str) -> Vec<String> {
 fn check_spec(label: &str, spec: Spec) {
     let spec = Arc::new(spec);
     let catalog = Catalog::new(spec.clone(), BUDGET);
-    let count = spec.operations.len();
+    let ids: Vec<OperationId> = spec.operation_ids().collect();
+    let count = ids.len();
     let step = (count / SAMPLES).max(1);
     let mut file = String::new();
     let mut results_shown = (0, 0);
     for (sample, first) in (0..count).step_by(step).take(SAMPLES).enumerate() {
-        let operations: Vec<usize> = (first..first + 6).map(|i| i % count).collect();
+        let operations: Vec<OperationId> = (first..first + 6).map(|i| ids[i % count]).collect();
         for (shape, primaries) in [("single", 1), ("steps", 3)] {
             let answer = catalog.declare_answer(&request(&operations, primaries));
             let name = format!("{label} {shape} #{sample}");
             check_answer(&name, &answer);
-            let primary = &spec.operations[operations[0]].name;
+            let primary = &spec.operation(operations[0]).name;
             let names = result_names(&answer.text, primary);
             results_shown.1 += 1;
             if names
@@ -255,7 +256,7 @@ components:
 fn an_unknown_api_shows_rules_envelopes_arguments_and_variants() {
     let spec = Arc::new(support::fixture("parcels", PARCELS));
     let catalog = Catalog::new(spec.clone(), 1500);
-    let index = |name: &str| spec.find_index(name).expect(name);
+    let index = |name: &str| spec.find_id(name).expect(name);
     let answer = catalog.declare_answer(&request(
         &[
             index("cancelShipment"),

@@ -125,7 +125,7 @@ pub fn rank_all<'q>(
         let hits = index.search(&query.text, &options)?;
         let keys = hits
             .iter()
-            .map(|h| spec.operations[h.operation].key())
+            .map(|h| spec.operation(h.operation).key())
             .collect();
         out.push(Ranked { query, keys });
     }

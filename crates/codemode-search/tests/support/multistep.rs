@@ -110,7 +110,7 @@ pub fn run_all<'q>(
         limit: DEPTH,
         ..SearchOptions::default()
     };
-    let key = |operation: usize| spec.operations[operation].key();
+    let key = |operation: codemode_spec::OperationId| spec.operation(operation).key();
     let mut out = Vec::new();
     for query in queries.iter().filter(|q| q.api == api) {
         if let Some(missing) = query
