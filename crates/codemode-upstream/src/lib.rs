@@ -50,19 +50,28 @@ mod egress;
 mod error;
 mod media;
 mod paginate;
+mod plan;
+mod prepare;
+mod request;
 mod response;
 mod secret;
+mod send;
 mod serialize;
 mod transport;
+mod upstream;
 mod validate;
 
-pub use client::{CallRecord, Client, PrecompileReport, PreparedRequest, RawRequest, Session};
+pub use client::{Client, PrecompileReport, Session};
 pub use codemode_spec::Method;
 pub use config::{
     Credential, DeadlineExtension, PageLimits, PageStyle, SessionLimits, UpstreamConfig,
 };
 pub use error::{CallError, CallErrorKind, ConfigError};
 pub use paginate::{Pages, PagesCut, detect_style, list_items};
-pub use response::ApiResponse;
+pub use request::{CallRecord, PreparedRequest, RawRequest};
+pub use response::{ApiResponse, ResponseHeaders};
 pub use secret::{REDACTED, Secret};
-pub use transport::ResponseHeaders;
+pub use transport::{
+    BoxError, InProcess, ReqwestTransport, ResponseBody, Transport, TransportError,
+    TransportErrorKind, TransportFuture,
+};
