@@ -71,6 +71,9 @@ pub use paginate::{Pages, PagesCut, detect_style, list_items};
 pub use request::{CallRecord, PreparedRequest, RawRequest};
 pub use response::{ApiResponse, ResponseHeaders};
 pub use secret::{REDACTED, Secret};
+// The crates the [`Transport`] signature is made of, so an embedder names the same versions.
+pub use {bytes, http, http_body, http_body_util};
+
 pub use transport::{
     BoxError, InProcess, ReqwestTransport, ResponseBody, Transport, TransportError,
     TransportErrorKind, TransportFuture,
