@@ -180,8 +180,11 @@ fn reqwest_error(error: reqwest::Error) -> TransportError {
 /// `http::Request<Full<Bytes>>` with its absolute URI and a `Host` header (axum routes on the
 /// path); to take another body type, wrap it with `tower::ServiceExt::map_request`.
 ///
-/// ```ignore
-/// let transport = InProcess::new(axum::Router::new().route("/pets", get(list_pets)));
+/// ```
+/// # use std::sync::Arc;
+/// # use axum::routing::get;
+/// # use codemode_upstream::{InProcess, UpstreamConfig};
+/// let transport = InProcess::new(axum::Router::new().route("/pets", get(|| async { "[]" })));
 /// let config = UpstreamConfig {
 ///     base_url: "http://api.invalid".into(),
 ///     transport: Some(Arc::new(transport)),
