@@ -171,7 +171,28 @@ fn reqwest_error(error: reqwest::Error) -> TransportError {
     } else {
         TransportErrorKind::Send
     };
-    TransportError::new(kind, error.without_url())
+    TransportError::new(kind, ReqwestCauses(error.without_url()))
+}
+
+/// A reqwest error shown by its causes ("client error (Connect): tcp connect error: Connection
+/// refused"): reqwest's own text ("error sending request") only repeats what the
+/// [`TransportErrorKind`] says.
+#[derive(Debug)]
+struct ReqwestCauses(reqwest::Error);
+
+impl fmt::Display for ReqwestCauses {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match std::error::Error::source(&self.0) {
+            Some(cause) => write!(f, "{cause}"),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::error::Error for ReqwestCauses {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0).and_then(|cause| cause.source())
+    }
 }
 
 /// A transport that calls a tower `Service` in this process: an `axum::Router`, a test double,
