@@ -19,20 +19,20 @@ use crate::serialize::{self, PathValueError};
 use crate::upstream::Upstream;
 use crate::validate::{self, OperationPlan};
 
-/// Validates `args` for the operation at `index` in the spec and serializes the request, its
+/// Validates `args` for the operation at `op_index` in the spec and serializes the request, its
 /// body as `content_type` when given (one of the media types the operation offers).
 pub(crate) fn prepare_operation(
     upstream: &Upstream,
-    index: usize,
+    op_index: usize,
     args: &Value,
     preview: Preview,
     content_type: Option<&str>,
 ) -> Result<PreparedRequest, CallError> {
     let spec = &upstream.spec;
-    let Some((op, plan)) = upstream.operation(index) else {
+    let Some((op, plan)) = upstream.operation(op_index) else {
         return Err(CallError::new(
             CallErrorKind::UnknownOperation,
-            format!("operation #{index} is not in the spec"),
+            format!("operation #{op_index} is not in the spec"),
         ));
     };
     let args = validate::check_arguments(spec, op, &plan.arguments, args)?;
@@ -195,6 +195,8 @@ pub(crate) fn prepare_raw(
     ))
 }
 
+/// The prepared request from its parts: the URL under the base URL, and the body with its
+/// redacted display copy when `preview` asks for one.
 #[allow(clippy::too_many_arguments)]
 fn assemble(
     upstream: &Upstream,
