@@ -12,6 +12,8 @@
 //! crate is; a real signer would use the `hmac` crate.
 //!
 //! `cargo run -p codemode-engine --example custom_transport`
+//!
+//! `tests/embed_in_process.rs` runs this same code and checks the result.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,7 +106,7 @@ fn signature(key: &str, method: &str, path: &str, body: &[u8]) -> String {
 }
 
 /// HMAC-SHA256 as RFC 2104 defines it (block size 64).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut block = [0u8; 64];
     if key.len() > block.len() {
         block[..32].copy_from_slice(&Sha256::digest(key));
@@ -122,7 +124,7 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     out
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -161,13 +163,17 @@ fn orders_api() -> Router {
     )
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The RFC 4231 test case 2 vector, so the hand-written HMAC is known to be right.
-    assert_eq!(
-        hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-    );
+/// What a run of [`PROGRAM`] through the signing transport gave.
+pub struct Signed {
+    pub result: serde_json::Value,
+    /// The call lines, as front ends show them.
+    pub calls: Vec<String>,
+    /// Requests that reached the signer with the host's credentials already on.
+    pub with_credentials: usize,
+}
+
+/// Runs [`PROGRAM`] with the signing transport in front of the in-process orders API.
+pub async fn run() -> Result<Signed, Box<dyn std::error::Error>> {
     let signing = Arc::new(Signing {
         inner: Arc::new(InProcess::new(orders_api())),
         key: Secret::new(SIGNING_KEY),
@@ -192,17 +198,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..ExecuteRequest::default()
         })
         .await;
-    for call in &outcome.calls {
-        println!("{call}");
-    }
     let result = outcome
         .result
         .map_err(|failure| format!("the program failed ({}): {}", failure.kind, failure.message))?;
-    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(Signed {
+        result,
+        calls: outcome.calls.iter().map(ToString::to_string).collect(),
+        with_credentials: signing.with_credentials.load(Ordering::SeqCst),
+    })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The RFC 4231 test case 2 vector, so the hand-written HMAC is known to be right.
+    assert_eq!(
+        hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    );
+    let signed = run().await?;
+    for call in &signed.calls {
+        println!("{call}");
+    }
+    println!("{}", serde_json::to_string_pretty(&signed.result)?);
     println!(
         "{} of {} signed requests already carried the host's credentials",
-        signing.with_credentials.load(Ordering::SeqCst),
-        outcome.calls.len()
+        signed.with_credentials,
+        signed.calls.len()
     );
     Ok(())
 }
