@@ -58,7 +58,7 @@ impl ApiResponse {
         )
     }
 
-    /// [`Response::to_error`] for a request that was moved into `send`: its operation name,
+    /// [`ApiResponse::to_error`] for a request that was moved into `send`: its operation name,
     /// method and path template are all the error needs.
     pub fn error_for(
         &self,
