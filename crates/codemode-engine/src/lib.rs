@@ -197,7 +197,9 @@ fn shorten_segments(path: &str) -> String {
 #[derive(Default)]
 pub struct EngineConfig {
     pub sandbox: SandboxConfig,
-    /// `None`: no upstream configured; `api` calls fail with a clear message.
+    /// `None`: no upstream configured; `api` calls fail with a clear message. Its `transport`
+    /// routes calls somewhere other than the network, e.g. an `axum::Router` in this process
+    /// through [`upstream::InProcess`] (see `examples/embed_in_process.rs`).
     pub upstream: Option<upstream::UpstreamConfig>,
     pub session: SessionSettings,
     /// Token budget of a search answer (o200k). Default 1,500.

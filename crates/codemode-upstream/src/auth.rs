@@ -1,17 +1,23 @@
 //! Credentials, resolved once against the spec's security schemes and added to each request on
 //! its way out (never to a prepared request a script can see). OAuth2 client-credentials tokens
 //! are fetched on first use, cached until shortly before they expire, and refetched after a 401.
+//! The token request goes through the same [`Transport`] as the calls (so an in-process
+//! upstream can issue tokens too), with its response cut at the size limit; the token URL is
+//! the configured one, which may be another origin than the API's. Must not know sessions.
 
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use bytes::Bytes;
 use codemode_spec::{ApiKeyLocation, SecurityScheme, Spec};
-use reqwest::header::{HeaderName, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use serde_json::Value;
 
-use crate::secret::Redactor;
+use crate::config::Credential;
+use crate::error::{CallError, CallErrorKind, ConfigError};
+use crate::secret::{Redactor, Secret};
 use crate::serialize::encode;
-use crate::{CallError, CallErrorKind, ConfigError, Credential, Secret};
+use crate::transport::{self, Transport};
 
 /// What the host adds to every request for the configured origin.
 pub(crate) struct Auth {
@@ -194,9 +200,10 @@ impl OAuth {
     /// A valid access token, fetched if none is cached or it is about to expire.
     pub(crate) async fn token(
         &self,
-        http: &reqwest::Client,
+        transport: &dyn Transport,
         redactor: &Redactor,
         timeout: Duration,
+        max_bytes: usize,
     ) -> Result<Secret, CallError> {
         let mut cached = self.cached.lock().await;
         if let Some((token, expires)) = cached.as_ref()
@@ -204,7 +211,7 @@ impl OAuth {
         {
             return Ok(token.clone());
         }
-        let (token, lifetime) = self.fetch(http, redactor, timeout).await?;
+        let (token, lifetime) = self.fetch(transport, redactor, timeout, max_bytes).await?;
         redactor.add(token.expose());
         let expires = Instant::now() + lifetime.saturating_sub(TOKEN_EXPIRY_MARGIN);
         *cached = Some((token.clone(), expires));
@@ -218,9 +225,10 @@ impl OAuth {
 
     async fn fetch(
         &self,
-        http: &reqwest::Client,
+        transport: &dyn Transport,
         redactor: &Redactor,
         timeout: Duration,
+        max_bytes: usize,
     ) -> Result<(Secret, Duration), CallError> {
         let mut form = vec![
             "grant_type=client_credentials".to_string(),
@@ -239,21 +247,28 @@ impl OAuth {
                 )),
             )
         };
-        let request = http
-            .post(&self.token_url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("accept", "application/json")
-            .body(form.join("&"))
-            .timeout(timeout);
-        let response = request
-            .send()
+        let request = http::Request::post(self.token_url.as_str())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(Bytes::from(form.join("&")))
+            .map_err(|e| failed(e.to_string()))?;
+        let exchange = async {
+            let response = transport
+                .send(request)
+                .await
+                .map_err(|e| transport::describe_chain(&e))?;
+            let (parts, mut body) = response.into_parts();
+            let bytes = transport::read_limited(&mut body, max_bytes)
+                .await
+                .map_err(|e| format!("reading the response failed: {e}"))?
+                .ok_or_else(|| format!("the response is larger than {max_bytes} bytes"))?;
+            Ok::<_, String>((parts.status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(timeout, exchange)
             .await
-            .map_err(|e| failed(e.without_url().to_string()))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| failed(e.without_url().to_string()))?;
+            .map_err(|_| failed("timed out".to_string()))?
+            .map_err(failed)?;
+        let text = String::from_utf8_lossy(&bytes);
         if !status.is_success() {
             return Err(failed(format!(
                 "status {}: {}",

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::Secret;
+use crate::secret::Secret;
+use crate::transport::Transport;
 
 /// A credential the host adds to requests on the way out; scripts never see it.
 #[derive(Debug, Clone)]
@@ -50,6 +51,11 @@ pub struct UpstreamConfig {
     /// Default 1 MiB.
     pub binary_base64_cap: usize,
     pub user_agent: String,
+    /// The last hop requests take ([`crate::ReqwestTransport`] over the network when `None`):
+    /// an in-process service ([`crate::InProcess`]), or an embedder's own. Credentials, the
+    /// origin check, redirects, limits and redaction are applied around it and cannot be
+    /// skipped by it. `Debug` shows only its name.
+    pub transport: Option<Arc<dyn Transport>>,
 }
 
 impl Default for UpstreamConfig {
@@ -64,6 +70,7 @@ impl Default for UpstreamConfig {
             max_retries: 2,
             binary_base64_cap: 1024 * 1024,
             user_agent: concat!("codemode/", env!("CARGO_PKG_VERSION")).to_string(),
+            transport: None,
         }
     }
 }
@@ -90,6 +97,18 @@ impl Default for SessionLimits {
             deadline: None,
             deadline_extension: None,
         }
+    }
+}
+
+impl SessionLimits {
+    /// When the run must be over now: `deadline` moved by its extension.
+    pub(crate) fn current_deadline(&self) -> Option<Instant> {
+        let extension = self
+            .deadline_extension
+            .as_ref()
+            .map_or(Duration::ZERO, |extension| (extension.0)());
+        self.deadline
+            .map(|deadline| deadline.checked_add(extension).unwrap_or(deadline))
     }
 }
 

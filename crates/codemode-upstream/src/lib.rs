@@ -6,8 +6,41 @@
 //! secret from what comes back, egress control (one origin, same-origin redirects only),
 //! limits (timeouts, call budget, concurrency, response size, retries) and pagination.
 //! Key types: [`Client`] (per upstream), [`Session`] (per run), [`PreparedRequest`],
-//! [`ApiResponse`], [`CallError`]. Must not know the sandbox, JavaScript, TypeScript, search
-//! or MCP; the only spec knowledge it has comes from `codemode-spec`.
+//! [`ApiResponse`], [`CallError`], and the [`Transport`] seam. Must not know the sandbox,
+//! JavaScript, TypeScript, search or MCP; the only spec knowledge it has comes from
+//! `codemode-spec`.
+//!
+//! # The transport seam
+//!
+//! The last hop is a [`Transport`]: a finished `http::Request<Bytes>` in, an `http::Response`
+//! with a streaming [`ResponseBody`] out. [`ReqwestTransport`] (the network, following no
+//! redirects) is the default; [`InProcess`] calls any tower `Service`, such as an
+//! `axum::Router`, in this process with no socket; set either, or your own, in
+//! [`UpstreamConfig::transport`]. The OAuth2 token request goes through the same transport.
+//!
+//! A custom transport cannot bypass credentials, redaction, egress rules or limits: they are all
+//! applied above the seam. A transport only ever sees requests whose origin was checked, with
+//! credentials already added (for the configured origin only; a redirect elsewhere is refused
+//! before it is sent); its responses are read up to [`UpstreamConfig::max_response_bytes`]
+//! while they stream and redacted before anyone sees them; the call budget, concurrency,
+//! timeouts and retries wrap every exchange. A transport error is treated as a failed
+//! connection: retried for idempotent methods, then a [`CallErrorKind::Network`] error whose
+//! message carries the cause chain once.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use axum::{Json, Router, routing::get};
+//! use codemode_upstream::{InProcess, UpstreamConfig};
+//!
+//! let api = Router::new().route("/v1/pets", get(|| async { Json(["Rex", "Ada"]) }));
+//! let config = UpstreamConfig {
+//!     // Never resolved: requests go to the router, not to a socket.
+//!     base_url: "http://api.invalid/v1".into(),
+//!     transport: Some(Arc::new(InProcess::new(api))),
+//!     ..UpstreamConfig::default()
+//! };
+//! ```
 //!
 //! # Shapes seen by scripts
 //!
@@ -50,19 +83,31 @@ mod egress;
 mod error;
 mod media;
 mod paginate;
+mod plan;
+mod prepare;
+mod request;
 mod response;
 mod secret;
+mod send;
 mod serialize;
 mod transport;
+mod upstream;
 mod validate;
 
-pub use client::{CallRecord, Client, PrecompileReport, PreparedRequest, RawRequest, Session};
+pub use client::{Client, PrecompileReport, Session};
 pub use codemode_spec::Method;
 pub use config::{
     Credential, DeadlineExtension, PageLimits, PageStyle, SessionLimits, UpstreamConfig,
 };
 pub use error::{CallError, CallErrorKind, ConfigError};
 pub use paginate::{Pages, PagesCut, detect_style, list_items};
-pub use response::ApiResponse;
+pub use request::{CallRecord, PreparedRequest, RawRequest};
+pub use response::{ApiResponse, ResponseHeaders};
 pub use secret::{REDACTED, Secret};
-pub use transport::ResponseHeaders;
+// The crates the [`Transport`] signature is made of, so an embedder names the same versions.
+pub use {bytes, http, http_body, http_body_util};
+
+pub use transport::{
+    BoxError, InProcess, ReqwestTransport, ResponseBody, Transport, TransportError,
+    TransportErrorKind, TransportFuture,
+};

@@ -2,12 +2,18 @@
 //! items. A `Link: rel="next"` header is always followed when present; otherwise the style is
 //! detected from the operation's query parameters (or forced through [`PageLimits::style`]).
 
+use std::future::Future;
+
 use codemode_spec::{Operation, ParameterLocation};
 use serde_json::{Map, Value, json};
 
-use crate::client::{PreparedRequest, Session};
+use crate::config::{PageLimits, PageStyle};
+use crate::error::{CallError, CallErrorKind};
+use crate::prepare;
+use crate::request::{PreparedRequest, Preview};
+use crate::response::ApiResponse;
+use crate::upstream::Upstream;
 use crate::validate;
-use crate::{CallError, CallErrorKind, PageLimits, PageStyle};
 
 /// Pages fetched when the caller sets no limit.
 const DEFAULT_MAX_PAGES: u32 = 10;
@@ -40,7 +46,7 @@ pub fn detect_style(op: &Operation) -> PageStyle {
     }
 }
 
-/// What [`Session::paginate`] gathered, and whether it is all the API has.
+/// What [`crate::Session::paginate`] gathered, and whether it is all the API has.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pages {
     pub items: Vec<Value>,
@@ -109,131 +115,129 @@ fn request_key(request: &PreparedRequest) -> RequestKey {
     (request.url.clone(), request.body.clone())
 }
 
-impl Session {
-    /// Calls an operation page after page and returns the concatenated items (the response
-    /// array, or its `data`/`items`/`result`/… array). Stops at `max_items`, `max_pages`
-    /// (default 10), an empty page, when the API says there is no more, or when a page or a
-    /// request repeats; [`Pages::cut`] says when the API had more than was returned.
-    pub async fn paginate(
-        &self,
-        operation: &str,
-        args: &Value,
-        limits: PageLimits,
-    ) -> Result<Pages, CallError> {
-        let client = self.client().clone();
-        let spec = client.spec().clone();
-        let op = spec
-            .find(operation)
-            .ok_or_else(|| validate::unknown_operation(&spec, operation))
-            .map_err(|e| client.redact_error(e))?;
-        let style = limits.style.clone().unwrap_or_else(|| detect_style(op));
-        let max_pages = limits.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1);
-        let mut args = match args {
-            Value::Object(map) => map.clone(),
-            Value::Null => Map::new(),
-            other => {
-                // Let `prepare` produce the usual message.
-                return Err(self.prepare_operation(op, other).err().unwrap_or_else(|| {
-                    CallError::new(CallErrorKind::Validation, "args must be an object")
-                }));
+/// Calls an operation page after page through `send` (one call of the run's budget each) and
+/// concatenates the items; see [`crate::Session::paginate`].
+pub(crate) async fn paginate<F, Fut>(
+    upstream: &Upstream,
+    operation: &str,
+    args: &Value,
+    limits: PageLimits,
+    send: F,
+) -> Result<Pages, CallError>
+where
+    F: Fn(PreparedRequest) -> Fut,
+    Fut: Future<Output = Result<ApiResponse, CallError>>,
+{
+    let spec = &upstream.spec;
+    let id = spec
+        .find_id(operation)
+        .ok_or_else(|| validate::unknown_operation(spec, operation))
+        .map_err(|e| upstream.redact_error(e))?;
+    let op = spec.operation(id);
+    let prepare =
+        |args: &Value| prepare::prepare_operation(upstream, id, args, Preview::Build, None);
+    let style = limits.style.clone().unwrap_or_else(|| detect_style(op));
+    let max_pages = limits.max_pages.unwrap_or(DEFAULT_MAX_PAGES).max(1);
+    let mut args = match args {
+        Value::Object(map) => map.clone(),
+        Value::Null => Map::new(),
+        other => {
+            // Let `prepare` produce the usual message.
+            return Err(prepare(other).err().unwrap_or_else(|| {
+                CallError::new(CallErrorKind::Validation, "args must be an object")
+            }));
+        }
+    };
+    let mut pages = Pages {
+        items: Vec::new(),
+        pages: 0,
+        cut: None,
+    };
+    let mut sent: std::collections::HashSet<RequestKey> = std::collections::HashSet::new();
+    let mut previous_page: Option<Vec<Value>> = None;
+    let mut next =
+        Some(prepare(&Value::Object(args.clone())).map_err(|e| upstream.redact_error(e))?);
+    while let Some(prepared) = next.take() {
+        if !sent.insert(request_key(&prepared)) {
+            pages.cut = Some(PagesCut::RepeatedRequest);
+            break;
+        }
+        pages.pages += 1;
+        let response = match send(prepared.clone()).await {
+            Ok(response) if response.is_success() => response,
+            Ok(response) => {
+                let error = upstream.redact_error(response.to_error(&prepared));
+                return Err(with_partial(error, pages));
             }
+            Err(error) => return Err(with_partial(error, pages)),
         };
-        let mut pages = Pages {
-            items: Vec::new(),
-            pages: 0,
-            cut: None,
-        };
-        let mut sent: std::collections::HashSet<RequestKey> = std::collections::HashSet::new();
-        let mut previous_page: Option<Vec<Value>> = None;
-        let mut next = Some(
-            self.prepare_operation(op, &Value::Object(args.clone()))
-                .map_err(|e| client.redact_error(e))?,
-        );
-        while let Some(prepared) = next.take() {
-            if !sent.insert(request_key(&prepared)) {
-                pages.cut = Some(PagesCut::RepeatedRequest);
-                break;
-            }
-            pages.pages += 1;
-            let response = match self.send(prepared.clone()).await {
-                Ok(response) if response.is_success() => response,
-                Ok(response) => {
-                    let error = client.redact_error(response.to_error(&prepared));
-                    return Err(with_partial(error, pages));
-                }
-                Err(error) => return Err(with_partial(error, pages)),
-            };
-            let page_items = page_items(&response.body);
-            let count = page_items.len();
-            if count > 0 && previous_page.as_ref() == Some(&page_items) {
-                pages.cut = Some(PagesCut::RepeatedPage);
-                break;
-            }
-            for item in &page_items {
-                if limits.max_items.is_some_and(|max| pages.items.len() >= max) {
-                    break;
-                }
-                pages.items.push(item.clone());
-            }
-            previous_page = Some(page_items);
+        let page_items = page_items(&response.body);
+        let count = page_items.len();
+        if count > 0 && previous_page.as_ref() == Some(&page_items) {
+            pages.cut = Some(PagesCut::RepeatedPage);
+            break;
+        }
+        for item in &page_items {
             if limits.max_items.is_some_and(|max| pages.items.len() >= max) {
                 break;
             }
-            let following = if count == 0 {
-                None
-            } else if let Some(link) = next_url(&response) {
-                Some(self.follow_link(&prepared, &link)?)
-            } else if advance(op, &style, &mut args, &response.body, count) {
-                Some(
-                    self.prepare_operation(op, &Value::Object(args.clone()))
-                        .map_err(|e| client.redact_error(e))?,
-                )
-            } else {
-                None
-            };
-            match following {
-                None if says_more(&response.body) => pages.cut = Some(PagesCut::NoCursor),
-                None => {}
-                Some(_) if pages.pages >= max_pages => {
-                    pages.cut = Some(PagesCut::PageLimit { max_pages })
-                }
-                Some(request) => next = Some(request),
-            }
+            pages.items.push(item.clone());
         }
-        Ok(pages)
-    }
-
-    /// The request for a `Link` next URL: same operation, the URL as given (egress-checked).
-    fn follow_link(
-        &self,
-        previous: &PreparedRequest,
-        link: &str,
-    ) -> Result<PreparedRequest, CallError> {
-        let client = self.client();
-        let base = url::Url::parse(&previous.url).ok();
-        let resolved = match base.and_then(|b| b.join(link).ok()) {
-            Some(url) => url,
-            None => {
-                return Err(CallError::new(
-                    CallErrorKind::Egress,
-                    client.redact(&format!("next-page link {link:?} is not a valid url")),
-                ));
-            }
+        previous_page = Some(page_items);
+        if limits.max_items.is_some_and(|max| pages.items.len() >= max) {
+            break;
+        }
+        let following = if count == 0 {
+            None
+        } else if let Some(link) = next_url(&response) {
+            Some(follow_link(upstream, &prepared, &link)?)
+        } else if advance(op, &style, &mut args, &response.body, count) {
+            Some(prepare(&Value::Object(args.clone())).map_err(|e| upstream.redact_error(e))?)
+        } else {
+            None
         };
-        let checked = client
-            .inner
-            .base
-            .check(resolved.as_str())
-            .map_err(|e| client.redact_error(e))?;
-        Ok(PreparedRequest {
-            url: checked.to_string(),
-            query: checked.query().map(str::to_string),
-            body: None,
-            content_type: None,
-            body_preview: None,
-            ..previous.clone()
-        })
+        match following {
+            None if says_more(&response.body) => pages.cut = Some(PagesCut::NoCursor),
+            None => {}
+            Some(_) if pages.pages >= max_pages => {
+                pages.cut = Some(PagesCut::PageLimit { max_pages })
+            }
+            Some(request) => next = Some(request),
+        }
     }
+    Ok(pages)
+}
+
+/// The request for a `Link` next URL: same operation, the URL as given (egress-checked).
+fn follow_link(
+    upstream: &Upstream,
+    previous: &PreparedRequest,
+    link: &str,
+) -> Result<PreparedRequest, CallError> {
+    let base = url::Url::parse(&previous.url).ok();
+    let resolved = match base.and_then(|b| b.join(link).ok()) {
+        Some(url) => url,
+        None => {
+            return Err(CallError::new(
+                CallErrorKind::Egress,
+                upstream
+                    .redactor
+                    .redact(&format!("next-page link {link:?} is not a valid url")),
+            ));
+        }
+    };
+    let checked = upstream
+        .base
+        .check(resolved.as_str())
+        .map_err(|e| upstream.redact_error(e))?;
+    Ok(PreparedRequest {
+        url: checked.to_string(),
+        query: checked.query().map(str::to_string),
+        body: None,
+        content_type: None,
+        body_preview: None,
+        ..previous.clone()
+    })
 }
 
 /// Updates `args` for the next page; false when there is none.
@@ -414,7 +418,7 @@ fn says_more(body: &Value) -> bool {
 
 /// The next page's URL: a `Link: rel="next"` header, or a body `next` field holding a URL or an
 /// absolute path (Django REST framework, many others).
-fn next_url(response: &crate::ApiResponse) -> Option<String> {
+fn next_url(response: &ApiResponse) -> Option<String> {
     if let Some(link) = response.header("link").and_then(next_link) {
         return Some(link);
     }

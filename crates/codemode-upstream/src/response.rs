@@ -5,11 +5,19 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use codemode_spec::BodyKind;
-use reqwest::header::HeaderMap;
+use http::HeaderMap;
 use serde_json::{Value, json};
 
+use crate::error::{CallError, CallErrorKind};
+use crate::request::PreparedRequest;
 use crate::validate::truncate;
-use crate::{CallError, CallErrorKind, PreparedRequest};
+
+/// Whether a response's shown headers ([`ApiResponse::headers`]) are collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseHeaders {
+    Keep,
+    Skip,
+}
 
 /// What came back. `body` is parsed JSON, text as a string, a binary description
 /// (`{contentType, size, base64?, truncated?}`) or null (204 and empty bodies).
@@ -50,7 +58,7 @@ impl ApiResponse {
         )
     }
 
-    /// [`Response::to_error`] for a request that was moved into `send`: its operation name,
+    /// [`ApiResponse::to_error`] for a request that was moved into `send`: its operation name,
     /// method and path template are all the error needs.
     pub fn error_for(
         &self,
@@ -59,7 +67,7 @@ impl ApiResponse {
         path: &str,
     ) -> CallError {
         let method = method.as_str();
-        let reason = reqwest::StatusCode::from_u16(self.status)
+        let reason = http::StatusCode::from_u16(self.status)
             .ok()
             .and_then(|s| s.canonical_reason())
             .unwrap_or("")
@@ -480,8 +488,8 @@ mod tests {
             ("retry-after", "3"),
         ] {
             headers.insert(
-                reqwest::header::HeaderName::from_static(name),
-                reqwest::header::HeaderValue::from_static(value),
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
             );
         }
         let facts = header_facts(&headers, true);

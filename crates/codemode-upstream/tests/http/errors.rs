@@ -402,3 +402,40 @@ async fn in_flight_calls_are_bounded_per_run_and_per_upstream() {
         "per upstream, across runs"
     );
 }
+
+#[tokio::test]
+async fn a_refused_connection_names_its_cause_once() {
+    // A port that was just free: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let config = codemode_upstream::UpstreamConfig {
+        base_url: format!("http://{addr}/v1"),
+        max_retries: 0,
+        ..Default::default()
+    };
+    let client = codemode_upstream::Client::new(crate::fixture::spec(), config).expect("client");
+    let error = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client
+            .session(SessionLimits::default())
+            .call("getPet", &json!({"petId": 1})),
+    )
+    .await
+    .expect("timed out after 10 s waiting for a refused connection")
+    .expect_err("refused");
+    assert_eq!(error.kind, CallErrorKind::Network);
+    assert!(
+        error
+            .message
+            .starts_with("GET /pets/{petId} failed: connection failed: "),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        error.message.matches("onnection refused").count(),
+        1,
+        "{}",
+        error.message
+    );
+}
