@@ -9,7 +9,6 @@ mod shop;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
@@ -69,24 +68,9 @@ pub fn router(token: &str) -> Router {
         .layer(middleware::from_fn_with_state(token, check_token))
 }
 
-/// A running bookshop on loopback.
-pub struct Started {
-    /// `http://127.0.0.1:PORT/v1`.
-    pub base_url: String,
-}
-
-/// Serves [`router`] on 127.0.0.1 (a free port) in the current tokio runtime, until it ends.
-pub async fn start(token: &str) -> anyhow::Result<Started> {
-    let app = router(token);
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    Ok(Started {
-        base_url: format!("http://{addr}{BASE_PATH}"),
-    })
-}
+/// The base URL the demo's engine calls: the bookshop answers in process (no socket, no DNS),
+/// and the `.invalid` host guarantees nothing could reach a real network if it tried.
+pub const IN_PROCESS_BASE_URL: &str = "http://bookshop.invalid/v1";
 
 /// Refuses a request without the expected `Authorization` header, as a real API would: with 401
 /// and a JSON body. The token is the published demo token, so a plain comparison is enough.

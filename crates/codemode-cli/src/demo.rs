@@ -1,14 +1,14 @@
 //! `codemode demo`: the MCP server over a small embedded API (a bookshop) whose upstream is the
-//! in-memory bookshop of `crate::bookshop`, served on loopback inside this process. Works offline,
-//! with no credentials. In a terminal, it says how to connect an MCP client instead of waiting
-//! for JSON-RPC on stdin.
+//! in-memory bookshop of `crate::bookshop`, called in process through the upstream transport
+//! seam (no socket). Works offline, with no credentials. In a terminal, it says how to connect an
+//! MCP client instead of waiting for JSON-RPC on stdin.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
+use codemode_engine::upstream::{Credential, InProcess, Secret, UpstreamConfig};
 use codemode_engine::{Engine, EngineConfig};
 use codemode_mcp::ServerConfig;
 
@@ -41,13 +41,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        // The bookshop is served on loopback for now; once the upstream client takes an
-        // in-process transport, `bookshop::router(DEMO_TOKEN)` goes there and no socket is bound.
-        let upstream = bookshop::start(DEMO_TOKEN).await?;
+        // The bookshop answers in process, behind the upstream's transport seam: no socket is
+        // bound, and credentials, limits and redaction apply as for a real API.
+        let bookshop = InProcess::new(bookshop::router(DEMO_TOKEN));
         let config = EngineConfig {
             upstream: Some(UpstreamConfig {
-                base_url: upstream.base_url.clone(),
+                base_url: bookshop::IN_PROCESS_BASE_URL.to_string(),
                 credentials: vec![Credential::Bearer(Secret::new(DEMO_TOKEN.to_string()))],
+                transport: Some(Arc::new(bookshop)),
                 ..UpstreamConfig::default()
             }),
             ..EngineConfig::default()
@@ -58,11 +59,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             Some(addr) => {
                 let listener = crate::serve::listen(&addr).await?;
                 let bound = listener.local_addr()?;
-                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream {}; streamable HTTP on http://{bound}/mcp", upstream.base_url));
+                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream in process; streamable HTTP on http://{bound}/mcp"));
                 codemode_mcp::serve_http_listener(engine, ServerConfig::default(), listener, crate::serve::shutdown_signal()).await?;
             }
             None => {
-                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream {}; stdio", upstream.base_url));
+                crate::output::eprint_line(&format!("codemode demo: Bookshop API, {operations} operations, upstream in process; stdio"));
                 codemode_mcp::serve_stdio(engine, ServerConfig::default()).await?;
             }
         }

@@ -164,8 +164,13 @@ fn module_graph(src: &Path, root: &Path) -> BTreeMap<String, BTreeSet<String>> {
             reexports.insert(last.clone(), first.clone());
         }
     }
+    let mut test_files = BTreeSet::new();
+    visit(src, &mut |path| test_files.extend(test_module_files(path)));
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     visit(src, &mut |path| {
+        if test_files.contains(path) {
+            return;
+        }
         let Some(module) = top_level_module(src, path) else {
             return;
         };
@@ -203,6 +208,31 @@ fn module_graph(src: &Path, root: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
     });
     graph
+}
+
+/// The files of the modules a file declares under `#[cfg(test)]` (`#[cfg(test)] mod tests;` in
+/// `src/a.rs` is `src/a/tests.rs` or `src/a/tests/mod.rs`): test code, like a test tail.
+fn test_module_files(path: &Path) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let parent = path.parent().unwrap_or(Path::new(""));
+    let dir = if matches!(&*stem, "mod" | "lib" | "main") {
+        parent.to_path_buf()
+    } else {
+        parent.join(&*stem)
+    };
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter(|pair| pair[0] == "#[cfg(test)]")
+        .filter_map(|pair| pair[1].strip_prefix("mod ")?.strip_suffix(';'))
+        .flat_map(|name| {
+            [
+                dir.join(format!("{name}.rs")),
+                dir.join(name).join("mod.rs"),
+            ]
+        })
+        .collect()
 }
 
 /// The top-level module a source file belongs to (`src/a.rs`, `src/a/mod.rs` and `src/a/b.rs`
