@@ -320,7 +320,7 @@ fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[StepHits]) {
         if let Some(best) = step.hits.iter().find(|hit| !listed(candidates, hit)) {
             candidates.push(answer::Candidate {
                 primary: true,
-                step: multi_step.then(|| step.clause.clone()),
+                step: multi_step.then(|| step.written.clone()),
                 ..answer::Candidate::ranked(best.operation, best.score)
             });
         }

@@ -755,6 +755,7 @@ impl Index {
             .map(|step| StepHits {
                 hits: self.rank(&step.clause, options),
                 clause: step.clause,
+                written: step.written,
             })
             .collect())
     }

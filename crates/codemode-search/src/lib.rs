@@ -56,6 +56,8 @@ pub struct Hit {
 pub struct StepHits {
     /// What was ranked: the action's clause, completed from the clauses around it.
     pub clause: String,
+    /// The action's clause as the sentence has it, for showing (see [`Step::written`]).
+    pub written: String,
     /// Ranked hits for the clause, best first.
     pub hits: Vec<Hit>,
 }

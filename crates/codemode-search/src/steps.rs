@@ -34,6 +34,9 @@ pub struct Step {
     /// What to rank for the action: its clause as written, with a pronoun replaced by what it
     /// refers to and a missing noun or verb taken from the clause before.
     pub clause: String,
+    /// The clause as the sentence has it ("confirm it"): what an answer shows a person or an
+    /// agent, who know what "it" is; `clause` is for ranking only.
+    pub written: String,
 }
 
 /// The actions of a task sentence, in the order they are to be done; one step holding the
@@ -44,12 +47,15 @@ pub fn split_steps(query: &str) -> Vec<Step> {
     if steps.len() <= 1 {
         return vec![Step {
             clause: query.to_string(),
+            written: query.to_string(),
         }];
     }
     if steps.len() > MAX_STEPS {
-        let rest: Vec<String> = steps.drain(MAX_STEPS - 1..).map(|s| s.clause).collect();
+        let rest: Vec<Step> = steps.drain(MAX_STEPS - 1..).collect();
+        let join = |part: fn(&Step) -> &str| rest.iter().map(part).collect::<Vec<_>>().join(" ");
         steps.push(Step {
-            clause: rest.join(" "),
+            clause: join(|s| &s.clause),
+            written: join(|s| &s.written),
         });
     }
     steps
@@ -500,6 +506,7 @@ fn antecedent(phrases: &[Phrase], referent: Referent) -> Option<&Phrase> {
 /// A clause made complete, before ordering.
 struct Resolved {
     clause: String,
+    written: String,
     phrases: Vec<Phrase>,
     starts_sentence: bool,
     order: Order,
@@ -522,7 +529,10 @@ fn resolve(clauses: Vec<Clause<'_, '_>>) -> Vec<Step> {
     put_in_order(&mut resolved);
     resolved
         .into_iter()
-        .map(|r| Step { clause: r.clause })
+        .map(|r| Step {
+            clause: r.clause,
+            written: r.written,
+        })
         .collect()
 }
 
@@ -565,8 +575,16 @@ fn complete(clause: &Clause<'_, '_>, before: &[Phrase], verb: Option<&str>) -> O
         pieces.insert(0, verb.to_string());
     }
     pieces.retain(|p| !p.is_empty());
+    let written = clause
+        .cut
+        .chunks
+        .iter()
+        .map(|c| c.text)
+        .collect::<Vec<_>>()
+        .join(" ");
     Some(Resolved {
         clause: pieces.join(" "),
+        written,
         phrases,
         starts_sentence: clause.cut.starts_sentence,
         order: clause.cut.order,
@@ -618,6 +636,19 @@ mod tests {
     fn check(query: &str, expected: &[&str]) {
         let steps: Vec<String> = split_steps(query).into_iter().map(|s| s.clause).collect();
         assert_eq!(steps, expected, "{query}");
+    }
+
+    #[test]
+    fn a_step_keeps_its_clause_as_written_for_showing() {
+        let steps = split_steps("create a payment intent, confirm it, then capture the funds");
+        let written: Vec<&str> = steps.iter().map(|s| s.written.as_str()).collect();
+        assert_eq!(
+            written,
+            ["create a payment intent", "confirm it", "capture the funds"]
+        );
+        assert_eq!(steps[1].clause, "confirm payment intent");
+        let one = split_steps("list open pull requests");
+        assert_eq!(one[0].written, "list open pull requests");
     }
 
     #[test]
