@@ -98,42 +98,18 @@ fn failed(error: reqwest::Error) -> FetchError {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{BufRead as _, BufReader, Write as _};
-    use std::net::TcpListener;
+    use codemode_test_support::{LoopbackServer, http_response};
 
     use super::*;
 
-    /// Answers every connection on 127.0.0.1 with `respond(path)` (raw HTTP/1.1, then close),
-    /// for the rest of the test process. Returns the base URL.
-    fn serve(respond: fn(&str, &str) -> Vec<u8>) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let own_base = base.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-                let mut reader = BufReader::new(stream);
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let path = request_line.split_whitespace().nth(1).unwrap_or("/");
-                let _ = reader.into_inner().write_all(&respond(&own_base, path));
-            }
-        });
-        base
+    /// Answers every connection on 127.0.0.1 with `respond(base, path)` (raw HTTP/1.1, then
+    /// close) until the server is dropped.
+    fn serve(respond: fn(&str, &str) -> Vec<u8>) -> LoopbackServer {
+        LoopbackServer::start(respond)
     }
 
     fn ok(body: &str) -> Vec<u8> {
-        format!(
-            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
+        http_response("200 OK", body.as_bytes())
     }
 
     fn fetcher() -> HttpFetch {
@@ -142,7 +118,8 @@ mod tests {
 
     #[test]
     fn fetches_outside_and_inside_a_runtime() {
-        let base = serve(|_, _| ok("openapi: 3.0.0"));
+        let base_server = serve(|_, _| ok("openapi: 3.0.0"));
+        let base = base_server.url();
         let url = format!("{base}/spec.yaml");
         assert_eq!(fetcher().fetch(&url, 1024).unwrap(), b"openapi: 3.0.0");
         // A `block_on` on a runtime's own thread would panic; the fetch runs on its own thread.
@@ -160,17 +137,19 @@ mod tests {
     #[test]
     fn a_body_past_the_limit_is_cut_whatever_the_server_announced() {
         // No content-length: the body ends when the connection closes.
-        let base = serve(|_, _| {
+        let base_server = serve(|_, _| {
             let mut response = b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_vec();
             response.extend(std::iter::repeat_n(b'a', 64 * 1024));
             response
         });
+        let base = base_server.url();
         let error = fetcher().fetch(&format!("{base}/big"), 1000).err();
         assert!(
             matches!(error, Some(FetchError::TooLarge { limit_bytes: 1000 })),
             "{error:?}"
         );
-        let announced = serve(|_, _| ok(&"b".repeat(2000)));
+        let announced_server = serve(|_, _| ok(&"b".repeat(2000)));
+        let announced = announced_server.url();
         let error = fetcher().fetch(&format!("{announced}/big"), 1000).err();
         assert!(
             matches!(error, Some(FetchError::TooLarge { limit_bytes: 1000 })),
@@ -188,7 +167,7 @@ mod tests {
     #[test]
     fn redirects_are_followed_five_times_and_no_more() {
         // `/hop/N` redirects to `/hop/N-1`; `/hop/0` is the spec.
-        let base = serve(|base, path| {
+        let base_server = serve(|base, path| {
             let hops: u32 = path.trim_start_matches("/hop/").parse().unwrap_or(0);
             if hops == 0 {
                 return ok("openapi: 3.0.0");
@@ -199,6 +178,7 @@ mod tests {
             )
             .into_bytes()
         });
+        let base = base_server.url();
         assert!(fetcher().fetch(&format!("{base}/hop/5"), 1024).is_ok());
         let error = fetcher().fetch(&format!("{base}/hop/6"), 1024).err();
         let chain = error.as_ref().map(error_chain).unwrap_or_default();
@@ -207,10 +187,11 @@ mod tests {
 
     #[test]
     fn a_status_other_than_success_is_named() {
-        let base = serve(|_, _| {
+        let base_server = serve(|_, _| {
             b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                 .to_vec()
         });
+        let base = base_server.url();
         let error = fetcher().fetch(&format!("{base}/spec.json"), 1024).err();
         assert_eq!(
             error.map(|e| e.to_string()).as_deref(),

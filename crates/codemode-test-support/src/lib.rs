@@ -94,17 +94,18 @@ pub fn specs_cache() -> PathBuf {
     cache.join("codemode").join("specs")
 }
 
-/// A loopback HTTP/1.1 server answering `GET /path` with fixed bodies (404 otherwise), one
-/// thread, every connection closed after its answer. It stops when dropped.
-pub struct FileServer {
+/// A loopback HTTP/1.1 server on one thread: each request gets the raw bytes `respond(base,
+/// path)` returns (status line, headers and body; `base` is `http://127.0.0.1:PORT`, for
+/// redirects), then its connection is closed. It stops when dropped.
+pub struct LoopbackServer {
     addr: SocketAddr,
     stop: Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl FileServer {
-    /// Serves `files` (path → body) on 127.0.0.1 at a free port.
-    pub fn start(files: Vec<(String, Vec<u8>)>) -> FileServer {
+impl LoopbackServer {
+    /// Serves on 127.0.0.1 at a free port.
+    pub fn start(respond: impl Fn(&str, &str) -> Vec<u8> + Send + 'static) -> LoopbackServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("bound address");
         listener
@@ -112,15 +113,16 @@ impl FileServer {
             .expect("a non-blocking listener");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopped = stop.clone();
+        let base = format!("http://{addr}");
         let thread = std::thread::spawn(move || {
             while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
                 match listener.accept() {
-                    Ok((stream, _)) => answer(stream, &files),
+                    Ok((stream, _)) => answer(stream, &base, &respond),
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
             }
         });
-        FileServer {
+        LoopbackServer {
             addr,
             stop,
             thread: Some(thread),
@@ -133,7 +135,7 @@ impl FileServer {
     }
 }
 
-impl Drop for FileServer {
+impl Drop for LoopbackServer {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
@@ -142,7 +144,38 @@ impl Drop for FileServer {
     }
 }
 
-fn answer(stream: TcpStream, files: &[(String, Vec<u8>)]) {
+/// A [`LoopbackServer`] answering `GET /path` with fixed bodies (404 otherwise).
+pub struct FileServer(LoopbackServer);
+
+impl FileServer {
+    /// Serves `files` (path → body) on 127.0.0.1 at a free port.
+    pub fn start(files: Vec<(String, Vec<u8>)>) -> FileServer {
+        FileServer(LoopbackServer::start(move |_, path| {
+            match files.iter().find(|(p, _)| p == path) {
+                Some((_, body)) => http_response("200 OK", body),
+                None => http_response("404 Not Found", b"not found"),
+            }
+        }))
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn url(&self) -> String {
+        self.0.url()
+    }
+}
+
+/// A whole HTTP/1.1 response: the status (`"200 OK"`), a length, `connection: close`, the body.
+pub fn http_response(status: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+fn answer(stream: TcpStream, base: &str, respond: &dyn Fn(&str, &str) -> Vec<u8>) {
     // A client that never sends its request line must not hold the server forever.
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -157,17 +190,8 @@ fn answer(stream: TcpStream, files: &[(String, Vec<u8>)]) {
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body): (&str, &[u8]) = match files.iter().find(|(p, _)| p == path) {
-        Some((_, body)) => ("200 OK", body),
-        None => ("404 Not Found", b"not found"),
-    };
     let mut stream = &stream;
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(body);
+    let _ = stream.write_all(&respond(base, path));
 }
 
 /// A child process started in a process group of its own, killed with everything it started

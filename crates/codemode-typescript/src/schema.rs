@@ -1126,17 +1126,25 @@ components:
             small: { $ref: "#/components/schemas/Kept" }
 "##;
 
+    /// No prose, nesting to the limit, no cut but what a test sets.
+    pub(super) fn bare_detail() -> Detail {
+        Detail {
+            property_description: 0,
+            property_tags: false,
+            inline_nesting: MAX_INLINE_NESTING,
+            max_object_chars: usize::MAX,
+            max_members: usize::MAX,
+            max_inline_members: usize::MAX,
+        }
+    }
+
     #[test]
     fn collapsed_members_leave_no_references_behind() {
         let spec = codemode_spec::load_str("t.yaml", SPEC).expect("spec loads");
         let names = TypeNames::new(&spec);
         let detail = Detail {
-            property_description: 0,
-            property_tags: false,
-            inline_nesting: MAX_INLINE_NESTING,
             max_object_chars: 60,
-            max_members: usize::MAX,
-            max_inline_members: usize::MAX,
+            ..bare_detail()
         };
         let mut writer = Writer::new(&spec, &names, detail);
         let text = writer.declaration("Body");
@@ -1179,12 +1187,8 @@ components:
         let spec = codemode_spec::load_str("t.yaml", SPEC).expect("spec loads");
         let names = TypeNames::new(&spec);
         let detail = Detail {
-            property_description: 0,
-            property_tags: false,
-            inline_nesting: MAX_INLINE_NESTING,
-            max_object_chars: usize::MAX,
-            max_members: usize::MAX,
             max_inline_members,
+            ..super::tests::bare_detail()
         };
         let mut writer = Writer::new(&spec, &names, detail);
         let text = writer.declaration("Outer");
