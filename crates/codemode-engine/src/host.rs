@@ -245,8 +245,29 @@ impl RunHost {
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let limits = arg.get("limits").cloned().unwrap_or(Value::Null);
         let session = self.session()?;
-        if let Some(op) = self.inner.spec.find(&name) {
-            self.check_policy(op)?;
+        let (confirm, mutating) = match self.inner.spec.find(&name) {
+            Some(op) => (self.check_policy(op)?, op.method.is_mutating()),
+            None => (false, false),
+        };
+        // A dry run sends no write (nor any read when told to skip them): the first page is
+        // planned like any call, and its placeholder items stand for the list.
+        if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
+            let prepared = session.prepare(&name, &args).map_err(host_error)?;
+            let reply = self.send(session, prepared, true, false).await?;
+            self.note(
+                "info",
+                format!("dry run: api.paginate planned the first page of {name} only"),
+            );
+            let items = crate::upstream::list_items(&reply.value)
+                .cloned()
+                .unwrap_or_default();
+            return Ok(Value::Array(items));
+        }
+        // A rule that asks before this operation asks once, for the first page, before any is
+        // sent: the pages that follow are the same request with the next cursor.
+        if confirm {
+            let first = session.prepare(&name, &args).map_err(host_error)?;
+            self.confirm(planned_request(&first)).await?;
         }
         let page_limits = PageLimits {
             max_items: limits

@@ -37,6 +37,11 @@ impl Received {
 /// Two pages of notes (`page=1`, `page=2`), then empty pages; a POST answers slowly, so a run that
 /// does not wait for it would end first.
 async fn start() -> (Engine, Received) {
+    start_with(EngineConfig::default()).await
+}
+
+/// [`start`] with the engine's policy and dry-run settings taken from `base`.
+async fn start_with(base: EngineConfig) -> (Engine, Received) {
     let received = Received::default();
     let log = received.clone();
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri, _body: Bytes| {
@@ -71,7 +76,7 @@ async fn start() -> (Engine, Received) {
             base_url: format!("http://{addr}"),
             ..UpstreamConfig::default()
         }),
-        ..EngineConfig::default()
+        ..base
     };
     (Engine::new(spec, config).unwrap(), received)
 }
@@ -96,6 +101,55 @@ async fn paginate_takes_the_operation_itself_as_well_as_its_name() {
         let outcome = execute(&engine, code).await;
         assert_eq!(outcome.result.expect("the run succeeds"), json!([1, 2, 3]));
     }
+}
+
+#[tokio::test]
+async fn paginate_in_a_dry_run_that_skips_reads_plans_the_first_page_and_sends_nothing() {
+    let (engine, received) = start_with(EngineConfig {
+        dry_run_skip_reads: true,
+        ..EngineConfig::default()
+    })
+    .await;
+    let outcome = engine
+        .execute(ExecuteRequest {
+            code: "const notes = await api.paginate(api.listNotes); return notes.length;".into(),
+            dry_run: true,
+            confirm: None,
+        })
+        .await;
+    assert_eq!(outcome.result.expect("the run succeeds"), json!(0));
+    assert!(received.list().is_empty(), "sent: {:?}", received.list());
+    assert_eq!(outcome.planned.len(), 1, "the first page is planned");
+    let said = outcome.logs.iter().any(|line| {
+        line.text
+            .contains("planned the first page of listNotes only")
+    });
+    assert!(said, "{:?}", outcome.logs);
+}
+
+#[tokio::test]
+async fn paginate_asks_before_an_operation_a_rule_confirms_and_sends_nothing_when_refused() {
+    let policy = codemode_engine::PolicyConfig {
+        confirm: vec![codemode_engine::RuleSpec {
+            operation: Some("listNotes".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let (engine, received) = start_with(EngineConfig {
+        policy,
+        ..EngineConfig::default()
+    })
+    .await;
+    // No way to ask here, and the fallback is to deny: no page may be sent.
+    let outcome = execute(&engine, "return await api.paginate(api.listNotes);").await;
+    let failure = outcome.result.expect_err("the pages are refused");
+    assert!(
+        failure.message.contains("GET /notes"),
+        "{}",
+        failure.message
+    );
+    assert!(received.list().is_empty(), "sent: {:?}", received.list());
 }
 
 #[tokio::test]
