@@ -389,7 +389,8 @@ pub(crate) struct ParsedBody {
     pub(crate) strings_verbatim: bool,
 }
 
-/// [`parse_body`], also telling whether its strings are verbatim slices of `bytes`: JSON
+/// Parses a body by its content type (no content type: JSON if it parses, text if it is UTF-8,
+/// binary otherwise), also telling whether its strings are verbatim slices of `bytes`: JSON
 /// without any escape (no backslash at all) and valid UTF-8 text are; base64 and lossy text are
 /// not.
 pub(crate) fn parse_body_checked(
