@@ -341,9 +341,9 @@ pub enum ParameterStyle {
     Form,
     /// Comma-separated values, `1,2`. Default for path and header.
     Simple,
-    /// Path values prefixed by a dot, `.1.2`.
+    /// Path values after a dot: `.1,2`, exploded `.1.2`.
     Label,
-    /// Path values as `;name=value`.
+    /// Path values as parameters: `;id=1,2`, exploded `;id=1;id=2`.
     Matrix,
     /// Query objects as `name[key]=value`.
     DeepObject,

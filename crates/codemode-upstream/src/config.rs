@@ -45,8 +45,9 @@ pub enum Credential {
 pub struct UpstreamConfig {
     /// The only origin requests may go to; its path is the prefix of every operation path.
     pub base_url: String,
-    /// Credentials added to every request to the base URL's origin, in order (a later one
-    /// setting the same header sends it too). Default none.
+    /// Credentials added to every request to the base URL's origin, in order: where two set the
+    /// same header the later wins, and either replaces a header of that name a script set.
+    /// Default none.
     pub credentials: Vec<Credential>,
     /// Extra headers sent with every request (values are treated as secrets).
     pub static_headers: Vec<(String, Secret)>,
@@ -61,7 +62,8 @@ pub struct UpstreamConfig {
     /// Binary responses up to this size come back base64-encoded; larger ones only described.
     /// Default 1 MiB.
     pub binary_base64_cap: usize,
-    /// The `User-Agent` header of every request. Default `codemode/<crate version>`.
+    /// The `User-Agent` header of every request (replacing a script's); not sent if it is not a
+    /// valid header value. Default `codemode/<crate version>`.
     pub user_agent: String,
     /// The last hop requests take ([`crate::ReqwestTransport`] over the network when `None`):
     /// an in-process service ([`crate::InProcess`]), or an embedder's own. Credentials, the
