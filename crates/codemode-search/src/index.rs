@@ -690,6 +690,7 @@ impl Index {
         self.methods.len()
     }
 
+    /// Whether the spec had no operations to index (every search then returns no hits).
     pub fn is_empty(&self) -> bool {
         self.methods.is_empty()
     }

@@ -11,6 +11,9 @@
 //! on codemode-spec and must not know TypeScript, HTTP, sandboxes or MCP: rendering a hit is the
 //! caller's job.
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod index;
 mod steps;
 mod text;
@@ -65,12 +68,20 @@ pub struct StepHits {
 /// Why a query could not be run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SearchError {
+    /// The query is empty or only whitespace.
     #[error("query is empty: describe the task to search for, e.g. \"list open issues\"")]
     EmptyQuery,
     #[error(
         "query is {bytes} bytes long, more than the {limit} allowed: describe the task in a sentence"
     )]
-    QueryTooLong { bytes: usize, limit: usize },
+    /// The query is longer than [`MAX_QUERY_BYTES`].
+    QueryTooLong {
+        /// The query's length in bytes (UTF-8).
+        bytes: usize,
+        /// The limit, [`MAX_QUERY_BYTES`].
+        limit: usize,
+    },
+    /// The query has no letter or digit in any script.
     #[error(
         "query has no words to search for (only punctuation or symbols): use words that describe the task"
     )]

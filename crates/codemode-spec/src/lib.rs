@@ -6,6 +6,9 @@
 //! fails it ([`LoadError`]). Does no network IO: URLs are read through the caller's [`Fetch`].
 //! Must not know TypeScript, search, HTTP (clients or calls to the API), sandboxes or MCP.
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod build;
 mod error;
 mod fetch;
@@ -48,6 +51,8 @@ pub fn load_bytes(name: &str, bytes: &[u8]) -> Result<Spec, LoadError> {
 /// A loaded spec and how long loading took.
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The model, with the defects it tolerated in [`Spec::warnings`].
     pub spec: Spec,
+    /// Wall-clock time spent reading, parsing and building, in milliseconds.
     pub load_ms: f64,
 }

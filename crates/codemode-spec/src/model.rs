@@ -15,12 +15,19 @@ use crate::Diagnostic;
 /// A loaded API description.
 #[derive(Debug, Clone)]
 pub struct Spec {
+    /// `info.title`; `"API"` when the spec has none.
     pub title: String,
+    /// `info.version`, the API's own version (not the OpenAPI version); empty when missing.
     pub version: String,
     /// The version string the source declared (`"3.0.3"`, `"3.1.0"`, `"2.0"`).
     pub source_version: String,
+    /// `info.description`, as written (often Markdown).
     pub description: Option<String>,
+    /// The spec-wide servers in document order (Swagger 2.0's `schemes`/`host`/`basePath`
+    /// converted); entries without a `url` are dropped. May be empty.
     pub servers: Vec<Server>,
+    /// `components.securitySchemes` (Swagger 2.0's `securityDefinitions`) by name, in document
+    /// order; the names [`SecurityRequirement`]s refer to.
     pub security_schemes: IndexMap<String, SecurityScheme>,
     /// Security requirements that apply where an operation says nothing.
     pub security: Vec<SecurityRequirement>,
@@ -113,15 +120,22 @@ pub struct Operation {
     pub name: String,
     /// The operationId exactly as the spec wrote it.
     pub operation_id: Option<String>,
+    /// The HTTP method (the key under the path item).
     pub method: Method,
     /// The path template as written under `paths`, e.g. `/repos/{owner}/{repo}`.
     pub path: String,
+    /// The one-line `summary`, as written.
     pub summary: Option<String>,
+    /// The longer `description`, as written (often Markdown).
     pub description: Option<String>,
+    /// The operation's `tags` in document order (non-string entries dropped).
     pub tags: Vec<String>,
+    /// Whether the spec marks the operation `deprecated: true`.
     pub deprecated: bool,
     /// Path-level and operation-level parameters, merged (operation wins on name + location).
     pub parameters: Vec<Parameter>,
+    /// The `requestBody` (Swagger 2.0's `in: body` / `in: formData` parameters converted), `None`
+    /// when the operation takes no body.
     pub request_body: Option<RequestBody>,
     /// The first 2xx response (by status code), or `default` when no 2xx is declared.
     pub success: Option<Response>,
@@ -177,6 +191,7 @@ impl Operation {
         out
     }
 
+    /// The parameter with this exact name in this location, if the operation declares one.
     pub fn parameter(&self, name: &str, location: ParameterLocation) -> Option<&Parameter> {
         self.parameters
             .iter()
@@ -190,30 +205,45 @@ pub const BODY_ARGUMENT: &str = "body";
 /// One key of an operation's `args` object; see [`Operation::arguments`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Argument {
+    /// The key in `args`: the parameter's name, [`BODY_ARGUMENT`], or `<location>_<name>` where
+    /// the plain name is taken.
     pub key: String,
+    /// What the value under that key becomes in the request.
     pub source: ArgumentSource,
 }
 
+/// Where an [`Argument`]'s value goes in the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArgumentSource {
     /// Index into [`Operation::parameters`].
     Parameter(usize),
+    /// The operation's [`Operation::request_body`].
     Body,
 }
 
+/// An HTTP method an OpenAPI path item can declare an operation under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
+    /// `GET`: read.
     Get,
+    /// `PUT`: replace or create at a known location.
     Put,
+    /// `POST`: create or act.
     Post,
+    /// `DELETE`: remove.
     Delete,
+    /// `OPTIONS`: ask what the resource allows.
     Options,
+    /// `HEAD`: `GET` without the body.
     Head,
+    /// `PATCH`: change part of a resource.
     Patch,
+    /// `TRACE`: echo the request back.
     Trace,
 }
 
 impl Method {
+    /// Every method, in the order OpenAPI lists them in a path item.
     pub const ALL: [Method; 8] = [
         Method::Get,
         Method::Put,
@@ -232,6 +262,7 @@ impl Method {
             .find(|m| m.as_str().eq_ignore_ascii_case(name))
     }
 
+    /// The upper-case name as it goes on the wire (`"GET"`).
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -245,6 +276,7 @@ impl Method {
         }
     }
 
+    /// Whether a call may change state upstream: anything but GET, HEAD, OPTIONS and TRACE.
     pub fn is_mutating(self) -> bool {
         !matches!(
             self,
@@ -259,15 +291,22 @@ impl fmt::Display for Method {
     }
 }
 
+/// Where a parameter goes in the request (OpenAPI `in`; Swagger 2.0's `body` and `formData`
+/// become the request body instead).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParameterLocation {
+    /// Substituted for `{name}` in the path template; always required.
     Path,
+    /// In the query string.
     Query,
+    /// A request header.
     Header,
+    /// In the `Cookie` header.
     Cookie,
 }
 
 impl ParameterLocation {
+    /// Parses an OpenAPI `in` value (`"path"`, `"query"`, `"header"`, `"cookie"`; exact case).
     pub fn parse(name: &str) -> Option<ParameterLocation> {
         match name {
             "path" => Some(ParameterLocation::Path),
@@ -278,6 +317,7 @@ impl ParameterLocation {
         }
     }
 
+    /// The OpenAPI `in` value (`"query"`).
     pub fn as_str(self) -> &'static str {
         match self {
             ParameterLocation::Path => "path",
@@ -297,16 +337,24 @@ impl fmt::Display for ParameterLocation {
 /// How a parameter value is written into the URL or a header (OpenAPI `style`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ParameterStyle {
+    /// `name=value`; arrays `a=1&a=2` exploded or `a=1,2`. Default for query and cookie.
     Form,
+    /// Comma-separated values, `1,2`. Default for path and header.
     Simple,
+    /// Path values after a dot: `.1,2`, exploded `.1.2`.
     Label,
+    /// Path values as parameters: `;id=1,2`, exploded `;id=1;id=2`.
     Matrix,
+    /// Query objects as `name[key]=value`.
     DeepObject,
+    /// Query arrays joined by spaces, `a=1%202`.
     SpaceDelimited,
+    /// Query arrays joined by pipes, `a=1|2`.
     PipeDelimited,
 }
 
 impl ParameterStyle {
+    /// Parses an OpenAPI `style` value (`"form"`, `"deepObject"`, …; exact case).
     pub fn parse(name: &str) -> Option<ParameterStyle> {
         match name {
             "form" => Some(ParameterStyle::Form),
@@ -329,15 +377,27 @@ impl ParameterStyle {
     }
 }
 
+/// One parameter of an [`Operation`] (path, query, header or cookie), `$ref`s resolved.
 #[derive(Debug, Clone)]
 pub struct Parameter {
+    /// The name as the spec wrote it (case kept, also for headers).
     pub name: String,
+    /// Where the value goes.
     pub location: ParameterLocation,
+    /// Whether the spec requires it; always `true` for path parameters, whatever the spec says.
     pub required: bool,
+    /// Whether the spec marks it `deprecated: true`.
     pub deprecated: bool,
+    /// The `description`, as written.
     pub description: Option<String>,
+    /// How the value is written; the location's default ([`ParameterStyle::default_for`]) when
+    /// the spec gives none or an unknown one.
     pub style: ParameterStyle,
+    /// OpenAPI `explode`: arrays and objects as separate `name=value` pairs. Defaults to `true`
+    /// for [`ParameterStyle::Form`], `false` otherwise.
     pub explode: bool,
+    /// OpenAPI `allowReserved`: reserved characters (`:/?#[]@!$&'()*+,;=`) go into the query
+    /// unescaped. Default `false`.
     pub allow_reserved: bool,
     /// The parameter's schema (`{}` when the spec gave none).
     pub schema: Value,
@@ -347,9 +407,12 @@ pub struct Parameter {
     pub content_type: Option<String>,
 }
 
+/// An operation's request body: the media types it accepts, each with a schema.
 #[derive(Debug, Clone)]
 pub struct RequestBody {
+    /// Whether the spec requires a body (`required: true`); default `false`.
     pub required: bool,
+    /// The `description`, as written.
     pub description: Option<String>,
     /// One entry per declared media type, in document order.
     pub content: Vec<MediaType>,
@@ -412,28 +475,36 @@ pub struct PatchMedia<'a> {
     pub json_patch: Option<&'a MediaType>,
 }
 
+/// The response an operation gives on success (see [`Operation::success`]).
 #[derive(Debug, Clone)]
 pub struct Response {
     /// `"200"`, `"2XX"` or `"default"`.
     pub status: String,
+    /// The `description`, as written (required by OpenAPI, often just "OK").
     pub description: Option<String>,
+    /// One entry per declared media type, in document order; empty for a response with no body.
     pub content: Vec<MediaType>,
 }
 
 impl Response {
+    /// Whether the response declares no body (e.g. a `204 No Content`).
     pub fn is_empty(&self) -> bool {
         self.content.is_empty()
     }
 
+    /// The media type a client should expect by default: JSON first, then form, multipart, the
+    /// rest.
     pub fn preferred(&self) -> Option<&MediaType> {
         self.content.iter().min_by_key(|m| m.kind.preference())
     }
 }
 
+/// One media type a body is offered in (an entry of OpenAPI `content`).
 #[derive(Debug, Clone)]
 pub struct MediaType {
     /// The media type as written, e.g. `application/vnd.github+json`.
     pub media_type: String,
+    /// Its family, from [`BodyKind::classify`].
     pub kind: BodyKind,
     /// The schema (`{}` when the spec gave none).
     pub schema: Value,
@@ -457,6 +528,8 @@ pub enum BodyKind {
 }
 
 impl BodyKind {
+    /// The family of a media type, by its essence (parameters and case ignored); `*/*` counts as
+    /// JSON.
     pub fn classify(media_type: &str) -> BodyKind {
         let essence = media_type
             .split(';')
@@ -491,9 +564,12 @@ impl BodyKind {
     }
 }
 
+/// A base URL the API is served at (an entry of OpenAPI `servers`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
+    /// The URL as written, possibly with `{variable}`s and possibly relative (`/v1`).
     pub url: String,
+    /// The `description`, as written (e.g. "production").
     pub description: Option<String>,
     /// Server variables with their default values.
     pub variables: IndexMap<String, String>,
@@ -513,35 +589,50 @@ impl Server {
 /// Alternatives: any one requirement satisfies the operation; within one, every scheme is needed.
 pub type SecurityRequirement = IndexMap<String, Vec<String>>;
 
+/// How the API authenticates a caller (an entry of `components.securitySchemes`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecurityScheme {
     /// `Authorization: Bearer …` (`type: http, scheme: bearer`, or an OAuth2/OpenID scheme used as one).
     Bearer {
+        /// The `bearerFormat` hint (e.g. `JWT`); documentation only.
         format: Option<String>,
     },
+    /// `Authorization: Basic …` (`type: http, scheme: basic`).
     Basic,
+    /// A key sent as a header, query parameter or cookie (`type: apiKey`).
     ApiKey {
+        /// The header, query parameter or cookie name; `Authorization` when the spec gives none.
         name: String,
+        /// Where the key goes; a header when the spec's `in` is missing or unknown.
         location: ApiKeyLocation,
     },
+    /// `type: oauth2`, any flows.
     OAuth2 {
         /// Token URL of the client-credentials flow, when the spec declares one.
         client_credentials_token_url: Option<String>,
+        /// Every scope any flow declares, sorted and deduplicated.
         scopes: Vec<String>,
     },
+    /// `type: openIdConnect`.
     OpenIdConnect {
+        /// The `openIdConnectUrl` (discovery document); empty when missing.
         url: String,
     },
     /// A scheme this model does not understand (kept so requirements that name it still resolve).
     Other {
+        /// The spec's `type`, with the scheme for `http` (e.g. `"http digest"`, `"mutualTLS"`).
         kind: String,
     },
 }
 
+/// Where an API key goes ([`SecurityScheme::ApiKey`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiKeyLocation {
+    /// A request header.
     Header,
+    /// A query parameter.
     Query,
+    /// A cookie.
     Cookie,
 }
 
@@ -626,10 +717,12 @@ pub fn schema_ref(name: &str) -> String {
     format!("{SCHEMA_REF_PREFIX}{}", escape_pointer_token(name))
 }
 
+/// Escapes one JSON pointer token (RFC 6901): `~` → `~0`, `/` → `~1`.
 pub fn escape_pointer_token(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Undoes [`escape_pointer_token`]: `~1` → `/`, then `~0` → `~`.
 pub fn unescape_pointer_token(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }

@@ -110,6 +110,8 @@ pub struct NameAllocator {
 }
 
 impl NameAllocator {
+    /// `base` if no one has it yet, else `base` followed by the smallest number from 2 up that
+    /// makes it unique; the name returned is taken from then on.
     pub fn allocate(&mut self, base: &str) -> String {
         if self.taken.insert(base.to_string()) {
             return base.to_string();

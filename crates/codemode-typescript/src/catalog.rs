@@ -209,6 +209,8 @@ pub struct AnswerOperation {
 /// What to declare, best first.
 #[derive(Debug, Clone, Default)]
 pub struct AnswerRequest {
+    /// The operations to declare, best first; later ones are the first left out when the
+    /// budget runs short (the first is never left out).
     pub operations: Vec<AnswerOperation>,
     /// Component schemas asked for by name, declared as if a primary's result named them.
     pub types: Vec<String>,
@@ -251,10 +253,12 @@ impl Catalog {
         }
     }
 
+    /// The spec this catalog declares from.
     pub fn spec(&self) -> &Spec {
         &self.spec
     }
 
+    /// The TypeScript name of each of the spec's component schemas, as the declarations use them.
     pub fn type_names(&self) -> &TypeNames {
         &self.names
     }

@@ -71,6 +71,7 @@ impl Client {
         self.inner.redactor.redact_value(value);
     }
 
+    /// The spec this client calls operations of.
     pub fn spec(&self) -> &Arc<Spec> {
         &self.inner.spec
     }
@@ -104,9 +105,11 @@ impl Client {
 /// What [`Client::precompile`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrecompileReport {
+    /// Operations in the spec, all of which were compiled.
     pub operations: usize,
     /// Operations validated by name and presence only (their schemas did not compile).
     pub without_validation: Vec<String>,
+    /// Wall-clock time compiling took.
     pub elapsed: std::time::Duration,
 }
 
@@ -139,10 +142,12 @@ impl Session {
         self.inner.limits.current_deadline()
     }
 
+    /// The upstream this run calls.
     pub fn client(&self) -> &Client {
         &self.inner.client
     }
 
+    /// The limits this run was started with.
     pub fn limits(&self) -> &SessionLimits {
         &self.inner.limits
     }

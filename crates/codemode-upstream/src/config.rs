@@ -13,11 +13,17 @@ pub enum Credential {
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
     /// `Authorization: Basic base64(username:password)`.
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name, sent as given.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
     /// An API key placed where the spec's apiKey security scheme says (header, query or cookie).
     ApiKey {
         /// The security scheme's name in the spec; `None` = the spec's first apiKey scheme.
         scheme: Option<String>,
+        /// The key itself.
         value: Secret,
     },
     /// OAuth2 client-credentials: a token is fetched from the token URL, cached, and refreshed
@@ -25,8 +31,11 @@ pub enum Credential {
     OAuth2ClientCredentials {
         /// `None` = the token URL of the spec's client-credentials flow.
         token_url: Option<String>,
+        /// Sent as the form field `client_id` of the token request.
         client_id: String,
+        /// Sent as the form field `client_secret` of the token request.
         client_secret: Secret,
+        /// Joined by spaces into the `scope` field; left out when empty.
         scopes: Vec<String>,
     },
 }
@@ -36,6 +45,9 @@ pub enum Credential {
 pub struct UpstreamConfig {
     /// The only origin requests may go to; its path is the prefix of every operation path.
     pub base_url: String,
+    /// Credentials added to every request to the base URL's origin, in order: where two set the
+    /// same header the later wins, and either replaces a header of that name a script set.
+    /// Default none.
     pub credentials: Vec<Credential>,
     /// Extra headers sent with every request (values are treated as secrets).
     pub static_headers: Vec<(String, Secret)>,
@@ -50,6 +62,8 @@ pub struct UpstreamConfig {
     /// Binary responses up to this size come back base64-encoded; larger ones only described.
     /// Default 1 MiB.
     pub binary_base64_cap: usize,
+    /// The `User-Agent` header of every request (replacing a script's); not sent if it is not a
+    /// valid header value. Default `codemode/<crate version>`.
     pub user_agent: String,
     /// The last hop requests take ([`crate::ReqwestTransport`] over the network when `None`):
     /// an in-process service ([`crate::InProcess`]), or an embedder's own. Credentials, the
@@ -144,10 +158,16 @@ pub enum PageStyle {
     /// `starting_after=<last item id>` while the response says `has_more` (Stripe).
     StartingAfter,
     /// `page=n+1` until `result_info.total_pages` (Cloudflare) or a short/empty page.
-    PageNumber { page_param: String },
+    PageNumber {
+        /// The query parameter that takes the page number, e.g. `page`.
+        page_param: String,
+    },
     /// `continue=<metadata.continue>` (Kubernetes).
     ContinueToken,
     /// `after=<last_id or last item id>` while items keep coming and `has_more` is not false
     /// (OpenAI, Discord).
-    After { param: String },
+    After {
+        /// The query parameter that takes the cursor, e.g. `after`.
+        param: String,
+    },
 }

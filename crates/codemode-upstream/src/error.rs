@@ -6,20 +6,54 @@ use serde_json::{Value, json};
 /// Why a [`crate::Client`] could not be built from its configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
+    /// [`UpstreamConfig::base_url`](crate::UpstreamConfig::base_url) is empty or blank.
     #[error("base url is empty; set the upstream base url")]
     MissingBaseUrl,
+    /// The base URL does not parse, is not http(s), has no host, or carries credentials, a
+    /// query or a fragment.
     #[error("base url {url:?} is invalid: {reason}")]
-    InvalidBaseUrl { url: String, reason: String },
+    InvalidBaseUrl {
+        /// The base URL as configured (trimmed).
+        url: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
+    /// An [`Credential::ApiKey`](crate::Credential::ApiKey) names a scheme the spec lacks or
+    /// one that is not an apiKey scheme.
     #[error("credential for api key scheme {scheme:?} cannot be used: {reason}")]
-    ApiKeyScheme { scheme: String, reason: String },
+    ApiKeyScheme {
+        /// The scheme name the credential gave.
+        scheme: String,
+        /// Why it cannot be used (listing the schemes the spec has, where it has none by that
+        /// name).
+        reason: String,
+    },
+    /// An API key credential names no scheme and the spec declares no apiKey scheme to use.
     #[error("api key credential given but the spec declares no apiKey security scheme")]
     NoApiKeyScheme,
+    /// An OAuth2 client-credentials credential has no token URL and the spec declares no
+    /// client-credentials flow to take one from.
     #[error("oauth2 client credentials need a token url and the spec declares none")]
     NoTokenUrl,
+    /// The OAuth2 token URL does not parse or is not http(s).
     #[error("oauth2 token url {url:?} is invalid: {reason}")]
-    InvalidTokenUrl { url: String, reason: String },
+    InvalidTokenUrl {
+        /// The token URL as configured or taken from the spec.
+        url: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// A credential or static header has a name or value that is not a valid HTTP header.
+    /// The value is never shown.
     #[error("header {name:?} cannot be sent: {reason}")]
-    InvalidHeader { name: String, reason: String },
+    InvalidHeader {
+        /// The header name.
+        name: String,
+        /// What is wrong with the name or the value.
+        reason: String,
+    },
+    /// The default [`ReqwestTransport`](crate::ReqwestTransport) could not be built (e.g. no
+    /// TLS roots); the text is reqwest's error.
     #[error("http client could not be built: {0}")]
     HttpClient(String),
 }
@@ -84,12 +118,17 @@ impl CallErrorKind {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
 pub struct CallError {
+    /// What went wrong; decides the JavaScript error class ([`CallErrorKind::js_name`]).
     pub kind: CallErrorKind,
+    /// What happened and, where it helps, what to do, for a model to read; redacted.
     pub message: String,
+    /// Structured details for a script to inspect (see the type's docs); `null` when there are
+    /// none.
     pub data: Value,
 }
 
 impl CallError {
+    /// An error of `kind` with `message` and no `data`.
     pub fn new(kind: CallErrorKind, message: impl Into<String>) -> CallError {
         CallError {
             kind,
@@ -98,6 +137,7 @@ impl CallError {
         }
     }
 
+    /// The same error with `data` replaced.
     pub fn with_data(mut self, data: Value) -> CallError {
         self.data = data;
         self

@@ -75,6 +75,9 @@
 //! form-encoded and (for Basic) base64 form. Values shorter than 4 characters are not searched
 //! for. Requests themselves are never rewritten.
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod auth;
 mod body;
 mod client;

@@ -49,6 +49,7 @@ pub fn detect_style(op: &Operation) -> PageStyle {
 /// What [`crate::Session::paginate`] gathered, and whether it is all the API has.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pages {
+    /// Every item gathered, in the API's order, at most [`PageLimits::max_items`] of them.
     pub items: Vec<Value>,
     /// Pages fetched.
     pub pages: u32,
@@ -69,7 +70,10 @@ pub enum PagesCut {
     /// parameter); that page is not in `items`.
     RepeatedPage,
     /// The page limit ([`PageLimits::max_pages`], default 10) was reached with more to go.
-    PageLimit { max_pages: u32 },
+    PageLimit {
+        /// The page limit that was reached.
+        max_pages: u32,
+    },
 }
 
 impl PagesCut {

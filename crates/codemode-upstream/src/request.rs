@@ -8,6 +8,7 @@ use serde_json::Value;
 /// A request for the `api.request` escape hatch: any method and path under the base URL.
 #[derive(Debug, Clone, Default)]
 pub struct RawRequest {
+    /// The HTTP method in any case (`"get"`, `"POST"`); one an OpenAPI path item can have.
     pub method: String,
     /// Relative to the base URL, starting with `/`; may carry a `?query`.
     pub path: String,
@@ -15,6 +16,7 @@ pub struct RawRequest {
     pub query: Option<Value>,
     /// Extra headers as an object of strings.
     pub headers: Option<Value>,
+    /// The body: JSON, a string, or a form/multipart object, as `content_type` says.
     pub body: Option<Value>,
     /// How to encode `body`; default JSON (text for a string body).
     pub content_type: Option<String>,
@@ -25,6 +27,7 @@ pub struct RawRequest {
 pub struct PreparedRequest {
     /// The operation's name, when the request is for a spec operation.
     pub operation: Option<String>,
+    /// The HTTP method.
     pub method: Method,
     /// The path template (`/repos/{owner}/{repo}`), or the raw path for unmatched raw requests.
     pub path_template: String,
@@ -34,7 +37,9 @@ pub struct PreparedRequest {
     pub query: Option<String>,
     /// Headers to send (lowercase names), without credentials.
     pub headers: Vec<(String, String)>,
+    /// The serialized body bytes, if the request has a body.
     pub body: Option<Vec<u8>>,
+    /// The `Content-Type` the body is sent with (with its multipart boundary), if it has one.
     pub content_type: Option<String>,
     /// The body as a value for display (JSON/form value; file parts described), redacted.
     pub body_preview: Option<Value>,
@@ -51,7 +56,9 @@ pub(crate) enum Preview {
 /// One call made by a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallRecord {
+    /// The operation's name; `None` for an `api.request` call matching no operation.
     pub operation: Option<String>,
+    /// The HTTP method, upper case.
     pub method: String,
     /// The path template.
     pub path: String,
@@ -60,6 +67,7 @@ pub struct CallRecord {
     pub resolved_path: String,
     /// `None` when no response came (timeout, network error, refused redirect).
     pub status: Option<u16>,
+    /// Milliseconds from sending to the outcome, retries and redirects included.
     pub ms: u64,
     /// Response body bytes received.
     pub bytes: u64,

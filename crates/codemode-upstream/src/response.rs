@@ -15,7 +15,10 @@ use crate::validate::truncate;
 /// Whether a response's shown headers ([`ApiResponse::headers`]) are collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseHeaders {
+    /// Collect them into [`ApiResponse::headers`].
     Keep,
+    /// Leave [`ApiResponse::headers`] empty for a 2xx response (a non-2xx one keeps them for
+    /// its error); the request id and `Retry-After` are read either way.
     Skip,
 }
 
@@ -23,10 +26,14 @@ pub enum ResponseHeaders {
 /// (`{contentType, size, base64?, truncated?}`) or null (204 and empty bodies).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiResponse {
+    /// The HTTP status code, after any same-origin redirects.
     pub status: u16,
     /// Selected headers (content type, paging, rate limits, ids), lowercase names, redacted.
     pub headers: Vec<(String, String)>,
+    /// The parsed body (see the type's docs), redacted.
     pub body: Value,
+    /// The upstream's id for the request, for reporting a problem to the API's owner: from
+    /// `x-request-id`, else `request-id`, `x-github-request-id`, `x-amz-request-id` or `cf-ray`.
     pub request_id: Option<String>,
     /// Seconds the upstream asked us to wait (`Retry-After`, seconds or HTTP date).
     pub retry_after: Option<u64>,
@@ -36,6 +43,7 @@ pub struct ApiResponse {
 const ERROR_BODY_MAX_CHARS: usize = 4000;
 
 impl ApiResponse {
+    /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -381,7 +389,8 @@ pub(crate) struct ParsedBody {
     pub(crate) strings_verbatim: bool,
 }
 
-/// [`parse_body`], also telling whether its strings are verbatim slices of `bytes`: JSON
+/// Parses a body by its content type (no content type: JSON if it parses, text if it is UTF-8,
+/// binary otherwise), also telling whether its strings are verbatim slices of `bytes`: JSON
 /// without any escape (no backslash at all) and valid UTF-8 text are; base64 and lossy text are
 /// not.
 pub(crate) fn parse_body_checked(

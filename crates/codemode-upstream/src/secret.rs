@@ -15,6 +15,7 @@ use serde_json::Value;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a credential value; from here on it prints as `[redacted]`.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }

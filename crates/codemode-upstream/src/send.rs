@@ -1,4 +1,4 @@
-//! Sending a [`PreparedRequest`] through the [`Transport`] seam, with everything a transport
+//! Sending a [`PreparedRequest`] through the [`Transport`](crate::Transport) seam, with everything a transport
 //! must not be able to skip done here, above it: the concurrency slots and the run's deadline,
 //! the origin check, credentials added on the way out (same origin only), redirects followed by
 //! hand within the origin, the body read up to the size limit, redaction of what comes back,

@@ -53,6 +53,8 @@ pub type TransportFuture<'a> =
 /// (retried for idempotent methods, then a `NetworkError` whose message carries the error's
 /// cause chain once).
 pub trait Transport: Send + Sync + 'static {
+    /// Sends `request` (absolute URI, body complete) and resolves to the response once its
+    /// head has arrived, or to an error if none came.
     fn send(&self, request: http::Request<Bytes>) -> TransportFuture<'_>;
 
     /// The name `Debug` shows for this transport (never its state, which may hold keys).
@@ -78,6 +80,7 @@ pub struct TransportError {
 }
 
 impl TransportError {
+    /// An error of `kind` caused by `source` (the transport's own error, kept as the cause).
     pub fn new(kind: TransportErrorKind, source: impl Into<BoxError>) -> TransportError {
         TransportError {
             kind,
@@ -90,6 +93,7 @@ impl TransportError {
         TransportError { kind, source: None }
     }
 
+    /// What failed.
     pub fn kind(&self) -> TransportErrorKind {
         self.kind
     }
@@ -219,6 +223,7 @@ pub struct InProcess<S> {
 }
 
 impl<S> InProcess<S> {
+    /// A transport that hands every request to `service` (cloned per call).
     pub fn new(service: S) -> InProcess<S> {
         InProcess {
             service: Mutex::new(service),
