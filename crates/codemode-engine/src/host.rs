@@ -852,3 +852,57 @@ fn operation_detail(inner: &Inner, op: &Operation) -> Value {
         "mutating": op.method != Method::Get && op.method != Method::Head,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A per-operation call's kind and the error class a program sees, from the typed failure:
+    /// the same names as when both were read off the class name.
+    #[test]
+    fn call_failures_keep_their_kinds_and_error_classes() {
+        let call = |kind| CallFailure::Call(CallError::new(kind, "it failed"));
+        let cases = [
+            (call(CallErrorKind::Api), "api_error", "ApiError"),
+            (
+                call(CallErrorKind::Validation),
+                "validation",
+                "ValidationError",
+            ),
+            (
+                call(CallErrorKind::UnknownOperation),
+                "validation",
+                "ValidationError",
+            ),
+            (call(CallErrorKind::Network), "upstream", "UpstreamError"),
+            (call(CallErrorKind::Egress), "upstream", "UpstreamError"),
+            (call(CallErrorKind::Timeout), "upstream", "UpstreamError"),
+            (call(CallErrorKind::CallLimit), "upstream", "UpstreamError"),
+            (CallFailure::NoUpstream, "upstream", "Error"),
+            (
+                CallFailure::Policy("blocked".into()),
+                "policy",
+                "PolicyError",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::Declined, "no".into()),
+                "declined",
+                "ConfirmationDeclined",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::CannotAsk, "no".into()),
+                "declined",
+                "ConfirmationUnavailable",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::Timeout, "no".into()),
+                "upstream",
+                "ConfirmationTimeout",
+            ),
+        ];
+        for (failure, kind, class) in cases {
+            assert_eq!(failure.failure_kind().as_str(), kind, "{failure:?}");
+            assert_eq!(HostError::from(failure).name, class);
+        }
+    }
+}

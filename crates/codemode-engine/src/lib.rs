@@ -702,3 +702,203 @@ impl Engine {
         host.call_one(name, args).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"{"openapi": "3.0.0", "info": {"title": "Pets", "version": "1"},
+      "paths": {"/pets": {"get": {"operationId": "listPets", "summary": "List pets",
+        "responses": {"200": {"description": "ok"}}}}}}"#;
+
+    fn spec() -> spec::Spec {
+        spec::load_str("pets.json", SPEC).expect("the spec loads")
+    }
+
+    /// `{:#}` prints the error and every cause; each must appear exactly once (a message that
+    /// also embeds its source would print it twice).
+    fn assert_each_cause_once(error: EngineError, causes: usize) -> String {
+        let error = anyhow::Error::from(error);
+        let printed = format!("{error:#}");
+        assert_eq!(error.chain().count(), causes, "{printed}");
+        for cause in error.chain() {
+            let text = cause.to_string();
+            assert_eq!(printed.matches(&text).count(), 1, "{text:?} in {printed:?}");
+        }
+        printed
+    }
+
+    #[test]
+    fn outside_a_runtime_the_engine_says_so_and_why() {
+        let Err(error) = Engine::new(spec(), EngineConfig::default()) else {
+            panic!("an engine was built outside a tokio runtime");
+        };
+        assert!(matches!(error, EngineError::NoRuntime(_)), "{error:?}");
+        let printed = assert_each_cause_once(error, 2);
+        assert!(
+            printed.starts_with("the engine must be created inside a tokio runtime: "),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_glob_names_the_policy_the_rule_and_the_glob_error_once_each() {
+        let config = EngineConfig {
+            policy: PolicyConfig {
+                deny: vec![RuleSpec {
+                    path: Some("/pets/[".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let Err(error) = Engine::new(spec(), config) else {
+            panic!("a deny rule with a bad glob was accepted");
+        };
+        assert!(
+            matches!(
+                &error,
+                EngineError::Policy(PolicyError::PathGlob { glob, .. }) if glob == "/pets/["
+            ),
+            "{error:?}"
+        );
+        let printed = assert_each_cause_once(error, 3);
+        assert!(
+            printed
+                .starts_with(r#"invalid policy: [[deny]] entry 1: invalid path glob "/pets/[": "#),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unusable_base_url_is_an_upstream_configuration_error() {
+        let config = EngineConfig {
+            upstream: Some(upstream::UpstreamConfig {
+                base_url: "not a url".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let Err(error) = Engine::new(spec(), config) else {
+            panic!("a base url that is not a url was accepted");
+        };
+        assert!(matches!(error, EngineError::Upstream(_)), "{error:?}");
+        let printed = assert_each_cause_once(error, 2);
+        assert!(
+            printed
+                .starts_with(r#"invalid upstream configuration: base url "not a url" is invalid"#),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_query_says_what_to_do_once() {
+        let engine = Engine::new(spec(), EngineConfig::default()).expect("the engine builds");
+        let request = SearchRequest {
+            query: "  ".into(),
+            limit: None,
+        };
+        for error in [engine.search(&request).err(), engine.rank(&request).err()] {
+            let error = error.expect("an empty query is refused");
+            assert!(
+                matches!(
+                    error,
+                    EngineError::Search(codemode_search::SearchError::EmptyQuery)
+                ),
+                "{error:?}"
+            );
+            assert_eq!(
+                assert_each_cause_once(error, 2),
+                "invalid request: query is empty: describe the task to search for, e.g. \"list open issues\""
+            );
+        }
+    }
+
+    /// Every kind, with the name front ends and JSON outputs have always shown for it.
+    const KINDS: [(FailureKind, &str); 15] = [
+        (FailureKind::Syntax, "syntax"),
+        (FailureKind::Exception, "exception"),
+        (FailureKind::Timeout, "timeout"),
+        (FailureKind::Memory, "memory"),
+        (FailureKind::StackOverflow, "stack_overflow"),
+        (FailureKind::HostCallLimit, "host_call_limit"),
+        (FailureKind::ResultTooLarge, "result_too_large"),
+        (
+            FailureKind::ResultNotSerializable,
+            "result_not_serializable",
+        ),
+        (FailureKind::Busy, "busy"),
+        (FailureKind::Internal, "internal"),
+        (FailureKind::ApiError, "api_error"),
+        (FailureKind::Validation, "validation"),
+        (FailureKind::Policy, "policy"),
+        (FailureKind::Declined, "declined"),
+        (FailureKind::Upstream, "upstream"),
+    ];
+
+    /// Fails to compile when a kind is added without a line in [`KINDS`] (the count there).
+    fn _every_kind_is_listed(kind: FailureKind) -> usize {
+        match kind {
+            FailureKind::Syntax
+            | FailureKind::Exception
+            | FailureKind::Timeout
+            | FailureKind::Memory
+            | FailureKind::StackOverflow
+            | FailureKind::HostCallLimit
+            | FailureKind::ResultTooLarge
+            | FailureKind::ResultNotSerializable
+            | FailureKind::Busy
+            | FailureKind::Internal
+            | FailureKind::ApiError
+            | FailureKind::Validation
+            | FailureKind::Policy
+            | FailureKind::Declined
+            | FailureKind::Upstream => KINDS.len(),
+        }
+    }
+
+    #[test]
+    fn failure_kinds_serialize_display_and_compare_as_their_old_strings() {
+        for (kind, name) in KINDS {
+            assert_eq!(
+                serde_json::to_value(kind).expect("serializes"),
+                Value::String(name.into())
+            );
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(kind, name);
+        }
+    }
+
+    #[test]
+    fn every_sandbox_kind_keeps_its_name() {
+        use codemode_sandbox::RunErrorKind as Run;
+        for kind in [
+            Run::Syntax,
+            Run::Exception,
+            Run::Timeout,
+            Run::Memory,
+            Run::StackOverflow,
+            Run::HostCallLimit,
+            Run::ResultTooLarge,
+            Run::ResultNotSerializable,
+            Run::Busy,
+            Run::Internal,
+        ] {
+            assert_eq!(FailureKind::from(kind).as_str(), kind.as_str());
+        }
+    }
+
+    #[test]
+    fn log_lines_serialize_their_level_as_the_console_method() {
+        let line = LogLine {
+            level: LogLevel::Warn,
+            text: "careful".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&line).expect("serializes"),
+            serde_json::json!({"level": "warn", "text": "careful"})
+        );
+    }
+}

@@ -292,13 +292,13 @@ mod tests {
         let spec = codemode_engine::spec::load_str("pets.json", SPEC).expect("the spec loads");
         let engine = Arc::new(Engine::new(spec, Default::default()).expect("the engine builds"));
         let mut args = JsonObject::new();
-        args.insert("query".into(), Value::String("   ".into()));
+        args.insert("query".into(), Value::String("?! %%".into()));
         let result = run_search(&engine, 1000, &args).await;
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             text(&result),
-            "search failed: invalid request: query is empty: describe the task to search for, \
-             e.g. \"list open issues\""
+            "search failed: invalid request: query has no words to search for (only punctuation \
+             or symbols): use words that describe the task"
         );
     }
 }

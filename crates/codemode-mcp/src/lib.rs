@@ -183,4 +183,45 @@ mod tests {
         let printed = format!("{config:?}");
         assert!(!printed.contains("endpoint_token_value"), "{printed}");
     }
+
+    /// The message says what failed (the address), the source why, each printed once by `{:#}`.
+    #[tokio::test]
+    async fn a_taken_address_is_named_once_with_its_cause_once() {
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds a loopback port");
+        let addr = taken.local_addr().expect("has an address");
+        let spec = codemode_engine::spec::load_str(
+            "pets.json",
+            r#"{"openapi": "3.0.0", "info": {"title": "Pets", "version": "1"}, "paths": {}}"#,
+        )
+        .expect("the spec loads");
+        let engine = Arc::new(Engine::new(spec, Default::default()).expect("the engine builds"));
+        let served = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            serve_http(
+                engine,
+                ServerConfig::default(),
+                addr,
+                std::future::pending(),
+            ),
+        )
+        .await
+        .expect("serve_http returns at once when it cannot bind");
+        let Err(error) = served else {
+            panic!("serve_http bound an address that was taken");
+        };
+        assert!(matches!(error, ServeError::Bind { .. }), "{error:?}");
+        let error = anyhow::Error::from(error);
+        let printed = format!("{error:#}");
+        assert_eq!(error.chain().count(), 2, "{printed}");
+        for cause in error.chain() {
+            let text = cause.to_string();
+            assert_eq!(printed.matches(&text).count(), 1, "{text:?} in {printed:?}");
+        }
+        assert!(
+            printed.starts_with(&format!("cannot listen on {addr}: ")),
+            "{printed}"
+        );
+    }
 }

@@ -113,3 +113,26 @@ impl PartialEq<&str> for LogLevel {
         self.as_str() == *other
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::LogLevel;
+
+    #[test]
+    fn levels_serialize_display_and_compare_as_the_console_method() {
+        for (level, name) in [
+            (LogLevel::Log, "log"),
+            (LogLevel::Info, "info"),
+            (LogLevel::Warn, "warn"),
+            (LogLevel::Error, "error"),
+            (LogLevel::Debug, "debug"),
+        ] {
+            assert_eq!(
+                serde_json::to_value(level).expect("serializes"),
+                serde_json::Value::String(name.into())
+            );
+            assert_eq!(level.to_string(), name);
+            assert_eq!(level, name);
+        }
+    }
+}
