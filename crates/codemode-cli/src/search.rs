@@ -86,7 +86,9 @@ fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
             "declared": declared,
         }),
         (Err(e), _) | (_, Err(e)) => {
-            json!({ "query": query, "results": [], "declared": [], "error": e.to_string() })
+            // The whole chain: the engine's message says what failed, its source what to do.
+            let error = crate::output::chain_text(&anyhow::Error::new(e));
+            json!({ "query": query, "results": [], "declared": [], "error": error })
         }
     }
 }

@@ -86,6 +86,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mode = match server_config.mode {
             ToolMode::CodeMode => "search+execute",
             ToolMode::PerOperation => "per-operation",
+            // `serve` builds the mode from its flags, which name only the two above.
+            _ => "other",
         };
         match http {
             Some(addr) => {

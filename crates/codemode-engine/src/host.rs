@@ -17,12 +17,12 @@ use crate::placeholder;
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
 use crate::upstream::{
-    CallError, DeadlineExtension, PageLimits, PagesCut, PreparedRequest, RawRequest,
+    CallError, CallErrorKind, DeadlineExtension, PageLimits, PagesCut, PreparedRequest, RawRequest,
     ResponseHeaders, Session, SessionLimits,
 };
 use crate::{
-    CallRecord, Confirm, Confirmation, ExecuteOutcome, Inner, LogLine, PlannedRequest,
-    ScriptFailure, Verdict,
+    CallRecord, Confirm, Confirmation, ExecuteOutcome, FailureKind, Inner, LogLevel, LogLine,
+    PlannedRequest, ScriptFailure, Verdict,
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -114,8 +114,8 @@ impl RunHost {
             .await
             .map(|reply| reply.value);
         let result = result.map_err(|e| ScriptFailure {
-            kind: failure_kind(&e),
-            message: e.message,
+            kind: e.failure_kind(),
+            message: HostError::from(e).message,
             line: None,
             col: None,
         });
@@ -176,16 +176,11 @@ impl RunHost {
         }
     }
 
-    fn session(&self) -> Result<&Session, HostError> {
-        self.session.as_ref().ok_or_else(|| {
-            HostError::new(
-                "Error",
-                "no upstream is configured: start codemode with --base-url to call the API",
-            )
-        })
+    fn session(&self) -> Result<&Session, CallFailure> {
+        self.session.as_ref().ok_or(CallFailure::NoUpstream)
     }
 
-    async fn operation_call(&self, arg: Value) -> Result<Reply, HostError> {
+    async fn operation_call(&self, arg: Value) -> Result<Reply, CallFailure> {
         let name = arg
             .get("name")
             .and_then(Value::as_str)
@@ -204,11 +199,11 @@ impl RunHost {
         } else {
             session.prepare_unreviewed(&name, &args)
         }
-        .map_err(host_error)?;
+        .map_err(CallFailure::Call)?;
         self.send(session, prepared, throw, confirm).await
     }
 
-    async fn raw_request(&self, arg: Value) -> Result<Reply, HostError> {
+    async fn raw_request(&self, arg: Value) -> Result<Reply, CallFailure> {
         let request = arg.get("request").cloned().unwrap_or(Value::Null);
         let throw = throw_on_error(&arg);
         let raw = RawRequest {
@@ -231,12 +226,12 @@ impl RunHost {
                 .map(str::to_string),
         };
         let session = self.session()?;
-        let prepared = session.prepare_raw(&raw).map_err(host_error)?;
+        let prepared = session.prepare_raw(&raw).map_err(CallFailure::Call)?;
         let confirm = self.check_policy(&self.route_of(&prepared))?;
         self.send(session, prepared, throw, confirm).await
     }
 
-    async fn paginate(&self, arg: Value) -> Result<Value, HostError> {
+    async fn paginate(&self, arg: Value) -> Result<Value, CallFailure> {
         let name = arg
             .get("name")
             .and_then(Value::as_str)
@@ -283,7 +278,7 @@ impl RunHost {
         let pages = session
             .paginate(&name, &args, page_limits)
             .await
-            .map_err(host_error)?;
+            .map_err(CallFailure::Call)?;
         if let Some(cut) = &pages.cut {
             let shown = self
                 .inner
@@ -291,7 +286,7 @@ impl RunHost {
                 .find(&name)
                 .map_or(name.as_str(), |op| &op.name);
             self.note(
-                "warn",
+                LogLevel::Warn,
                 paginate_warning(shown, &pages, cut, self.inner.session.max_calls),
             );
         }
@@ -320,9 +315,9 @@ impl RunHost {
     }
 
     /// Refuses what the policy blocks; otherwise whether the call needs the user's confirmation.
-    fn check_policy(&self, op: &Operation) -> Result<bool, HostError> {
+    fn check_policy(&self, op: &Operation) -> Result<bool, CallFailure> {
         match self.inner.policy.verdict(op) {
-            Verdict::Blocked(reason) => Err(HostError::new("PolicyError", reason)),
+            Verdict::Blocked(reason) => Err(CallFailure::Policy(reason)),
             Verdict::Allowed { confirm } => Ok(confirm),
         }
     }
@@ -364,7 +359,7 @@ impl RunHost {
         prepared: PreparedRequest,
         throw: bool,
         confirm: bool,
-    ) -> Result<Reply, HostError> {
+    ) -> Result<Reply, CallFailure> {
         let mutating = prepared.method.is_mutating();
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
             let planned = planned_request(&prepared);
@@ -392,7 +387,7 @@ impl RunHost {
         let response = session
             .send_keeping(prepared, headers)
             .await
-            .map_err(host_error)?;
+            .map_err(CallFailure::Call)?;
         if response.is_success() {
             return Ok(Reply::sent(if throw {
                 response.body
@@ -401,7 +396,7 @@ impl RunHost {
             }));
         }
         if throw {
-            return Err(host_error(response.error_for(
+            return Err(CallFailure::Call(response.error_for(
                 operation.as_deref(),
                 method,
                 &path_template,
@@ -442,12 +437,9 @@ impl RunHost {
         }
     }
 
-    fn note(&self, level: &str, text: String) {
+    fn note(&self, level: LogLevel, text: String) {
         if let Ok(mut notes) = self.notes.lock() {
-            notes.push(LogLine {
-                level: level.to_string(),
-                text,
-            });
+            notes.push(LogLine { level, text });
         }
     }
 
@@ -468,14 +460,14 @@ impl RunHost {
         tokio::time::timeout(allowance, answer).await.ok()
     }
 
-    async fn confirm(&self, planned: PlannedRequest) -> Result<(), HostError> {
+    async fn confirm(&self, planned: PlannedRequest) -> Result<(), CallFailure> {
         let described = format!("{} {}", planned.method, planned.path);
         let decision = match &self.confirm {
             Some(confirm) => match self.wait_for_user(confirm.confirm(planned)).await {
                 Some(decision) => decision,
                 None => {
-                    return Err(HostError::new(
-                        "ConfirmationTimeout",
+                    return Err(CallFailure::Unconfirmed(
+                        Unconfirmed::Timeout,
                         format!(
                             "nobody answered the confirmation of {described}: it was not sent (a run waits at most {} s for answers in all)",
                             MAX_PAUSED.as_secs()
@@ -487,22 +479,22 @@ impl RunHost {
         };
         match decision {
             Confirmation::Approved => Ok(()),
-            Confirmation::Declined => Err(HostError::new(
-                "ConfirmationDeclined",
+            Confirmation::Declined => Err(CallFailure::Unconfirmed(
+                Unconfirmed::Declined,
                 format!("the user declined {described}"),
             )),
             Confirmation::Unsupported => match self.inner.policy.confirm_fallback {
                 ConfirmFallback::Allow => {
                     self.note(
-                        "warn",
+                        LogLevel::Warn,
                         format!(
                             "{described} was sent without confirmation: this client cannot ask (no MCP elicitation support) and the server allows such calls"
                         ),
                     );
                     Ok(())
                 }
-                ConfirmFallback::Deny => Err(HostError::new(
-                    "ConfirmationUnavailable",
+                ConfirmFallback::Deny => Err(CallFailure::Unconfirmed(
+                    Unconfirmed::CannotAsk,
                     format!(
                         "{described} needs the user's confirmation, but this client cannot ask (no MCP elicitation support); the server denies such calls"
                     ),
@@ -518,9 +510,9 @@ impl Host for RunHost {
         let function = function.to_string();
         Box::pin(async move {
             match function.as_str() {
-                "__codemode_call" => this.operation_call(arg).await.map(Reply::into_json),
-                "__codemode_request" => this.raw_request(arg).await.map(Reply::into_json),
-                "__codemode_paginate" => this.paginate(arg).await,
+                "__codemode_call" => Ok(this.operation_call(arg).await?.into_json()),
+                "__codemode_request" => Ok(this.raw_request(arg).await?.into_json()),
+                "__codemode_paginate" => Ok(this.paginate(arg).await?),
                 "__codemode_sleep" => this.sleep(arg).await,
                 other => Err(HostError::new(
                     "Error",
@@ -621,25 +613,82 @@ fn url_path(url: &str) -> String {
     path.split(['?', '#']).next().unwrap_or(path).to_string()
 }
 
-fn host_error(error: CallError) -> HostError {
-    let name = match error.kind {
-        crate::upstream::CallErrorKind::Api => "ApiError",
-        crate::upstream::CallErrorKind::Validation
-        | crate::upstream::CallErrorKind::UnknownOperation => "ValidationError",
-        _ => "UpstreamError",
-    };
-    HostError::new(name, error.message).with_data(error.data)
+/// Why a host call failed, as typed data: the JavaScript error it becomes (`HostError`'s
+/// name) and a per-operation call's [`FailureKind`] both come from it, never from a name.
+#[derive(Debug)]
+enum CallFailure {
+    /// The upstream client refused the call, failed on the way, or got a non-2xx answer.
+    Call(CallError),
+    /// No upstream is configured.
+    NoUpstream,
+    /// Read-only mode or a deny rule blocks the operation (the message says which).
+    Policy(String),
+    /// The call needed the user's confirmation and did not get it.
+    Unconfirmed(Unconfirmed, String),
 }
 
-fn failure_kind(error: &HostError) -> String {
-    match error.name.as_str() {
-        "ApiError" => "api_error",
-        "ValidationError" => "validation",
-        "PolicyError" => "policy",
-        "ConfirmationDeclined" | "ConfirmationUnavailable" => "declined",
-        _ => "upstream",
+/// How a confirmation was not given.
+#[derive(Debug, Clone, Copy)]
+enum Unconfirmed {
+    Declined,
+    /// Nobody answered within the run's allowance for waiting on the user.
+    Timeout,
+    /// The client cannot ask and the server denies such calls.
+    CannotAsk,
+}
+
+impl CallFailure {
+    /// The kind a per-operation call reports.
+    fn failure_kind(&self) -> FailureKind {
+        match self {
+            CallFailure::Call(error) => match error.kind {
+                CallErrorKind::Api => FailureKind::ApiError,
+                CallErrorKind::Validation | CallErrorKind::UnknownOperation => {
+                    FailureKind::Validation
+                }
+                _ => FailureKind::Upstream,
+            },
+            CallFailure::Policy(_) => FailureKind::Policy,
+            CallFailure::Unconfirmed(Unconfirmed::Declined | Unconfirmed::CannotAsk, _) => {
+                FailureKind::Declined
+            }
+            CallFailure::Unconfirmed(Unconfirmed::Timeout, _) | CallFailure::NoUpstream => {
+                FailureKind::Upstream
+            }
+        }
     }
-    .to_string()
+}
+
+/// The error the program sees: its `name` is the class a program can test (`ApiError`,
+/// `ValidationError`, `PolicyError`, …), its data the call's details.
+impl From<CallFailure> for HostError {
+    fn from(failure: CallFailure) -> HostError {
+        match failure {
+            CallFailure::Call(error) => {
+                let name = match error.kind {
+                    CallErrorKind::Api => "ApiError",
+                    CallErrorKind::Validation | CallErrorKind::UnknownOperation => {
+                        "ValidationError"
+                    }
+                    _ => "UpstreamError",
+                };
+                HostError::new(name, error.message).with_data(error.data)
+            }
+            CallFailure::NoUpstream => HostError::new(
+                "Error",
+                "no upstream is configured: start codemode with --base-url to call the API",
+            ),
+            CallFailure::Policy(reason) => HostError::new("PolicyError", reason),
+            CallFailure::Unconfirmed(how, message) => {
+                let name = match how {
+                    Unconfirmed::Declined => "ConfirmationDeclined",
+                    Unconfirmed::Timeout => "ConfirmationTimeout",
+                    Unconfirmed::CannotAsk => "ConfirmationUnavailable",
+                };
+                HostError::new(name, message)
+            }
+        }
+    }
 }
 
 /// A sandbox run as the engine reports it: the result or the failure, and the console lines
@@ -649,7 +698,7 @@ fn split_run(result: Result<RunOutput, RunError>) -> (Result<Value, ScriptFailur
         Ok(output) => (Ok(output.result), convert_logs(&output.logs)),
         Err(error) => {
             let failure = ScriptFailure {
-                kind: error.kind.as_str().to_string(),
+                kind: FailureKind::from(error.kind),
                 message: error.message.clone(),
                 line: error.line,
                 col: error.col,
@@ -662,7 +711,7 @@ fn split_run(result: Result<RunOutput, RunError>) -> (Result<Value, ScriptFailur
 fn convert_logs(logs: &[codemode_sandbox::LogLine]) -> Vec<LogLine> {
     logs.iter()
         .map(|l| LogLine {
-            level: l.level.as_str().to_string(),
+            level: l.level,
             text: l.text.clone(),
         })
         .collect()
@@ -823,4 +872,58 @@ fn operation_detail(inner: &Inner, op: &Operation) -> Value {
         "declaration": declaration.text,
         "mutating": op.method != Method::Get && op.method != Method::Head,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A per-operation call's kind and the error class a program sees, from the typed failure:
+    /// the same names as when both were read off the class name.
+    #[test]
+    fn call_failures_keep_their_kinds_and_error_classes() {
+        let call = |kind| CallFailure::Call(CallError::new(kind, "it failed"));
+        let cases = [
+            (call(CallErrorKind::Api), "api_error", "ApiError"),
+            (
+                call(CallErrorKind::Validation),
+                "validation",
+                "ValidationError",
+            ),
+            (
+                call(CallErrorKind::UnknownOperation),
+                "validation",
+                "ValidationError",
+            ),
+            (call(CallErrorKind::Network), "upstream", "UpstreamError"),
+            (call(CallErrorKind::Egress), "upstream", "UpstreamError"),
+            (call(CallErrorKind::Timeout), "upstream", "UpstreamError"),
+            (call(CallErrorKind::CallLimit), "upstream", "UpstreamError"),
+            (CallFailure::NoUpstream, "upstream", "Error"),
+            (
+                CallFailure::Policy("blocked".into()),
+                "policy",
+                "PolicyError",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::Declined, "no".into()),
+                "declined",
+                "ConfirmationDeclined",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::CannotAsk, "no".into()),
+                "declined",
+                "ConfirmationUnavailable",
+            ),
+            (
+                CallFailure::Unconfirmed(Unconfirmed::Timeout, "no".into()),
+                "upstream",
+                "ConfirmationTimeout",
+            ),
+        ];
+        for (failure, kind, class) in cases {
+            assert_eq!(failure.failure_kind().as_str(), kind, "{failure:?}");
+            assert_eq!(HostError::from(failure).name, class);
+        }
+    }
 }

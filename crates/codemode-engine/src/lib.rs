@@ -12,6 +12,7 @@ mod mentions;
 mod placeholder;
 mod policy;
 
+pub use codemode_sandbox::LogLevel;
 pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
 pub use codemode_typescript as typescript;
@@ -30,12 +31,24 @@ use codemode_search::StepHits;
 
 use crate::host::RunHost;
 
+/// Why the engine could not be built, or could not answer a search. Each message says what
+/// failed; the reason is its `source()` (print the chain, e.g. `{:#}` with anyhow, to see both).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EngineError {
-    #[error("invalid request: {0}")]
-    InvalidRequest(String),
-    #[error("{0}")]
-    Unavailable(String),
+    /// [`Engine::new`] was called outside a tokio runtime (the sandbox bridges host calls to it).
+    #[error("the engine must be created inside a tokio runtime")]
+    NoRuntime(#[source] tokio::runtime::TryCurrentError),
+    /// The upstream client could not be built from [`EngineConfig::upstream`].
+    #[error("invalid upstream configuration")]
+    Upstream(#[source] upstream::ConfigError),
+    /// A rule of [`EngineConfig::policy`] cannot mean what was written (its source names the rule).
+    #[error("invalid policy")]
+    Policy(#[source] PolicyError),
+    /// The search query cannot be searched (empty, too long, no words); its source says what to
+    /// do instead.
+    #[error("invalid request")]
+    Search(#[source] codemode_search::SearchError),
 }
 
 #[derive(Debug, Clone)]
@@ -119,17 +132,119 @@ pub struct ExecuteOutcome {
 
 #[derive(Debug, Clone)]
 pub struct ScriptFailure {
-    /// A short machine-readable kind: `syntax`, `exception`, `timeout`, `memory`, `api_error`, `busy`, …
-    pub kind: String,
+    /// What kind of failure it was; [`FailureKind::as_str`] is its short machine-readable name.
+    pub kind: FailureKind,
     /// One or two lines a model can act on; never contains a secret.
     pub message: String,
     pub line: Option<u32>,
     pub col: Option<u32>,
 }
 
+/// What kind of failure ended a run or a per-operation call. Its `Display` and `Serialize` give
+/// the stable lowercase name front ends show ([`FailureKind::as_str`]: `syntax`, `api_error`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// The program does not parse (JavaScript or TypeScript).
+    Syntax,
+    /// The program threw (an API error it did not catch included) or left a rejection unhandled.
+    Exception,
+    /// The run's wall-clock deadline passed.
+    Timeout,
+    /// The sandbox's heap limit was reached.
+    Memory,
+    /// The sandbox's stack limit was reached.
+    StackOverflow,
+    /// The program called host functions more often than allowed.
+    HostCallLimit,
+    /// The result is larger than allowed as JSON.
+    ResultTooLarge,
+    /// The result cannot be converted to JSON.
+    ResultNotSerializable,
+    /// Every sandbox worker is busy and the queue is full.
+    Busy,
+    /// A failure of the sandbox itself or of the engine's prelude.
+    Internal,
+    /// Per-operation call: the upstream answered with a non-2xx status.
+    ApiError,
+    /// Per-operation call: the arguments do not fit the operation, or no operation has the name.
+    Validation,
+    /// Per-operation call: read-only mode or a deny rule blocks the operation.
+    Policy,
+    /// Per-operation call: the user declined it, or could not be asked and the server denies.
+    Declined,
+    /// Per-operation call: any other failure on the way (no upstream, egress, network, timeout,
+    /// call limit, no answer to a confirmation).
+    Upstream,
+}
+
+impl FailureKind {
+    /// The stable lowercase name (`syntax`, `exception`, `timeout`, `api_error`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Syntax => "syntax",
+            FailureKind::Exception => "exception",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Memory => "memory",
+            FailureKind::StackOverflow => "stack_overflow",
+            FailureKind::HostCallLimit => "host_call_limit",
+            FailureKind::ResultTooLarge => "result_too_large",
+            FailureKind::ResultNotSerializable => "result_not_serializable",
+            FailureKind::Busy => "busy",
+            FailureKind::Internal => "internal",
+            FailureKind::ApiError => "api_error",
+            FailureKind::Validation => "validation",
+            FailureKind::Policy => "policy",
+            FailureKind::Declined => "declined",
+            FailureKind::Upstream => "upstream",
+        }
+    }
+}
+
+impl From<codemode_sandbox::RunErrorKind> for FailureKind {
+    fn from(kind: codemode_sandbox::RunErrorKind) -> FailureKind {
+        use codemode_sandbox::RunErrorKind as Run;
+        match kind {
+            Run::Syntax => FailureKind::Syntax,
+            Run::Exception => FailureKind::Exception,
+            Run::Timeout => FailureKind::Timeout,
+            Run::Memory => FailureKind::Memory,
+            Run::StackOverflow => FailureKind::StackOverflow,
+            Run::HostCallLimit => FailureKind::HostCallLimit,
+            Run::ResultTooLarge => FailureKind::ResultTooLarge,
+            Run::ResultNotSerializable => FailureKind::ResultNotSerializable,
+            Run::Busy => FailureKind::Busy,
+            Run::Internal => FailureKind::Internal,
+            // A kind the sandbox adds later is a failure of the sandbox until named here.
+            _ => FailureKind::Internal,
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name ([`FailureKind::as_str`]): the strings front ends and JSON outputs have always shown.
+impl serde::Serialize for FailureKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// `kind == "syntax"`: compares with the name.
+impl PartialEq<&str> for FailureKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogLine {
-    pub level: String,
+    /// The console method (`log`, `warn`, …), or `warn` for a note the engine adds.
+    pub level: LogLevel,
     pub text: String,
 }
 
@@ -347,9 +462,7 @@ impl Engine {
     /// Builds the search index, the sandbox pool and the upstream client. Must be called inside a
     /// tokio runtime (the sandbox bridges host calls to it).
     pub fn new(spec: spec::Spec, config: EngineConfig) -> Result<Engine, EngineError> {
-        let tokio = tokio::runtime::Handle::try_current().map_err(|_| {
-            EngineError::InvalidRequest("the engine must be created inside a tokio runtime".into())
-        })?;
+        let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
         let spec = Arc::new(spec);
         let index = codemode_search::Index::build(&spec);
         let search_budget_tokens = config
@@ -358,20 +471,12 @@ impl Engine {
         let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
         let line_tokens = answer::LineTokens::new(spec.operations.len());
         let client = match config.upstream {
-            Some(upstream) => Some(
-                upstream::Client::new(spec.clone(), upstream)
-                    .map_err(|e| EngineError::InvalidRequest(e.to_string()))?,
-            ),
+            Some(upstream) => {
+                Some(upstream::Client::new(spec.clone(), upstream).map_err(EngineError::Upstream)?)
+            }
             None => None,
         };
-        let policy = policy::Policy::new(&config.policy, &spec).map_err(|e| {
-            // The message names the rule; a bad glob's reason is its source.
-            let message = match std::error::Error::source(&e) {
-                Some(cause) => format!("{e}: {cause}"),
-                None => e.to_string(),
-            };
-            EngineError::InvalidRequest(message)
-        })?;
+        let policy = policy::Policy::new(&config.policy, &spec).map_err(EngineError::Policy)?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 spec,
@@ -505,7 +610,7 @@ impl Engine {
         self.inner
             .index
             .search_steps(query, &options)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))
+            .map_err(EngineError::Search)
     }
 
     /// The operations a query names, when every part of it is a name (see [`Engine::search`]).
@@ -572,7 +677,7 @@ impl Engine {
         self.inner
             .index
             .search(query, &options)
-            .map_err(|e| EngineError::InvalidRequest(e.to_string()))
+            .map_err(EngineError::Search)
     }
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
@@ -595,5 +700,205 @@ impl Engine {
     ) -> ExecuteOutcome {
         let host = RunHost::new(self.inner.clone(), false, confirm);
         host.call_one(name, args).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"{"openapi": "3.0.0", "info": {"title": "Pets", "version": "1"},
+      "paths": {"/pets": {"get": {"operationId": "listPets", "summary": "List pets",
+        "responses": {"200": {"description": "ok"}}}}}}"#;
+
+    fn spec() -> spec::Spec {
+        spec::load_str("pets.json", SPEC).expect("the spec loads")
+    }
+
+    /// `{:#}` prints the error and every cause; each must appear exactly once (a message that
+    /// also embeds its source would print it twice).
+    fn assert_each_cause_once(error: EngineError, causes: usize) -> String {
+        let error = anyhow::Error::from(error);
+        let printed = format!("{error:#}");
+        assert_eq!(error.chain().count(), causes, "{printed}");
+        for cause in error.chain() {
+            let text = cause.to_string();
+            assert_eq!(printed.matches(&text).count(), 1, "{text:?} in {printed:?}");
+        }
+        printed
+    }
+
+    #[test]
+    fn outside_a_runtime_the_engine_says_so_and_why() {
+        let Err(error) = Engine::new(spec(), EngineConfig::default()) else {
+            panic!("an engine was built outside a tokio runtime");
+        };
+        assert!(matches!(error, EngineError::NoRuntime(_)), "{error:?}");
+        let printed = assert_each_cause_once(error, 2);
+        assert!(
+            printed.starts_with("the engine must be created inside a tokio runtime: "),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_bad_glob_names_the_policy_the_rule_and_the_glob_error_once_each() {
+        let config = EngineConfig {
+            policy: PolicyConfig {
+                deny: vec![RuleSpec {
+                    path: Some("/pets/[".into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let Err(error) = Engine::new(spec(), config) else {
+            panic!("a deny rule with a bad glob was accepted");
+        };
+        assert!(
+            matches!(
+                &error,
+                EngineError::Policy(PolicyError::PathGlob { glob, .. }) if glob == "/pets/["
+            ),
+            "{error:?}"
+        );
+        let printed = assert_each_cause_once(error, 3);
+        assert!(
+            printed
+                .starts_with(r#"invalid policy: [[deny]] entry 1: invalid path glob "/pets/[": "#),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unusable_base_url_is_an_upstream_configuration_error() {
+        let config = EngineConfig {
+            upstream: Some(upstream::UpstreamConfig {
+                base_url: "not a url".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let Err(error) = Engine::new(spec(), config) else {
+            panic!("a base url that is not a url was accepted");
+        };
+        assert!(matches!(error, EngineError::Upstream(_)), "{error:?}");
+        let printed = assert_each_cause_once(error, 2);
+        assert!(
+            printed
+                .starts_with(r#"invalid upstream configuration: base url "not a url" is invalid"#),
+            "{printed}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_query_says_what_to_do_once() {
+        let engine = Engine::new(spec(), EngineConfig::default()).expect("the engine builds");
+        let request = SearchRequest {
+            query: "  ".into(),
+            limit: None,
+        };
+        for error in [engine.search(&request).err(), engine.rank(&request).err()] {
+            let error = error.expect("an empty query is refused");
+            assert!(
+                matches!(
+                    error,
+                    EngineError::Search(codemode_search::SearchError::EmptyQuery)
+                ),
+                "{error:?}"
+            );
+            assert_eq!(
+                assert_each_cause_once(error, 2),
+                "invalid request: query is empty: describe the task to search for, e.g. \"list open issues\""
+            );
+        }
+    }
+
+    /// Every kind, with the name front ends and JSON outputs have always shown for it.
+    const KINDS: [(FailureKind, &str); 15] = [
+        (FailureKind::Syntax, "syntax"),
+        (FailureKind::Exception, "exception"),
+        (FailureKind::Timeout, "timeout"),
+        (FailureKind::Memory, "memory"),
+        (FailureKind::StackOverflow, "stack_overflow"),
+        (FailureKind::HostCallLimit, "host_call_limit"),
+        (FailureKind::ResultTooLarge, "result_too_large"),
+        (
+            FailureKind::ResultNotSerializable,
+            "result_not_serializable",
+        ),
+        (FailureKind::Busy, "busy"),
+        (FailureKind::Internal, "internal"),
+        (FailureKind::ApiError, "api_error"),
+        (FailureKind::Validation, "validation"),
+        (FailureKind::Policy, "policy"),
+        (FailureKind::Declined, "declined"),
+        (FailureKind::Upstream, "upstream"),
+    ];
+
+    /// Fails to compile when a kind is added without a line in [`KINDS`] (the count there).
+    fn _every_kind_is_listed(kind: FailureKind) -> usize {
+        match kind {
+            FailureKind::Syntax
+            | FailureKind::Exception
+            | FailureKind::Timeout
+            | FailureKind::Memory
+            | FailureKind::StackOverflow
+            | FailureKind::HostCallLimit
+            | FailureKind::ResultTooLarge
+            | FailureKind::ResultNotSerializable
+            | FailureKind::Busy
+            | FailureKind::Internal
+            | FailureKind::ApiError
+            | FailureKind::Validation
+            | FailureKind::Policy
+            | FailureKind::Declined
+            | FailureKind::Upstream => KINDS.len(),
+        }
+    }
+
+    #[test]
+    fn failure_kinds_serialize_display_and_compare_as_their_old_strings() {
+        for (kind, name) in KINDS {
+            assert_eq!(
+                serde_json::to_value(kind).expect("serializes"),
+                Value::String(name.into())
+            );
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(kind.to_string(), name);
+            assert_eq!(kind, name);
+        }
+    }
+
+    #[test]
+    fn every_sandbox_kind_keeps_its_name() {
+        use codemode_sandbox::RunErrorKind as Run;
+        for kind in [
+            Run::Syntax,
+            Run::Exception,
+            Run::Timeout,
+            Run::Memory,
+            Run::StackOverflow,
+            Run::HostCallLimit,
+            Run::ResultTooLarge,
+            Run::ResultNotSerializable,
+            Run::Busy,
+            Run::Internal,
+        ] {
+            assert_eq!(FailureKind::from(kind).as_str(), kind.as_str());
+        }
+    }
+
+    #[test]
+    fn log_lines_serialize_their_level_as_the_console_method() {
+        let line = LogLine {
+            level: LogLevel::Warn,
+            text: "careful".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&line).expect("serializes"),
+            serde_json::json!({"level": "warn", "text": "careful"})
+        );
     }
 }

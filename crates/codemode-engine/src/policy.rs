@@ -50,6 +50,7 @@ pub struct PolicyConfig {
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ConfirmFallback {
     #[default]
     Deny,
@@ -304,6 +305,7 @@ pub struct Policy {
 
 /// The verdict for one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     Allowed {
         confirm: bool,

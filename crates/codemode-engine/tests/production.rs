@@ -456,10 +456,17 @@ async fn a_policy_typo_stops_the_engine_naming_the_rule() {
     };
     let error = match Engine::new(spec, config) {
         Ok(_) => panic!("a deny rule with a misspelt method was accepted"),
-        Err(error) => error.to_string(),
+        Err(error) => error,
     };
+    // The engine's message says what failed, its source (the policy's error) names the rule.
+    let rule = std::error::Error::source(&error).map(ToString::to_string);
     assert_eq!(
-        error,
-        r#"invalid request: [[deny]] entry 1: method "DELTE" is not an HTTP method (did you mean "DELETE"?)"#
+        (error.to_string(), rule.as_deref()),
+        (
+            "invalid policy".to_string(),
+            Some(
+                r#"[[deny]] entry 1: method "DELTE" is not an HTTP method (did you mean "DELETE"?)"#
+            )
+        )
     );
 }

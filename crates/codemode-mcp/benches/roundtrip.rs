@@ -303,7 +303,16 @@ fn describe_search_answer(engine: &Engine) {
             answer.text.len(),
             count_tokens(&answer.text)
         ),
-        Err(error) => eprintln!("search failed: {error}"),
+        Err(error) => {
+            // The engine's message says what failed, its source why: print the chain.
+            let mut text = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(error) = cause {
+                text.push_str(&format!(": {error}"));
+                cause = error.source();
+            }
+            eprintln!("search failed: {text}");
+        }
     }
 }
 

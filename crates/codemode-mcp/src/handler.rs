@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::confirm::ElicitConfirm;
 use crate::per_operation::OperationTools;
-use crate::render::{error_result, outcome_result, text_within};
+use crate::render::{chain_text, error_result, outcome_result, text_within};
 use crate::tools::{EXECUTE_TOOL, ExecuteArgs, SEARCH_TOOL, SearchArgs};
 use crate::{ServerConfig, ToolMode};
 
@@ -206,7 +206,7 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
                     &answer.text,
                     budget,
                 ))]),
-                Ok(Err(error)) => error_result(format!("search failed: {error}")),
+                Ok(Err(error)) => error_result(format!("search failed: {}", chain_text(&error))),
                 Err(_) => error_result("internal error: the search crashed; nothing more is known"),
             }
         }
@@ -267,5 +267,38 @@ impl ServerHandler for CodemodeServer {
             () = context.ct.cancelled() => error_result("the tool call was cancelled by the client"),
         };
         Ok(result.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"{"openapi": "3.0.0", "info": {"title": "Pets", "version": "1"},
+      "paths": {"/pets": {"get": {"operationId": "listPets", "summary": "List pets",
+        "responses": {"200": {"description": "ok"}}}}}}"#;
+
+    fn text(result: &CallToolResult) -> String {
+        result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect()
+    }
+
+    /// The engine's error says what failed, its source why: the agent gets both, once each.
+    #[tokio::test]
+    async fn a_refused_query_says_what_to_do_instead() {
+        let spec = codemode_engine::spec::load_str("pets.json", SPEC).expect("the spec loads");
+        let engine = Arc::new(Engine::new(spec, Default::default()).expect("the engine builds"));
+        let mut args = JsonObject::new();
+        args.insert("query".into(), Value::String("?! %%".into()));
+        let result = run_search(&engine, 1000, &args).await;
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(
+            text(&result),
+            "search failed: invalid request: query has no words to search for (only punctuation \
+             or symbols): use words that describe the task"
+        );
     }
 }

@@ -32,6 +32,7 @@ use handler::{CodemodeServer, ToolSet};
 
 /// Which tools the server lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ToolMode {
     /// Two tools: `search` and `execute`.
     #[default]
@@ -84,20 +85,25 @@ impl Default for ServerConfig {
     }
 }
 
-/// Why a server could not start or stopped abnormally.
+/// Why a server could not start or stopped abnormally. Each message says what failed; the
+/// reason is its `source()` (print the chain, e.g. `{:#}` with anyhow, to see both).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
-    #[error("http server failed: {0}")]
-    Http(std::io::Error),
-    #[error("mcp session failed to start: {0}")]
-    Initialize(String),
-    #[error("mcp session ended with an error: {0}")]
-    Session(String),
+    #[error("http server failed")]
+    Http(#[source] std::io::Error),
+    /// Boxed: rmcp's error is large, and a `Result` carries its largest variant.
+    #[error("mcp session failed to start")]
+    Initialize(#[source] Box<rmcp::service::ServerInitializeError>),
+    /// The task serving the session panicked or was cancelled.
+    #[error("mcp session ended with an error")]
+    Session(#[source] tokio::task::JoinError),
 }
 
 /// Serves MCP over stdin/stdout until the client disconnects.
@@ -123,12 +129,12 @@ where
     let running = server
         .serve((reader, writer))
         .await
-        .map_err(|error| ServeError::Initialize(error.to_string()))?;
+        .map_err(|error| ServeError::Initialize(Box::new(error)))?;
     running
         .waiting()
         .await
         .map(|_| ())
-        .map_err(|error| ServeError::Session(error.to_string()))
+        .map_err(ServeError::Session)
 }
 
 /// Makes the search answers' declaration pieces on a blocking thread, so that no search pays for
@@ -176,5 +182,46 @@ mod tests {
         };
         let printed = format!("{config:?}");
         assert!(!printed.contains("endpoint_token_value"), "{printed}");
+    }
+
+    /// The message says what failed (the address), the source why, each printed once by `{:#}`.
+    #[tokio::test]
+    async fn a_taken_address_is_named_once_with_its_cause_once() {
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds a loopback port");
+        let addr = taken.local_addr().expect("has an address");
+        let spec = codemode_engine::spec::load_str(
+            "pets.json",
+            r#"{"openapi": "3.0.0", "info": {"title": "Pets", "version": "1"}, "paths": {}}"#,
+        )
+        .expect("the spec loads");
+        let engine = Arc::new(Engine::new(spec, Default::default()).expect("the engine builds"));
+        let served = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            serve_http(
+                engine,
+                ServerConfig::default(),
+                addr,
+                std::future::pending(),
+            ),
+        )
+        .await
+        .expect("serve_http returns at once when it cannot bind");
+        let Err(error) = served else {
+            panic!("serve_http bound an address that was taken");
+        };
+        assert!(matches!(error, ServeError::Bind { .. }), "{error:?}");
+        let error = anyhow::Error::from(error);
+        let printed = format!("{error:#}");
+        assert_eq!(error.chain().count(), 2, "{printed}");
+        for cause in error.chain() {
+            let text = cause.to_string();
+            assert_eq!(printed.matches(&text).count(), 1, "{text:?} in {printed:?}");
+        }
+        assert!(
+            printed.starts_with(&format!("cannot listen on {addr}: ")),
+            "{printed}"
+        );
     }
 }

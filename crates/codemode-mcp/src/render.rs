@@ -166,3 +166,15 @@ pub fn text_within(text: &str, max_tokens: usize) -> String {
 pub fn error_result(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
+
+/// An error and its causes joined by ": " (what anyhow's `{:#}` prints): an error's own message
+/// says what failed and its `source()` why, so an agent needs the whole chain to act on it.
+pub fn chain_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let _ = write!(text, ": {error}");
+        cause = error.source();
+    }
+    text
+}

@@ -4,6 +4,7 @@ use crate::LogLine;
 
 /// What kind of failure ended a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RunErrorKind {
     /// The code does not parse (JavaScript or TypeScript).
     Syntax,

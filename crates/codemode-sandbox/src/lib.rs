@@ -69,8 +69,10 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// The console method that produced a [`LogLine`].
+/// The console method that produced a [`LogLine`]. Its `Display` and `Serialize` give the
+/// method name ([`LogLevel::as_str`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum LogLevel {
     Log,
     Info,
@@ -88,6 +90,49 @@ impl LogLevel {
             LogLevel::Warn => "warn",
             LogLevel::Error => "error",
             LogLevel::Debug => "debug",
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The method name, as front ends and JSON outputs have always shown it.
+impl serde::Serialize for LogLevel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// `level == "warn"`: compares with the method name.
+impl PartialEq<&str> for LogLevel {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogLevel;
+
+    #[test]
+    fn levels_serialize_display_and_compare_as_the_console_method() {
+        for (level, name) in [
+            (LogLevel::Log, "log"),
+            (LogLevel::Info, "info"),
+            (LogLevel::Warn, "warn"),
+            (LogLevel::Error, "error"),
+            (LogLevel::Debug, "debug"),
+        ] {
+            assert_eq!(
+                serde_json::to_value(level).expect("serializes"),
+                serde_json::Value::String(name.into())
+            );
+            assert_eq!(level.to_string(), name);
+            assert_eq!(level, name);
         }
     }
 }
