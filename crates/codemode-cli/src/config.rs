@@ -73,7 +73,7 @@ pub mod ranges {
 }
 
 /// A clap parser for an integer flag that refuses values outside `range`
-/// (clap's error reads "invalid value '0' for '--workers <N>': 0 is not in 1..=1024").
+/// (clap's error reads `invalid value '0' for '--workers <N>': 0 is not in 1..=1024`).
 pub fn ranged<T>(range: std::ops::RangeInclusive<u64>) -> clap::builder::RangedU64ValueParser<T>
 where
     T: TryFrom<u64> + Clone + Send + Sync + 'static,

@@ -247,10 +247,10 @@ impl RunHost {
         // A dry run sends no write (nor any read when told to skip them): the first page is
         // planned like any call, and its placeholder items stand for the list.
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
-            let prepared = session.prepare(&name, &args).map_err(host_error)?;
+            let prepared = session.prepare(&name, &args).map_err(CallFailure::Call)?;
             let reply = self.send(session, prepared, true, false).await?;
             self.note(
-                "info",
+                LogLevel::Info,
                 format!("dry run: api.paginate planned the first page of {name} only"),
             );
             let items = crate::upstream::list_items(&reply.value)
@@ -261,7 +261,7 @@ impl RunHost {
         // A rule that asks before this operation asks once, for the first page, before any is
         // sent: the pages that follow are the same request with the next cursor.
         if confirm {
-            let first = session.prepare(&name, &args).map_err(host_error)?;
+            let first = session.prepare(&name, &args).map_err(CallFailure::Call)?;
             self.confirm(planned_request(&first)).await?;
         }
         let page_limits = PageLimits {
