@@ -68,13 +68,15 @@ pub struct SearchRequest {
 /// The ranked answer: `text` is exactly what the agent sees (typed declarations, within budget).
 #[derive(Debug, Clone)]
 pub struct SearchAnswer {
-    /// The answer as the agent reads it: TypeScript declarations, then the operations ranked
-    /// next and any notes, within [`EngineConfig::search_budget_tokens`].
+    /// The answer as the agent reads it: the operations found, their TypeScript declarations,
+    /// notes on what the budget trimmed, then the operations ranked next; sized to
+    /// [`EngineConfig::search_budget_tokens`].
     pub text: String,
     /// o200k tokens of `text`, added up from its parts (an upper bound within a few tokens; a
     /// front end need not count the text again to know it fits).
     pub tokens: usize,
-    /// The operations declared in `text`, best first (empty for an answer that declares types).
+    /// The operations declared in `text`, in the order it lists them (empty when nothing matched
+    /// or the query named types).
     pub hits: Vec<SearchHit>,
     /// Operations that ranked but were left out to stay within the token budget.
     pub omitted: usize,

@@ -112,11 +112,11 @@ pub enum PolicyError {
     /// The rule's `path` is not a valid glob.
     #[error("{rule}: invalid path glob {glob:?}")]
     PathGlob {
-        /// The rule.
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
-        /// The glob as written.
+        /// The rule's `path`, as written.
         glob: String,
-        /// What is wrong with it.
+        /// What globset found wrong with it.
         #[source]
         source: globset::Error,
     },
@@ -126,9 +126,9 @@ pub enum PolicyError {
         did_you_mean(suggestion)
     )]
     UnknownMethod {
-        /// The rule.
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
-        /// The name as written.
+        /// The method as written.
         name: String,
         /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,
@@ -139,9 +139,9 @@ pub enum PolicyError {
         did_you_mean(suggestion)
     )]
     UnknownTag {
-        /// The rule.
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
-        /// The name as written.
+        /// The tag as written.
         name: String,
         /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,
@@ -152,9 +152,9 @@ pub enum PolicyError {
         did_you_mean(suggestion)
     )]
     UnknownOperation {
-        /// The rule.
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
-        /// The name as written.
+        /// The operation as written.
         name: String,
         /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,

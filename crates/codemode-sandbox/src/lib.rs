@@ -84,7 +84,7 @@ pub enum LogLevel {
     Log,
     /// `console.info`.
     Info,
-    /// `console.warn`, and the sandbox's own notice that the log limit was reached.
+    /// `console.warn`, and the sandbox's own notes (log limit reached, calls left pending).
     Warn,
     /// `console.error`.
     Error,
