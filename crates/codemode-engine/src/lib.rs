@@ -5,6 +5,9 @@
 //! CLI are thin shells over [`Engine`].
 //!
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod answer;
 mod audit;
 mod host;
@@ -51,20 +54,29 @@ pub enum EngineError {
     Search(#[source] codemode_search::SearchError),
 }
 
+/// What [`Engine::search`] and [`Engine::rank`] are asked.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
+    /// A task sentence, or operation or type names separated by commas or spaces (see
+    /// [`Engine::search`]). An empty query is an error.
     pub query: String,
-    /// Default 5, at most 20.
+    /// How many operations to declare: default 5, clamped to 1..=20. Operations named in the
+    /// query and the steps of a multi-step task may raise it, up to 20.
     pub limit: Option<usize>,
 }
 
 /// The ranked answer: `text` is exactly what the agent sees (typed declarations, within budget).
 #[derive(Debug, Clone)]
 pub struct SearchAnswer {
+    /// The answer as the agent reads it: the operations found, their TypeScript declarations,
+    /// notes on what the budget trimmed, then the operations ranked next; sized to
+    /// [`EngineConfig::search_budget_tokens`].
     pub text: String,
     /// o200k tokens of `text`, added up from its parts (an upper bound within a few tokens; a
     /// front end need not count the text again to know it fits).
     pub tokens: usize,
+    /// The operations declared in `text`, in the order it lists them (empty when nothing matched
+    /// or the query named types).
     pub hits: Vec<SearchHit>,
     /// Operations that ranked but were left out to stay within the token budget.
     pub omitted: usize,
@@ -73,11 +85,17 @@ pub struct SearchAnswer {
     pub more: Vec<SearchHit>,
 }
 
+/// One ranked operation.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
+    /// The operation's name, as scripts call it (`api.<name>`).
     pub name: String,
+    /// The HTTP method, upper case.
     pub method: String,
+    /// The path template, e.g. `/pets/{petId}`.
     pub path: String,
+    /// Relevance, larger is better, comparable only within one query; an operation the query
+    /// named scores 1.0.
     pub score: f64,
     /// Blocked by read-only mode or a deny rule: shown, but calling it fails.
     pub blocked: bool,
@@ -85,58 +103,83 @@ pub struct SearchHit {
 
 /// Asks a person before a mutating call goes out (MCP elicitation, for example).
 pub trait Confirm: Send + Sync + 'static {
+    /// Asks whether `request` may be sent. The run's deadline stands still while it waits, up to
+    /// [`codemode_sandbox::MAX_PAUSED`] per run in all; past that the call is not sent.
     fn confirm(
         &self,
         request: PlannedRequest,
     ) -> Pin<Box<dyn Future<Output = Confirmation> + Send>>;
 }
 
+/// A person's answer to [`Confirm::confirm`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirmation {
+    /// Send the request.
     Approved,
+    /// Do not send it: the call throws a `ConfirmationDeclined` error the script can catch.
     Declined,
     /// The client cannot ask (no elicitation support): the server's configured default applies.
     Unsupported,
 }
 
+/// What [`Engine::execute`] runs.
 #[derive(Clone, Default)]
 pub struct ExecuteRequest {
+    /// The agent's program, JavaScript or TypeScript, in any form the sandbox accepts (async
+    /// arrow, function body with `return`, bare statements, `export default`, fenced block).
     pub code: String,
     /// Mutating calls are not sent; each is listed in `planned` and returns a placeholder shaped
     /// from its success response schema (ids filled in, see `placeholder.rs`), on which
     /// `dryRun` (true) and `planned` are non-enumerable properties; without a JSON response
     /// schema, `{ dryRun: true, planned }`.
     pub dry_run: bool,
+    /// Who asks the user before calls the policy marks for confirmation. `None`: nobody can be
+    /// asked, and [`PolicyConfig::confirm_fallback`] decides (default: such calls fail).
     pub confirm: Option<Arc<dyn Confirm>>,
 }
 
 /// A request as it would be sent, secrets redacted.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlannedRequest {
+    /// The operation's name; `None` for an `api.request` call that matches no operation.
     pub operation: Option<String>,
+    /// The HTTP method, upper case.
     pub method: String,
+    /// The URL's path with parameter values in place, the base URL's path prefix included;
+    /// without origin or query.
     pub path: String,
+    /// The encoded query string, without `?`; `None` when there is none.
     pub query: Option<String>,
+    /// The body as a value for display (JSON or form fields; file parts described, not
+    /// included); `None` without a body.
     pub body: Option<Value>,
 }
 
 /// Everything a run produced, success or not.
 #[derive(Debug, Clone)]
 pub struct ExecuteOutcome {
+    /// The program's result as JSON (`undefined` becomes `null`; see [`SandboxConfig`] for the
+    /// conversion rules), or why it failed.
     pub result: Result<Value, ScriptFailure>,
+    /// Console lines, then the engine's notes, secrets redacted; kept even when the run failed.
     pub logs: Vec<LogLine>,
+    /// One record per upstream call, failed calls included; kept even when the run failed.
     pub calls: Vec<CallRecord>,
     /// Dry run only: the mutating requests that were not sent.
     pub planned: Vec<PlannedRequest>,
 }
 
+/// Why a run or a per-operation call failed, in words a model can act on.
 #[derive(Debug, Clone)]
 pub struct ScriptFailure {
     /// What kind of failure it was; [`FailureKind::as_str`] is its short machine-readable name.
     pub kind: FailureKind,
     /// One or two lines a model can act on; never contains a secret.
     pub message: String,
+    /// 1-based line in the code the agent sent; `None` when unknown (always for a
+    /// per-operation call).
     pub line: Option<u32>,
+    /// 1-based column in the code the agent sent; `None` when unknown.
     pub col: Option<u32>,
 }
 
@@ -241,10 +284,13 @@ impl PartialEq<&str> for FailureKind {
     }
 }
 
+/// One line of a run's log: a console line of the program, or a note of the engine.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LogLine {
     /// The console method (`log`, `warn`, …), or `warn` for a note the engine adds.
     pub level: LogLevel,
+    /// The line, secrets redacted; console output stops at
+    /// [`SandboxConfig::max_log_bytes`] in all.
     pub text: String,
 }
 
@@ -252,10 +298,14 @@ pub struct LogLine {
 /// `GET /v1/charges → 200 (7 ms, 3 items)`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallRecord {
+    /// The HTTP method, upper case.
     pub method: String,
     /// The path template (`/pets/{petId}`).
     pub path: String,
+    /// The response status after redirects; `None` when no response came (timeout, network
+    /// error, refused redirect).
     pub status: Option<u16>,
+    /// Milliseconds from sending to the outcome, retries and redirects included.
     pub ms: u64,
     /// The path as sent (`/pets/3`), below the base URL, secrets redacted.
     pub resolved_path: String,
@@ -311,14 +361,19 @@ fn shorten_segments(path: &str) -> String {
 /// (search works; execute explains that no base URL is configured).
 #[derive(Default)]
 pub struct EngineConfig {
+    /// Limits of each run (time, memory, host calls, log and result size) and the size of the
+    /// worker pool.
     pub sandbox: SandboxConfig,
     /// `None`: no upstream configured; `api` calls fail with a clear message. Its `transport`
     /// routes calls somewhere other than the network, e.g. an `axum::Router` in this process
     /// through [`upstream::InProcess`] (see `examples/embed_in_process.rs`).
     pub upstream: Option<upstream::UpstreamConfig>,
+    /// Limits on the upstream calls of each run.
     pub session: SessionSettings,
     /// Token budget of a search answer (o200k). Default 1,500.
     pub search_budget_tokens: Option<usize>,
+    /// What may be called and what needs confirmation. Default: everything allowed, nothing
+    /// confirmed. A rule naming a method, tag or operation the spec lacks fails [`Engine::new`].
     pub policy: PolicyConfig,
     /// In a dry run, plan reads (GET/HEAD) too instead of sending them. Default false: reads go
     /// out for real, so the program can proceed on real data.
@@ -408,6 +463,8 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
+/// The token budget of a search answer (o200k) when [`EngineConfig::search_budget_tokens`] is
+/// `None`.
 pub const DEFAULT_SEARCH_BUDGET_TOKENS: usize = 1500;
 const MAX_SEARCH_LIMIT: usize = 20;
 const DEFAULT_SEARCH_LIMIT: usize = 5;
@@ -495,6 +552,7 @@ impl Engine {
         })
     }
 
+    /// The spec the engine was built from.
     pub fn spec(&self) -> &spec::Spec {
         &self.inner.spec
     }

@@ -32,12 +32,18 @@ pub struct RuleSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
+    /// Block every mutating operation (anything but GET, HEAD, OPTIONS, TRACE) unless an allow
+    /// rule matches it. Default false.
     #[serde(default)]
     pub read_only: bool,
+    /// When not empty, only operations some rule matches may be called (read-only mode aside:
+    /// there, reads pass anyway and a rule lets a mutating operation through). Default empty.
     #[serde(default)]
     pub allow: Vec<RuleSpec>,
+    /// Operations any rule matches are blocked, whatever the allow rules say. Default empty.
     #[serde(default)]
     pub deny: Vec<RuleSpec>,
+    /// Operations any rule matches need the user's confirmation before each call. Default empty.
     #[serde(default)]
     pub confirm: Vec<RuleSpec>,
     /// Ask before every mutating call (when the client can be asked).
@@ -48,12 +54,15 @@ pub struct PolicyConfig {
     pub confirm_fallback: ConfirmFallback,
 }
 
+/// What happens to a call that needs confirmation when the client cannot ask the user.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum ConfirmFallback {
+    /// The call is not sent and fails (the default).
     #[default]
     Deny,
+    /// The call is sent, and the run's log says it went out unconfirmed.
     Allow,
 }
 
@@ -61,8 +70,11 @@ pub enum ConfirmFallback {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RuleTable {
+    /// `[[allow]]`, [`PolicyConfig::allow`].
     Allow,
+    /// `[[deny]]`, [`PolicyConfig::deny`].
     Deny,
+    /// `[[confirm]]`, [`PolicyConfig::confirm`].
     Confirm,
 }
 
@@ -81,6 +93,7 @@ impl RuleTable {
 /// (`[[deny]] entry 2`, counting from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleLocation {
+    /// The list the rule is in.
     pub table: RuleTable,
     /// Index in the table, from 0.
     pub index: usize,
@@ -96,38 +109,54 @@ impl fmt::Display for RuleLocation {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
+    /// The rule's `path` is not a valid glob.
     #[error("{rule}: invalid path glob {glob:?}")]
     PathGlob {
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
+        /// The rule's `path`, as written.
         glob: String,
+        /// What globset found wrong with it.
         #[source]
         source: globset::Error,
     },
+    /// The rule's `method` is not an HTTP method (a misspelt one would match nothing).
     #[error(
         "{rule}: method {name:?} is not an HTTP method{}",
         did_you_mean(suggestion)
     )]
     UnknownMethod {
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
+        /// The method as written.
         name: String,
+        /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,
     },
+    /// No operation of the spec carries the rule's `tag`.
     #[error(
         "{rule}: no operation has the tag {name:?}{}",
         did_you_mean(suggestion)
     )]
     UnknownTag {
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
+        /// The tag as written.
         name: String,
+        /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,
     },
+    /// The rule's `operation` is neither an operation name nor an operationId of the spec.
     #[error(
         "{rule}: the spec has no operation {name:?}{}",
         did_you_mean(suggestion)
     )]
     UnknownOperation {
+        /// Which rule: its table and place (`[[deny]] entry 2`).
         rule: RuleLocation,
+        /// The operation as written.
         name: String,
+        /// The nearest real name, when it is near enough to be a typo of `name`.
         suggestion: Option<String>,
     },
 }
@@ -294,7 +323,7 @@ impl Rule {
 }
 
 /// A compiled [`PolicyConfig`].
-pub struct Policy {
+pub(crate) struct Policy {
     read_only: bool,
     allow: Vec<Rule>,
     deny: Vec<Rule>,
@@ -307,7 +336,10 @@ pub struct Policy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Verdict {
+    /// The operation may be called.
     Allowed {
+        /// Each call needs the user's confirmation first (a confirm rule matched, or
+        /// `confirm_mutating` and the operation is mutating).
         confirm: bool,
     },
     /// Why, in words a model understands.
@@ -316,7 +348,7 @@ pub enum Verdict {
 
 impl Policy {
     /// Checks the rules against `spec` ([`PolicyConfig::check`]) and compiles them.
-    pub fn new(config: &PolicyConfig, spec: &Spec) -> Result<Policy, PolicyError> {
+    pub(crate) fn new(config: &PolicyConfig, spec: &Spec) -> Result<Policy, PolicyError> {
         config.check(spec)?;
         let compile = |table: RuleTable, rules: &[RuleSpec]| {
             rules
@@ -335,13 +367,13 @@ impl Policy {
         })
     }
 
-    pub fn read_only(&self) -> bool {
+    pub(crate) fn read_only(&self) -> bool {
         self.read_only
     }
 
     /// Deny wins; in read-only mode only non-mutating operations and explicitly allowed ones pass;
     /// otherwise, once any allow rule exists, only what it matches passes.
-    pub fn verdict(&self, op: &Operation) -> Verdict {
+    pub(crate) fn verdict(&self, op: &Operation) -> Verdict {
         if self.deny.iter().any(|r| r.matches(op)) {
             return Verdict::Blocked(format!(
                 "{} ({}) is denied by the server's policy",

@@ -18,7 +18,7 @@ use tiktoken_rs::CoreBPE;
 pub const DEFAULT_OUTPUT_BUDGET_TOKENS: usize = 6000;
 
 /// The key of the marker entry added to an object whose later keys were left out.
-pub const OMITTED_KEYS_MARKER: &str = "…";
+pub(crate) const OMITTED_KEYS_MARKER: &str = "…";
 
 /// A budget below this is raised to it: the cut value, its markers and a note must fit somewhere.
 const MIN_BUDGET_TOKENS: usize = 64;
@@ -45,7 +45,7 @@ pub fn count_tokens(text: &str) -> usize {
 }
 
 /// Whether `text` fits in `max_tokens`, counting only when the byte length cannot decide.
-pub fn fits(text: &str, max_tokens: usize) -> bool {
+pub(crate) fn fits(text: &str, max_tokens: usize) -> bool {
     text.len() <= max_tokens || count_tokens(text) <= max_tokens
 }
 
@@ -106,7 +106,7 @@ fn to_compact(value: &Value) -> String {
 }
 
 /// The length of `value` as compact JSON, without building the text.
-pub fn json_len(value: &Value) -> usize {
+pub(crate) fn json_len(value: &Value) -> usize {
     let mut counter = ByteCounter(0);
     // Writing into a counter cannot fail.
     let _ = serde_json::to_writer(&mut counter, value);

@@ -24,7 +24,7 @@ use crate::{ServerConfig, ToolMode};
 
 /// What one server instance lists and how it maps tool names back to work.
 #[derive(Debug)]
-pub struct ToolSet {
+pub(crate) struct ToolSet {
     pub mode: ToolMode,
     /// Exactly what tools/list returns.
     pub tools: Vec<Tool>,
@@ -37,7 +37,7 @@ pub struct ToolSet {
 impl ToolSet {
     /// Computes the tool list once. Tools are typed from the start: none is parsed back from JSON,
     /// so none can be dropped on the way (the tests check each against the MCP rules).
-    pub fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
+    pub(crate) fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
         let (tools, operations) = match mode {
             ToolMode::CodeMode => (crate::code_mode_tools(engine), OperationTools::default()),
             ToolMode::PerOperation => {
@@ -61,7 +61,7 @@ impl ToolSet {
 
 /// One MCP server over one engine. Cheap to clone (the HTTP transport makes one per request).
 #[derive(Clone)]
-pub struct CodemodeServer {
+pub(crate) struct CodemodeServer {
     engine: Arc<Engine>,
     tools: Arc<ToolSet>,
     budget_tokens: usize,
@@ -90,7 +90,7 @@ impl CodemodeServer {
         }
     }
 
-    pub fn new(
+    pub(crate) fn new(
         engine: Arc<Engine>,
         tools: Arc<ToolSet>,
         config: &ServerConfig,

@@ -7,6 +7,9 @@
 //! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
 //! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod budget;
 mod confirm;
 mod handler;
@@ -44,6 +47,7 @@ pub enum ToolMode {
 /// How the server behaves; the CLI fills it from flags and the environment.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Which tools are listed. Default [`ToolMode::CodeMode`].
     pub mode: ToolMode,
     /// Token budget of every tool result (o200k); `execute` may lower or raise it per call.
     pub output_budget_tokens: usize,
@@ -90,12 +94,16 @@ impl Default for ServerConfig {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
+    /// The HTTP listener could not be bound (address in use, no permission).
     #[error("cannot listen on {addr}")]
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why binding failed.
         #[source]
         source: std::io::Error,
     },
+    /// The HTTP server failed while serving, or its listener's address could not be read.
     #[error("http server failed")]
     Http(#[source] std::io::Error),
     /// Boxed: rmcp's error is large, and a `Result` carries its largest variant.

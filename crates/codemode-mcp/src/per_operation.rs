@@ -26,7 +26,7 @@ const MAX_PROPERTY_DESCRIPTION_CHARS: usize = 200;
 
 /// The per-operation tools, computed once at server start.
 #[derive(Debug, Clone, Default)]
-pub struct OperationTools {
+pub(crate) struct OperationTools {
     /// Tool definitions in spec order, exactly as tools/list returns them (moved into the
     /// `ToolSet` when it is built).
     pub tools: Vec<Tool>,
@@ -35,7 +35,7 @@ pub struct OperationTools {
 }
 
 /// Builds one tool per operation the engine allows.
-pub fn operation_tools(engine: &Engine) -> OperationTools {
+pub(crate) fn operation_tools(engine: &Engine) -> OperationTools {
     let spec = engine.spec();
     let mut names = ToolNames::default();
     let mut out = OperationTools::default();
@@ -97,7 +97,7 @@ fn clip_chars(text: &str, max: usize) -> String {
 
 /// The input schema: an object keyed like `Operation::arguments`, with referenced components
 /// copied under `$defs`.
-pub fn input_schema(spec: &Spec, operation: &Operation) -> Map<String, Value> {
+pub(crate) fn input_schema(spec: &Spec, operation: &Operation) -> Map<String, Value> {
     let mut properties = Map::new();
     let mut required = Vec::new();
     for argument in operation.arguments() {
@@ -279,12 +279,12 @@ fn for_each_ref(schema: &Value, visit: &mut impl FnMut(String)) {
 
 /// Allocates unique tool names: at most 64 characters of `[A-Za-z0-9_.-]`.
 #[derive(Default)]
-pub struct ToolNames {
+pub(crate) struct ToolNames {
     taken: HashSet<String>,
 }
 
 impl ToolNames {
-    pub fn allocate(&mut self, operation_name: &str) -> String {
+    pub(crate) fn allocate(&mut self, operation_name: &str) -> String {
         let base = tool_name_base(operation_name);
         if self.taken.insert(base.clone()) {
             return base;

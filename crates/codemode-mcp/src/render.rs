@@ -18,7 +18,7 @@ use crate::budget::{count_tokens, cut_to_budget, fits};
 const MAX_SIDE_LINE_CHARS: usize = 500;
 
 /// Renders a finished run.
-pub fn outcome_result(outcome: &ExecuteOutcome, max_tokens: usize) -> CallToolResult {
+pub(crate) fn outcome_result(outcome: &ExecuteOutcome, max_tokens: usize) -> CallToolResult {
     let side = side_sections(outcome, max_tokens / 4);
     let side_tokens: usize = side.iter().map(|s| count_tokens(s)).sum();
     let value_budget = max_tokens.saturating_sub(side_tokens).max(max_tokens / 2);
@@ -53,7 +53,7 @@ fn success(value: &Value, budget: usize, side: Vec<String>) -> CallToolResult {
 }
 
 /// `exception at 3:14: message` — what the agent needs to fix the program.
-pub fn failure_text(failure: &ScriptFailure) -> String {
+pub(crate) fn failure_text(failure: &ScriptFailure) -> String {
     let mut text = format!("error ({})", failure.kind);
     match (failure.line, failure.col) {
         (Some(line), Some(col)) => {
@@ -139,7 +139,7 @@ fn clip(text: &str) -> String {
 }
 
 /// Plain text (search answers) clipped at a line boundary to fit `max_tokens`.
-pub fn text_within(text: &str, max_tokens: usize) -> String {
+pub(crate) fn text_within(text: &str, max_tokens: usize) -> String {
     if fits(text, max_tokens) {
         return text.to_string();
     }
@@ -163,13 +163,13 @@ pub fn text_within(text: &str, max_tokens: usize) -> String {
 }
 
 /// An error result with one message (bad arguments, unknown tool, a failed task).
-pub fn error_result(message: impl Into<String>) -> CallToolResult {
+pub(crate) fn error_result(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
 /// An error and its causes joined by ": " (what anyhow's `{:#}` prints): an error's own message
 /// says what failed and its `source()` why, so an agent needs the whole chain to act on it.
-pub fn chain_text(error: &dyn std::error::Error) -> String {
+pub(crate) fn chain_text(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(error) = cause {

@@ -18,12 +18,12 @@ use serde_json::Value;
 
 use crate::per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 
-pub const SEARCH_TOOL: &str = "search";
-pub const EXECUTE_TOOL: &str = "execute";
+pub(crate) const SEARCH_TOOL: &str = "search";
+pub(crate) const EXECUTE_TOOL: &str = "execute";
 
 /// "the Bookshop API", "the GitHub v3 REST API": the spec title, with "API" added only when the
 /// title does not already end with it.
-pub fn api_label(engine: &Engine) -> String {
+pub(crate) fn api_label(engine: &Engine) -> String {
     let name = engine.api_name().trim();
     if name.to_ascii_lowercase().ends_with("api") {
         name.to_string()
@@ -35,12 +35,15 @@ pub fn api_label(engine: &Engine) -> String {
 /// The arguments of `search`: `query` or `code`.
 #[derive(Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 pub struct SearchArgs {
+    /// What to search for ([`codemode_engine::SearchRequest::query`]); exactly one of `query`
+    /// and `code` must be given. Blank counts as absent.
     #[serde(default)]
     #[schemars(
         with = "String",
         description = "the task in words (several steps in one query are fine); or operation or type names to declare"
     )]
     pub query: Option<String>,
+    /// How many operations to declare: default 5, clamped to 20. Ignored with `code`.
     #[serde(default)]
     #[schemars(
         with = "Integer",
@@ -48,6 +51,8 @@ pub struct SearchArgs {
         description = "how many operations (default 5)"
     )]
     pub limit: Option<usize>,
+    /// A discovery program run by [`codemode_engine::Engine::search_code`] (the `spec.*`
+    /// helpers, no API access). Blank counts as absent.
     #[serde(default)]
     #[schemars(
         with = "String",
@@ -59,8 +64,11 @@ pub struct SearchArgs {
 /// The arguments of `execute`: the program, and optionally its result budget and a dry run.
 #[derive(Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 pub struct ExecuteArgs {
+    /// The program to run ([`codemode_engine::ExecuteRequest::code`]); required and not blank.
     #[schemars(description = "the program; `return` the result")]
     pub code: String,
+    /// Token budget (o200k) of this call's result; `None`: the server's
+    /// [`ServerConfig::output_budget_tokens`](crate::ServerConfig::output_budget_tokens).
     #[serde(default)]
     #[schemars(
         with = "Integer",
@@ -68,6 +76,8 @@ pub struct ExecuteArgs {
         description = "result budget in tokens"
     )]
     pub max_tokens: Option<usize>,
+    /// Plan mutating calls instead of sending them ([`codemode_engine::ExecuteRequest::dry_run`]);
+    /// `None` means false.
     #[serde(default)]
     #[schemars(
         with = "bool",
@@ -147,7 +157,7 @@ impl JsonSchema for Integer {
 
 /// The input schema of `T` as a tool lists it: draft 2020-12, without the root's `$schema`,
 /// `title` and `description` (the Rust type's name and doc are noise to a model).
-pub fn input_schema_for<T: JsonSchema>() -> JsonObject {
+pub(crate) fn input_schema_for<T: JsonSchema>() -> JsonObject {
     let schema = SchemaSettings::draft2020_12()
         .into_generator()
         .into_root_schema_for::<T>();
@@ -181,7 +191,7 @@ fn tidy_property(property: &mut Value) {
 }
 
 /// `search`: ranked operations as TypeScript declarations, or a discovery program over the spec.
-pub fn search_tool(engine: &Engine) -> Tool {
+pub(crate) fn search_tool(engine: &Engine) -> Tool {
     let api = api_label(engine);
     let description = format!(
         "Find operations of the {api}. Returns the best matches as TypeScript declarations \
@@ -203,7 +213,7 @@ pub fn search_tool(engine: &Engine) -> Tool {
 }
 
 /// `execute`: one program that does the whole task against the typed client.
-pub fn execute_tool(engine: &Engine) -> Tool {
+pub(crate) fn execute_tool(engine: &Engine) -> Tool {
     let api = api_label(engine);
     let read_only = engine.read_only();
     let mut description = format!(
@@ -237,6 +247,8 @@ pub fn execute_tool(engine: &Engine) -> Tool {
 pub struct ToolDefinitionError {
     /// The tool's name, cut to 80 characters.
     pub name: String,
+    /// The rule broken, in words: e.g. the name's length or characters, a missing description,
+    /// an input schema that is not an object schema.
     pub problem: String,
 }
 

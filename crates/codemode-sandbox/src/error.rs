@@ -51,6 +51,7 @@ impl RunErrorKind {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{}", self.summary())]
 pub struct RunError {
+    /// What kind of failure, for code that branches on it (the message is for people).
     pub kind: RunErrorKind,
     /// One line, e.g. `TypeError: x is not a function` or `time limit of 5000 ms exceeded`.
     pub message: String,
@@ -62,6 +63,7 @@ pub struct RunError {
     pub stack: Option<String>,
     /// Console lines captured before the failure.
     pub logs: Vec<LogLine>,
+    /// Host functions the script called before it failed (sync and async; 0 when it never ran).
     pub host_calls: u32,
 }
 

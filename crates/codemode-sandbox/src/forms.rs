@@ -95,7 +95,7 @@ pub(crate) struct Locator {
 }
 
 impl Locator {
-    pub fn locate(&self, line: u32, col: u32) -> (u32, u32) {
+    pub(crate) fn locate(&self, line: u32, col: u32) -> (u32, u32) {
         let col = if line == 1 {
             col.saturating_sub(self.first_line_shift).max(1)
         } else {

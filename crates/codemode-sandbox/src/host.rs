@@ -31,8 +31,12 @@ pub trait Host: Send + Sync + 'static {
 /// `data` (when it is an object) copied onto the error as a property (e.g. `status`, `body`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostError {
+    /// The JS error's `name`, e.g. `Error` or `TypeError`; scripts may branch on it.
     pub name: String,
+    /// The JS error's `message`; the agent sees it, so it must hold no secret.
     pub message: String,
+    /// Extra properties for the JS error: each key of an object is copied except `name`,
+    /// `message` and `stack`; any other value (default `null`) adds nothing.
     pub data: serde_json::Value,
 }
 

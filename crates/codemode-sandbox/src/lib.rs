@@ -8,6 +8,9 @@
 //! This crate must NOT know about OpenAPI, HTTP or credentials: the caller's prelude and [`Host`] give
 //! meaning to the functions it installs.
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 mod bootstrap;
 mod config;
 mod deadline;
@@ -65,7 +68,10 @@ pub struct RunOutput {
 /// One captured console line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogLine {
+    /// The console method called (`console.trace` logs as `debug`, `dir` and `table` as `log`).
     pub level: LogLevel,
+    /// The arguments joined by spaces: strings as they are, other values as JSON, errors as
+    /// `name: message`. The line that reaches the log limit is cut short.
     pub text: String,
 }
 
@@ -74,10 +80,15 @@ pub struct LogLine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum LogLevel {
+    /// `console.log`, `console.dir` and `console.table`.
     Log,
+    /// `console.info`.
     Info,
+    /// `console.warn`, and the sandbox's own notes (log limit reached, calls left pending).
     Warn,
+    /// `console.error`.
     Error,
+    /// `console.debug` and `console.trace`.
     Debug,
 }
 

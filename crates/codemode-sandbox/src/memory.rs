@@ -22,7 +22,7 @@ pub(crate) struct LimitedAllocator {
 
 impl LimitedAllocator {
     /// An allocator allowing `limit` bytes; `exceeded` becomes true at the first refused allocation.
-    pub fn new(limit: usize, exceeded: Rc<Cell<bool>>) -> LimitedAllocator {
+    pub(crate) fn new(limit: usize, exceeded: Rc<Cell<bool>>) -> LimitedAllocator {
         LimitedAllocator {
             inner: RustAllocator,
             used: 0,

@@ -19,7 +19,7 @@ pub(crate) struct TsMap {
 
 impl TsMap {
     /// Map a 1-based generated position to a 1-based source position (nearest token at or before it).
-    pub fn original(&self, line: u32, col: u32) -> (u32, u32) {
+    pub(crate) fn original(&self, line: u32, col: u32) -> (u32, u32) {
         let key = (line.saturating_sub(1), col.saturating_sub(1));
         let index = self.tokens.partition_point(|t| (t.0, t.1) <= key);
         match index.checked_sub(1).and_then(|i| self.tokens.get(i)) {
