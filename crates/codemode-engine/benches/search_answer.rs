@@ -70,7 +70,7 @@ fn request(query: &str) -> SearchRequest {
 
 #[tokio::main]
 async fn main() {
-    let specs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/specs/");
+    let specs = codemode_test_support::specs_dir();
     // The o200k tables are built once per process (~0.3 s); not part of any answer.
     codemode_engine::typescript::count_tokens("warm up");
     println!(
@@ -78,7 +78,7 @@ async fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     for name in SPECS {
-        let path = format!("{specs}{name}");
+        let path = specs.join(name).to_string_lossy().into_owned();
         let loaded = codemode_engine::spec::load(&path, &Default::default()).expect("spec loads");
         let engine = Engine::new(loaded.spec, EngineConfig::default()).expect("engine builds");
         let mut cold = time(1, |q| {

@@ -9,9 +9,10 @@
 //!
 //! `cargo run --release -p codemode-engine --example answer_eval -- [--all-gold] TSV [SPECS_DIR]`
 //! e.g. `-- ../shared/search-dev.tsv` or
-//! `-- --all-gold crates/codemode-search/examples/multistep.tsv` (specs default `../shared/specs`).
+//! `-- --all-gold crates/codemode-search/examples/multistep.tsv` (specs default: where the tests find
+//! them, `codemode_test_support::specs_dir`).
 
-#[path = "../../codemode-search/tests/support/devset.rs"]
+#[path = "../../codemode-search/tests/it/support/devset.rs"]
 mod devset;
 
 use std::collections::BTreeMap;
@@ -69,7 +70,9 @@ fn main() -> Result<(), Error> {
         args.first()
             .ok_or("usage: answer_eval [--all-gold] TSV [SPECS_DIR]")?,
     );
-    let specs_dir = PathBuf::from(args.get(1).map_or("../shared/specs", String::as_str));
+    let specs_dir = args
+        .get(1)
+        .map_or_else(codemode_test_support::specs_dir, PathBuf::from);
     let queries = devset::read_queries(&tsv)?;
     let specs = devset::load_specs(&queries, &specs_dir)?;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -13,7 +13,7 @@
 //!
 //! `cargo run -p codemode-engine --example custom_transport`
 //!
-//! `tests/embed_in_process.rs` runs this same code and checks the result.
+//! `tests/it/embed_in_process.rs` runs this same code and checks the result.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -5,7 +5,7 @@
 //!
 //! `cargo run -p codemode-engine --example embed_in_process`
 //!
-//! `tests/embed_in_process.rs` runs this same code and checks the result.
+//! `tests/it/embed_in_process.rs` runs this same code and checks the result.
 
 use std::sync::Arc;
 

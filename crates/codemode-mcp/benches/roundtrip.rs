@@ -10,7 +10,7 @@
 //! load from other processes on the machine spreads evenly over them.
 
 // The shared test plumbing (engine builder, upstream, HTTP server); the bench uses only part of it.
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 #[allow(unused_imports)]
 mod support;
 
@@ -319,10 +319,8 @@ fn describe_search_answer(engine: &Engine) {
 #[tokio::main]
 async fn main() {
     let upstream = support::start_upstream().await;
-    let cloudflare_path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs/cloudflare-openapi.json"
-    );
+    let cloudflare_path = codemode_test_support::spec_path("cloudflare-openapi.json");
+    let cloudflare_path = cloudflare_path.to_str().expect("a UTF-8 path");
     let cloudflare = support::cloudflare_spec_text();
 
     let load = Instant::now();

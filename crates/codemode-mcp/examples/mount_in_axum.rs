@@ -5,7 +5,7 @@
 //! Run: `cargo run -p codemode-mcp --example mount_in_axum`, then point an MCP client (streamable
 //! HTTP) at `http://127.0.0.1:3000/codemode/mcp`. The spec is a tiny inline one and the engine has
 //! the default configuration, so `search` works and `execute` explains that no upstream is set.
-//! `tests/server/mount.rs` builds this same app on 127.0.0.1:0 and talks MCP to it.
+//! `tests/it/mount.rs` builds this same app on 127.0.0.1:0 and talks MCP to it.
 
 use std::sync::Arc;
 

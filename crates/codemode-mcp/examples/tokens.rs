@@ -2,8 +2,8 @@
 //! compact JSON of the tools/list answer. Our two tools next to one tool per operation, with full
 //! input schemas and with required parameters only, plus a typical search answer.
 //!
-//! Run: `cargo run --release -p codemode-mcp --example tokens` (from the repository root, with
-//! `../shared/specs` beside it; DigitalOcean is left out: it is a tarball).
+//! Run: `cargo run --release -p codemode-mcp --example tokens` (the real specs where the tests
+//! find them, `codemode_test_support::specs_dir`; DigitalOcean is left out: it is a tarball).
 
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ fn required_only(tools_list: &Value) -> Value {
 }
 
 fn main() {
-    let dir = std::path::Path::new("../shared/specs");
+    let dir = codemode_test_support::specs_dir();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

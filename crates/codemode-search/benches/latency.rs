@@ -6,11 +6,10 @@
 //! per operation: method, path, operationId, summary, the description's opening and tags.
 //! Both engines answer the dev set's queries; quality figures are printed too.
 
-#[path = "../tests/support/devset.rs"]
+#[path = "../tests/it/support/devset.rs"]
 mod devset;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use codemode_search::{Index, SearchOptions};
@@ -25,9 +24,12 @@ const ROUNDS: usize = 10;
 const CONTROL_US: f64 = 70.0;
 
 fn main() -> Result<(), Error> {
-    let shared = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    let queries = devset::read_queries(&shared.join("search-dev.tsv"))?;
-    let specs = devset::load_specs(&queries, &shared.join("specs"))?;
+    // The dev set is ours and unpublished: without the shared folder there is nothing to time.
+    let Some(dev_set) = codemode_test_support::skip_without_shared("search-dev.tsv") else {
+        return Ok(());
+    };
+    let queries = devset::read_queries(&dev_set)?;
+    let specs = devset::load_specs(&queries, &codemode_test_support::specs_dir())?;
 
     println!(
         "| spec | ops | build ms (ours) | build ms (bm25) | index KiB (ours) | index KiB (bm25) | r@5 ours | r@5 bm25 |"

@@ -1,15 +1,15 @@
 //! Runs the search engine over a query set (`api<TAB>query<TAB>gold` lines) and scores it.
 //!
 //! `cargo run --release -p codemode-search --example eval -- [QUERIES_TSV] [SPECS_DIR]`
-//! (defaults `../shared/search-dev.tsv` and `../shared/specs`, relative to the repository root).
-//! Writes one rankings JSONL line per query (top 10) to the temp directory, runs
-//! `python3 ../shared/search-eval.py` on it, then prints per-API hit@1 and every miss with our
-//! top three, to guide improvements.
+//! (defaults `search-dev.tsv` of the shared folder beside the repository, and the real specs where
+//! the tests find them, `codemode_test_support::specs_dir`). Writes one rankings JSONL line per
+//! query (top 10) to the temp directory, runs the shared folder's `search-eval.py` on it (when it
+//! is there), then prints per-API hit@1 and every miss with our top three, to guide improvements.
 //!
 //! Environment: `EXPLAIN=1` adds per-term scores to each miss. `TUNE="k1=1.5,w.summary=3;syn=0.4"`
 //! compares ranking settings (one summary line per `;`-separated variant) instead.
 
-#[path = "../tests/support/devset.rs"]
+#[path = "../tests/it/support/devset.rs"]
 mod devset;
 
 use std::io::Write;
@@ -22,11 +22,15 @@ use devset::{Error, Metrics, Query, Ranked};
 
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let queries_path = PathBuf::from(
-        args.first()
-            .map_or("../shared/search-dev.tsv", String::as_str),
-    );
-    let specs_dir = PathBuf::from(args.get(1).map_or("../shared/specs", String::as_str));
+    let queries_path = match args.first() {
+        Some(path) => PathBuf::from(path),
+        None => codemode_test_support::shared_file("search-dev.tsv").ok_or(
+            "no query set: pass QUERIES_TSV, or put the shared folder beside the repository",
+        )?,
+    };
+    let specs_dir = args
+        .get(1)
+        .map_or_else(codemode_test_support::specs_dir, PathBuf::from);
     let queries = devset::read_queries(&queries_path)?;
     let specs = devset::load_specs(&queries, &specs_dir)?;
 
@@ -48,13 +52,20 @@ fn main() -> Result<(), Error> {
 
     let rankings_path = std::env::temp_dir().join("codemode-search-rankings.jsonl");
     write_rankings(&rankings_path, &ranked)?;
-    let output = Command::new("python3")
-        .arg("../shared/search-eval.py")
-        .arg(&queries_path)
-        .arg(&rankings_path)
-        .output()?;
-    print!("{}", String::from_utf8_lossy(&output.stdout));
-    eprint!("{}", String::from_utf8_lossy(&output.stderr));
+    // The official scorer is ours and unpublished: without the shared folder, the per-API
+    // figures below are the score.
+    match codemode_test_support::shared_file("search-eval.py") {
+        Some(scorer) => {
+            let output = Command::new("python3")
+                .arg(scorer)
+                .arg(&queries_path)
+                .arg(&rankings_path)
+                .output()?;
+            print!("{}", String::from_utf8_lossy(&output.stdout));
+            eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        }
+        None => eprintln!("skipped search-eval.py: the shared folder is not beside the repository"),
+    }
 
     let (_, per_api) = Metrics::by_api(&ranked);
     println!("per-api hit@1:");

@@ -6,10 +6,10 @@
 //! marked.
 //!
 //! `cargo run --release -p codemode-search --example multistep -- [TASKS_TSV] [SPECS_DIR]`
-//! (defaults `crates/codemode-search/examples/multistep.tsv` and `../shared/specs`, relative to
-//! the repository root).
+//! (defaults `crates/codemode-search/examples/multistep.tsv` and the real specs where the tests
+//! find them, `codemode_test_support::specs_dir`).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::path::PathBuf;
@@ -23,7 +23,9 @@ fn main() -> Result<(), Error> {
     let tasks_path = args
         .first()
         .map_or_else(multistep::tasks_path, PathBuf::from);
-    let specs_dir = PathBuf::from(args.get(1).map_or("../shared/specs", String::as_str));
+    let specs_dir = args
+        .get(1)
+        .map_or_else(codemode_test_support::specs_dir, PathBuf::from);
     let queries = devset::read_queries(&tasks_path)?;
     let specs = devset::load_specs(&queries, &specs_dir)?;
 

@@ -1,4 +1,4 @@
-//! Load time and memory for every real spec in `../shared/specs`.
+//! Load time and memory for every real spec (`codemode_test_support::specs_dir`).
 //!
 //! Each measurement runs in a fresh child process (this binary re-invoked with `--child`), so the
 //! resident-memory figures belong to that one load alone. Per spec it reports:
@@ -33,7 +33,7 @@ const SPECS: &[&str] = &[
 const RUNS: usize = 3;
 
 fn shared_specs() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/specs")
+    codemode_test_support::specs_dir()
 }
 
 fn main() {

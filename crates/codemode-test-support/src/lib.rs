@@ -1,6 +1,7 @@
 //! Test-only helpers shared by the workspace's tests (a dev-dependency only; nothing in a
 //! release build links it): where the real specs and the dev query sets are, and a loopback
-//! HTTP server for fixed files.
+//! HTTP server for fixed files, and child processes that die whole (their process group) and
+//! within a time limit, for `std` and for tokio commands.
 //!
 //! The real specs are found, in order, in `$CODEMODE_SPECS_DIR`, in `../shared/specs` beside the
 //! repository (this machine and CI), or in the cache `scripts/fetch-specs` fills (a fresh clone
@@ -222,15 +223,65 @@ impl ProcessGroup {
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        // `kill -KILL -- -PGID` signals every process of the group; std can only kill the leader
-        // and the workspace forbids `unsafe` (so no `libc::killpg`).
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
+        kill_group(self.child.id());
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Sends SIGKILL to every process of the group `pgid`. `kill -KILL -- -PGID` because std can
+/// only kill the leader and the workspace forbids `unsafe` (so no `libc::killpg`). A group whose
+/// processes are all gone is no error.
+fn kill_group(pgid: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+/// Kills the process group it names when dropped: after a normal end (a grandchild the leader
+/// left behind goes too), at a timeout, or when a test unwinds.
+struct GroupGuard(u32);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
+}
+
+/// `program arg arg…`, for failure messages.
+fn describe(command: &std::process::Command) -> String {
+    std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|part| part.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The tokio flavour of [`output_within`]: runs `command` (stdin closed, stdout and stderr
+/// collected) as the leader of a process group of its own, within `limit`. The whole group is
+/// killed when the leader ends, when the limit passes (the test then fails naming the command),
+/// and when the calling future is dropped: a client wrapper (`npx`, a Python SDK client) cannot
+/// leave the server it started running after the test.
+pub async fn output_within_async(
+    command: &mut tokio::process::Command,
+    limit: Duration,
+) -> std::process::Output {
+    let what = describe(command.as_std());
+    command
+        .process_group(0)
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{what}`: {e}"));
+    let _group = GroupGuard(child.id().expect("a child not yet waited on has an id"));
+    match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(output) => output.unwrap_or_else(|e| panic!("cannot wait on `{what}`: {e}")),
+        Err(_) => panic!("waited {limit:?} for `{what}` to end; killed it with its process group"),
     }
 }
 
@@ -243,15 +294,7 @@ pub fn output_within(
     limit: Duration,
 ) -> std::process::Output {
     use std::io::Read;
-    let what = format!(
-        "{} {}",
-        command.get_program().to_string_lossy(),
-        command
-            .get_args()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let what = describe(command);
     if stdin.is_some() {
         command.stdin(std::process::Stdio::piped());
     }
@@ -361,6 +404,56 @@ mod process_group {
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 
+    /// The async flavour: a wrapper whose grandchild outlives the limit fails the wait, naming
+    /// the command, and the grandchild is gone with it.
+    #[tokio::test]
+    async fn output_within_async_kills_the_whole_group_at_its_limit() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let pid_file = dir.path().join("grandchild.pid");
+        let script = format!("sleep 300 & echo $! > {}; wait", pid_file.display());
+        let started = Instant::now();
+        let waited = tokio::spawn(async move {
+            super::output_within_async(
+                tokio::process::Command::new("sh").args(["-c", &script]),
+                Duration::from_millis(500),
+            )
+            .await
+        })
+        .await;
+        let message = *waited
+            .expect_err("the wait gives up")
+            .into_panic()
+            .downcast::<String>()
+            .expect("a message");
+        assert!(message.contains("`sh -c sleep 300 &"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let grandchild = std::fs::read_to_string(&pid_file).expect("the wrapper wrote the pid");
+        gone_within_10_s(grandchild.trim());
+    }
+
+    #[tokio::test]
+    async fn output_within_async_collects_the_output() {
+        let out = super::output_within_async(
+            tokio::process::Command::new("sh").args(["-c", "echo out; echo err >&2"]),
+            Duration::from_secs(30),
+        )
+        .await;
+        assert!(out.status.success());
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
+    }
+
+    fn gone_within_10_s(pid: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(pid) {
+            assert!(
+                Instant::now() < deadline,
+                "the grandchild {pid} outlived its group by 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     #[test]
     fn dropping_the_group_kills_the_grandchild_too() {
         // The wrapper starts a long sleep in the background, prints its pid, then waits.
@@ -377,13 +470,6 @@ mod process_group {
         let grandchild = line.trim().to_string();
         assert!(alive(&grandchild), "the grandchild runs");
         drop(group);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while alive(&grandchild) {
-            assert!(
-                Instant::now() < deadline,
-                "the grandchild {grandchild} outlived its group by 10 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        gone_within_10_s(&grandchild);
     }
 }

@@ -28,10 +28,7 @@ const SPECS: &[&str] = &[
 
 fn main() {
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let specs_dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/specs"
-    ));
+    let specs_dir = codemode_test_support::specs_dir();
     println!(
         "| spec | ops | signature tokens med/p95/max | depth-4 tokens med/p95/max | budget-2000 tokens med/p95/max | baseline JSON tokens med | depth-4 / JSON | time per op med/p95 (µs) | baseline time med (µs) |"
     );

@@ -254,10 +254,8 @@ async fn run() {
 /// Time to compile every operation's validator for the big real specs (done once per client).
 fn precompile_real_specs() {
     for file in ["stripe-spec3.yaml", "github-api.github.com.json.gz"] {
-        let path = format!(
-            "{}/../../../shared/specs/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = codemode_test_support::spec_path(file);
+        let path = path.to_string_lossy();
         let Ok(loaded) = codemode_spec::load(&path, &codemode_spec::LoadOptions::default()) else {
             println!("{file}: not available");
             continue;

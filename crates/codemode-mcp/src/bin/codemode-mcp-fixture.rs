@@ -5,7 +5,7 @@
 
 // Shared with the tests, which use more of it than this binary does.
 #[allow(dead_code)]
-#[path = "../../tests/support/engine.rs"]
+#[path = "../../tests/it/support/engine.rs"]
 mod engine;
 
 use codemode_engine::{EngineConfig, PolicyConfig};

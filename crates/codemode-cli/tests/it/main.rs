@@ -1,0 +1,6 @@
+//! The CLI's integration tests, one binary (linking QuickJS, oxc and rustls once, not once per
+//! file): the `codemode` binary's public interface, and the tidy checks that keep the
+//! architecture true.
+
+mod cli;
+mod tidy;

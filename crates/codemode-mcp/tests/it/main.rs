@@ -1,0 +1,12 @@
+//! Integration tests of the MCP server, one binary: tool definitions and budgets, an rmcp client
+//! in-process, the HTTP shell, real clients (Python 1.x/2.x, TypeScript, Inspector) and the
+//! conformance suite.
+
+mod support;
+
+mod clients;
+mod conformance;
+mod http;
+mod in_process;
+mod mount;
+mod tools_list;
