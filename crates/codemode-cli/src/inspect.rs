@@ -74,7 +74,7 @@ fn summary_json(spec: &Spec, load_ms: f64) -> serde_json::Value {
         "openapi": spec.source_version,
         "operations": spec.operations.len(),
         "paths": spec.path_count,
-        "schemas": spec.schemas.len(),
+        "schemas": spec.schemas().len(),
         "servers": spec.servers.iter().map(|s| s.url.clone()).collect::<Vec<_>>(),
         "security_schemes": spec.security_schemes.keys().collect::<Vec<_>>(),
         "load_ms": (load_ms * 10.0).round() / 10.0,
@@ -94,7 +94,7 @@ fn summary_text(spec: &Spec, load_ms: f64) -> String {
         },
         spec.operations.len(),
         spec.path_count,
-        spec.schemas.len(),
+        spec.schemas().len(),
         load_ms
     );
     for server in &spec.servers {

@@ -164,7 +164,7 @@ fn collect_defs(spec: &Spec, root: &Value) -> Map<String, Value> {
     while let Some(name) = queue.pop_front() {
         // A dangling reference gets an empty (accept-anything) schema so `$ref` still resolves.
         let schema = spec
-            .schemas
+            .schemas()
             .get(&name)
             .map(sanitize_schema)
             .unwrap_or(json!({}));

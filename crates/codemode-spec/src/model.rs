@@ -31,8 +31,9 @@ pub struct Spec {
     pub security_schemes: IndexMap<String, SecurityScheme>,
     /// Security requirements that apply where an operation says nothing.
     pub security: Vec<SecurityRequirement>,
-    /// Named schemas, referenced as `#/components/schemas/<name>`.
-    pub schemas: IndexMap<String, Value>,
+    /// Named schemas, referenced as `#/components/schemas/<name>`; read with
+    /// [`Spec::schemas`]. Private so the model's invariant holds: every `$ref` in it names one.
+    pub(crate) schemas: IndexMap<String, Value>,
     /// Every operation in document order, read-only (see [`Operations`]). [`Spec::operation`],
     /// [`Spec::iter_operations`] and [`Spec::find_id`] name them by [`OperationId`].
     pub operations: Operations,
@@ -637,6 +638,13 @@ pub enum ApiKeyLocation {
 }
 
 impl Spec {
+    /// Named schemas, referenced as `#/components/schemas/<name>`, in document order. Every
+    /// `$ref` anywhere in the model names one of them (references to other places were hoisted
+    /// in at load), which is why the map is read-only.
+    pub fn schemas(&self) -> &IndexMap<String, Value> {
+        &self.schemas
+    }
+
     /// The operation `id` names.
     ///
     /// # Panics

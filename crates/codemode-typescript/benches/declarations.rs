@@ -153,7 +153,7 @@ fn baseline_json(spec: &Spec, op: &Operation, depth: usize) -> String {
         if level > depth {
             continue;
         }
-        if let Some(schema) = spec.schemas.get(&name) {
+        if let Some(schema) = spec.schemas().get(&name) {
             schemas.insert(name.clone(), schema.clone());
             collect_refs(schema, &mut found);
             for next in found.drain(..) {

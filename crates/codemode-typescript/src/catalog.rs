@@ -41,7 +41,7 @@ struct Piece {
     /// o200k tokens of `text` alone.
     tokens: usize,
     /// Schemas an operation's arguments name, or every schema a type names (indices into
-    /// `spec.schemas`).
+    /// `spec.schemas()`).
     refs: Box<[usize]>,
     /// Schemas an operation's result names (empty for types).
     result_refs: Box<[usize]>,
@@ -239,10 +239,10 @@ impl Catalog {
         let operations = (0..spec.operations.len())
             .map(|_| Default::default())
             .collect();
-        let types = (0..spec.schemas.len())
+        let types = (0..spec.schemas().len())
             .map(|_| Default::default())
             .collect();
-        let stubs = (0..spec.schemas.len()).map(|_| OnceLock::new()).collect();
+        let stubs = (0..spec.schemas().len()).map(|_| OnceLock::new()).collect();
         Catalog {
             spec,
             names,
@@ -319,7 +319,7 @@ impl Catalog {
             assembly.queue_types_of(slot);
         }
         for name in &request.types {
-            if let Some(index) = self.spec.schemas.get_index_of(name.as_str()) {
+            if let Some(index) = self.spec.schemas().get_index_of(name.as_str()) {
                 assembly.queue(index, 0);
             }
         }
@@ -366,7 +366,7 @@ impl Catalog {
             return 0;
         };
         *slot.get_or_init(|| {
-            let name = self.spec.schemas.get_index(index).map_or("", |(n, _)| n);
+            let name = self.spec.schemas().get_index(index).map_or("", |(n, _)| n);
             count_tokens(&format!("type {} = unknown; ", self.names.get(name)))
         })
     }
@@ -400,7 +400,7 @@ impl Catalog {
     }
 
     fn make_type_piece(&self, index: usize, level: usize) -> Option<Piece> {
-        let (name, _) = self.spec.schemas.get_index(index)?;
+        let (name, _) = self.spec.schemas().get_index(index)?;
         let mut writer = Writer::new(&self.spec, &self.names, *TYPE_LEVELS.get(level)?);
         let text = writer.declaration(name);
         let refs = writer.take_referenced();
@@ -421,7 +421,7 @@ impl Catalog {
         let indices = |names: &[String]| -> Box<[usize]> {
             names
                 .iter()
-                .filter_map(|n| self.spec.schemas.get_index_of(n.as_str()))
+                .filter_map(|n| self.spec.schemas().get_index_of(n.as_str()))
                 .collect()
         };
         Some(Piece {
@@ -439,7 +439,7 @@ impl Catalog {
     /// [`WRAPPER_PROPERTIES`] properties: `{ droplets: Droplet[], links, meta }`) what any array
     /// property names; looking through `allOf`.
     fn envelope_items(&self, index: usize) -> Vec<usize> {
-        let Some((_, schema)) = self.spec.schemas.get_index(index) else {
+        let Some((_, schema)) = self.spec.schemas().get_index(index) else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -481,7 +481,7 @@ impl Catalog {
     fn reference_index(&self, schema: &Value) -> Option<usize> {
         let reference = schema.get("$ref")?.as_str()?;
         let name = unescape_pointer_token(reference.strip_prefix(SCHEMA_REF_PREFIX)?);
-        self.spec.schemas.get_index_of(name.as_str())
+        self.spec.schemas().get_index_of(name.as_str())
     }
 }
 
@@ -1008,7 +1008,7 @@ impl<'c> Assembly<'c> {
         let mut stubs: Vec<String> = named
             .into_iter()
             .filter(|i| !self.declared.contains(i) && seen.insert(*i))
-            .filter_map(|i| catalog.spec.schemas.get_index(i))
+            .filter_map(|i| catalog.spec.schemas().get_index(i))
             .map(|(name, _)| catalog.names.get(name))
             .collect();
         stubs.sort();

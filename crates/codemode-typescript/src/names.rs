@@ -38,9 +38,9 @@ impl TypeNames {
     /// Names every component schema of `spec`: its name as a PascalCase identifier, with `2`,
     /// `3`, … appended in document order where two schemas would get the same one.
     pub fn new(spec: &Spec) -> TypeNames {
-        let mut taken: HashSet<String> = HashSet::with_capacity(spec.schemas.len());
-        let mut by_schema = HashMap::with_capacity(spec.schemas.len());
-        for schema_name in spec.schemas.keys() {
+        let mut taken: HashSet<String> = HashSet::with_capacity(spec.schemas().len());
+        let mut by_schema = HashMap::with_capacity(spec.schemas().len());
+        for schema_name in spec.schemas().keys() {
             let base = pascal_identifier(schema_name);
             let mut name = base.clone();
             let mut n = 2;

@@ -157,7 +157,7 @@ impl<'a> Writer<'a> {
     /// a plain object, `type X = …;` otherwise, with its description as JSDoc.
     pub(crate) fn declaration(&mut self, schema_name: &str) -> String {
         let ident = self.names.get(schema_name);
-        let Some(schema) = self.spec.schemas.get(schema_name) else {
+        let Some(schema) = self.spec.schemas().get(schema_name) else {
             return format!("type {ident} = unknown;\n");
         };
         let mut out = String::new();
@@ -649,7 +649,7 @@ impl<'a> Writer<'a> {
             return Ty::unknown();
         };
         let name = unescape_pointer_token(name);
-        let Some(target) = self.spec.schemas.get(&name) else {
+        let Some(target) = self.spec.schemas().get(&name) else {
             return Ty::unknown();
         };
         if self.referenced_set.insert(name.clone()) {
@@ -657,7 +657,8 @@ impl<'a> Writer<'a> {
         }
         if self.deferred == 0
             && let Some(declaring) = self.declaring.clone()
-            && self.spec.schemas.get_index_of(&name) <= self.spec.schemas.get_index_of(&declaring)
+            && self.spec.schemas().get_index_of(&name)
+                <= self.spec.schemas().get_index_of(&declaring)
             && self.alias_reaches_cached(&name, &declaring)
         {
             // `type A = B | …; type B = A | …` is an error in TypeScript. Every such loop has a
@@ -738,7 +739,7 @@ impl Writer<'_> {
             if !visited.insert(name.clone()) {
                 continue;
             }
-            let Some(schema) = self.spec.schemas.get(&name) else {
+            let Some(schema) = self.spec.schemas().get(&name) else {
                 continue;
             };
             if schema.as_object().is_some_and(is_plain_object) {

@@ -207,7 +207,7 @@ async fn types_left_unexpanded_can_be_looked_up_by_the_name_shown() {
     assert!(lookup.hits.is_empty());
     // A lowercase word is a task, even where a schema has that name.
     let engine = real_engine("stripe-spec3.yaml");
-    assert!(engine.spec().schemas.contains_key("refund"));
+    assert!(engine.spec().schemas().contains_key("refund"));
     assert!(!search(&engine, "refund", None).hits.is_empty());
     let refund = search(&engine, "Refund", None);
     assert!(refund.text.contains("interface Refund "), "{}", refund.text);

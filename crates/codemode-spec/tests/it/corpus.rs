@@ -90,7 +90,7 @@ fn check_refs_resolve(file: &str, spec: &Spec) {
             _ => {}
         }
     }
-    for s in spec.schemas.values() {
+    for s in spec.schemas().values() {
         walk(file, spec, s);
     }
     for op in &spec.operations {
@@ -138,7 +138,11 @@ fn stripe() {
 fn kubernetes() {
     let spec = check("kubernetes-swagger.json", 1123);
     assert_eq!(spec.source_version, "2.0");
-    assert!(spec.schemas.keys().any(|k| k.ends_with("JSONSchemaProps")));
+    assert!(
+        spec.schemas()
+            .keys()
+            .any(|k| k.ends_with("JSONSchemaProps"))
+    );
     let create = spec.find("createCoreV1NamespacedPod").expect("create pod");
     assert!(
         create.request_body.is_some(),
@@ -186,8 +190,8 @@ fn digitalocean_multi_file() {
     check_refs_resolve("digitalocean", &spec);
     check_no_safety_cuts("digitalocean", &spec);
     assert!(
-        spec.schemas.len() > 100,
+        spec.schemas().len() > 100,
         "external schemas were hoisted: {}",
-        spec.schemas.len()
+        spec.schemas().len()
     );
 }

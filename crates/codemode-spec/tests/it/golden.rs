@@ -109,7 +109,7 @@ fn ref_cycles_stay_references() {
     let spec = load_fixture("cycles.yaml");
     expect_file!["../snapshots/cycles.txt"].assert_eq(&dump(&spec));
     let props = spec
-        .schemas
+        .schemas()
         .get("JSONSchemaProps")
         .expect("JSONSchemaProps");
     assert_eq!(

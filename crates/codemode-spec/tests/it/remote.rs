@@ -79,7 +79,7 @@ fn spec_from_url_with_relative_refs_when_allowed() {
         .spec;
     assert_eq!(spec.operations[0].name, "listPets");
     assert_eq!(
-        spec.schemas
+        spec.schemas()
             .get("Pet")
             .map(|s| s["properties"]["name"]["type"].clone()),
         Some(serde_json::json!("string"))
@@ -112,7 +112,7 @@ fn remote_ref_from_a_file_spec_when_allowed() {
     let spec = load(&path, &options(Some(fetcher.clone()), true))
         .unwrap()
         .spec;
-    assert!(spec.schemas.contains_key("Pet"));
+    assert!(spec.schemas().contains_key("Pet"));
 
     // Not allowed: refused before anything is fetched.
     let refused = load(&path, &options(Some(fetcher.clone()), false)).err();

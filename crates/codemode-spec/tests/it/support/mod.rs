@@ -48,7 +48,7 @@ pub fn dump(spec: &Spec) -> String {
     for op in &spec.operations {
         dump_operation(&mut out, op);
     }
-    for (name, schema) in &spec.schemas {
+    for (name, schema) in spec.schemas() {
         let _ = writeln!(out, "schema {name} = {schema}");
     }
     let fixtures = fixtures_dir();
