@@ -188,26 +188,9 @@ pub struct ScriptFailure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FailureKind {
-    /// The program does not parse (JavaScript or TypeScript).
-    Syntax,
-    /// The program threw (an API error it did not catch included) or left a rejection unhandled.
-    Exception,
-    /// The run's wall-clock deadline passed.
-    Timeout,
-    /// The sandbox's heap limit was reached.
-    Memory,
-    /// The sandbox's stack limit was reached.
-    StackOverflow,
-    /// The program called host functions more often than allowed.
-    HostCallLimit,
-    /// The result is larger than allowed as JSON.
-    ResultTooLarge,
-    /// The result cannot be converted to JSON.
-    ResultNotSerializable,
-    /// Every sandbox worker is busy and the queue is full.
-    Busy,
-    /// A failure of the sandbox itself or of the engine's prelude.
-    Internal,
+    /// The run itself failed in the sandbox (syntax, exception, timeout, memory, …): the
+    /// sandbox's own kind, under its own name.
+    Run(codemode_sandbox::RunErrorKind),
     /// Per-operation call: the upstream answered with a non-2xx status.
     ApiError,
     /// Per-operation call: the arguments do not fit the operation, or no operation has the name.
@@ -225,16 +208,7 @@ impl FailureKind {
     /// The stable lowercase name (`syntax`, `exception`, `timeout`, `api_error`, …).
     pub fn as_str(self) -> &'static str {
         match self {
-            FailureKind::Syntax => "syntax",
-            FailureKind::Exception => "exception",
-            FailureKind::Timeout => "timeout",
-            FailureKind::Memory => "memory",
-            FailureKind::StackOverflow => "stack_overflow",
-            FailureKind::HostCallLimit => "host_call_limit",
-            FailureKind::ResultTooLarge => "result_too_large",
-            FailureKind::ResultNotSerializable => "result_not_serializable",
-            FailureKind::Busy => "busy",
-            FailureKind::Internal => "internal",
+            FailureKind::Run(kind) => kind.as_str(),
             FailureKind::ApiError => "api_error",
             FailureKind::Validation => "validation",
             FailureKind::Policy => "policy",
@@ -246,21 +220,7 @@ impl FailureKind {
 
 impl From<codemode_sandbox::RunErrorKind> for FailureKind {
     fn from(kind: codemode_sandbox::RunErrorKind) -> FailureKind {
-        use codemode_sandbox::RunErrorKind as Run;
-        match kind {
-            Run::Syntax => FailureKind::Syntax,
-            Run::Exception => FailureKind::Exception,
-            Run::Timeout => FailureKind::Timeout,
-            Run::Memory => FailureKind::Memory,
-            Run::StackOverflow => FailureKind::StackOverflow,
-            Run::HostCallLimit => FailureKind::HostCallLimit,
-            Run::ResultTooLarge => FailureKind::ResultTooLarge,
-            Run::ResultNotSerializable => FailureKind::ResultNotSerializable,
-            Run::Busy => FailureKind::Busy,
-            Run::Internal => FailureKind::Internal,
-            // A kind the sandbox adds later is a failure of the sandbox until named here.
-            _ => FailureKind::Internal,
-        }
+        FailureKind::Run(kind)
     }
 }
 
@@ -874,40 +834,34 @@ mod tests {
     }
 
     /// Every kind, with the name front ends and JSON outputs have always shown for it.
-    const KINDS: [(FailureKind, &str); 15] = [
-        (FailureKind::Syntax, "syntax"),
-        (FailureKind::Exception, "exception"),
-        (FailureKind::Timeout, "timeout"),
-        (FailureKind::Memory, "memory"),
-        (FailureKind::StackOverflow, "stack_overflow"),
-        (FailureKind::HostCallLimit, "host_call_limit"),
-        (FailureKind::ResultTooLarge, "result_too_large"),
-        (
-            FailureKind::ResultNotSerializable,
-            "result_not_serializable",
-        ),
-        (FailureKind::Busy, "busy"),
-        (FailureKind::Internal, "internal"),
-        (FailureKind::ApiError, "api_error"),
-        (FailureKind::Validation, "validation"),
-        (FailureKind::Policy, "policy"),
-        (FailureKind::Declined, "declined"),
-        (FailureKind::Upstream, "upstream"),
-    ];
+    const KINDS: [(FailureKind, &str); 15] = {
+        use codemode_sandbox::RunErrorKind as Run;
+        [
+            (FailureKind::Run(Run::Syntax), "syntax"),
+            (FailureKind::Run(Run::Exception), "exception"),
+            (FailureKind::Run(Run::Timeout), "timeout"),
+            (FailureKind::Run(Run::Memory), "memory"),
+            (FailureKind::Run(Run::StackOverflow), "stack_overflow"),
+            (FailureKind::Run(Run::HostCallLimit), "host_call_limit"),
+            (FailureKind::Run(Run::ResultTooLarge), "result_too_large"),
+            (
+                FailureKind::Run(Run::ResultNotSerializable),
+                "result_not_serializable",
+            ),
+            (FailureKind::Run(Run::Busy), "busy"),
+            (FailureKind::Run(Run::Internal), "internal"),
+            (FailureKind::ApiError, "api_error"),
+            (FailureKind::Validation, "validation"),
+            (FailureKind::Policy, "policy"),
+            (FailureKind::Declined, "declined"),
+            (FailureKind::Upstream, "upstream"),
+        ]
+    };
 
     /// Fails to compile when a kind is added without a line in [`KINDS`] (the count there).
     fn _every_kind_is_listed(kind: FailureKind) -> usize {
         match kind {
-            FailureKind::Syntax
-            | FailureKind::Exception
-            | FailureKind::Timeout
-            | FailureKind::Memory
-            | FailureKind::StackOverflow
-            | FailureKind::HostCallLimit
-            | FailureKind::ResultTooLarge
-            | FailureKind::ResultNotSerializable
-            | FailureKind::Busy
-            | FailureKind::Internal
+            FailureKind::Run(_)
             | FailureKind::ApiError
             | FailureKind::Validation
             | FailureKind::Policy
