@@ -1072,11 +1072,6 @@ fn the_types_help_recipe_works_when_copied() {
     }
 }
 
-/// Runs `codemode` with stdin closed, killing it if it has not exited within `limit`.
-fn codemode_within(args: &[&str], limit: std::time::Duration) -> Output {
-    output_within(&mut binary(args), None, limit)
-}
-
 #[test]
 fn a_policy_typo_in_the_config_file_stops_serve_naming_the_rule() {
     let petstore = spec("petstore3-openapi.yaml");
@@ -1100,14 +1095,14 @@ fn a_policy_typo_in_the_config_file_stops_serve_naming_the_rule() {
     for (text, message) in cases {
         std::fs::write(&config, text).unwrap();
         let args = ["serve", "--spec", &petstore, "--config", config_arg];
-        let out = codemode_within(&args, std::time::Duration::from_secs(60));
+        let out = codemode_bounded(&args);
         assert_refused(&out, message);
         assert_refused(&out, &format!("invalid policy in config file {config_arg}"));
     }
     // A misspelt key is refused by name, too.
     std::fs::write(&config, "[[deny]]\nmethdo = \"DELETE\"\n").unwrap();
     let args = ["serve", "--spec", &petstore, "--config", config_arg];
-    let out = codemode_within(&args, std::time::Duration::from_secs(60));
+    let out = codemode_bounded(&args);
     assert_refused(&out, "methdo");
 }
 
