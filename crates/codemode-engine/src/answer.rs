@@ -8,14 +8,17 @@
 
 use std::sync::OnceLock;
 
-use codemode_typescript::{AnswerOperation, AnswerRequest, count_tokens};
+use codemode_typescript::{AnswerOperation, AnswerRequest, Declarations, count_tokens};
 
+use crate::apis::Api;
 use crate::spec::{Operation, OperationId};
 use crate::{Inner, SearchAnswer, SearchHit, Verdict};
 
 /// An operation a search found, in the order the answer lists it.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
+    /// Which of the engine's APIs it belongs to.
+    pub api: usize,
     pub operation: OperationId,
     pub score: f64,
     /// The best operation of the task or of one of its steps, or one the query named.
@@ -25,8 +28,9 @@ pub(crate) struct Candidate {
 }
 
 impl Candidate {
-    pub(crate) fn ranked(operation: OperationId, score: f64) -> Candidate {
+    pub(crate) fn ranked(api: usize, operation: OperationId, score: f64) -> Candidate {
         Candidate {
+            api,
             operation,
             score,
             primary: false,
@@ -37,23 +41,25 @@ impl Candidate {
 
 /// The first `declare` candidates are declared, as many as the budget allows; the rest, and any
 /// the budget leaves out, are named one line each after the declarations. `types` are
-/// component schemas the query named, declared with them.
+/// component schemas the query named (each with its API), declared with them.
 pub(crate) fn render(
     inner: &Inner,
     query: &str,
     candidates: &[Candidate],
     declare: usize,
-    types: &[String],
+    types: &[(usize, String)],
 ) -> SearchAnswer {
-    let spec = &inner.spec;
     let ranked: Vec<Ranked<'_>> = candidates
         .iter()
         .map(|c| {
-            let op = spec.operation(c.operation);
+            let api = inner.apis.get(c.api);
+            let op = api.spec.operation(c.operation);
             Ranked {
                 candidate: c,
+                api,
                 op,
-                blocked: blocked_reason(inner, op),
+                called: inner.apis.qualified(c.api, &op.name),
+                blocked: blocked_reason(api, op),
             }
         })
         .collect();
@@ -77,95 +83,180 @@ pub(crate) fn render(
     let more_reserve = if next.is_empty() {
         0
     } else {
-        more_heading_tokens() + next.iter().map(|r| listed_tokens(inner, r)).sum::<usize>()
+        more_heading_tokens() + next.iter().map(listed_tokens).sum::<usize>()
     };
-    let intro_tokens = count_tokens(&intro_line(query, to_declare.len()));
+    let namespaced = inner.apis.namespaced();
+    let intro_tokens = count_tokens(&intro_line(query, to_declare.len(), namespaced));
     let multi_step = to_declare
         .iter()
         .filter(|r| r.candidate.step.is_some())
         .count()
         > 1;
-    let request = AnswerRequest {
-        operations: to_declare
+    let token_budget = budget
+        .saturating_sub(intro_tokens + NOTES_RESERVE_TOKENS + more_reserve)
+        .max(MIN_DECLARATION_TOKENS);
+    let declarations = declare_by_api(inner, to_declare, types, multi_step, token_budget);
+    let declared = |r: &Ranked<'_>| {
+        declarations
             .iter()
-            .map(|r| AnswerOperation {
-                operation: r.candidate.operation,
-                primary: r.candidate.primary,
-                overhead_tokens: header_tokens(inner, r, multi_step),
-                listed_tokens: listed_tokens(inner, r),
-            })
-            .collect(),
-        types: types.to_vec(),
-        token_budget: budget
-            .saturating_sub(intro_tokens + NOTES_RESERVE_TOKENS + more_reserve)
-            .max(MIN_DECLARATION_TOKENS),
+            .any(|(api, d)| *api == r.candidate.api && d.operations.contains(&r.op.name))
     };
-    let declarations = inner.catalog.declare_answer(&request);
-    let declared = |r: &Ranked<'_>| declarations.operations.contains(&r.op.name);
     let kept: Vec<&Ranked<'_>> = to_declare.iter().filter(|r| declared(r)).collect();
     let left_out: Vec<&Ranked<'_>> = to_declare.iter().filter(|r| !declared(r)).collect();
     let omitted = left_out.len();
 
-    let mut text = intro_line(query, kept.len());
+    let mut text = intro_line(query, kept.len(), namespaced);
     // The same length as the intro counted above, give or take the count's digits.
     let mut tokens = intro_tokens + 1;
     for (i, r) in kept.iter().enumerate() {
-        tokens += header_tokens(inner, r, multi_step);
+        tokens += header_tokens(r, multi_step);
         text.push_str(&header_line(i + 1, r, multi_step));
         text.push('\n');
     }
-    let notes = notes(&declarations.trimmed, omitted, budget);
+    let trimmed: Vec<String> = declarations
+        .iter()
+        .flat_map(|(_, d)| d.trimmed.iter().cloned())
+        .collect();
+    let notes = notes(&trimmed, omitted, budget);
     text.push_str("\n```ts\n");
-    text.push_str(declarations.text.trim_end());
-    text.push_str("\n```\n");
+    let (code, code_tokens) = declarations_text(inner, &declarations);
+    text.push_str(&code);
+    text.push_str("```\n");
     text.push_str(&notes);
-    tokens += declarations.tokens + code_fence_tokens() + count_tokens(&notes);
+    tokens += code_tokens + code_fence_tokens() + count_tokens(&notes);
     let candidates: Vec<&Ranked<'_>> = left_out.into_iter().chain(next).collect();
-    let more = append_more(
-        inner,
-        &mut text,
-        &mut tokens,
-        kept.len(),
-        &candidates,
-        budget,
-    );
+    let more = append_more(&mut text, &mut tokens, kept.len(), &candidates, budget);
     SearchAnswer {
         text,
         tokens,
-        hits: kept.iter().map(|r| search_hit(r)).collect(),
+        hits: kept.iter().map(|r| search_hit(inner, r)).collect(),
         omitted,
-        more: more.iter().map(|r| search_hit(r)).collect(),
+        more: more.iter().map(|r| search_hit(inner, r)).collect(),
     }
 }
 
+/// Declares the operations to declare (and the types the query named) from each API's catalog,
+/// APIs in the order of their best operation, splitting `token_budget` between them by how
+/// many operations each has and handing what one leaves unused to the next. With one API, the
+/// whole budget goes to its catalog, which spends it by rank.
+fn declare_by_api(
+    inner: &Inner,
+    to_declare: &[Ranked<'_>],
+    types: &[(usize, String)],
+    multi_step: bool,
+    token_budget: usize,
+) -> Vec<(usize, Declarations)> {
+    let mut order: Vec<usize> = Vec::new();
+    let apis_in_order = to_declare
+        .iter()
+        .map(|r| r.candidate.api)
+        .chain(types.iter().map(|(api, _)| *api));
+    for api in apis_in_order {
+        if !order.contains(&api) {
+            order.push(api);
+        }
+    }
+    let weight = |api: usize| {
+        to_declare.iter().filter(|r| r.candidate.api == api).count()
+            + types.iter().filter(|(a, _)| *a == api).count()
+    };
+    let mut weight_left: usize = order.iter().map(|&api| weight(api)).sum();
+    let mut budget_left = token_budget;
+    let mut out = Vec::new();
+    for api in order {
+        let share = budget_left * weight(api) / weight_left.max(1);
+        let request = AnswerRequest {
+            operations: to_declare
+                .iter()
+                .filter(|r| r.candidate.api == api)
+                .map(|r| AnswerOperation {
+                    operation: r.candidate.operation,
+                    primary: r.candidate.primary,
+                    overhead_tokens: header_tokens(r, multi_step),
+                    listed_tokens: listed_tokens(r),
+                })
+                .collect(),
+            types: types
+                .iter()
+                .filter(|(a, _)| *a == api)
+                .map(|(_, name)| name.clone())
+                .collect(),
+            token_budget: share.max(MIN_DECLARATION_TOKENS.min(budget_left)),
+        };
+        let declarations = inner.apis.get(api).catalog.declare_answer(&request);
+        weight_left -= weight(api);
+        budget_left = budget_left.saturating_sub(declarations.tokens);
+        out.push((api, declarations));
+    }
+    out
+}
+
+/// The declarations as they go between the code fences, and their tokens. With several APIs,
+/// each API's go in a `declare namespace <name> { … }` block: two specs may both name a type
+/// `Customer`, and the block says which API's `Api` interface `api.<name>` is.
+fn declarations_text(inner: &Inner, declarations: &[(usize, Declarations)]) -> (String, usize) {
+    let mut text = String::new();
+    let mut tokens = 0;
+    for (api, declared) in declarations {
+        let code = declared.text.trim_end();
+        if code.is_empty() {
+            continue;
+        }
+        tokens += declared.tokens;
+        match inner.apis.namespace(*api) {
+            Some(name) => {
+                let open = format!("declare namespace {name} {{\n");
+                tokens += count_tokens(&open) + NAMESPACE_CLOSE_TOKENS;
+                text.push_str(&open);
+                text.push_str(code);
+                text.push_str("\n}\n");
+            }
+            None => {
+                text.push_str(code);
+                text.push('\n');
+            }
+        }
+    }
+    (text, tokens)
+}
+
+/// Tokens of the `}` line that closes a namespace block, rounded up.
+const NAMESPACE_CLOSE_TOKENS: usize = 2;
+
 /// The answer to a query of type names: their declarations, and what the budget trimmed.
-pub(crate) fn render_types(inner: &Inner, query: &str, schemas: &[String]) -> SearchAnswer {
-    let declarations = inner.catalog.declare_answer(&AnswerRequest {
-        operations: Vec::new(),
-        types: schemas.to_vec(),
-        token_budget: inner
-            .search_budget_tokens
-            .saturating_sub(TYPES_FRAME_TOKENS)
-            .max(MIN_DECLARATION_TOKENS),
-    });
+pub(crate) fn render_types(
+    inner: &Inner,
+    query: &str,
+    schemas: &[(usize, String)],
+) -> SearchAnswer {
+    let token_budget = inner
+        .search_budget_tokens
+        .saturating_sub(TYPES_FRAME_TOKENS)
+        .max(MIN_DECLARATION_TOKENS);
+    let declarations = declare_by_api(inner, &[], schemas, false, token_budget);
     let intro = format!(
         "Types named by {}: the shapes of arguments and results of the operations that use them.\n\n```ts\n",
         quote(query)
     );
-    let mut after = String::from("\n```\n");
-    if !declarations.trimmed.is_empty() {
+    let (code, code_tokens) = declarations_text(inner, &declarations);
+    let mut after = String::from("```\n");
+    let trimmed: Vec<String> = declarations
+        .iter()
+        .flat_map(|(_, d)| d.trimmed.iter().cloned())
+        .collect();
+    if !trimmed.is_empty() {
         after.push_str(&format!(
             "Trimmed to fit {} tokens: {}.\n",
             inner.search_budget_tokens,
-            declarations.trimmed.join("; ")
+            trimmed.join("; ")
         ));
     }
     after.push_str(
         "To find operations, search with a task (\"list refunds\") or operation names.\n",
     );
-    let tokens = count_tokens(&intro) + declarations.tokens + count_tokens(&after);
+    let tokens = count_tokens(&intro) + code_tokens + count_tokens(&after);
     SearchAnswer {
-        text: format!("{intro}{}{after}", declarations.text.trim_end()),
+        text: format!("{intro}{code}{after}"),
         tokens,
         hits: Vec::new(),
         omitted: 0,
@@ -176,12 +267,17 @@ pub(crate) fn render_types(inner: &Inner, query: &str, schemas: &[String]) -> Se
 /// An operation to show, with its place in the ranking and, when policy blocks it, why.
 struct Ranked<'a> {
     candidate: &'a Candidate,
+    api: &'a Api,
     op: &'a Operation,
+    /// How a program calls it, after `api.`: `getCharges`, or `stripe.getCharges` with several
+    /// APIs.
+    called: String,
     blocked: Option<String>,
 }
 
-fn search_hit(r: &Ranked<'_>) -> SearchHit {
+fn search_hit(inner: &Inner, r: &Ranked<'_>) -> SearchHit {
     SearchHit {
+        api: inner.apis.namespace(r.candidate.api).map(str::to_string),
         name: r.op.name.clone(),
         method: r.op.method.as_str().to_string(),
         path: r.op.path.clone(),
@@ -200,11 +296,16 @@ const MIN_DECLARATION_TOKENS: usize = 200;
 /// Longest summary shown on a line of the "also ranked" list, in characters.
 const MORE_SUMMARY_CHARS: usize = 60;
 
-fn intro_line(query: &str, declared: usize) -> String {
+fn intro_line(query: &str, declared: usize, namespaced: bool) -> String {
     format!(
-        "{declared} operation{} for {} (best first). Call them inside `execute` as `await api.<name>(args)`.\n",
+        "{declared} operation{} for {} (best first). Call them inside `execute` as `await {}(args)`.\n",
         if declared == 1 { "" } else { "s" },
-        quote(query)
+        quote(query),
+        if namespaced {
+            "api.<api>.<name>"
+        } else {
+            "api.<name>"
+        }
     )
 }
 
@@ -219,7 +320,7 @@ fn header_line(rank: usize, r: &Ranked<'_>, multi_step: bool) -> String {
 }
 
 fn header_body(r: &Ranked<'_>) -> String {
-    let mut line = format!("{} → api.{}", operation_key(r.op), r.op.name);
+    let mut line = format!("{} → api.{}", operation_key(r.op), r.called);
     if r.op.deprecated {
         line.push_str(" (deprecated)");
     }
@@ -247,7 +348,7 @@ fn more_body(r: &Ranked<'_>) -> String {
         .or(op.description.as_deref())
         .map(|text| codemode_typescript::prose_line(text, MORE_SUMMARY_CHARS))
         .unwrap_or_default();
-    let mut line = format!("{} → api.{}", operation_key(op), op.name);
+    let mut line = format!("{} → api.{}", operation_key(op), r.called);
     if !summary.is_empty() {
         line.push_str(": ");
         line.push_str(&summary);
@@ -260,8 +361,9 @@ fn more_body(r: &Ranked<'_>) -> String {
 
 /// Tokens of an operation's line above the declarations, with its line break: counted once per
 /// operation (the rank's digits and the break are a constant) plus its step, if shown.
-fn header_tokens(inner: &Inner, r: &Ranked<'_>, multi_step: bool) -> usize {
-    let body = inner
+fn header_tokens(r: &Ranked<'_>, multi_step: bool) -> usize {
+    let body = r
+        .api
         .line_tokens
         .header(r.candidate.operation, || header_body(r));
     let step = shown_step(r, multi_step).map_or(0, |step| count_tokens(&step));
@@ -269,8 +371,8 @@ fn header_tokens(inner: &Inner, r: &Ranked<'_>, multi_step: bool) -> usize {
 }
 
 /// Tokens of an operation's line in the list after the declarations, with its line break.
-fn listed_tokens(inner: &Inner, r: &Ranked<'_>) -> usize {
-    inner
+fn listed_tokens(r: &Ranked<'_>) -> usize {
+    r.api
         .line_tokens
         .listed(r.candidate.operation, || more_body(r))
         + RANK_TOKENS
@@ -319,8 +421,8 @@ fn operation_key(op: &Operation) -> String {
     )
 }
 
-fn blocked_reason(inner: &Inner, op: &Operation) -> Option<String> {
-    match inner.policy.verdict(op) {
+fn blocked_reason(api: &Api, op: &Operation) -> Option<String> {
+    match api.policy.verdict(op) {
         Verdict::Blocked(reason) => Some(reason),
         Verdict::Allowed { .. } => None,
     }
@@ -349,7 +451,6 @@ fn notes(trimmed: &[String], omitted: usize, budget: usize) -> String {
 /// operations it named. `declared` is how many operations the answer declared above; `tokens`
 /// is what the text costs so far, and grows with the lines added.
 fn append_more<'r, 'o>(
-    inner: &Inner,
     text: &mut String,
     tokens: &mut usize,
     declared: usize,
@@ -364,7 +465,7 @@ fn append_more<'r, 'o>(
     let mut lines = String::new();
     for candidate in candidates {
         let line = more_line(declared + shown.len() + 1, candidate);
-        let cost = listed_tokens(inner, candidate);
+        let cost = listed_tokens(candidate);
         if used + cost > budget {
             break;
         }

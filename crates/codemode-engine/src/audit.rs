@@ -16,8 +16,14 @@ impl AuditLog {
         }
     }
 
-    pub(crate) fn record(&self, run_id: &str, call: &crate::upstream::CallRecord) {
-        let line = json!({
+    /// One line for one call; `api` is the API's name when the engine serves several.
+    pub(crate) fn record(
+        &self,
+        run_id: &str,
+        api: Option<&str>,
+        call: &crate::upstream::CallRecord,
+    ) {
+        let mut line = json!({
             // The lines are written when the run ends; the time is when this call was sent.
             "time": rfc3339(call.sent_at),
             "run": run_id,
@@ -30,6 +36,9 @@ impl AuditLog {
             "bytes": call.bytes,
             "items": call.items,
         });
+        if let Some(api) = api {
+            line["api"] = json!(api);
+        }
         // A poisoned lock or a failed write must not fail the run; the log is best effort.
         if let Ok(mut sink) = self.sink.lock() {
             let _ = writeln!(sink, "{line}");

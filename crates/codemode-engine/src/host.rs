@@ -13,6 +13,7 @@ use codemode_sandbox::{
 };
 use serde_json::{Value, json};
 
+use crate::apis::{Api, Apis};
 use crate::placeholder;
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
@@ -28,11 +29,26 @@ use crate::{
 const PRELUDE: &str = include_str!("prelude.js");
 const DISCOVERY_PRELUDE: &str = include_str!("discovery.js");
 
+/// The prelude of an engine's runs: [`PRELUDE`] after the list of API names it builds `api` from
+/// (`null` with one API: `api.<operation>`). Names are checked identifiers, so the JSON is safe
+/// to splice; each worker compiles the prelude once and reuses it while it stays the same.
+pub(crate) fn prelude(apis: &Apis) -> Arc<str> {
+    let names: Option<Vec<&str>> = apis.namespaced().then(|| {
+        apis.list()
+            .iter()
+            .filter_map(|api| api.name.as_deref())
+            .collect()
+    });
+    let names = serde_json::to_string(&names).unwrap_or_else(|_| "null".into());
+    Arc::from(format!("const API_NAMES = {names};\n{PRELUDE}"))
+}
+
 /// One run's host: shared by every host call the run makes.
 #[derive(Clone)]
 pub(crate) struct RunHost {
     inner: Arc<Inner>,
-    session: Option<Session>,
+    /// One per API, in the engine's order; `None` for an API with no upstream.
+    sessions: Arc<Vec<Option<Session>>>,
     run_id: String,
     dry_run: bool,
     confirm: Option<Arc<dyn Confirm>>,
@@ -61,21 +77,28 @@ impl RunHost {
             .checked_add(inner.sandbox.config().timeout)
             .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
         let pauses = Pauses::default();
-        let paused = pauses.clone();
-        let session = inner.client.as_ref().map(|client| {
-            client.session(SessionLimits {
-                max_calls: inner.session.max_calls,
-                max_in_flight: inner.session.max_in_flight,
-                deadline: Some(deadline),
-                deadline_extension: Some(DeadlineExtension(Arc::new(move || {
-                    paused.paused_for(Instant::now())
-                }))),
+        let sessions = inner
+            .apis
+            .list()
+            .iter()
+            .map(|api| {
+                let paused = pauses.clone();
+                api.client.as_ref().map(|client| {
+                    client.session(SessionLimits {
+                        max_calls: api.session.max_calls,
+                        max_in_flight: api.session.max_in_flight,
+                        deadline: Some(deadline),
+                        deadline_extension: Some(DeadlineExtension(Arc::new(move || {
+                            paused.paused_for(Instant::now())
+                        }))),
+                    })
+                })
             })
-        });
+            .collect();
         RunHost {
             run_id: format!("{}-{run}", std::process::id()),
             inner,
-            session,
+            sessions: Arc::new(sessions),
             dry_run,
             confirm,
             planned: Arc::new(Mutex::new(Vec::new())),
@@ -88,7 +111,7 @@ impl RunHost {
     pub(crate) async fn run_program(self, code: String) -> ExecuteOutcome {
         let request = RunRequest {
             code,
-            prelude: Some(Arc::from(PRELUDE)),
+            prelude: Some(self.inner.prelude.clone()),
             async_functions: [
                 "__codemode_call",
                 "__codemode_request",
@@ -108,9 +131,15 @@ impl RunHost {
         self.outcome(result)
     }
 
+    /// One operation, by the name a per-operation tool maps to: `getCharges`, or with several
+    /// APIs `stripe.getCharges`.
     pub(crate) async fn call_one(self, name: &str, args: Value) -> ExecuteOutcome {
+        let (api, name) = match name.split_once('.') {
+            Some((api, name)) if self.inner.apis.namespaced() => (Some(api), name),
+            _ => (None, name),
+        };
         let result = self
-            .operation_call(json!({ "name": name, "args": args }))
+            .operation_call(json!({ "api": api, "name": name, "args": args }))
             .await
             .map(|reply| reply.value);
         let result = result.map_err(|e| ScriptFailure {
@@ -129,19 +158,31 @@ impl RunHost {
 
     /// Collects the call log, writes the audit lines, and redacts everything that goes back.
     fn finish(&self, result: Result<Value, ScriptFailure>, logs: Vec<LogLine>) -> ExecuteOutcome {
-        let records = self
-            .session
-            .as_ref()
-            .map(Session::records)
-            .unwrap_or_default();
+        let apis = &self.inner.apis;
+        // Every API's calls, in the order they were sent.
+        let mut records: Vec<(Option<&str>, crate::upstream::CallRecord)> = self
+            .sessions
+            .iter()
+            .enumerate()
+            .filter_map(|(api, session)| Some((api, session.as_ref()?)))
+            .flat_map(|(api, session)| {
+                let name = apis.namespace(api);
+                session.records().into_iter().map(move |r| (name, r))
+            })
+            .collect();
+        records.sort_by_key(|(_, record)| record.sent_at);
         if let Some(audit) = &self.inner.audit {
-            for record in &records {
-                audit.record(&self.run_id, record);
+            for (api, record) in &records {
+                audit.record(&self.run_id, *api, record);
             }
         }
-        let redact = |text: &str| match &self.inner.client {
-            Some(client) => client.redact(text),
-            None => text.to_string(),
+        // Every API's secrets are taken out of everything that goes back, whichever API's call
+        // the text came from.
+        let redact = |text: &str| {
+            apis.list()
+                .iter()
+                .filter_map(|api| api.client.as_ref())
+                .fold(text.to_string(), |text, client| client.redact(&text))
         };
         let result = match result {
             Ok(value) => Ok(redact_value(value, &redact)),
@@ -163,7 +204,8 @@ impl RunHost {
                 .collect(),
             calls: records
                 .iter()
-                .map(|r| CallRecord {
+                .map(|(api, r)| CallRecord {
+                    api: api.map(str::to_string),
                     method: r.method.clone(),
                     path: r.path.clone(),
                     status: r.status,
@@ -176,11 +218,24 @@ impl RunHost {
         }
     }
 
-    fn session(&self) -> Result<&Session, CallFailure> {
-        self.session.as_ref().ok_or(CallFailure::NoUpstream)
+    fn session(&self, api: usize) -> Result<&Session, CallFailure> {
+        self.sessions[api].as_ref().ok_or_else(|| {
+            CallFailure::NoUpstream(self.inner.apis.namespace(api).map(str::to_string))
+        })
+    }
+
+    /// The API a host call is for: the one named by the call's `api` (set by the prelude from
+    /// `api.<api>.…`), or the only one.
+    fn target(&self, arg: &Value, function: &str) -> Result<usize, CallFailure> {
+        let named = arg.get("api").and_then(Value::as_str);
+        let apis = &self.inner.apis;
+        apis.index_of(named).ok_or_else(|| {
+            CallFailure::NoSuchApi(no_such_api(apis, named, function, arg.get("name")))
+        })
     }
 
     async fn operation_call(&self, arg: Value) -> Result<Reply, CallFailure> {
+        let api = self.target(&arg, "call")?;
         let name = arg
             .get("name")
             .and_then(Value::as_str)
@@ -188,9 +243,9 @@ impl RunHost {
             .to_string();
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let throw = throw_on_error(&arg);
-        let session = self.session()?;
-        let confirm = match self.inner.spec.find(&name) {
-            Some(op) => self.check_policy(op)?,
+        let session = self.session(api)?;
+        let confirm = match self.inner.apis.get(api).spec.find(&name) {
+            Some(op) => self.check_policy(api, op)?,
             None => false,
         };
         // Only a request someone reviews (a dry run's plan, a confirmation) needs its display copy.
@@ -200,10 +255,11 @@ impl RunHost {
             session.prepare_unreviewed(&name, &args)
         }
         .map_err(CallFailure::Call)?;
-        self.send(session, prepared, throw, confirm).await
+        self.send(api, session, prepared, throw, confirm).await
     }
 
     async fn raw_request(&self, arg: Value) -> Result<Reply, CallFailure> {
+        let api = self.target(&arg, "request")?;
         let request = arg.get("request").cloned().unwrap_or(Value::Null);
         let throw = throw_on_error(&arg);
         let raw = RawRequest {
@@ -225,13 +281,14 @@ impl RunHost {
                 .and_then(Value::as_str)
                 .map(str::to_string),
         };
-        let session = self.session()?;
+        let session = self.session(api)?;
         let prepared = session.prepare_raw(&raw).map_err(CallFailure::Call)?;
-        let confirm = self.check_policy(&self.route_of(&prepared))?;
-        self.send(session, prepared, throw, confirm).await
+        let confirm = self.check_policy(api, &self.route_of(api, &prepared))?;
+        self.send(api, session, prepared, throw, confirm).await
     }
 
     async fn paginate(&self, arg: Value) -> Result<Value, CallFailure> {
+        let api = self.target(&arg, "paginate")?;
         let name = arg
             .get("name")
             .and_then(Value::as_str)
@@ -239,19 +296,22 @@ impl RunHost {
             .to_string();
         let args = arg.get("args").cloned().unwrap_or_else(|| json!({}));
         let limits = arg.get("limits").cloned().unwrap_or(Value::Null);
-        let session = self.session()?;
-        let (confirm, mutating) = match self.inner.spec.find(&name) {
-            Some(op) => (self.check_policy(op)?, op.method.is_mutating()),
+        let session = self.session(api)?;
+        let (confirm, mutating) = match self.inner.apis.get(api).spec.find(&name) {
+            Some(op) => (self.check_policy(api, op)?, op.method.is_mutating()),
             None => (false, false),
         };
         // A dry run sends no write (nor any read when told to skip them): the first page is
         // planned like any call, and its placeholder items stand for the list.
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
             let prepared = session.prepare(&name, &args).map_err(CallFailure::Call)?;
-            let reply = self.send(session, prepared, true, false).await?;
+            let reply = self.send(api, session, prepared, true, false).await?;
             self.note(
                 LogLevel::Info,
-                format!("dry run: api.paginate planned the first page of {name} only"),
+                format!(
+                    "dry run: api.paginate planned the first page of {} only",
+                    self.inner.apis.qualified(api, &name)
+                ),
             );
             let items = crate::upstream::list_items(&reply.value)
                 .cloned()
@@ -262,7 +322,7 @@ impl RunHost {
         // sent: the pages that follow are the same request with the next cursor.
         if confirm {
             let first = session.prepare(&name, &args).map_err(CallFailure::Call)?;
-            self.confirm(planned_request(&first)).await?;
+            self.confirm(api, self.planned_request(api, &first)).await?;
         }
         let page_limits = PageLimits {
             max_items: limits
@@ -280,14 +340,16 @@ impl RunHost {
             .await
             .map_err(CallFailure::Call)?;
         if let Some(cut) = &pages.cut {
-            let shown = self
-                .inner
-                .spec
-                .find(&name)
-                .map_or(name.as_str(), |op| &op.name);
+            let target = self.inner.apis.get(api);
+            let shown = target.spec.find(&name).map_or(name.as_str(), |op| &op.name);
             self.note(
                 LogLevel::Warn,
-                paginate_warning(shown, &pages, cut, self.inner.session.max_calls),
+                paginate_warning(
+                    &self.inner.apis.qualified(api, shown),
+                    &pages,
+                    cut,
+                    target.session.max_calls,
+                ),
             );
         }
         Ok(Value::Array(pages.items))
@@ -315,8 +377,8 @@ impl RunHost {
     }
 
     /// Refuses what the policy blocks; otherwise whether the call needs the user's confirmation.
-    fn check_policy(&self, op: &Operation) -> Result<bool, CallFailure> {
-        match self.inner.policy.verdict(op) {
+    fn check_policy(&self, api: usize, op: &Operation) -> Result<bool, CallFailure> {
+        match self.inner.apis.get(api).policy.verdict(op) {
             Verdict::Blocked(reason) => Err(CallFailure::Policy(reason)),
             Verdict::Allowed { confirm } => Ok(confirm),
         }
@@ -325,11 +387,11 @@ impl RunHost {
     /// The operation a prepared request belongs to, as the policy sees it: the spec's own
     /// (borrowed: an operation with its schemas can be large), or a stand-in for a raw path no
     /// operation declares (so method rules and read-only mode still apply).
-    fn route_of(&self, prepared: &PreparedRequest) -> Cow<'_, Operation> {
+    fn route_of(&self, api: usize, prepared: &PreparedRequest) -> Cow<'_, Operation> {
         if let Some(op) = prepared
             .operation
             .as_deref()
-            .and_then(|n| self.inner.spec.find(n))
+            .and_then(|n| self.inner.apis.get(api).spec.find(n))
         {
             return Cow::Borrowed(op);
         }
@@ -355,6 +417,7 @@ impl RunHost {
     /// network.
     async fn send(
         &self,
+        api: usize,
         session: &Session,
         prepared: PreparedRequest,
         throw: bool,
@@ -362,7 +425,7 @@ impl RunHost {
     ) -> Result<Reply, CallFailure> {
         let mutating = prepared.method.is_mutating();
         if self.dry_run && (mutating || self.inner.dry_run_skip_reads) {
-            let planned = planned_request(&prepared);
+            let planned = self.planned_request(api, &prepared);
             let position = match self.planned.lock() {
                 Ok(mut list) => {
                     list.push(planned.clone());
@@ -370,10 +433,11 @@ impl RunHost {
                 }
                 Err(_) => 0,
             };
-            return Ok(self.dry_run_reply(&prepared, planned, position, throw));
+            return Ok(self.dry_run_reply(api, &prepared, planned, position, throw));
         }
         if confirm {
-            self.confirm(planned_request(&prepared)).await?;
+            self.confirm(api, self.planned_request(api, &prepared))
+                .await?;
         }
         // What an error needs to name the call; the request itself moves into `send`.
         let operation = prepared.operation.clone();
@@ -410,19 +474,19 @@ impl RunHost {
     /// planned list), or `{ dryRun: true, planned }` when there is none.
     fn dry_run_reply(
         &self,
+        api: usize,
         prepared: &PreparedRequest,
         planned: PlannedRequest,
         position: usize,
         throw: bool,
     ) -> Reply {
+        let spec = &self.inner.apis.get(api).spec;
         let op = prepared
             .operation
             .as_deref()
-            .and_then(|name| self.inner.spec.find(name));
+            .and_then(|name| spec.find(name));
         let n = u32::try_from(position).unwrap_or(u32::MAX);
-        let shaped = op.and_then(|op| {
-            placeholder::placeholder(&self.inner.spec, op, n).map(|body| (op, body))
-        });
+        let shaped = op.and_then(|op| placeholder::placeholder(spec, op, n).map(|body| (op, body)));
         let Some((op, body)) = shaped else {
             return Reply::sent(json!({ "dryRun": true, "planned": planned }));
         };
@@ -460,8 +524,24 @@ impl RunHost {
         tokio::time::timeout(allowance, answer).await.ok()
     }
 
-    async fn confirm(&self, planned: PlannedRequest) -> Result<(), CallFailure> {
-        let described = format!("{} {}", planned.method, planned.path);
+    /// The request as a person reviews it (a dry run's plan, a confirmation), with its API
+    /// when there are several.
+    fn planned_request(&self, api: usize, prepared: &PreparedRequest) -> PlannedRequest {
+        PlannedRequest {
+            api: self.inner.apis.namespace(api).map(str::to_string),
+            operation: prepared.operation.clone(),
+            method: prepared.method.as_str().to_string(),
+            path: url_path(&prepared.url),
+            query: prepared.query.clone(),
+            body: prepared.body_preview.clone(),
+        }
+    }
+
+    async fn confirm(&self, api: usize, planned: PlannedRequest) -> Result<(), CallFailure> {
+        let described = match &planned.api {
+            Some(name) => format!("{name}: {} {}", planned.method, planned.path),
+            None => format!("{} {}", planned.method, planned.path),
+        };
         let decision = match &self.confirm {
             Some(confirm) => match self.wait_for_user(confirm.confirm(planned)).await {
                 Some(decision) => decision,
@@ -483,7 +563,7 @@ impl RunHost {
                 Unconfirmed::Declined,
                 format!("the user declined {described}"),
             )),
-            Confirmation::Unsupported => match self.inner.policy.confirm_fallback {
+            Confirmation::Unsupported => match self.inner.apis.get(api).policy.confirm_fallback {
                 ConfirmFallback::Allow => {
                     self.note(
                         LogLevel::Warn,
@@ -596,14 +676,55 @@ fn response_envelope(response: &crate::upstream::ApiResponse) -> Value {
     json!({ "status": response.status, "headers": headers, "body": response.body })
 }
 
-fn planned_request(prepared: &PreparedRequest) -> PlannedRequest {
-    PlannedRequest {
-        operation: prepared.operation.clone(),
-        method: prepared.method.as_str().to_string(),
-        path: url_path(&prepared.url),
-        query: prepared.query.clone(),
-        body: prepared.body_preview.clone(),
+/// Why a host call names no API of the engine, with what to write instead: the API names, the
+/// nearest one to a misspelt name, and the API that has the operation a program called without
+/// its API.
+fn no_such_api(
+    apis: &Apis,
+    named: Option<&str>,
+    function: &str,
+    operation: Option<&Value>,
+) -> String {
+    let names = apis.names();
+    match named {
+        None if function == "call" => {
+            format!(
+                "with several APIs, operations are called as api.<api>.<operation> (APIs: {names})"
+            )
+        }
+        None => format!(
+            "with several APIs, say which one the {function} is for: api.<api>.{function}(…) (APIs: {names})"
+        ),
+        Some(named) => {
+            let called_bare = operation.is_none_or(Value::is_null);
+            let having = apis.having(named);
+            let mut message = format!("no API is named {named:?} (APIs: {names})");
+            if called_bare && !having.is_empty() {
+                let with_api: Vec<String> = having
+                    .iter()
+                    .map(|api| format!("api.{api}.{named}(…)"))
+                    .collect();
+                message.push_str(&format!(
+                    "; {named} is an operation: call {}",
+                    with_api.join(" or ")
+                ));
+            } else if let Some(near) = nearest_name(apis, named) {
+                message.push_str(&format!("; did you mean api.{near}?"));
+            }
+            message
+        }
     }
+}
+
+/// The configured API name closest to a misspelt one, if any is close.
+fn nearest_name<'a>(apis: &'a Apis, named: &str) -> Option<&'a str> {
+    apis.list()
+        .iter()
+        .filter_map(|api| api.name.as_deref())
+        .map(|name| (name, strsim::jaro_winkler(name, named)))
+        .filter(|(_, similarity)| *similarity >= 0.8)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(name, _)| name)
 }
 
 /// The path of a URL, without origin or query: what a person reviewing the request needs.
@@ -619,8 +740,10 @@ fn url_path(url: &str) -> String {
 enum CallFailure {
     /// The upstream client refused the call, failed on the way, or got a non-2xx answer.
     Call(CallError),
-    /// No upstream is configured.
-    NoUpstream,
+    /// No upstream is configured (for this API, named when there are several).
+    NoUpstream(Option<String>),
+    /// The call names no API of the engine (the message says which there are).
+    NoSuchApi(String),
     /// Read-only mode or a deny rule blocks the operation (the message says which).
     Policy(String),
     /// The call needed the user's confirmation and did not get it.
@@ -648,11 +771,12 @@ impl CallFailure {
                 }
                 _ => FailureKind::Upstream,
             },
+            CallFailure::NoSuchApi(_) => FailureKind::Validation,
             CallFailure::Policy(_) => FailureKind::Policy,
             CallFailure::Unconfirmed(Unconfirmed::Declined | Unconfirmed::CannotAsk, _) => {
                 FailureKind::Declined
             }
-            CallFailure::Unconfirmed(Unconfirmed::Timeout, _) | CallFailure::NoUpstream => {
+            CallFailure::Unconfirmed(Unconfirmed::Timeout, _) | CallFailure::NoUpstream(_) => {
                 FailureKind::Upstream
             }
         }
@@ -674,10 +798,15 @@ impl From<CallFailure> for HostError {
                 };
                 HostError::new(name, error.message).with_data(error.data)
             }
-            CallFailure::NoUpstream => HostError::new(
+            CallFailure::NoUpstream(None) => HostError::new(
                 "Error",
                 "no upstream is configured: start codemode with --base-url to call the API",
             ),
+            CallFailure::NoUpstream(Some(api)) => HostError::new(
+                "Error",
+                format!("API {api:?} has no upstream configured: give it a base_url to call it"),
+            ),
+            CallFailure::NoSuchApi(message) => HostError::new("ValidationError", message),
             CallFailure::Policy(reason) => HostError::new("PolicyError", reason),
             CallFailure::Unconfirmed(how, message) => {
                 let name = match how {
@@ -774,7 +903,7 @@ impl Host for DiscoveryHost {
     }
 
     fn call_sync(&self, function: &str, arg: Value) -> Result<Value, HostError> {
-        let spec = &self.inner.spec;
+        let apis = &self.inner.apis;
         match function {
             "__spec_search" => {
                 let query = arg.get("query").and_then(Value::as_str).unwrap_or_default();
@@ -783,34 +912,43 @@ impl Host for DiscoveryHost {
                     .and_then(Value::as_u64)
                     .unwrap_or(10)
                     .clamp(1, 50) as usize;
-                let options = codemode_search::SearchOptions {
-                    limit,
-                    ..Default::default()
-                };
-                let hits = self
-                    .inner
-                    .index
-                    .search(query, &options)
-                    .map_err(|e| HostError::new("Error", e.to_string()))?;
+                let hits = crate::ranking::ranked(apis, query, limit).map_err(|e| match e {
+                    crate::EngineError::Search(reason) => {
+                        HostError::new("Error", reason.to_string())
+                    }
+                    other => HostError::new("Error", other.to_string()),
+                })?;
                 Ok(Value::Array(
                     hits.iter()
-                        .map(|h| (spec.operation(h.operation), h.score))
-                        .map(|(op, score)| {
-                            let mut v = operation_summary(op);
-                            v["score"] = json!((score * 1000.0).round() / 1000.0);
+                        .map(|hit| {
+                            let op = apis.get(hit.api).spec.operation(hit.operation);
+                            let mut v = operation_summary(apis, hit.api, op);
+                            v["score"] = json!((hit.score * 1000.0).round() / 1000.0);
                             v
                         })
                         .collect(),
                 ))
             }
             "__spec_operations" => Ok(Value::Array(
-                spec.operations.iter().map(operation_summary).collect(),
+                apis.list()
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(index, api)| {
+                        api.spec
+                            .operations
+                            .iter()
+                            .map(move |op| operation_summary(apis, index, op))
+                    })
+                    .collect(),
             )),
             "__spec_operation" => {
                 let name = arg.get("name").and_then(Value::as_str).unwrap_or_default();
-                Ok(spec
+                Ok(apis
                     .find(name)
-                    .map(|op| operation_detail(&self.inner, op))
+                    .map(|(api, id)| {
+                        let target = apis.get(api);
+                        operation_detail(apis, api, target, target.spec.operation(id))
+                    })
                     .unwrap_or(Value::Null))
             }
             "__spec_declare" => {
@@ -819,39 +957,94 @@ impl Host for DiscoveryHost {
                     .and_then(Value::as_array)
                     .map(|a| a.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
-                let (ops, types): (Vec<&str>, Vec<&str>) =
-                    names.iter().partition(|name| spec.find(name).is_some());
-                let ops: Vec<&Operation> = ops.iter().filter_map(|n| spec.find(n)).collect();
-                let options = codemode_typescript::DeclareOptions::default();
-                let (declared_types, unknown) = self.inner.declare_types(&types, &options);
-                if !unknown.is_empty() {
-                    return Err(HostError::new(
-                        "Error",
-                        format!(
-                            "spec.declare: no operation or type named {}; spec.search(task) finds operations",
-                            unknown.join(", ")
-                        ),
-                    ));
-                }
-                let mut text = String::new();
-                if !ops.is_empty() {
-                    text.push_str(&self.inner.declare(&ops, &options).text);
-                }
-                text.push_str(&declared_types.text);
-                Ok(Value::String(text))
+                self.declare(&names).map(Value::String)
             }
             other => Err(HostError::new("Error", format!("no such helper {other:?}"))),
         }
     }
 }
 
-fn operation_summary(op: &Operation) -> Value {
-    json!({ "name": op.name, "method": op.method.as_str(), "path": op.path, "summary": op.summary, "tags": op.tags })
+impl DiscoveryHost {
+    /// `spec.declare(names)`: operations and types by name, each API's in its own namespace
+    /// block when there are several.
+    fn declare(&self, names: &[&str]) -> Result<String, HostError> {
+        let apis = &self.inner.apis;
+        let options = codemode_typescript::DeclareOptions::default();
+        let mut text = String::new();
+        let mut found = vec![false; names.len()];
+        for (index, api) in apis.list().iter().enumerate() {
+            let mut ops: Vec<&Operation> = Vec::new();
+            let mut types: Vec<(usize, &str)> = Vec::new();
+            for (i, name) in names.iter().enumerate() {
+                match apis.find(name) {
+                    Some((api_of_op, id)) if api_of_op == index => {
+                        found[i] = true;
+                        ops.push(api.spec.operation(id));
+                    }
+                    Some(_) => {}
+                    None => types.push((i, unqualified_in(apis, index, name))),
+                }
+            }
+            let type_names: Vec<&str> = types.iter().map(|&(_, name)| name).collect();
+            let (declared_types, missing) = api.declare_types(&type_names, &options);
+            for (i, name) in types {
+                found[i] |= !missing.iter().any(|m| m == name);
+            }
+            let mut code = String::new();
+            if !ops.is_empty() {
+                code.push_str(&api.declare(&ops, &options).text);
+            }
+            code.push_str(&declared_types.text);
+            match apis.namespace(index) {
+                Some(name) if !code.trim().is_empty() => text.push_str(&format!(
+                    "declare namespace {name} {{\n{}\n}}\n",
+                    code.trim_end()
+                )),
+                _ => text.push_str(&code),
+            }
+        }
+        let unknown: Vec<&str> = names
+            .iter()
+            .zip(&found)
+            .filter(|(_, found)| !**found)
+            .map(|(name, _)| *name)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(HostError::new(
+                "Error",
+                format!(
+                    "spec.declare: no operation or type named {}; spec.search(task) finds operations",
+                    unknown.join(", ")
+                ),
+            ));
+        }
+        Ok(text)
+    }
 }
 
-fn operation_detail(inner: &Inner, op: &Operation) -> Value {
-    let declaration = inner.declare(&[op], &codemode_typescript::DeclareOptions::default());
-    json!({
+/// A type name as API `index` knows it: `stripe.Customer` → `Customer` for `stripe`.
+fn unqualified_in<'n>(apis: &Apis, index: usize, name: &'n str) -> &'n str {
+    let name = name.strip_prefix("api.").unwrap_or(name);
+    match apis.namespace(index) {
+        Some(api) => name
+            .strip_prefix(api)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(name),
+        None => name,
+    }
+}
+
+fn operation_summary(apis: &Apis, api: usize, op: &Operation) -> Value {
+    let mut v = json!({ "name": op.name, "method": op.method.as_str(), "path": op.path, "summary": op.summary, "tags": op.tags });
+    if let Some(name) = apis.namespace(api) {
+        v["api"] = json!(name);
+    }
+    v
+}
+
+fn operation_detail(apis: &Apis, index: usize, api: &Api, op: &Operation) -> Value {
+    let declaration = api.declare(&[op], &codemode_typescript::DeclareOptions::default());
+    let mut v = json!({
         "name": op.name,
         "operationId": op.operation_id,
         "method": op.method.as_str(),
@@ -868,10 +1061,14 @@ fn operation_detail(inner: &Inner, op: &Operation) -> Value {
             "contentTypes": b.content.iter().map(|m| m.media_type.clone()).collect::<Vec<_>>(),
             "schema": b.preferred().map(|m| m.schema.clone()),
         })),
-        "blocked": matches!(inner.policy.verdict(op), Verdict::Blocked(_)),
+        "blocked": matches!(api.policy.verdict(op), Verdict::Blocked(_)),
         "declaration": declaration.text,
         "mutating": op.method != Method::Get && op.method != Method::Head,
-    })
+    });
+    if let Some(name) = apis.namespace(index) {
+        v["api"] = json!(name);
+    }
+    v
 }
 
 #[cfg(test)]
@@ -899,7 +1096,12 @@ mod tests {
             (call(CallErrorKind::Egress), "upstream", "UpstreamError"),
             (call(CallErrorKind::Timeout), "upstream", "UpstreamError"),
             (call(CallErrorKind::CallLimit), "upstream", "UpstreamError"),
-            (CallFailure::NoUpstream, "upstream", "Error"),
+            (CallFailure::NoUpstream(None), "upstream", "Error"),
+            (
+                CallFailure::NoSuchApi("no API".into()),
+                "validation",
+                "ValidationError",
+            ),
             (
                 CallFailure::Policy("blocked".into()),
                 "policy",

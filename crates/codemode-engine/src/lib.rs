@@ -9,12 +9,15 @@
 #![warn(unreachable_pub)]
 
 mod answer;
+mod apis;
 mod audit;
 mod host;
 mod mentions;
 mod placeholder;
 mod policy;
+mod ranking;
 
+pub use apis::{ApiRef, ApiSetup, MAX_API_NAME_CHARS, check_api_name};
 pub use codemode_sandbox::LogLevel;
 pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
@@ -29,8 +32,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
-
-use codemode_search::StepHits;
 
 use crate::host::RunHost;
 
@@ -52,6 +53,36 @@ pub enum EngineError {
     /// do instead.
     #[error("invalid request")]
     Search(#[source] codemode_search::SearchError),
+    /// An API name cannot be used ([`check_api_name`] says why).
+    #[error("API name {name:?} cannot be used: {problem}")]
+    ApiName {
+        /// The name as configured.
+        name: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// Two APIs have the same name.
+    #[error("two APIs are named {0:?}: each API needs a name of its own")]
+    DuplicateApi(String),
+    /// [`Engine::with_apis`] was given no API.
+    #[error("no API to serve: give at least one")]
+    NoApis,
+    /// One API of several could not be built; the source says why.
+    #[error("API {name:?}")]
+    Api {
+        /// The API's name.
+        name: String,
+        /// Why it could not be built.
+        #[source]
+        source: Box<EngineError>,
+    },
+    /// [`Engine::with_apis`] was given an [`EngineConfig`] whose upstream, policy or session
+    /// limits are set: with several APIs they are set per API ([`ApiSetup`]), and a rule that
+    /// silently applied to none of them would be worse than an error.
+    #[error(
+        "with several APIs, the upstream, the policy and the call limits are set per API (ApiSetup), not in EngineConfig"
+    )]
+    SharedApiSettings,
 }
 
 /// What [`Engine::search`] and [`Engine::rank`] are asked.
@@ -88,7 +119,10 @@ pub struct SearchAnswer {
 /// One ranked operation.
 #[derive(Debug, Clone)]
 pub struct SearchHit {
-    /// The operation's name, as scripts call it (`api.<name>`).
+    /// The API it belongs to, when the engine serves several (`api.<api>.<name>`); `None` with
+    /// one API.
+    pub api: Option<String>,
+    /// The operation's name, as scripts call it (`api.<name>`, or `api.<api>.<name>`).
     pub name: String,
     /// The HTTP method, upper case.
     pub method: String,
@@ -141,6 +175,9 @@ pub struct ExecuteRequest {
 /// A request as it would be sent, secrets redacted.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PlannedRequest {
+    /// The API it goes to, when the engine serves several; `None` (and absent from JSON) with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
     /// The operation's name; `None` for an `api.request` call that matches no operation.
     pub operation: Option<String>,
     /// The HTTP method, upper case.
@@ -258,6 +295,10 @@ pub struct LogLine {
 /// `GET /v1/charges → 200 (7 ms, 3 items)`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CallRecord {
+    /// The API it went to, when the engine serves several; `None` (and absent from JSON) with
+    /// one. Shown before the method: `stripe: GET /v1/charges → 200 (7 ms)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api: Option<String>,
     /// The HTTP method, upper case.
     pub method: String,
     /// The path template (`/pets/{petId}`).
@@ -286,6 +327,9 @@ impl std::fmt::Display for CallRecord {
         } else {
             &self.resolved_path
         };
+        if let Some(api) = &self.api {
+            write!(f, "{api}: ")?;
+        }
         write!(f, "{} {} → ", self.method, shorten_segments(path))?;
         match self.status {
             Some(status) => write!(f, "{status}")?,
@@ -358,8 +402,8 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
-/// Per-run limits on upstream calls.
-#[derive(Debug, Clone, Copy)]
+/// Per-run limits on upstream calls (per API, when the engine serves several).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionSettings {
     /// Upstream calls per run (pages of `api.paginate` count). Default 50.
     pub max_calls: u32,
@@ -377,47 +421,21 @@ impl Default for SessionSettings {
 }
 
 pub(crate) struct Inner {
-    pub(crate) spec: Arc<spec::Spec>,
-    pub(crate) index: codemode_search::Index,
-    /// Declaration pieces of the spec (and its TypeScript type names), made once and reused by
-    /// every search answer.
-    pub(crate) catalog: codemode_typescript::Catalog,
-    /// Token counts of the lines that name operations in answers.
-    pub(crate) line_tokens: answer::LineTokens,
+    pub(crate) apis: apis::Apis,
     pub(crate) sandbox: codemode_sandbox::Sandbox,
-    pub(crate) client: Option<upstream::Client>,
-    pub(crate) session: SessionSettings,
+    /// The JS prelude that defines `api`, with the API names when there are several.
+    pub(crate) prelude: Arc<str>,
+    /// The TypeScript of the sandbox globals: `codemode_typescript::GLOBALS`, or with several
+    /// APIs one client per API.
+    pub(crate) globals: std::borrow::Cow<'static, str>,
     pub(crate) search_budget_tokens: usize,
-    pub(crate) policy: policy::Policy,
     pub(crate) dry_run_skip_reads: bool,
     pub(crate) audit: Option<audit::AuditLog>,
     pub(crate) run_counter: std::sync::atomic::AtomicU64,
 }
 
-impl Inner {
-    /// Declares operations in TypeScript with the names worked out at start.
-    pub(crate) fn declare(
-        &self,
-        operations: &[&spec::Operation],
-        options: &codemode_typescript::DeclareOptions,
-    ) -> codemode_typescript::Declarations {
-        codemode_typescript::Declarer::with_names(&self.spec, self.catalog.type_names())
-            .declare_operations(operations, options)
-    }
-
-    /// Component schemas by name (TypeScript or spec name); also returns the names that are
-    /// neither.
-    pub(crate) fn declare_types(
-        &self,
-        names: &[&str],
-        options: &codemode_typescript::DeclareOptions,
-    ) -> (codemode_typescript::Declarations, Vec<String>) {
-        codemode_typescript::Declarer::with_names(&self.spec, self.catalog.type_names())
-            .declare_types(names, options)
-    }
-}
-
-/// The engine: one loaded spec plus everything needed to search it and run programs against it.
+/// The engine: one or several loaded specs plus everything needed to search them and run programs
+/// against them.
 /// Cheap to share (`Arc<Engine>`); every method takes `&self` and may run concurrently.
 pub struct Engine {
     inner: Arc<Inner>,
@@ -431,42 +449,6 @@ const DEFAULT_SEARCH_LIMIT: usize = 5;
 /// Operations ranked after the declared ones that a search answer names in one line each.
 const MORE_CANDIDATES: usize = 5;
 
-/// The parts of a query that could be names: separated by commas or white space.
-fn query_names(query: &str) -> impl Iterator<Item = &str> {
-    query
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|part| !part.is_empty())
-}
-
-/// Adds the ranked operations of every step after `candidates` (the operations the query
-/// named): the best of each step first, as primaries in the task's order, then the rest of
-/// the steps' rankings taken in turns.
-fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[StepHits]) {
-    let multi_step = steps.len() > 1;
-    let listed = |candidates: &[answer::Candidate], hit: &codemode_search::Hit| {
-        candidates.iter().any(|c| c.operation == hit.operation)
-    };
-    // Each step's best operation that is not already there (two steps may rank the same
-    // operation first; the second then gets its next best).
-    for step in steps {
-        if let Some(best) = step.hits.iter().find(|hit| !listed(candidates, hit)) {
-            candidates.push(answer::Candidate {
-                primary: true,
-                step: multi_step.then(|| step.written.clone()),
-                ..answer::Candidate::ranked(best.operation, best.score)
-            });
-        }
-    }
-    let longest = steps.iter().map(|s| s.hits.len()).max().unwrap_or(0);
-    for rank in 1..longest {
-        for hit in steps.iter().filter_map(|step| step.hits.get(rank)) {
-            if !listed(candidates, hit) {
-                candidates.push(answer::Candidate::ranked(hit.operation, hit.score));
-            }
-        }
-    }
-}
-
 /// How many operations a search declares: the request's limit within 1..=20, else 5.
 fn search_limit(request: &SearchRequest) -> usize {
     request
@@ -475,84 +457,187 @@ fn search_limit(request: &SearchRequest) -> usize {
         .clamp(1, MAX_SEARCH_LIMIT)
 }
 
+/// The settings every API of an engine shares: the sandbox, answers, dry runs and the audit log.
+struct Shared {
+    sandbox: SandboxConfig,
+    search_budget_tokens: usize,
+    dry_run_skip_reads: bool,
+    audit: Option<Box<dyn std::io::Write + Send>>,
+}
+
 impl Engine {
-    /// Builds the search index, the sandbox pool and the upstream client. Must be called inside a
-    /// tokio runtime (the sandbox bridges host calls to it).
+    /// Builds the search index, the sandbox pool and the upstream client of one API, called as
+    /// `api.<operation>`. Must be called inside a tokio runtime (the sandbox bridges host calls
+    /// to it).
     pub fn new(spec: spec::Spec, config: EngineConfig) -> Result<Engine, EngineError> {
+        let EngineConfig {
+            sandbox,
+            upstream,
+            session,
+            search_budget_tokens,
+            policy,
+            dry_run_skip_reads,
+            audit,
+        } = config;
         let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
-        let spec = Arc::new(spec);
-        let index = codemode_search::Index::build(&spec);
-        let search_budget_tokens = config
-            .search_budget_tokens
-            .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
-        let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
-        let line_tokens = answer::LineTokens::new(spec.operations.len());
-        let client = match config.upstream {
-            Some(upstream) => {
-                Some(upstream::Client::new(spec.clone(), upstream).map_err(EngineError::Upstream)?)
-            }
-            None => None,
+        let search_budget_tokens = search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
+        let api = apis::Api::build(None, spec, upstream, &policy, session, search_budget_tokens)?;
+        let shared = Shared {
+            sandbox,
+            search_budget_tokens,
+            dry_run_skip_reads,
+            audit,
         };
-        let policy = policy::Policy::new(&config.policy, &spec).map_err(EngineError::Policy)?;
-        Ok(Engine {
+        Ok(Engine::assemble(apis::Apis::new(vec![api]), shared, tokio))
+    }
+
+    /// Builds an engine over several APIs, each called under its name (`api.github.<operation>`,
+    /// `api.stripe.<operation>`), each with its own upstream, credentials, policy and call
+    /// limits. One API works too, and is called as `api.<operation>`, as with [`Engine::new`].
+    ///
+    /// `config` holds what the APIs share (sandbox, answer budget, dry runs, audit log); its
+    /// `upstream`, `policy` and `session` must be left at their defaults
+    /// ([`EngineError::SharedApiSettings`]). A name that is not usable
+    /// ([`check_api_name`]) or is taken twice, and an API whose upstream or policy is invalid,
+    /// fail with the API's name. The APIs' search indexes are built in parallel.
+    pub fn with_apis(apis: Vec<ApiSetup>, config: EngineConfig) -> Result<Engine, EngineError> {
+        let EngineConfig {
+            sandbox,
+            upstream,
+            session,
+            search_budget_tokens,
+            policy,
+            dry_run_skip_reads,
+            audit,
+        } = config;
+        if upstream.is_some()
+            || policy != PolicyConfig::default()
+            || session != SessionSettings::default()
+        {
+            return Err(EngineError::SharedApiSettings);
+        }
+        if apis.is_empty() {
+            return Err(EngineError::NoApis);
+        }
+        for (i, setup) in apis.iter().enumerate() {
+            check_api_name(&setup.name).map_err(|problem| EngineError::ApiName {
+                name: setup.name.clone(),
+                problem,
+            })?;
+            if apis[..i].iter().any(|other| other.name == setup.name) {
+                return Err(EngineError::DuplicateApi(setup.name.clone()));
+            }
+        }
+        let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
+        let search_budget_tokens = search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
+        let built = apis::Api::build_all(apis, search_budget_tokens)?;
+        let shared = Shared {
+            sandbox,
+            search_budget_tokens,
+            dry_run_skip_reads,
+            audit,
+        };
+        Ok(Engine::assemble(apis::Apis::new(built), shared, tokio))
+    }
+
+    fn assemble(apis: apis::Apis, shared: Shared, tokio: tokio::runtime::Handle) -> Engine {
+        let prelude = host::prelude(&apis);
+        let globals = if apis.namespaced() {
+            let names: Vec<&str> = apis
+                .list()
+                .iter()
+                .filter_map(|api| api.name.as_deref())
+                .collect();
+            std::borrow::Cow::Owned(codemode_typescript::namespaced_globals(&names))
+        } else {
+            std::borrow::Cow::Borrowed(codemode_typescript::GLOBALS)
+        };
+        Engine {
             inner: Arc::new(Inner {
-                spec,
-                index,
-                catalog,
-                line_tokens,
-                sandbox: codemode_sandbox::Sandbox::new(config.sandbox, tokio),
-                client,
-                session: config.session,
-                search_budget_tokens,
-                policy,
-                dry_run_skip_reads: config.dry_run_skip_reads,
-                audit: config.audit.map(audit::AuditLog::new),
+                apis,
+                sandbox: codemode_sandbox::Sandbox::new(shared.sandbox, tokio),
+                prelude,
+                globals,
+                search_budget_tokens: shared.search_budget_tokens,
+                dry_run_skip_reads: shared.dry_run_skip_reads,
+                audit: shared.audit.map(audit::AuditLog::new),
                 run_counter: std::sync::atomic::AtomicU64::new(0),
             }),
-        })
+        }
     }
 
-    /// The spec the engine was built from.
+    /// The APIs the engine serves, in the order they were configured.
+    pub fn apis(&self) -> impl ExactSizeIterator<Item = ApiRef<'_>> + '_ {
+        let namespaced = self.inner.apis.namespaced();
+        self.inner
+            .apis
+            .list()
+            .iter()
+            .map(move |api| ApiRef { api, namespaced })
+    }
+
+    /// Whether programs call operations as `api.<api>.<operation>` (the engine serves several
+    /// APIs) rather than `api.<operation>`.
+    pub fn namespaced(&self) -> bool {
+        self.inner.apis.namespaced()
+    }
+
+    /// The spec of the first (with [`Engine::new`], the only) API; see [`Engine::apis`] for all.
     pub fn spec(&self) -> &spec::Spec {
-        &self.inner.spec
+        &self.inner.apis.first().spec
     }
 
-    /// The API's display name (the spec title).
+    /// The first API's display name (its spec title); see [`Engine::apis`] for all.
     pub fn api_name(&self) -> &str {
-        &self.inner.spec.title
+        &self.inner.apis.first().spec.title
     }
 
-    /// The policy's verdict for an operation (read-only mode, allow/deny and confirm rules).
+    /// The first API's policy verdict for one of its operations; see [`ApiRef::verdict`] for
+    /// the others.
     pub fn verdict(&self, operation: &spec::Operation) -> Verdict {
-        self.inner.policy.verdict(operation)
+        self.inner.apis.first().policy.verdict(operation)
     }
 
-    /// Whether calling this operation is allowed by read-only mode and allow/deny rules.
+    /// Whether calling one of the first API's operations is allowed by read-only mode and
+    /// allow/deny rules; see [`ApiRef::is_allowed`] for the others.
     pub fn is_allowed(&self, operation: &spec::Operation) -> bool {
         matches!(self.verdict(operation), Verdict::Allowed { .. })
     }
 
-    /// Whether the engine refuses mutating calls (the `--read-only` switch).
+    /// Whether the engine refuses mutating calls to every API it serves (the `--read-only`
+    /// switch).
     pub fn read_only(&self) -> bool {
-        self.inner.policy.read_only()
+        self.inner
+            .apis
+            .list()
+            .iter()
+            .all(|api| api.policy.read_only())
     }
 
     /// Makes every declaration piece a search answer may need, so that no answer pays for making
     /// them (see `codemode_typescript::Catalog::prepare_all` for its cost; answers work without
     /// it). A server calls this on a background thread at start.
     pub fn prepare_search_answers(&self) {
-        self.inner.catalog.prepare_all();
+        for api in self.inner.apis.list() {
+            api.catalog.prepare_all();
+        }
     }
 
     /// Bytes held by the declaration pieces search answers have made so far (they are made on
     /// first use and kept; see `codemode_typescript::Catalog`).
     pub fn declaration_cache_bytes(&self) -> usize {
-        self.inner.catalog.memory_bytes()
+        self.inner
+            .apis
+            .list()
+            .iter()
+            .map(|api| api.catalog.memory_bytes())
+            .sum()
     }
 
-    /// The fixed TypeScript block that declares the sandbox globals (`api`, its helpers, `console`).
-    pub fn globals_declaration(&self) -> &'static str {
-        codemode_typescript::GLOBALS
+    /// The fixed TypeScript block that declares the sandbox globals (`api`, its helpers,
+    /// `console`); with several APIs, `api` holds one client per API.
+    pub fn globals_declaration(&self) -> &str {
+        &self.inner.globals
     }
 
     /// Ranks operations for a task sentence and declares the best ones in TypeScript.
@@ -563,15 +648,18 @@ impl Engine {
     /// those types. Names inside a sentence ("getParcel, then list manifests by vehicle") are
     /// declared besides what the rest of the sentence finds, and a task of several steps
     /// ("create a customer and subscribe her to a price") gets the best operation of each step.
+    /// With several APIs, every API is ranked and the best of all declared, each under its
+    /// API's name; names may carry their API (`stripe.getCharges`).
     pub fn search(&self, request: &SearchRequest) -> Result<SearchAnswer, EngineError> {
         let limit = search_limit(request);
         let query = request.query.as_str();
-        if let Some(named) = self.named_operations(query) {
+        let apis = &self.inner.apis;
+        if let Some(named) = ranking::named_operations(apis, query) {
             let candidates: Vec<answer::Candidate> = named
                 .iter()
-                .map(|&operation| answer::Candidate {
+                .map(|&(api, operation)| answer::Candidate {
                     primary: true,
-                    ..answer::Candidate::ranked(operation, 1.0)
+                    ..answer::Candidate::ranked(api, operation, 1.0)
                 })
                 .collect();
             return Ok(answer::render(
@@ -582,20 +670,20 @@ impl Engine {
                 &[],
             ));
         }
-        if let Some(schemas) = self.named_types(query) {
+        if let Some(schemas) = ranking::named_types(apis, query) {
             return Ok(answer::render_types(&self.inner, query, &schemas));
         }
-        let mentioned = mentions::find(&self.inner.spec, self.inner.catalog.type_names(), query);
+        let mentioned = ranking::mentions(apis, query);
         let mut candidates: Vec<answer::Candidate> = mentioned
             .operations
             .iter()
-            .map(|&operation| answer::Candidate {
+            .map(|&(api, operation)| answer::Candidate {
                 primary: true,
-                ..answer::Candidate::ranked(operation, 1.0)
+                ..answer::Candidate::ranked(api, operation, 1.0)
             })
             .collect();
-        match self.steps(&mentioned.rest, limit + MORE_CANDIDATES) {
-            Ok(steps) => merge_steps(&mut candidates, &steps),
+        match ranking::steps(apis, &mentioned.rest, limit + MORE_CANDIDATES) {
+            Ok(steps) => ranking::merge_steps(&mut candidates, &steps),
             // The names were the whole task ("getParcel, Parcel"): nothing else to rank.
             Err(_) if !candidates.is_empty() => {}
             Err(_) if !mentioned.types.is_empty() => {
@@ -619,83 +707,25 @@ impl Engine {
         ))
     }
 
-    /// The ranking of each step of a task (one step, the whole query, for most queries).
-    fn steps(&self, query: &str, limit: usize) -> Result<Vec<StepHits>, EngineError> {
-        let options = codemode_search::SearchOptions {
-            limit,
-            ..Default::default()
-        };
-        self.inner
-            .index
-            .search_steps(query, &options)
-            .map_err(EngineError::Search)
-    }
-
-    /// The operations a query names, when every part of it is a name (see [`Engine::search`]).
-    fn named_operations(&self, query: &str) -> Option<Vec<spec::OperationId>> {
-        let spec = &self.inner.spec;
-        if let Some(id) = spec.find_id(query.trim()) {
-            return Some(vec![id]);
-        }
-        let mut named = Vec::new();
-        for part in query_names(query).take(MAX_SEARCH_LIMIT + 1) {
-            let id = spec.find_id(part)?;
-            if !named.contains(&id) {
-                named.push(id);
-            }
-        }
-        (!named.is_empty() && named.len() <= MAX_SEARCH_LIMIT).then_some(named)
-    }
-
-    /// The schemas a query names, when it names only types (`"Refund"`, `"DnsRecordsBase,
-    /// Zone"`). An answer past its budget leaves types at `unknown` and says to search for
-    /// their names; this is where that search lands.
-    fn named_types(&self, query: &str) -> Option<Vec<String>> {
-        let names: Vec<&str> = query_names(query).take(MAX_SEARCH_LIMIT + 1).collect();
-        // Type names are PascalCase; a lowercase word ("refund") is a task, even where the spec
-        // has a schema of that name.
-        let all_type_like = names
-            .iter()
-            .all(|name| name.starts_with(|c: char| c.is_ascii_uppercase()));
-        if names.is_empty() || names.len() > MAX_SEARCH_LIMIT || !all_type_like {
-            return None;
-        }
-        let type_names = self.inner.catalog.type_names();
-        let mut schemas: Vec<String> = Vec::new();
-        for name in names {
-            let schema = type_names.schema_named(name)?.to_string();
-            if !schemas.contains(&schema) {
-                schemas.push(schema);
-            }
-        }
-        Some(schemas)
-    }
-
     /// The ranking alone, without declarations (for evaluations and `--json`).
     pub fn rank(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, EngineError> {
-        let hits = self.ranked(&request.query, search_limit(request))?;
+        let apis = &self.inner.apis;
+        let hits = ranking::ranked(apis, &request.query, search_limit(request))?;
         Ok(hits
             .iter()
-            .map(|h| (self.inner.spec.operation(h.operation), h.score))
-            .map(|(op, score)| SearchHit {
-                name: op.name.clone(),
-                method: op.method.as_str().to_string(),
-                path: op.path.clone(),
-                score,
-                blocked: !self.is_allowed(op),
+            .map(|hit| {
+                let api = apis.get(hit.api);
+                let op = api.spec.operation(hit.operation);
+                SearchHit {
+                    api: apis.namespace(hit.api).map(str::to_string),
+                    name: op.name.clone(),
+                    method: op.method.as_str().to_string(),
+                    path: op.path.clone(),
+                    score: hit.score,
+                    blocked: matches!(api.policy.verdict(op), Verdict::Blocked(_)),
+                }
             })
             .collect())
-    }
-
-    fn ranked(&self, query: &str, limit: usize) -> Result<Vec<codemode_search::Hit>, EngineError> {
-        let options = codemode_search::SearchOptions {
-            limit,
-            ..Default::default()
-        };
-        self.inner
-            .index
-            .search(query, &options)
-            .map_err(EngineError::Search)
     }
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
@@ -703,13 +733,15 @@ impl Engine {
         host::run_discovery(&self.inner, code).await
     }
 
-    /// Runs an agent's program with `api` bound to the upstream.
+    /// Runs an agent's program with `api` bound to the upstream (each API's to its own, when
+    /// there are several).
     pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
         let host = RunHost::new(self.inner.clone(), request.dry_run, request.confirm.clone());
         host.run_program(request.code).await
     }
 
     /// Per-operation mode: calls one operation with its arguments (parameters by name, `body`).
+    /// With several APIs, `name` carries the API: `stripe.getCharges`.
     pub async fn call_operation(
         &self,
         name: &str,

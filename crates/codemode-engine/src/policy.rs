@@ -29,7 +29,7 @@ pub struct RuleSpec {
 }
 
 /// The policy configuration: `--read-only` plus `[[allow]]`, `[[deny]]` and `[[confirm]]` rules.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyConfig {
     /// Block every mutating operation (anything but GET, HEAD, OPTIONS, TRACE) unless an allow

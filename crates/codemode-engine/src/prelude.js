@@ -1,5 +1,7 @@
 // The trusted prelude of every execute run: defines `api`, `ApiError` and `sleep` on top of the
 // raw host functions, then hides those. Runs before the agent's code in the same context.
+// `API_NAMES` (spliced in before this file by the engine) lists the APIs of an engine that
+// serves several, called as `api.<api>.<operation>`; it is `null` with one (`api.<operation>`).
 (() => {
   "use strict";
   const g = globalThis;
@@ -42,39 +44,88 @@
     return value;
   };
 
-  // Each method knows its operation's name, so `api.paginate(api.pullsList, …)` works like
-  // `api.paginate("pullsList", …)`.
-  const operation = (name) => {
+  // Each method knows its operation's name (and its API's, with several), so
+  // `api.paginate(api.pullsList, …)` works like `api.paginate("pullsList", …)`.
+  const operation = (apiName, name) => {
     const call = (args, options) =>
-      hostCall({ name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).then(reply, rethrow);
+      hostCall({ api: apiName, name, args: args === undefined ? {} : args, options: options === undefined ? {} : options }).then(
+        reply,
+        rethrow,
+      );
     Object.defineProperty(call, "operationName", { value: name });
+    Object.defineProperty(call, "apiName", { value: apiName });
     return call;
   };
-  const operationName = (op) => (typeof op === "function" && typeof op.operationName === "string" ? op.operationName : op);
+  const target = (op, apiName) =>
+    typeof op === "function" && typeof op.operationName === "string" ? { api: op.apiName, name: op.operationName } : { api: apiName, name: op };
 
-  const helpers = {
-    request: (req, options) => hostRequest({ request: req, options: options === undefined ? {} : options }).then(reply, rethrow),
-    paginate: (op, args, limits) =>
-      hostPaginate({ name: operationName(op), args: args === undefined ? {} : args, limits: limits === undefined ? {} : limits }).catch(
-        rethrow,
-      ),
-  };
-
-  // Operation methods are resolved lazily: thousands of operations cost nothing per run.
-  const api = new Proxy(Object.create(null), {
-    get(_target, name) {
-      if (typeof name !== "string") return undefined;
-      if (name === "then") return undefined; // `await api` must not look like a thenable
-      if (Object.prototype.hasOwnProperty.call(helpers, name)) return helpers[name];
-      return operation(name);
+  const helpersOf = (apiName) => ({
+    request: (req, options) =>
+      hostRequest({ api: apiName, request: req, options: options === undefined ? {} : options }).then(reply, rethrow),
+    paginate: (op, args, limits) => {
+      const t = target(op, apiName);
+      return hostPaginate({
+        api: t.api,
+        name: t.name,
+        args: args === undefined ? {} : args,
+        limits: limits === undefined ? {} : limits,
+      }).catch(rethrow);
     },
+  });
+
+  const frozen = {
     has: () => true,
     set: () => false,
     defineProperty: () => false,
     deleteProperty: () => false,
     getPrototypeOf: () => null,
     setPrototypeOf: () => false,
-  });
+  };
+  const own = (object, name) => Object.prototype.hasOwnProperty.call(object, name);
+
+  // One API's client. Operation methods are resolved lazily: thousands of operations cost
+  // nothing per run.
+  const client = (apiName) => {
+    const helpers = helpersOf(apiName);
+    return new Proxy(Object.create(null), {
+      ...frozen,
+      get(_target, name) {
+        if (typeof name !== "string") return undefined;
+        if (name === "then") return undefined; // `await api` must not look like a thenable
+        if (own(helpers, name)) return helpers[name];
+        return operation(apiName, name);
+      },
+    });
+  };
+
+  // With several APIs, `api.<api>` is each one's client. Any other name is a callable client of
+  // an API that does not exist: calling it, or an operation on it, gets the host's explanation
+  // (the API names, or the API that has the operation a program called without one).
+  const namespaced = () => {
+    const clients = Object.create(null);
+    for (const name of API_NAMES) clients[name] = client(name);
+    const helpers = helpersOf(null);
+    const unknown = (apiName) =>
+      new Proxy(() => undefined, {
+        ...frozen,
+        get(_target, name) {
+          if (typeof name !== "string" || name === "then") return undefined;
+          return operation(apiName, name);
+        },
+        apply: (_target, _this, args) => operation(apiName, null)(args[0], args[1]),
+      });
+    return new Proxy(Object.create(null), {
+      ...frozen,
+      get(_target, name) {
+        if (typeof name !== "string") return undefined;
+        if (name === "then") return undefined;
+        if (own(clients, name)) return clients[name];
+        if (own(helpers, name)) return helpers[name];
+        return unknown(name);
+      },
+    });
+  };
+  const api = API_NAMES === null ? client(null) : namespaced();
 
   const sleep = (ms) => hostSleep({ ms: Number(ms) || 0 });
 

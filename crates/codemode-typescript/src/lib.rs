@@ -59,7 +59,7 @@ use std::collections::{HashSet, VecDeque};
 use codemode_spec::{Operation, Spec};
 
 pub use catalog::{AnswerOperation, AnswerRequest, Catalog};
-pub use globals::{FILE_TYPES, GLOBALS};
+pub use globals::{FILE_TYPES, GLOBALS, namespaced_globals};
 pub use names::TypeNames;
 
 use operation::OperationDetail;

@@ -1,0 +1,284 @@
+//! What a search query asks for, across every API of the engine: the operations and types it
+//! names, and the ranking of each step of its task, each API's ranking merged into one.
+//!
+//! Each API keeps its own index (its words weigh what they weigh in its own spec); the merge puts
+//! the hits of all of them on one scale ([`comparable_score`]) so that a query about one API is
+//! not drowned by another, larger one. Must not know how answers are worded (`answer.rs` does).
+
+use codemode_search::{Hit, SearchOptions};
+
+use crate::apis::Apis;
+use crate::spec::OperationId;
+use crate::{EngineError, answer, mentions};
+
+/// Most names a query is read as (past that it is a sentence, or a pasted list).
+pub(crate) const MAX_NAMED: usize = 20;
+
+/// One operation of one API.
+pub(crate) type Found = (usize, OperationId);
+
+/// A ranked operation of one API.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JointHit {
+    pub api: usize,
+    pub operation: OperationId,
+    /// On the scale shared by every API ([`comparable_score`]).
+    pub score: f64,
+}
+
+/// The ranking of one step of a task, every API's hits merged, best first.
+pub(crate) struct JointStep {
+    /// The step as the task wrote it.
+    pub written: String,
+    pub hits: Vec<JointHit>,
+}
+
+/// The parts of a query that could be names: separated by commas or white space.
+pub(crate) fn query_names(query: &str) -> impl Iterator<Item = &str> {
+    query
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|part| !part.is_empty())
+}
+
+/// The operations a query names, when every part of it is a name (an operation name, an
+/// operationId, `METHOD /path`, each optionally qualified by its API: `stripe.getCharges`).
+pub(crate) fn named_operations(apis: &Apis, query: &str) -> Option<Vec<Found>> {
+    if let Some(found) = apis.find(query.trim()) {
+        return Some(vec![found]);
+    }
+    let mut named = Vec::new();
+    for part in query_names(query).take(MAX_NAMED + 1) {
+        let found = apis.find(part)?;
+        if !named.contains(&found) {
+            named.push(found);
+        }
+    }
+    (!named.is_empty() && named.len() <= MAX_NAMED).then_some(named)
+}
+
+/// The schemas a query names, when it names only types (`"Refund"`, `"DnsRecordsBase, Zone"`,
+/// `"stripe.Customer"`): each with its API. An unqualified name is looked up in every API and
+/// declared from each that has it. An answer past its budget leaves types at `unknown` and says to
+/// search for their names; this is where that search lands.
+pub(crate) fn named_types(apis: &Apis, query: &str) -> Option<Vec<(usize, String)>> {
+    let names: Vec<&str> = query_names(query).take(MAX_NAMED + 1).collect();
+    if names.is_empty() || names.len() > MAX_NAMED {
+        return None;
+    }
+    let mut schemas: Vec<(usize, String)> = Vec::new();
+    for name in names {
+        let (only, bare) = split_api(apis, name.strip_prefix("api.").unwrap_or(name));
+        // Type names are PascalCase; a lowercase word ("refund") is a task, even where the spec
+        // has a schema of that name.
+        if !bare.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return None;
+        }
+        let mut found = false;
+        for (index, api) in apis.list().iter().enumerate() {
+            if only.is_some_and(|only| only != index) {
+                continue;
+            }
+            if let Some(schema) = api.catalog.type_names().schema_named(bare) {
+                found = true;
+                let schema = (index, schema.to_string());
+                if !schemas.contains(&schema) {
+                    schemas.push(schema);
+                }
+            }
+        }
+        if !found {
+            return None;
+        }
+    }
+    Some(schemas)
+}
+
+/// `stripe.Customer` → (the index of `stripe`, `Customer`); a name with no API prefix, or whose
+/// prefix names no API, is unqualified.
+fn split_api<'q>(apis: &Apis, name: &'q str) -> (Option<usize>, &'q str) {
+    match name.split_once('.') {
+        Some((api, rest)) if apis.namespaced() => match apis.index_of(Some(api)) {
+            Some(index) => (Some(index), rest),
+            None => (None, name),
+        },
+        _ => (None, name),
+    }
+}
+
+/// What a sentence names, in every API: the operations and types, and the rest of the sentence
+/// to rank.
+pub(crate) struct JointMentions {
+    pub operations: Vec<Found>,
+    pub types: Vec<(usize, String)>,
+    pub rest: String,
+}
+
+/// Operation and type names inside a task sentence, looked up in each API in turn (a name one
+/// API takes is not offered to the next). With several APIs, a name may carry its API
+/// (`stripe.getCharges`, `api.stripe.getCharges`).
+pub(crate) fn mentions(apis: &Apis, query: &str) -> JointMentions {
+    let mut joint = JointMentions {
+        operations: Vec::new(),
+        types: Vec::new(),
+        rest: query.to_string(),
+    };
+    for (index, api) in apis.list().iter().enumerate() {
+        let text = match apis.namespace(index) {
+            Some(name) => unqualify(&joint.rest, name),
+            None => joint.rest.clone(),
+        };
+        let found = mentions::find(&api.spec, api.catalog.type_names(), &text);
+        if found.operations.is_empty() && found.types.is_empty() {
+            continue;
+        }
+        joint
+            .operations
+            .extend(found.operations.into_iter().map(|id| (index, id)));
+        joint
+            .types
+            .extend(found.types.into_iter().map(|name| (index, name)));
+        joint.rest = found.rest;
+    }
+    joint
+}
+
+/// The sentence with `api.NAME.` and `NAME.` taken off the front of each word: what API `NAME`'s
+/// own lookup understands.
+fn unqualify(text: &str, name: &str) -> String {
+    let long = format!("api.{name}.");
+    let short = format!("{name}.");
+    text.split(' ')
+        .map(|word| {
+            word.strip_prefix(long.as_str())
+                .or_else(|| word.strip_prefix(short.as_str()))
+                .filter(|rest| !rest.is_empty())
+                .unwrap_or(word)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The ranking of each step of a task (one step, the whole query, for most queries), every
+/// API's hits merged by [`comparable_score`], at most `limit` per step.
+pub(crate) fn steps(apis: &Apis, query: &str, limit: usize) -> Result<Vec<JointStep>, EngineError> {
+    let options = SearchOptions {
+        limit,
+        ..Default::default()
+    };
+    let mut joint: Vec<JointStep> = Vec::new();
+    for (index, api) in apis.list().iter().enumerate() {
+        let steps = api
+            .index
+            .search_steps(query, &options)
+            .map_err(EngineError::Search)?;
+        // Every API splits the same sentence the same way: the steps line up.
+        for (position, step) in steps.into_iter().enumerate() {
+            if joint.len() <= position {
+                joint.push(JointStep {
+                    written: step.written.clone(),
+                    hits: Vec::new(),
+                });
+            }
+            let hits = joint_hits(apis, index, &step.hits);
+            joint[position].hits.extend(hits);
+        }
+    }
+    for step in &mut joint {
+        sort_and_cut(&mut step.hits, limit);
+    }
+    Ok(joint)
+}
+
+/// The ranking alone, every API merged, at most `limit`.
+pub(crate) fn ranked(apis: &Apis, query: &str, limit: usize) -> Result<Vec<JointHit>, EngineError> {
+    let options = SearchOptions {
+        limit,
+        ..Default::default()
+    };
+    let mut hits = Vec::new();
+    for (index, api) in apis.list().iter().enumerate() {
+        let found = api
+            .index
+            .search(query, &options)
+            .map_err(EngineError::Search)?;
+        hits.extend(joint_hits(apis, index, &found));
+    }
+    sort_and_cut(&mut hits, limit);
+    Ok(hits)
+}
+
+fn joint_hits(apis: &Apis, api: usize, hits: &[Hit]) -> Vec<JointHit> {
+    hits.iter()
+        .map(|hit| JointHit {
+            api,
+            operation: hit.operation,
+            score: comparable_score(apis, api, hit.score),
+        })
+        .collect()
+}
+
+/// Best first; between equal scores, the API configured first, then the spec's order (the order
+/// one API's own ranking already has).
+fn sort_and_cut(hits: &mut Vec<JointHit>, limit: usize) {
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.api.cmp(&b.api)));
+    hits.truncate(limit);
+}
+
+/// A hit's score on the scale every API shares. With one API, the score itself.
+fn comparable_score(apis: &Apis, _api: usize, score: f64) -> f64 {
+    if !apis.namespaced() {
+        return score;
+    }
+    score
+}
+
+/// Adds the ranked operations of every step after `candidates` (the operations the query
+/// named): the best of each step first, as primaries in the task's order, then the rest of
+/// the steps' rankings taken in turns.
+pub(crate) fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[JointStep]) {
+    let multi_step = steps.len() > 1;
+    let listed = |candidates: &[answer::Candidate], hit: &JointHit| {
+        candidates
+            .iter()
+            .any(|c| c.api == hit.api && c.operation == hit.operation)
+    };
+    // Each step's best operation that is not already there (two steps may rank the same
+    // operation first; the second then gets its next best).
+    for step in steps {
+        if let Some(best) = step.hits.iter().find(|hit| !listed(candidates, hit)) {
+            candidates.push(answer::Candidate {
+                primary: true,
+                step: multi_step.then(|| step.written.clone()),
+                ..answer::Candidate::ranked(best.api, best.operation, best.score)
+            });
+        }
+    }
+    let longest = steps.iter().map(|s| s.hits.len()).max().unwrap_or(0);
+    for rank in 1..longest {
+        for hit in steps.iter().filter_map(|step| step.hits.get(rank)) {
+            if !listed(candidates, hit) {
+                candidates.push(answer::Candidate::ranked(hit.api, hit.operation, hit.score));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unqualify;
+
+    #[test]
+    fn qualified_names_lose_their_api_only_for_that_api() {
+        assert_eq!(
+            unqualify(
+                "api.stripe.getCharges, then stripe.postRefunds for github.x",
+                "stripe"
+            ),
+            "getCharges, then postRefunds for github.x"
+        );
+        assert_eq!(
+            unqualify("stripe. is a word", "stripe"),
+            "stripe. is a word"
+        );
+    }
+}
