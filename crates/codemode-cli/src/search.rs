@@ -58,6 +58,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         let answer = engine.search(&SearchRequest {
             query,
             limit: Some(args.limit),
+            api: None,
         })?;
         write!(out, "{}", answer.text)?;
     }
@@ -69,6 +70,7 @@ fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
     let request = SearchRequest {
         query: query.to_string(),
         limit: Some(limit),
+        api: None,
     };
     let declared = engine.search(&request).map(|answer| {
         answer

@@ -65,6 +65,7 @@ fn request(query: &str) -> SearchRequest {
     SearchRequest {
         query: query.to_string(),
         limit: None,
+        api: None,
     }
 }
 

@@ -88,6 +88,7 @@ fn main() -> Result<(), Error> {
             let answer = engine.search(&SearchRequest {
                 query: query.text.clone(),
                 limit: None,
+                api: None,
             })?;
             let one = score(query, &answer, all_gold);
             if one.worst_shortfall > 0 {

@@ -912,12 +912,13 @@ impl Host for DiscoveryHost {
                     .and_then(Value::as_u64)
                     .unwrap_or(10)
                     .clamp(1, 50) as usize;
-                let hits = crate::ranking::ranked(apis, query, limit).map_err(|e| match e {
-                    crate::EngineError::Search(reason) => {
-                        HostError::new("Error", reason.to_string())
-                    }
-                    other => HostError::new("Error", other.to_string()),
-                })?;
+                let hits =
+                    crate::ranking::ranked(apis, None, query, limit).map_err(|e| match e {
+                        crate::EngineError::Search(reason) => {
+                            HostError::new("Error", reason.to_string())
+                        }
+                        other => HostError::new("Error", other.to_string()),
+                    })?;
                 Ok(Value::Array(
                     hits.iter()
                         .map(|hit| {

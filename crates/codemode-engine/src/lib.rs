@@ -76,6 +76,14 @@ pub enum EngineError {
         #[source]
         source: Box<EngineError>,
     },
+    /// A search asked for an API the engine does not serve.
+    #[error("no API is named {name:?} (APIs: {known})")]
+    UnknownApi {
+        /// The name asked for.
+        name: String,
+        /// The engine's API names, comma-separated.
+        known: String,
+    },
     /// [`Engine::with_apis`] was given an [`EngineConfig`] whose upstream, policy or session
     /// limits are set: with several APIs they are set per API ([`ApiSetup`]), and a rule that
     /// silently applied to none of them would be worse than an error.
@@ -94,6 +102,9 @@ pub struct SearchRequest {
     /// How many operations to declare: default 5, clamped to 1..=20. Operations named in the
     /// query and the steps of a multi-step task may raise it, up to 20.
     pub limit: Option<usize>,
+    /// With several APIs: rank only this one (its name). `None`: every API. An unknown name is
+    /// an error that lists the names.
+    pub api: Option<String>,
 }
 
 /// The ranked answer: `text` is exactly what the agent sees (typed declarations, within budget).
@@ -654,6 +665,7 @@ impl Engine {
         let limit = search_limit(request);
         let query = request.query.as_str();
         let apis = &self.inner.apis;
+        let only = self.only(request)?;
         if let Some(named) = ranking::named_operations(apis, query) {
             let candidates: Vec<answer::Candidate> = named
                 .iter()
@@ -682,7 +694,7 @@ impl Engine {
                 ..answer::Candidate::ranked(api, operation, 1.0)
             })
             .collect();
-        match ranking::steps(apis, &mentioned.rest, limit + MORE_CANDIDATES) {
+        match ranking::steps(apis, only, &mentioned.rest, limit + MORE_CANDIDATES) {
             Ok(steps) => ranking::merge_steps(&mut candidates, &steps),
             // The names were the whole task ("getParcel, Parcel"): nothing else to rank.
             Err(_) if !candidates.is_empty() => {}
@@ -710,7 +722,8 @@ impl Engine {
     /// The ranking alone, without declarations (for evaluations and `--json`).
     pub fn rank(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, EngineError> {
         let apis = &self.inner.apis;
-        let hits = ranking::ranked(apis, &request.query, search_limit(request))?;
+        let only = self.only(request)?;
+        let hits = ranking::ranked(apis, only, &request.query, search_limit(request))?;
         Ok(hits
             .iter()
             .map(|hit| {
@@ -726,6 +739,25 @@ impl Engine {
                 }
             })
             .collect())
+    }
+
+    /// The one API a request narrows the search to, if any.
+    fn only(&self, request: &SearchRequest) -> Result<Option<usize>, EngineError> {
+        let Some(name) = request.api.as_deref() else {
+            return Ok(None);
+        };
+        let apis = &self.inner.apis;
+        match apis
+            .list()
+            .iter()
+            .position(|api| api.name.as_deref() == Some(name))
+        {
+            Some(index) => Ok(Some(index)),
+            None => Err(EngineError::UnknownApi {
+                name: name.to_string(),
+                known: apis.names(),
+            }),
+        }
     }
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
@@ -848,6 +880,7 @@ mod tests {
         let request = SearchRequest {
             query: "  ".into(),
             limit: None,
+            api: None,
         };
         for error in [engine.search(&request).err(), engine.rank(&request).err()] {
             let error = error.expect("an empty query is refused");

@@ -102,6 +102,7 @@ async fn run_engine(search: &Engine, execute: &Engine, case: Case) -> Option<()>
                 .search(&SearchRequest {
                     query: SEARCH_QUERY.to_string(),
                     limit: None,
+                    api: None,
                 })
                 .expect("engine search answers");
             assert!(!answer.hits.is_empty(), "search finds operations");
@@ -296,6 +297,7 @@ fn describe_search_answer(engine: &Engine) {
     match engine.search(&SearchRequest {
         query: SEARCH_QUERY.to_string(),
         limit: None,
+        api: None,
     }) {
         Ok(answer) => eprintln!(
             "search answer for {SEARCH_QUERY:?}: {} hits, {} bytes, {} o200k tokens",

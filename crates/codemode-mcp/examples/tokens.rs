@@ -89,6 +89,7 @@ fn main() {
             .search(&SearchRequest {
                 query: query.into(),
                 limit: None,
+                api: None,
             })
             .map(|a| codemode_mcp::count_tokens(&a.text))
             .unwrap_or(0);

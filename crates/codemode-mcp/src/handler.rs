@@ -193,9 +193,14 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
             // Ranking and rendering are CPU work: off the async workers, so a burst of searches
             // does not stall other connections' I/O.
             let engine = engine.clone();
-            let answer =
-                tokio::task::spawn_blocking(move || engine.search(&SearchRequest { query, limit }))
-                    .await;
+            let answer = tokio::task::spawn_blocking(move || {
+                engine.search(&SearchRequest {
+                    query,
+                    limit,
+                    api: None,
+                })
+            })
+            .await;
             match answer {
                 // The answer knows its tokens; only an answer over this server's output budget
                 // is counted again and cut.

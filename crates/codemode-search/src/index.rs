@@ -10,6 +10,9 @@ use crate::text::{self, Analyzer, QueryWords};
 use crate::vocabulary::{self, SYNONYM_GROUPS};
 use crate::{Hit, SearchError, SearchOptions, StepHits, split_steps};
 
+mod stats;
+pub use stats::TermStats;
+
 /// Longest query accepted, in bytes. Task sentences are short; anything longer is a mistake
 /// (a pasted document) and would only cost time.
 pub const MAX_QUERY_BYTES: usize = 4096;

@@ -19,7 +19,7 @@ mod steps;
 mod text;
 mod vocabulary;
 
-pub use index::{Index, MAX_QUERY_BYTES, Tuning};
+pub use index::{Index, MAX_QUERY_BYTES, TermStats, Tuning};
 pub use steps::{MAX_STEPS, Step, split_steps};
 
 use codemode_spec::{Method, OperationId};

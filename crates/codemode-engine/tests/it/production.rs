@@ -157,6 +157,7 @@ async fn read_only_blocks_writes_before_the_network() {
         .search(&codemode_engine::SearchRequest {
             query: "create an item".into(),
             limit: Some(3),
+            api: None,
         })
         .unwrap();
     let create = answer

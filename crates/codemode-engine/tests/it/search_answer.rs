@@ -46,6 +46,7 @@ fn search(engine: &Engine, query: &str, limit: Option<usize>) -> SearchAnswer {
         .search(&SearchRequest {
             query: query.into(),
             limit,
+            api: None,
         })
         .expect("search runs")
 }

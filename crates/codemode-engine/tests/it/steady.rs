@@ -110,6 +110,7 @@ async fn run_tasks(engine: &Engine, tasks: &[Task]) {
             .search(&SearchRequest {
                 query: task.search.into(),
                 limit: Some(5),
+                api: None,
             })
             .unwrap();
         if !answer.hits.iter().any(|h| h.name == task.operation) {
