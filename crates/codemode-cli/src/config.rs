@@ -149,6 +149,11 @@ pub struct ConfigFile {
     /// Dry runs send reads for real unless this is true.
     #[serde(default)]
     pub dry_run_skip_reads: bool,
+    /// Several APIs behind one server, each under its name (`[apis.github]`), in file order.
+    /// With any, the per-API keys above (`spec`, `base_url`, `auth`, `headers`, the policy keys)
+    /// belong in each API's table instead (see `crate::apis`).
+    #[serde(default)]
+    pub apis: indexmap::IndexMap<String, crate::apis::ApiSection>,
     /// `-` for stderr, or a file path (appended).
     pub audit_log: Option<String>,
     /// The file this was read from, for errors about its contents (not a key in the file).
@@ -265,10 +270,9 @@ fn config_secret(value: &Option<Secret>) -> anyhow::Result<Option<Secret>> {
         .transpose()
 }
 
-/// Credentials from flags first, then the config file.
-pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<Credential>> {
+/// Credentials from flags first, then the config file's `[auth]` (or an API's).
+pub fn credentials(args: &UpstreamArgs, auth: &AuthConfig) -> anyhow::Result<Vec<Credential>> {
     let mut out = Vec::new();
-    let auth = &file.auth;
     if let Some(var) = &args.bearer_env {
         out.push(Credential::Bearer(env_secret(var, "--bearer-env")?));
     } else if let Some(path) = &args.bearer_file {
@@ -329,7 +333,11 @@ pub fn credentials(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec
     Ok(out)
 }
 
-fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<(String, Secret)>> {
+/// Extra headers from `--header-env` first, then the config file's `[headers]` (or an API's).
+pub fn static_headers(
+    args: &UpstreamArgs,
+    headers: &std::collections::BTreeMap<String, Secret>,
+) -> anyhow::Result<Vec<(String, Secret)>> {
     let mut out = Vec::new();
     for pair in &args.header_env {
         let Some((name, var)) = pair.split_once('=') else {
@@ -340,7 +348,7 @@ fn static_headers(args: &UpstreamArgs, file: &ConfigFile) -> anyhow::Result<Vec<
             env_secret(var.trim(), "--header-env")?,
         ));
     }
-    for (name, value) in &file.headers {
+    for (name, value) in headers {
         out.push((name.clone(), Secret::new(interpolate(value.expose())?)));
     }
     Ok(out)
@@ -418,6 +426,44 @@ pub fn engine_config(
         read_only,
         require_base_url,
     } = inputs;
+    let Shared {
+        sandbox,
+        session,
+        audit,
+    } = shared_settings(limits, file)?;
+    let policy = file.policy(read_only, spec)?;
+    let upstream_config = match base_url(upstream, file, spec) {
+        Some(base_url) => Some(UpstreamConfig {
+            base_url,
+            credentials: credentials(upstream, &file.auth)?,
+            static_headers: static_headers(upstream, &file.headers)?,
+            ..UpstreamConfig::default()
+        }),
+        None if require_base_url => {
+            bail!("no base URL: pass --base-url (the spec declares no absolute server URL)")
+        }
+        None => None,
+    };
+    Ok(EngineConfig {
+        sandbox,
+        upstream: upstream_config,
+        session,
+        search_budget_tokens: file.limits.search_tokens,
+        policy,
+        dry_run_skip_reads: file.dry_run_skip_reads,
+        audit,
+    })
+}
+
+/// What every API of a server shares, from flags and the config file: the sandbox's limits, the
+/// default per-run call limits, and the audit log.
+pub struct Shared {
+    pub sandbox: SandboxConfig,
+    pub session: SessionSettings,
+    pub audit: Option<Box<dyn std::io::Write + Send>>,
+}
+
+pub fn shared_settings(limits: &LimitArgs, file: &ConfigFile) -> anyhow::Result<Shared> {
     // Results over the output budget are cut structurally by the server, so a program may return
     // more than the sandbox's conservative default before the cut.
     let mut sandbox = SandboxConfig {
@@ -440,19 +486,6 @@ pub fn engine_config(
         session.max_calls = n;
         sandbox.max_host_calls = sandbox.max_host_calls.max(n.saturating_add(20));
     }
-    let policy = file.policy(read_only, spec)?;
-    let upstream_config = match base_url(upstream, file, spec) {
-        Some(base_url) => Some(UpstreamConfig {
-            base_url,
-            credentials: credentials(upstream, file)?,
-            static_headers: static_headers(upstream, file)?,
-            ..UpstreamConfig::default()
-        }),
-        None if require_base_url => {
-            bail!("no base URL: pass --base-url (the spec declares no absolute server URL)")
-        }
-        None => None,
-    };
     let audit: Option<Box<dyn std::io::Write + Send>> = match file.audit_log.as_deref() {
         None => None,
         Some("-") => Some(Box::new(std::io::stderr())),
@@ -464,13 +497,9 @@ pub fn engine_config(
                 .with_context(|| format!("cannot open audit log {path}"))?,
         )),
     };
-    Ok(EngineConfig {
+    Ok(Shared {
         sandbox,
-        upstream: upstream_config,
         session,
-        search_budget_tokens: file_limits.search_tokens,
-        policy,
-        dry_run_skip_reads: file.dry_run_skip_reads,
         audit,
     })
 }

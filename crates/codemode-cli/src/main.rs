@@ -1,6 +1,7 @@
 //! The `codemode` binary: argument parsing and glue only. Each subcommand lives in its own module
 //! and calls into the library crates; nothing here is meant to be reused as a library.
 
+mod apis;
 mod bookshop;
 mod config;
 mod demo;

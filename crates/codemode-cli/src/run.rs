@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use codemode_engine::{Engine, ExecuteOutcome, ExecuteRequest};
+use codemode_engine::{ExecuteOutcome, ExecuteRequest};
 
-use crate::config::{ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config};
+use crate::config::{ConfigFile, LimitArgs, UpstreamArgs};
 use crate::options::SpecSource;
 
 #[derive(Args, Debug)]
@@ -35,6 +35,8 @@ pub struct RunArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub source: SpecSource,
+    #[command(flatten)]
+    pub apis: crate::apis::ApiArgs,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -43,22 +45,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
-    let spec = args.source.load(&spec_source)?.spec;
-    crate::serve::check_base_url(&args.upstream, &file, &spec)?;
-    let inputs = EngineInputs {
-        upstream: &args.upstream,
-        limits: &args.limits,
-        file: &file,
-        read_only: args.read_only,
-        require_base_url: true,
-    };
-    let config = engine_config(inputs, &spec)?;
+    let prepared = crate::serve::prepare(
+        crate::serve::EngineArgs {
+            spec: args.spec.as_deref(),
+            apis: &args.apis,
+            upstream: &args.upstream,
+            limits: &args.limits,
+            read_only: args.read_only,
+            source: &args.source,
+        },
+        &file,
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async move {
-        let engine = Engine::new(spec, config)?;
+        let engine = prepared.build()?;
         anyhow::Ok(
             engine
                 .execute(ExecuteRequest {

@@ -7,19 +7,27 @@ use clap::Args;
 use codemode_engine::{Engine, EngineConfig, SearchRequest};
 use serde_json::json;
 
+use crate::config::{ConfigFile, LimitArgs, UpstreamArgs};
 use crate::options::SpecSource;
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL.
+    /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL. May come from --config.
     #[arg(long)]
-    pub spec: String,
+    pub spec: Option<String>,
+    /// A TOML config file (as for `serve`): its spec, or its `[apis.*]` tables.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+    /// With several APIs, search only this one.
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
     /// How many operations to return (1–20).
     #[arg(long, default_value_t = 5, value_parser = crate::config::ranged::<usize>(crate::config::ranges::SEARCH_LIMIT))]
     pub limit: usize,
     /// Print `{"query": …, "results": [{"name", "method", "path", "score"}], "declared": [{"name",
     /// "method", "path"}]}` instead of the answer text: the ranking, and the operations the
-    /// answer declares (for a task of several steps, every step's).
+    /// answer declares (for a task of several steps, every step's). With several APIs, each
+    /// result and declared operation also has its `"api"`.
     #[arg(long)]
     pub json: bool,
     /// Read queries from stdin, one per line, and print one JSON object per line (implies --json).
@@ -30,15 +38,38 @@ pub struct SearchArgs {
     pub query: Option<String>,
     #[command(flatten)]
     pub source: SpecSource,
+    #[command(flatten)]
+    pub apis: crate::apis::ApiArgs,
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let spec = args.source.load(&args.spec)?.spec;
+    let file = match &args.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let multi = crate::apis::load(crate::apis::MultiInputs {
+        apis: &args.apis,
+        spec_flag: args.spec.as_deref(),
+        upstream: &UpstreamArgs::default(),
+        limits: &LimitArgs::default(),
+        file: &file,
+        read_only: false,
+        // Searching calls nothing.
+        require_base_url: false,
+        source: &args.source,
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let _guard = runtime.enter();
-    let engine = Engine::new(spec, EngineConfig::default())?;
+    let engine = match multi {
+        Some(multi) => Engine::with_apis(multi.setups, multi.shared)?,
+        None => {
+            let source = crate::config::spec_source(args.spec.as_deref(), &file)?;
+            Engine::new(args.source.load(&source)?.spec, EngineConfig::default())?
+        }
+    };
+    let only = args.only.clone();
     let mut out = crate::output::stdout();
     if args.batch {
         for line in std::io::stdin().lock().lines() {
@@ -46,19 +77,20 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             if query.trim().is_empty() {
                 continue;
             }
-            let value = rankings(&engine, &query, args.limit);
+            let value = rankings(&engine, &query, args.limit, only.as_deref());
             writeln!(out, "{value}")?;
         }
         return Ok(ExitCode::SUCCESS);
     }
     let query = args.query.unwrap_or_default();
     if args.json {
-        writeln!(out, "{}", rankings(&engine, &query, args.limit))?;
+        let value = rankings(&engine, &query, args.limit, only.as_deref());
+        writeln!(out, "{value}")?;
     } else {
         let answer = engine.search(&SearchRequest {
             query,
             limit: Some(args.limit),
-            api: None,
+            api: only,
         })?;
         write!(out, "{}", answer.text)?;
     }
@@ -66,25 +98,30 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
+fn rankings(engine: &Engine, query: &str, limit: usize, only: Option<&str>) -> serde_json::Value {
     let request = SearchRequest {
         query: query.to_string(),
         limit: Some(limit),
-        api: None,
+        api: only.map(str::to_string),
     };
     let declared = engine.search(&request).map(|answer| {
         answer
             .hits
             .iter()
-            .map(|h| json!({ "name": h.name, "method": h.method, "path": h.path }))
+            .map(|h| {
+                with_api(
+                    json!({ "name": h.name, "method": h.method, "path": h.path }),
+                    h,
+                )
+            })
             .collect::<Vec<_>>()
     });
     match (engine.rank(&request), declared) {
         (Ok(hits), Ok(declared)) => json!({
             "query": query,
-            "results": hits.iter().map(|h| json!({
+            "results": hits.iter().map(|h| with_api(json!({
                 "name": h.name, "method": h.method, "path": h.path, "score": (h.score * 1000.0).round() / 1000.0,
-            })).collect::<Vec<_>>(),
+            }), h)).collect::<Vec<_>>(),
             "declared": declared,
         }),
         (Err(e), _) | (_, Err(e)) => {
@@ -93,4 +130,12 @@ fn rankings(engine: &Engine, query: &str, limit: usize) -> serde_json::Value {
             json!({ "query": query, "results": [], "declared": [], "error": error })
         }
     }
+}
+
+/// Adds `"api"` to a result when the engine serves several APIs (one API's output is unchanged).
+fn with_api(mut value: serde_json::Value, hit: &codemode_engine::SearchHit) -> serde_json::Value {
+    if let Some(api) = &hit.api {
+        value["api"] = json!(api);
+    }
+    value
 }

@@ -50,6 +50,8 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub source: SpecSource,
+    #[command(flatten)]
+    pub apis: crate::apis::ApiArgs,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,26 +65,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let spec_source = crate::config::spec_source(args.spec.as_deref(), &file)?;
-    let loaded = args.source.load(&spec_source)?;
-    check_base_url(&args.upstream, &file, &loaded.spec)?;
-    let inputs = EngineInputs {
-        upstream: &args.upstream,
-        limits: &args.limits,
-        file: &file,
-        read_only: args.read_only,
-        // Without an upstream every execute would fail; say so now, not at the first call.
-        require_base_url: true,
-    };
-    let engine_config = engine_config(inputs, &loaded.spec)?;
+    let prepared = prepare_engine(&args, &file)?;
     let server_config = server_config(&args, &file)?;
     let http = args.http.clone().or_else(|| file.server.http.clone());
-    let operations = loaded.spec.operations.len();
+    let loaded_line = prepared.loaded_line();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let engine = Arc::new(Engine::new(loaded.spec, engine_config)?);
+        let engine = Arc::new(prepared.build()?);
         let mode = match server_config.mode {
             ToolMode::CodeMode => "search+execute",
             ToolMode::PerOperation => "per-operation",
@@ -94,19 +85,127 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 let listener = listen(&addr).await?;
                 let bound = listener.local_addr()?;
                 crate::output::eprint_line(&format!(
-                    "codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; streamable HTTP on http://{bound}/mcp",
-                    loaded.load_ms
+                    "codemode: {loaded_line}; tools {mode}; streamable HTTP on http://{bound}/mcp"
                 ));
-                codemode_mcp::serve_http_listener(engine, server_config, listener, shutdown_signal()).await?;
+                codemode_mcp::serve_http_listener(
+                    engine,
+                    server_config,
+                    listener,
+                    shutdown_signal(),
+                )
+                .await?;
             }
             None => {
-                crate::output::eprint_line(&format!("codemode: {spec_source}: {operations} operations loaded in {:.0} ms; tools {mode}; stdio", loaded.load_ms));
+                crate::output::eprint_line(&format!(
+                    "codemode: {loaded_line}; tools {mode}; stdio"
+                ));
                 codemode_mcp::serve_stdio(engine, server_config).await?;
             }
         }
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine to serve, its specs loaded and its settings checked, not yet built (that needs
+/// the runtime): one API (`--spec`) or several (`--api`, `[apis.*]`).
+pub enum Prepared {
+    One {
+        source: String,
+        spec: Box<codemode_engine::spec::Spec>,
+        config: codemode_engine::EngineConfig,
+        load_ms: f64,
+    },
+    Several(crate::apis::MultiApi),
+}
+
+impl Prepared {
+    /// `stripe.yaml: 587 operations loaded in 900 ms`, or the same for each API.
+    pub fn loaded_line(&self) -> String {
+        match self {
+            Prepared::One {
+                source,
+                spec,
+                load_ms,
+                ..
+            } => format!(
+                "{source}: {} operations loaded in {load_ms:.0} ms",
+                spec.operations.len()
+            ),
+            Prepared::Several(multi) => format!(
+                "{} APIs loaded in {:.0} ms: {}",
+                multi.setups.len(),
+                multi.load_ms,
+                multi.described.join(", ")
+            ),
+        }
+    }
+
+    /// Builds the engine (inside a tokio runtime).
+    pub fn build(self) -> anyhow::Result<Engine> {
+        Ok(match self {
+            Prepared::One { spec, config, .. } => Engine::new(*spec, config)?,
+            Prepared::Several(multi) => Engine::with_apis(multi.setups, multi.shared)?,
+        })
+    }
+}
+
+/// Loads the spec or specs `serve` and `run` were given and checks every setting.
+pub struct EngineArgs<'a> {
+    pub spec: Option<&'a str>,
+    pub apis: &'a crate::apis::ApiArgs,
+    pub upstream: &'a UpstreamArgs,
+    pub limits: &'a LimitArgs,
+    pub read_only: bool,
+    pub source: &'a SpecSource,
+}
+
+pub fn prepare(args: EngineArgs<'_>, file: &ConfigFile) -> anyhow::Result<Prepared> {
+    let multi = crate::apis::load(crate::apis::MultiInputs {
+        apis: args.apis,
+        spec_flag: args.spec,
+        upstream: args.upstream,
+        limits: args.limits,
+        file,
+        read_only: args.read_only,
+        // Without an upstream every execute would fail; say so now, not at the first call.
+        require_base_url: true,
+        source: args.source,
+    })?;
+    if let Some(multi) = multi {
+        return Ok(Prepared::Several(multi));
+    }
+    let source = crate::config::spec_source(args.spec, file)?;
+    let loaded = args.source.load(&source)?;
+    check_base_url(args.upstream, file, &loaded.spec)?;
+    let inputs = EngineInputs {
+        upstream: args.upstream,
+        limits: args.limits,
+        file,
+        read_only: args.read_only,
+        require_base_url: true,
+    };
+    let config = engine_config(inputs, &loaded.spec)?;
+    Ok(Prepared::One {
+        source,
+        spec: Box::new(loaded.spec),
+        config,
+        load_ms: loaded.load_ms,
+    })
+}
+
+fn prepare_engine(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Prepared> {
+    prepare(
+        EngineArgs {
+            spec: args.spec.as_deref(),
+            apis: &args.apis,
+            upstream: &args.upstream,
+            limits: &args.limits,
+            read_only: args.read_only,
+            source: &args.source,
+        },
+        file,
+    )
 }
 
 /// Refuses at start a base URL the upstream cannot use (relative, not http(s), no host), naming
@@ -137,7 +236,7 @@ pub fn check_base_url(
 }
 
 /// `http://host…` or `https://host…` with a non-empty host.
-fn is_absolute_http(url: &str) -> bool {
+pub fn is_absolute_http(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));

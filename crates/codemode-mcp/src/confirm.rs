@@ -77,6 +77,9 @@ fn question(request: &PlannedRequest) -> String {
         "The agent wants to send {} {}",
         request.method, request.path
     );
+    if let Some(api) = &request.api {
+        text.push_str(&format!(" to the {api} API"));
+    }
     if let Some(operation) = &request.operation {
         text.push_str(&format!(" ({operation})"));
     }
@@ -106,6 +109,7 @@ mod tests {
 
     fn planned(body: Option<serde_json::Value>) -> PlannedRequest {
         PlannedRequest {
+            api: None,
             operation: Some("createPet".to_string()),
             method: "POST".to_string(),
             path: "/pets".to_string(),

@@ -180,7 +180,12 @@ fn clip_name(name: &str) -> String {
 }
 
 async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> CallToolResult {
-    let SearchArgs { query, limit, code } = match SearchArgs::parse(args) {
+    let SearchArgs {
+        query,
+        limit,
+        code,
+        api,
+    } = match SearchArgs::parse(args) {
         Ok(args) => args,
         Err(message) => return error_result(message),
     };
@@ -194,11 +199,7 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
             // does not stall other connections' I/O.
             let engine = engine.clone();
             let answer = tokio::task::spawn_blocking(move || {
-                engine.search(&SearchRequest {
-                    query,
-                    limit,
-                    api: None,
-                })
+                engine.search(&SearchRequest { query, limit, api })
             })
             .await;
             match answer {

@@ -30,22 +30,33 @@ pub(crate) struct OperationTools {
     /// Tool definitions in spec order, exactly as tools/list returns them (moved into the
     /// `ToolSet` when it is built).
     pub tools: Vec<Tool>,
-    /// Tool name → operation name (`Operation::name`).
+    /// Tool name → the operation's name as `Engine::call_operation` takes it (`Operation::name`,
+    /// or `api.name` with several APIs).
     pub operation_by_tool: HashMap<String, String>,
 }
 
-/// Builds one tool per operation the engine allows.
+/// Builds one tool per operation the engine allows. With several APIs, each tool's name starts
+/// with its API's (`github_issuesCreate`), and it calls the operation by its qualified name
+/// (`github.issuesCreate`).
 pub(crate) fn operation_tools(engine: &Engine) -> OperationTools {
-    let spec = engine.spec();
     let mut names = ToolNames::default();
     let mut out = OperationTools::default();
-    for operation in &spec.operations {
-        if !engine.is_allowed(operation) {
-            continue;
+    for api in engine.apis() {
+        let spec = api.spec();
+        for operation in &spec.operations {
+            if !api.is_allowed(operation) {
+                continue;
+            }
+            let (name, called) = match api.namespace() {
+                Some(prefix) => (
+                    names.allocate(&format!("{prefix}_{}", operation.name)),
+                    format!("{prefix}.{}", operation.name),
+                ),
+                None => (names.allocate(&operation.name), operation.name.clone()),
+            };
+            out.tools.push(operation_tool(spec, operation, &name));
+            out.operation_by_tool.insert(name, called);
         }
-        let name = names.allocate(&operation.name);
-        out.tools.push(operation_tool(spec, operation, &name));
-        out.operation_by_tool.insert(name, operation.name.clone());
     }
     out
 }

@@ -21,14 +21,46 @@ use crate::per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub(crate) const SEARCH_TOOL: &str = "search";
 pub(crate) const EXECUTE_TOOL: &str = "execute";
 
-/// "the Bookshop API", "the GitHub v3 REST API": the spec title, with "API" added only when the
-/// title does not already end with it.
+/// "Bookshop API", "GitHub v3 REST API": the spec title, with "API" added only when the title
+/// does not already end with it. With several APIs, "APIs github (GitHub v3 REST API), stripe
+/// (Stripe API)": each API's name as programs call it, and its title.
 pub(crate) fn api_label(engine: &Engine) -> String {
-    let name = engine.api_name().trim();
+    if !engine.namespaced() {
+        return titled(engine.api_name());
+    }
+    let apis: Vec<String> = engine
+        .apis()
+        .map(|api| {
+            format!(
+                "{} ({})",
+                api.namespace().unwrap_or_default(),
+                titled(api.title())
+            )
+        })
+        .collect();
+    format!("APIs {}", apis.join(", "))
+}
+
+fn titled(title: &str) -> String {
+    let name = title.trim();
+    let name: String = name.chars().take(MAX_TITLE_CHARS).collect();
     if name.to_ascii_lowercase().ends_with("api") {
-        name.to_string()
+        name
     } else {
         format!("{name} API")
+    }
+}
+
+/// Longest spec title a tool description repeats, in characters (a spec's title is its own
+/// text: it must not grow every agent's context without bound).
+const MAX_TITLE_CHARS: usize = 60;
+
+/// How a program calls an operation, for the descriptions.
+fn call_form(engine: &Engine) -> &'static str {
+    if engine.namespaced() {
+        "api.<api>.<operation>(args)"
+    } else {
+        "api.<operation>(args)"
     }
 }
 
@@ -59,6 +91,11 @@ pub struct SearchArgs {
         description = "instead of query: JS using spec.search(q, limit), spec.operations(), spec.operation(name), spec.declare(names); `return` a value"
     )]
     pub code: Option<String>,
+    /// With several APIs, search only this one (its name); listed in the schema only then, with
+    /// the names as its `enum` (see [`search_tool`]).
+    #[serde(default)]
+    #[schemars(skip)]
+    pub api: Option<String>,
 }
 
 /// The arguments of `execute`: the program, and optionally its result budget and a dry run.
@@ -94,6 +131,7 @@ impl SearchArgs {
             query: non_empty_string(args, "query"),
             limit: optional_count(args, "limit")?,
             code: non_empty_string(args, "code"),
+            api: non_empty_string(args, "api"),
         })
     }
 }
@@ -198,12 +236,17 @@ pub(crate) fn search_tool(engine: &Engine) -> Tool {
          of `api.*` functions. Call this before `execute`. Pass `query` (plain keywords), or \
          `code`: a read-only program over the spec that returns what you want to know."
     );
-    Tool::new(
-        SEARCH_TOOL,
-        description,
-        Arc::new(input_schema_for::<SearchArgs>()),
-    )
-    .with_annotations(
+    let mut schema = input_schema_for::<SearchArgs>();
+    if engine.namespaced() {
+        let names: Vec<&str> = engine.apis().filter_map(|api| api.namespace()).collect();
+        if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+            properties.insert(
+                "api".into(),
+                serde_json::json!({ "type": "string", "enum": names, "description": "search only this API" }),
+            );
+        }
+    }
+    Tool::new(SEARCH_TOOL, description, Arc::new(schema)).with_annotations(
         ToolAnnotations::new()
             .read_only(true)
             .destructive(false)
@@ -216,10 +259,11 @@ pub(crate) fn search_tool(engine: &Engine) -> Tool {
 pub(crate) fn execute_tool(engine: &Engine) -> Tool {
     let api = api_label(engine);
     let read_only = engine.read_only();
+    let call = call_form(engine);
     let mut description = format!(
         "Run one JavaScript program against the {api} and return its result as JSON. \
          Use `search` first to learn the operations. Then write one program that does the whole \
-         task: `await api.<operation>(args)`, loop, filter and aggregate in code, and `return` \
+         task: `await {call}`, loop, filter and aggregate in code, and `return` \
          only what is needed (large results are cut). `console.log` lines are returned too."
     );
     let globals = engine.globals_declaration().trim();
@@ -461,6 +505,7 @@ mod tests {
                 query: Some("list pets".into()),
                 limit: Some(3),
                 code: None,
+                api: None,
             })
         );
         let error = SearchArgs::parse(&object(json!({"limit": 0}))).expect_err("zero");
