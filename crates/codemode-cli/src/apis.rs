@@ -7,20 +7,16 @@
 //! API, written at the top level of a file with `[apis.*]` tables, is an error: it would apply to
 //! no API, and a rule that silently applies to nothing is worse than no rule.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, bail};
 use clap::Args;
 use codemode_engine::spec::Spec;
-use codemode_engine::upstream::{Secret, UpstreamConfig};
+use codemode_engine::upstream::UpstreamConfig;
 use codemode_engine::{
-    ApiSetup, ConfirmFallback, EngineConfig, PolicyConfig, RuleSpec, SessionSettings,
-    check_api_name,
+    ApiSetup, ConfirmFallback, EngineConfig, PolicyConfig, SessionSettings, check_api_name,
 };
-use serde::Deserialize;
 
 use crate::config::{
-    AuthConfig, ConfigFile, LimitArgs, Shared, UpstreamArgs, credentials, in_range, interpolate,
+    ApiSection, ConfigFile, LimitArgs, Shared, UpstreamArgs, credentials, in_range, interpolate,
     ranges, shared_settings, static_headers,
 };
 use crate::options::SpecSource;
@@ -32,35 +28,6 @@ pub struct ApiArgs {
     /// `[apis.NAME]` table of the config file adds its base URL, auth and rules.
     #[arg(long = "api", value_name = "NAME=SPEC")]
     pub apis: Vec<String>,
-}
-
-/// One `[apis.NAME]` table.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiSection {
-    pub spec: Option<String>,
-    pub base_url: Option<String>,
-    #[serde(default)]
-    pub auth: AuthConfig,
-    #[serde(default)]
-    pub headers: BTreeMap<String, Secret>,
-    #[serde(default)]
-    pub read_only: bool,
-    #[serde(default)]
-    pub allow: Vec<RuleSpec>,
-    #[serde(default)]
-    pub deny: Vec<RuleSpec>,
-    #[serde(default)]
-    pub confirm: Vec<RuleSpec>,
-    #[serde(default)]
-    pub confirm_mutating: bool,
-    #[serde(default)]
-    pub confirm_fallback: ConfirmFallback,
-    /// Upstream calls one program may make to this API (default: `limits.max_calls`, else 50).
-    pub max_calls: Option<u32>,
-    /// A spec that fails to load leaves this API out (with a warning) instead of failing the start.
-    #[serde(default)]
-    pub optional: bool,
 }
 
 /// The APIs to serve and what they share, ready for `Engine::with_apis`.

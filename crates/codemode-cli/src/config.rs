@@ -153,12 +153,41 @@ pub struct ConfigFile {
     /// With any, the per-API keys above (`spec`, `base_url`, `auth`, `headers`, the policy keys)
     /// belong in each API's table instead (see `crate::apis`).
     #[serde(default)]
-    pub apis: indexmap::IndexMap<String, crate::apis::ApiSection>,
+    pub apis: indexmap::IndexMap<String, ApiSection>,
     /// `-` for stderr, or a file path (appended).
     pub audit_log: Option<String>,
     /// The file this was read from, for errors about its contents (not a key in the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+}
+
+/// One `[apis.NAME]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    pub spec: Option<String>,
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, Secret>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub allow: Vec<RuleSpec>,
+    #[serde(default)]
+    pub deny: Vec<RuleSpec>,
+    #[serde(default)]
+    pub confirm: Vec<RuleSpec>,
+    #[serde(default)]
+    pub confirm_mutating: bool,
+    #[serde(default)]
+    pub confirm_fallback: codemode_engine::ConfirmFallback,
+    /// Upstream calls one program may make to this API (default: `limits.max_calls`, else 50).
+    pub max_calls: Option<u32>,
+    /// A spec that fails to load leaves this API out (with a warning) instead of failing the start.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

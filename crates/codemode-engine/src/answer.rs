@@ -381,37 +381,6 @@ fn listed_tokens(r: &Ranked<'_>) -> usize {
 /// Tokens of `12. ` and a line break, rounded up.
 const RANK_TOKENS: usize = 4;
 
-/// Token counts of the lines that name each operation in answers, counted on first use (the
-/// lines depend on the operation and the policy only, both fixed for the engine's life).
-pub(crate) struct LineTokens {
-    header: Vec<OnceLock<usize>>,
-    listed: Vec<OnceLock<usize>>,
-}
-
-impl LineTokens {
-    pub(crate) fn new(operations: usize) -> LineTokens {
-        LineTokens {
-            header: (0..operations).map(|_| Default::default()).collect(),
-            listed: (0..operations).map(|_| Default::default()).collect(),
-        }
-    }
-
-    fn header(&self, operation: OperationId, line: impl FnOnce() -> String) -> usize {
-        Self::cached(&self.header, operation.index(), line)
-    }
-
-    fn listed(&self, operation: OperationId, line: impl FnOnce() -> String) -> usize {
-        Self::cached(&self.listed, operation.index(), line)
-    }
-
-    fn cached(slots: &[OnceLock<usize>], index: usize, line: impl FnOnce() -> String) -> usize {
-        match slots.get(index) {
-            Some(slot) => *slot.get_or_init(|| count_tokens(&line())),
-            None => count_tokens(&line()),
-        }
-    }
-}
-
 /// `METHOD /path`, the path made safe to print (a spec's path key may hold any character).
 fn operation_key(op: &Operation) -> String {
     format!(

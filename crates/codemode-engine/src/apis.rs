@@ -11,9 +11,10 @@
 
 use std::sync::Arc;
 
+use crate::lines::LineTokens;
 use crate::policy::{Policy, PolicyConfig, Verdict};
 use crate::spec::{Operation, OperationId, Spec};
-use crate::{EngineError, SessionSettings, answer, upstream};
+use crate::{EngineError, SessionSettings, upstream};
 
 /// One API of an engine that serves several ([`crate::Engine::with_apis`]): its name, its spec
 /// and everything that applies to its calls alone.
@@ -151,7 +152,7 @@ pub(crate) struct Api {
     /// every search answer.
     pub(crate) catalog: codemode_typescript::Catalog,
     /// Token counts of the lines that name operations in answers.
-    pub(crate) line_tokens: answer::LineTokens,
+    pub(crate) line_tokens: LineTokens,
     pub(crate) client: Option<upstream::Client>,
     pub(crate) session: SessionSettings,
     pub(crate) policy: Policy,
@@ -222,7 +223,7 @@ impl Api {
     ) -> Result<Api, EngineError> {
         let spec = Arc::new(setup.spec);
         let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
-        let line_tokens = answer::LineTokens::new(spec.operations.len());
+        let line_tokens = LineTokens::new(spec.operations.len());
         let client = setup
             .upstream
             .map(|config| upstream::Client::new(spec.clone(), config))

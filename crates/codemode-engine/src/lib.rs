@@ -12,6 +12,7 @@ mod answer;
 mod apis;
 mod audit;
 mod host;
+mod lines;
 mod mentions;
 mod placeholder;
 mod policy;

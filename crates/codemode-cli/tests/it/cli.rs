@@ -388,35 +388,7 @@ fn a_closed_stdout_ends_every_printing_subcommand_quietly() {
 
 /// Type-checks `files` together under `tsc --strict --noEmit`; returns tsc's diagnostics.
 fn tsc_errors(files: &[&std::path::Path]) -> String {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../node_modules/.bin");
-    let tsc = bin.join("tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed at {}: run `npm ci` at the repository root",
-        tsc.display()
-    );
-    // tsc is a node script: its node (installed beside it) goes first on PATH.
-    let mut paths = vec![bin.clone()];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let out = output_within(
-        Command::new(&tsc)
-            .env("PATH", std::env::join_paths(paths).unwrap())
-            .args([
-                "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
-            ])
-            .args(files)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-        None,
-        RUN_LIMIT,
-    );
-    if out.status.success() {
-        String::new()
-    } else {
-        format!("{}{}", stdout(&out), stderr(&out))
-    }
+    codemode_test_support::tsc_errors(files, &[])
 }
 
 /// Agent code as a user would check it against the declarations `types` prints.

@@ -7,5 +7,6 @@ mod embed_in_process;
 mod production;
 mod request_and_error_shapes;
 mod search_answer;
+mod several_apis;
 mod steady;
 mod what_came_back;

@@ -48,53 +48,15 @@ pub fn fixture(name: &str, text: &str) -> Spec {
 /// (default libraries, DOM included, so generated names must not clash with any global).
 /// Returns tsc's diagnostics; empty means it compiled.
 pub fn tsc_errors(label: &str, declarations: &str) -> String {
-    let bin = repo_root().join("node_modules/.bin");
-    let tsc = bin.join("tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed at {}: run `npm ci` at the repository root",
-        tsc.display()
-    );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("api.ts");
     let text = format!("{}{}", codemode_typescript::GLOBALS, declarations);
     std::fs::write(&file, text).expect("write api.ts");
-    let path = match std::env::var_os("PATH") {
-        Some(p) => {
-            let mut paths = vec![bin.clone()];
-            paths.extend(std::env::split_paths(&p));
-            std::env::join_paths(paths).expect("PATH")
-        }
-        None => bin.clone().into_os_string(),
-    };
-    // Far above what tsc needs on the largest spec, even on a busy machine; a hung tsc fails
-    // the test (naming the command) instead of the suite.
-    let output = codemode_test_support::output_within(
-        Command::new(&tsc)
-            .env("PATH", path)
-            .args([
-                "--noEmit",
-                "--strict",
-                "--target",
-                "es2022",
-                "--skipLibCheck",
-                "--pretty",
-                "false",
-            ])
-            .arg(&file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-        None,
-        Duration::from_secs(600),
-    );
-    if output.status.success() {
-        return String::new();
+    let report = codemode_test_support::tsc_errors(&[&file], &["--skipLibCheck"]);
+    if report.is_empty() {
+        return report;
     }
-    let mut report = String::from_utf8_lossy(&output.stdout).into_owned();
-    report.push_str(&String::from_utf8_lossy(&output.stderr));
-    if report.trim().is_empty() {
-        report = format!("tsc failed ({}) without output for {label}", output.status);
-    }
+    let report = format!("{label}: {report}");
     // Keep the failing file around for a human to look at.
     let kept = std::env::temp_dir().join(format!("codemode-ts-{label}.ts"));
     let _ = std::fs::copy(&file, &kept);
