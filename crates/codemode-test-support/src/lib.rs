@@ -107,6 +107,14 @@ pub struct LoopbackServer {
 impl LoopbackServer {
     /// Serves on 127.0.0.1 at a free port.
     pub fn start(respond: impl Fn(&str, &str) -> Vec<u8> + Send + 'static) -> LoopbackServer {
+        LoopbackServer::start_seeing_headers(move |base, path, _| respond(base, path))
+    }
+
+    /// [`LoopbackServer::start`], where `respond(base, path, headers)` also gets the request's
+    /// header lines as sent (to check which credentials reached this server).
+    pub fn start_seeing_headers(
+        respond: impl Fn(&str, &str, &str) -> Vec<u8> + Send + 'static,
+    ) -> LoopbackServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("bound address");
         listener
@@ -176,7 +184,7 @@ pub fn http_response(status: &str, body: &[u8]) -> Vec<u8> {
     out
 }
 
-fn answer(stream: TcpStream, base: &str, respond: &dyn Fn(&str, &str) -> Vec<u8>) {
+fn answer(stream: TcpStream, base: &str, respond: &dyn Fn(&str, &str, &str) -> Vec<u8>) {
     // A client that never sends its request line must not hold the server forever.
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
@@ -185,14 +193,16 @@ fn answer(stream: TcpStream, base: &str, respond: &dyn Fn(&str, &str) -> Vec<u8>
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
-    // Drain the headers up to the blank line.
+    // The headers, up to the blank line (a body, if any, is left unread).
+    let mut headers = String::new();
     let mut line = String::new();
     while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+        headers.push_str(&line);
         line.clear();
     }
     let path = request_line.split_whitespace().nth(1).unwrap_or("");
     let mut stream = &stream;
-    let _ = stream.write_all(&respond(base, path));
+    let _ = stream.write_all(&respond(base, path, &headers));
 }
 
 /// A child process started in a process group of its own, killed with everything it started

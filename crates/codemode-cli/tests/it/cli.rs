@@ -22,11 +22,11 @@ fn binary(args: &[&str]) -> Command {
     command
 }
 
-fn codemode(args: &[&str]) -> Output {
+pub(crate) fn codemode(args: &[&str]) -> Output {
     output_within(&mut binary(args), None, RUN_LIMIT)
 }
 
-fn codemode_with_stdin(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+pub(crate) fn codemode_with_stdin(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     output_within(
         binary(args).envs(env.iter().copied()),
         Some(stdin.as_bytes()),
@@ -34,20 +34,20 @@ fn codemode_with_stdin(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Outp
     )
 }
 
-fn spec(name: &str) -> String {
+pub(crate) fn spec(name: &str) -> String {
     codemode_test_support::spec_path(name).display().to_string()
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The command was refused (exit code 2) with a message containing `expected`.
-fn assert_refused(out: &Output, expected: &str) {
+pub(crate) fn assert_refused(out: &Output, expected: &str) {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(out));
     assert!(stderr(out).contains(expected), "{}", stderr(out));
 }

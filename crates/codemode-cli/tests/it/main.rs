@@ -3,4 +3,5 @@
 //! architecture true.
 
 mod cli;
+mod several_apis;
 mod tidy;
