@@ -48,7 +48,9 @@ pub struct MultiInputs<'a> {
     pub limits: &'a LimitArgs,
     pub file: &'a ConfigFile,
     pub read_only: bool,
-    pub require_base_url: bool,
+    /// Programs will call the APIs: each needs a usable base URL, and its credentials are
+    /// read. `false` (search only): neither is read.
+    pub needs_upstream: bool,
     pub source: &'a SpecSource,
 }
 
@@ -292,6 +294,15 @@ fn setup(
     if let Some(n) = section.max_calls {
         session.max_calls = in_range(&format!("apis.{name}.max_calls"), n, &ranges::MAX_CALLS)?;
     }
+    if !inputs.needs_upstream {
+        return Ok(ApiSetup {
+            name: name.clone(),
+            spec,
+            upstream: None,
+            policy,
+            session,
+        });
+    }
     let base_url = match &section.base_url {
         Some(url) => Some(interpolate(url).with_context(context)?),
         None => spec
@@ -300,7 +311,7 @@ fn setup(
     };
     let upstream = match base_url {
         Some(base_url) => {
-            if !crate::serve::is_absolute_http(base_url.trim()) {
+            if !crate::config::is_absolute_http(base_url.trim()) {
                 bail!(
                     "API {name:?}: {base_url:?} cannot be the base URL: it is not an absolute http(s) URL with a host (set base_url in [apis.{name}])"
                 );
@@ -313,10 +324,9 @@ fn setup(
                 ..UpstreamConfig::default()
             })
         }
-        None if inputs.require_base_url => bail!(
+        None => bail!(
             "API {name:?}: no base URL (its spec declares no absolute server URL): set base_url in [apis.{name}]"
         ),
-        None => None,
     };
     Ok(ApiSetup {
         name: name.clone(),

@@ -391,6 +391,14 @@ pub fn spec_source(flag: Option<&str>, file: &ConfigFile) -> anyhow::Result<Stri
     }
 }
 
+/// `http://host…` or `https://host…` with a non-empty host.
+pub fn is_absolute_http(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|rest| !rest.starts_with(['/', ':', '?', '#']) && !rest.is_empty())
+}
+
 /// Where a spec-less base URL comes from: flag, config file, then the spec's first server.
 pub fn base_url(
     args: &UpstreamArgs,

@@ -54,8 +54,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         limits: &LimitArgs::default(),
         file: &file,
         read_only: false,
-        // Searching calls nothing.
-        require_base_url: false,
+        // Searching calls nothing: no base URL or credential is read.
+        needs_upstream: false,
         source: &args.source,
     })?;
     let runtime = tokio::runtime::Builder::new_current_thread()

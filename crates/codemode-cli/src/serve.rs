@@ -169,7 +169,7 @@ pub fn prepare(args: EngineArgs<'_>, file: &ConfigFile) -> anyhow::Result<Prepar
         file,
         read_only: args.read_only,
         // Without an upstream every execute would fail; say so now, not at the first call.
-        require_base_url: true,
+        needs_upstream: true,
         source: args.source,
     })?;
     if let Some(multi) = multi {
@@ -227,20 +227,12 @@ pub fn check_base_url(
         // `engine_config` refuses a missing base URL with its own message.
         (None, None, None) => return Ok(()),
     };
-    if is_absolute_http(url.trim()) {
+    if crate::config::is_absolute_http(url.trim()) {
         return Ok(());
     }
     bail!(
         "{from} {url:?} cannot be the base URL: it is not an absolute http(s) URL with a host (pass --base-url https://HOST/PATH)"
     )
-}
-
-/// `http://host…` or `https://host…` with a non-empty host.
-pub fn is_absolute_http(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    rest.is_some_and(|rest| !rest.starts_with(['/', ':', '?', '#']) && !rest.is_empty())
 }
 
 /// Binds `--http`'s `HOST:PORT`, where HOST is an address or a name (`localhost:8080`).
