@@ -198,7 +198,7 @@ pub(crate) fn steps(
         });
     }
     for step in &mut joint {
-        sort_and_cut(&mut step.hits, limit);
+        step.hits.truncate(limit);
     }
     Ok(joint)
 }
@@ -228,20 +228,20 @@ pub(crate) fn ranked(
     }
     let rankings: Vec<&[Hit]> = rankings.iter().map(Vec::as_slice).collect();
     let mut hits = merge(apis, only, query, &rankings);
-    sort_and_cut(&mut hits, limit);
+    hits.truncate(limit);
     Ok(hits)
 }
 
 /// Every API's ranking of `query` (in the engine's order) as one list on one scale, best first.
 /// Narrowed to one API (`only`), that API's ranking as it is.
 fn merge(apis: &Apis, only: Option<usize>, query: &str, rankings: &[&[Hit]]) -> Vec<JointHit> {
-    let weights = match only {
-        Some(_) => Vec::new(),
+    let relevance = match only {
+        Some(_) => Relevance::default(),
         None => api_weights(apis, query),
     };
     let mut hits: Vec<JointHit> = Vec::new();
     for (api, ranking) in rankings.iter().enumerate() {
-        let weight = weights.get(api).copied();
+        let weight = relevance.weights.get(api).copied();
         if weight == Some(0.0) {
             continue;
         }
@@ -251,8 +251,28 @@ fn merge(apis: &Apis, only: Option<usize>, query: &str, rankings: &[&[Hit]]) -> 
             score: comparable_score(weight, hit.score),
         }));
     }
-    sort_and_cut(&mut hits, usize::MAX);
+    best_first(&mut hits);
+    promote_owners(&mut hits, &relevance.owns);
     hits
+}
+
+/// Moves the best hit of each API that owns a word of the query into the first
+/// [`OWNERS_WITHIN`] places, keeping everything else in order: the first such API's at the last
+/// of those places, the next one's just above it, and so on.
+fn promote_owners(hits: &mut Vec<JointHit>, owns: &[bool]) {
+    let within = OWNERS_WITHIN.min(hits.len());
+    let mut promoted = 0;
+    for (api, _) in owns.iter().enumerate().filter(|(_, owns)| **owns) {
+        let Some(best) = hits.iter().position(|hit| hit.api == api) else {
+            continue;
+        };
+        if best < within {
+            continue;
+        }
+        let hit = hits.remove(best);
+        hits.insert(within.saturating_sub(1 + promoted), hit);
+        promoted += 1;
+    }
 }
 
 /// How much each API is about what `query` asks, 0..=1; `None` with one API.
@@ -261,9 +281,9 @@ fn merge(apis: &Apis, only: Option<usize>, query: &str, rankings: &[&[Hit]]) -> 
 /// idf over the union, so "pet" outweighs "list"), and an API is credited with a word by how
 /// much of it is about it: fully once `τ` of its operations hold it, less for a word it mentions
 /// in passing (a large spec holds almost any word somewhere). Words no API holds say nothing.
-fn api_weights(apis: &Apis, query: &str) -> Vec<f64> {
+fn api_weights(apis: &Apis, query: &str) -> Relevance {
     if !apis.namespaced() {
-        return Vec::new();
+        return Relevance::default();
     }
     let stats: Vec<Vec<codemode_search::TermStats>> = apis
         .list()
@@ -279,6 +299,7 @@ fn api_weights(apis: &Apis, query: &str) -> Vec<f64> {
     let words = stats.first().map_or(0, Vec::len);
     let named = named_apis(apis, query);
     let mut weights = vec![0f64; stats.len()];
+    let mut owns = vec![false; stats.len()];
     let mut mass = 0f64;
     for word in 0..words {
         let df: f64 = stats.iter().map(|s| f64::from(s[word].operations)).sum();
@@ -287,9 +308,19 @@ fn api_weights(apis: &Apis, query: &str) -> Vec<f64> {
         }
         let idf = (1.0 + (total - df + 0.5) / (df + 0.5)).ln();
         mass += idf;
-        for (api, s) in stats.iter().enumerate() {
-            let share = f64::from(s[word].operations) / (WORD_OWNED_SHARE * sizes[api]);
-            weights[api] += idf * share.min(1.0);
+        let shares: Vec<f64> = stats
+            .iter()
+            .zip(&sizes)
+            .map(|(s, size)| f64::from(s[word].operations) / size)
+            .collect();
+        for (api, share) in shares.iter().enumerate() {
+            weights[api] += idf * (share / WORD_OWNED_SHARE).min(1.0);
+        }
+        // The API that is most about a word few operations anywhere hold owns it.
+        if idf >= OWNED_WORD_IDF
+            && let Some(owner) = owner_of(&shares)
+        {
+            owns[owner] = true;
         }
     }
     if mass > 0.0 {
@@ -300,11 +331,49 @@ fn api_weights(apis: &Apis, query: &str) -> Vec<f64> {
         for (api, weight) in weights.iter_mut().enumerate() {
             if !named.contains(&api) {
                 *weight = 0.0;
+                owns[api] = false;
             }
         }
     }
-    weights
+    Relevance { weights, owns }
 }
+
+/// How much each API is about a query ([`api_weights`]).
+#[derive(Default)]
+struct Relevance {
+    /// Per API, 0..=1; empty with one API.
+    weights: Vec<f64>,
+    /// Per API: it is the one most about some word of the query that few operations hold
+    /// ("text" for an SMS API beside a payments API). Its best operation belongs near the top
+    /// even when other APIs explain more of the query: a task that spans APIs in one clause
+    /// ("text the owner of every unpaid booking") needs an operation of each.
+    owns: Vec<bool>,
+}
+
+/// Idf over all APIs' operations above which a word is specific enough to be owned: held by at
+/// most about one operation in eight. With [`OWNER_DOMINANCE`], measured on the dev set (GitHub,
+/// Stripe and Cloudflare together, and all eight dev APIs): idf 2 to 3 and dominance 5 to 50 were
+/// within one query of each other; without dominance, promoting owners cost three queries.
+const OWNED_WORD_IDF: f64 = 2.0;
+
+/// How many times more of its operations the owner of a word must hold it than any other API.
+const OWNER_DOMINANCE: f64 = 5.0;
+
+/// The API whose operations hold a word [`OWNER_DOMINANCE`] times more often than any other's.
+fn owner_of(shares: &[f64]) -> Option<usize> {
+    let owner = (0..shares.len()).max_by(|&a, &b| shares[a].total_cmp(&shares[b]))?;
+    let second = shares
+        .iter()
+        .enumerate()
+        .filter(|&(api, _)| api != owner)
+        .map(|(_, share)| *share)
+        .fold(0.0, f64::max);
+    (shares[owner] > 0.0 && shares[owner] >= OWNER_DOMINANCE * second).then_some(owner)
+}
+
+/// The first places of a merged ranking, where the best operation of every API that owns a
+/// word of the query is moved if it ranked below.
+const OWNERS_WITHIN: usize = 5;
 
 /// The share of an API's operations that must hold a word for the API to be fully about it
 /// (see [`api_weights`]). Measured on the dev set with GitHub, Stripe and Cloudflare together
@@ -335,11 +404,10 @@ fn named_apis(apis: &Apis, query: &str) -> Vec<usize> {
         .collect()
 }
 
-/// Best first; between equal scores, the API configured first, then the spec's order (the order
-/// one API's own ranking already has).
-fn sort_and_cut(hits: &mut Vec<JointHit>, limit: usize) {
+/// Best first; between equal scores, the API configured first, then each API's own order (the
+/// sort is stable).
+fn best_first(hits: &mut [JointHit]) {
     hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.api.cmp(&b.api)));
-    hits.truncate(limit);
 }
 
 /// A hit's score on the scale every API shares: its own score times how much its API is about

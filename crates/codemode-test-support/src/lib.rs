@@ -363,6 +363,53 @@ pub fn output_within(
 #[cfg(test)]
 mod fetch_specs_script;
 
+/// Type-checks `files` together under `tsc --strict --noEmit --target es2022` (plus `extra`
+/// flags) with the repository's TypeScript (`node_modules/.bin/tsc`, from `npm ci`); returns
+/// tsc's diagnostics, empty when they compile. A tsc that hangs fails the test, naming the
+/// command. (`--skipLibCheck` is faster, but skips every `.d.ts` given too: pass it only for
+/// `.ts` files.)
+pub fn tsc_errors(files: &[&std::path::Path], extra: &[&str]) -> String {
+    let bin = workspace_root().join("node_modules/.bin");
+    let tsc = bin.join("tsc");
+    assert!(
+        tsc.exists(),
+        "TypeScript is not installed at {}: run `npm ci` at the repository root",
+        tsc.display()
+    );
+    // tsc is a node script: its node (installed beside it) goes first on PATH.
+    let mut paths = vec![bin.clone()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let output = output_within(
+        std::process::Command::new(&tsc)
+            .env("PATH", std::env::join_paths(paths).expect("PATH"))
+            .args([
+                "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
+            ])
+            .args(extra)
+            .args(files)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()),
+        None,
+        // Far above what tsc needs on the largest spec, even on a busy machine.
+        Duration::from_secs(600),
+    );
+    if output.status.success() {
+        return String::new();
+    }
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if report.trim().is_empty() {
+        format!("tsc failed ({}) without output", output.status)
+    } else {
+        report
+    }
+}
+
 #[cfg(test)]
 mod process_group {
     //! A process group dies whole: the grandchild a wrapper started is gone after the drop.
@@ -481,52 +528,5 @@ mod process_group {
         assert!(alive(&grandchild), "the grandchild runs");
         drop(group);
         gone_within_10_s(&grandchild);
-    }
-}
-
-/// Type-checks `files` together under `tsc --strict --noEmit --target es2022` (plus `extra`
-/// flags) with the repository's TypeScript (`node_modules/.bin/tsc`, from `npm ci`); returns
-/// tsc's diagnostics, empty when they compile. A tsc that hangs fails the test, naming the
-/// command. (`--skipLibCheck` is faster, but skips every `.d.ts` given too: pass it only for
-/// `.ts` files.)
-pub fn tsc_errors(files: &[&std::path::Path], extra: &[&str]) -> String {
-    let bin = workspace_root().join("node_modules/.bin");
-    let tsc = bin.join("tsc");
-    assert!(
-        tsc.exists(),
-        "TypeScript is not installed at {}: run `npm ci` at the repository root",
-        tsc.display()
-    );
-    // tsc is a node script: its node (installed beside it) goes first on PATH.
-    let mut paths = vec![bin.clone()];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    let output = output_within(
-        std::process::Command::new(&tsc)
-            .env("PATH", std::env::join_paths(paths).expect("PATH"))
-            .args([
-                "--strict", "--noEmit", "--target", "es2022", "--pretty", "false",
-            ])
-            .args(extra)
-            .args(files)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped()),
-        None,
-        // Far above what tsc needs on the largest spec, even on a busy machine.
-        Duration::from_secs(600),
-    );
-    if output.status.success() {
-        return String::new();
-    }
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if report.trim().is_empty() {
-        format!("tsc failed ({}) without output", output.status)
-    } else {
-        report
     }
 }
