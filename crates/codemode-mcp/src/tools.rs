@@ -230,7 +230,14 @@ fn tidy_property(property: &mut Value) {
 
 /// `search`: ranked operations as TypeScript declarations, or a discovery program over the spec.
 pub(crate) fn search_tool(engine: &Engine) -> Tool {
-    let api = api_label(engine);
+    // With several APIs, their titles are in `execute`'s description (and their names in the
+    // `api` argument's enum): here, the names alone.
+    let api = if engine.namespaced() {
+        let names: Vec<&str> = engine.apis().filter_map(|api| api.namespace()).collect();
+        format!("APIs {}", names.join(", "))
+    } else {
+        api_label(engine)
+    };
     let description = format!(
         "Find operations of the {api}. Returns the best matches as TypeScript declarations \
          of `api.*` functions. Call this before `execute`. Pass `query` (plain keywords), or \

@@ -243,6 +243,7 @@ async fn five_apis_fit_1000_tokens_and_every_tool_name_says_its_api() {
         tokens <= MAX_CODE_MODE_TOKENS,
         "tools/list is {tokens} tokens with five APIs"
     );
+    eprintln!("code-mode tools/list with five APIs: {tokens} o200k tokens");
     let search = &list["tools"][0];
     let execute = list["tools"][1]["description"]
         .as_str()
