@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, Method, Uri};
+use axum::response::IntoResponse;
 use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
 use codemode_engine::{
     ApiSetup, Engine, EngineConfig, EngineError, ExecuteOutcome, ExecuteRequest, PolicyConfig,
@@ -60,12 +61,18 @@ impl Received {
 }
 
 /// A real HTTP upstream that records each request and echoes the Authorization header it got
-/// (so a leak into a response would reach the program, and the test would see it).
+/// (so a leak into a response would reach the program, and the test would see it). `/fail`
+/// answers 400 with the header in its error body; `/elsewhere` redirects to `redirect_to`.
 async fn upstream() -> (String, Received) {
+    upstream_redirecting(None).await
+}
+
+async fn upstream_redirecting(redirect_to: Option<String>) -> (String, Received) {
     let received = Received::default();
     let log = received.clone();
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap| {
         let log = log.clone();
+        let redirect_to = redirect_to.clone();
         async move {
             let auth = headers
                 .get("authorization")
@@ -76,6 +83,13 @@ async fn upstream() -> (String, Received) {
                 .lock()
                 .unwrap()
                 .push((format!("{method} {}", uri.path()), auth.clone()));
+            if uri.path() == "/fail" {
+                let body = json!({"error": format!("bad request from {auth}")});
+                return (axum::http::StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+            }
+            if let (Some(target), "/elsewhere") = (&redirect_to, uri.path()) {
+                return axum::response::Redirect::temporary(target).into_response();
+            }
             let status = if method == Method::POST {
                 axum::http::StatusCode::CREATED
             } else {
@@ -86,7 +100,7 @@ async fn upstream() -> (String, Received) {
             } else {
                 json!({"id": 2, "seen_auth": auth})
             };
-            (status, axum::Json(body))
+            (status, axum::Json(body)).into_response()
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -118,7 +132,7 @@ struct Two {
 
 async fn two_apis(tickets_policy: PolicyConfig) -> Two {
     let (shop_url, shop) = upstream().await;
-    let (tickets_url, tickets) = upstream().await;
+    let (tickets_url, tickets) = upstream_redirecting(Some(format!("{shop_url}/orders"))).await;
     let engine = Engine::with_apis(
         vec![
             setup("shop", SHOP, &shop_url, SHOP_TOKEN, PolicyConfig::default()),
@@ -218,6 +232,7 @@ async fn one_program_uses_two_apis_and_each_upstream_sees_only_its_own_token() {
 async fn a_call_through_one_api_never_reaches_the_other_origin() {
     let two = two_apis(PolicyConfig::default()).await;
     for path in [
+        "/elsewhere".to_string(),
         format!("{}/orders", two.shop_url),
         format!("//{}/orders", two.shop_url.trim_start_matches("http://")),
         "/../../orders".to_string(),
@@ -616,4 +631,60 @@ async function agent(): Promise<number> {
     .unwrap();
     let errors = codemode_test_support::tsc_errors(&[&declarations, &agent], &["--skipLibCheck"]);
     assert!(errors.is_empty(), "{errors}\n{}", answer.text);
+}
+
+#[tokio::test]
+async fn an_error_echoing_a_token_is_redacted_and_limits_are_per_api() {
+    let (shop_url, _shop) = upstream().await;
+    let (tickets_url, tickets) = upstream().await;
+    let mut tickets_setup = setup(
+        "tickets",
+        TICKETS,
+        &tickets_url,
+        TICKETS_TOKEN,
+        PolicyConfig::default(),
+    );
+    tickets_setup.session.max_calls = 1;
+    let engine = Engine::with_apis(
+        vec![
+            setup("shop", SHOP, &shop_url, SHOP_TOKEN, PolicyConfig::default()),
+            tickets_setup,
+        ],
+        EngineConfig::default(),
+    )
+    .unwrap();
+    let failed = execute(
+        &engine,
+        "return await api.shop.request({ method: 'GET', path: '/fail' });",
+    )
+    .await;
+    let message = error_message(&failed);
+    assert!(message.contains("400"), "{message}");
+    assert!(
+        !everything(&failed).contains(SHOP_TOKEN),
+        "{}",
+        everything(&failed)
+    );
+    // Tickets allows one call per run; the shop's own limit (50) is untouched by it.
+    let limited = execute(
+        &engine,
+        r#"
+        await api.tickets.listTickets();
+        let second = "sent";
+        try { await api.tickets.listTickets(); } catch (e) { second = e.message; }
+        const orders = await api.shop.listOrders();
+        const more = await api.shop.listOrders();
+        return { second, shop: orders.length + more.length };
+        "#,
+    )
+    .await;
+    let value = limited
+        .result
+        .expect("the run goes on after the refused call");
+    assert!(
+        value["second"].as_str().unwrap().contains("limit"),
+        "{value}"
+    );
+    assert_eq!(value["shop"], 2);
+    assert_eq!(tickets.list().len(), 1, "{:?}", tickets.list());
 }
