@@ -161,7 +161,8 @@ pub struct ConfigFile {
     pub path: Option<PathBuf>,
 }
 
-/// One `[apis.NAME]` table.
+/// One `[apis.NAME]` table. Its keys repeat the per-API keys of [`ConfigFile`] on purpose, for
+/// the reason given there (no `flatten` beside `deny_unknown_fields`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {

@@ -36,78 +36,32 @@ pub struct ApiSetup {
 /// Longest API name, in characters: it is typed in every call of a program.
 pub const MAX_API_NAME_CHARS: usize = 32;
 
-/// Words an API name cannot be: JavaScript's reserved words, the client's own helpers (`request`,
-/// `paginate`), `then` (an `api` with it would be awaited as a promise) and the names every object
+/// Words an API name cannot be besides JavaScript's reserved words (which
+/// `codemode_spec::names::is_identifier` refuses): the client's own helpers (`request`,
+/// `paginate`), `then` (an `api` with it would be awaited as a promise), the names every object
 /// has, and TypeScript's type keywords (answers declare each API as a `namespace` of its name).
 const RESERVED_API_NAMES: &[&str] = &[
     "any",
-    "await",
     "boolean",
-    "break",
-    "case",
-    "catch",
-    "class",
-    "const",
     "constructor",
-    "continue",
-    "debugger",
     "declare",
-    "default",
-    "delete",
-    "do",
-    "else",
-    "enum",
-    "export",
-    "extends",
-    "false",
-    "finally",
-    "for",
-    "function",
     "global",
     "hasOwnProperty",
-    "if",
-    "implements",
-    "import",
-    "in",
-    "instanceof",
-    "interface",
-    "let",
     "module",
     "namespace",
     "never",
-    "new",
-    "null",
     "number",
     "object",
-    "package",
     "paginate",
-    "private",
-    "protected",
     "prototype",
-    "public",
     "request",
-    "return",
-    "static",
     "string",
-    "super",
-    "switch",
     "symbol",
     "then",
-    "this",
-    "throw",
     "toString",
-    "true",
-    "try",
     "type",
-    "typeof",
-    "undefined",
     "unknown",
     "valueOf",
-    "var",
-    "void",
-    "while",
-    "with",
-    "yield",
 ];
 
 /// Checks that `name` can name an API: 1 to [`MAX_API_NAME_CHARS`] ASCII letters, digits and `_`,
@@ -133,7 +87,7 @@ pub fn check_api_name(name: &str) -> Result<(), String> {
     if name.starts_with("__") {
         return Err("an API name cannot start with __ (the sandbox's own names do)".into());
     }
-    if RESERVED_API_NAMES.contains(&name) {
+    if RESERVED_API_NAMES.contains(&name) || !crate::spec::names::is_identifier(name) {
         return Err(format!(
             "{name:?} is a reserved word of JavaScript, TypeScript or the api client"
         ));

@@ -469,6 +469,33 @@ fn search_limit(request: &SearchRequest) -> usize {
         .clamp(1, MAX_SEARCH_LIMIT)
 }
 
+/// What one API of an [`EngineConfig`] has on its own.
+struct OneApi {
+    upstream: Option<upstream::UpstreamConfig>,
+    policy: PolicyConfig,
+    session: SessionSettings,
+}
+
+impl EngineConfig {
+    /// What every API shares, and what one API has on its own.
+    fn split(self) -> (Shared, OneApi) {
+        let shared = Shared {
+            sandbox: self.sandbox,
+            search_budget_tokens: self
+                .search_budget_tokens
+                .unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS),
+            dry_run_skip_reads: self.dry_run_skip_reads,
+            audit: self.audit,
+        };
+        let api = OneApi {
+            upstream: self.upstream,
+            policy: self.policy,
+            session: self.session,
+        };
+        (shared, api)
+    }
+}
+
 /// The settings every API of an engine shares: the sandbox, answers, dry runs and the audit log.
 struct Shared {
     sandbox: SandboxConfig,
@@ -482,24 +509,16 @@ impl Engine {
     /// `api.<operation>`. Must be called inside a tokio runtime (the sandbox bridges host calls
     /// to it).
     pub fn new(spec: spec::Spec, config: EngineConfig) -> Result<Engine, EngineError> {
-        let EngineConfig {
-            sandbox,
-            upstream,
-            session,
-            search_budget_tokens,
-            policy,
-            dry_run_skip_reads,
-            audit,
-        } = config;
         let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
-        let search_budget_tokens = search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
-        let api = apis::Api::build(None, spec, upstream, &policy, session, search_budget_tokens)?;
-        let shared = Shared {
-            sandbox,
-            search_budget_tokens,
-            dry_run_skip_reads,
-            audit,
-        };
+        let (shared, api) = config.split();
+        let api = apis::Api::build(
+            None,
+            spec,
+            api.upstream,
+            &api.policy,
+            api.session,
+            shared.search_budget_tokens,
+        )?;
         Ok(Engine::assemble(apis::Apis::new(vec![api]), shared, tokio))
     }
 
@@ -513,18 +532,10 @@ impl Engine {
     /// ([`check_api_name`]) or is taken twice, and an API whose upstream or policy is invalid,
     /// fail with the API's name. The APIs' search indexes are built in parallel.
     pub fn with_apis(apis: Vec<ApiSetup>, config: EngineConfig) -> Result<Engine, EngineError> {
-        let EngineConfig {
-            sandbox,
-            upstream,
-            session,
-            search_budget_tokens,
-            policy,
-            dry_run_skip_reads,
-            audit,
-        } = config;
-        if upstream.is_some()
-            || policy != PolicyConfig::default()
-            || session != SessionSettings::default()
+        let (shared, api) = config.split();
+        if api.upstream.is_some()
+            || api.policy != PolicyConfig::default()
+            || api.session != SessionSettings::default()
         {
             return Err(EngineError::SharedApiSettings);
         }
@@ -541,14 +552,7 @@ impl Engine {
             }
         }
         let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
-        let search_budget_tokens = search_budget_tokens.unwrap_or(DEFAULT_SEARCH_BUDGET_TOKENS);
-        let built = apis::Api::build_all(apis, search_budget_tokens)?;
-        let shared = Shared {
-            sandbox,
-            search_budget_tokens,
-            dry_run_skip_reads,
-            audit,
-        };
+        let built = apis::Api::build_all(apis, shared.search_budget_tokens)?;
         Ok(Engine::assemble(apis::Apis::new(built), shared, tokio))
     }
 
