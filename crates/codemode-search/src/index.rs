@@ -241,7 +241,8 @@ pub struct Index {
     /// Stems of verbs asking to create, and of verbs asking to change.
     create_words: Vec<String>,
     update_words: Vec<String>,
-    /// Per operation: the path ends in a parameter (it acts on one existing item).
+    /// Per operation: the path ends in a parameter (it acts on one existing item) and it is no
+    /// upsert (see [`upserts`]).
     on_item: Vec<bool>,
     /// Per operation: the terms saying what it is (its summary, else its name), each with
     /// whether it is a verb (verbs only count when the query uses them: methods are judged
@@ -314,6 +315,7 @@ impl Document {
         analyzer: &Analyzer,
         cache: &mut HashMap<String, String>,
         known_words: &HashSet<String>,
+        upsert: bool,
     ) -> Document {
         let mut fields: [Vec<String>; Field::COUNT] = Default::default();
         let mut push = |field: Field, text: &str| {
@@ -344,6 +346,13 @@ impl Document {
         let collection = !op.path.trim_end_matches('/').ends_with('}');
         for intent in vocabulary::method_intents(op.method, collection) {
             push(Field::Method, intent);
+        }
+        // An API that upserts creates with the PUT to the item (Cloudflare uploads a Worker's
+        // script to `/workers/scripts/{script_name}`): that PUT is how to create one.
+        if upsert {
+            for intent in vocabulary::method_intents(Method::Post, true) {
+                push(Field::Method, intent);
+            }
         }
 
         if let Some(summary) = &op.summary {
@@ -555,10 +564,14 @@ impl Index {
         let analyzer = Analyzer::new();
         let mut stems = HashMap::new();
         let known_words = known_words(spec);
+        let upserts = upserts(spec);
         let documents: Vec<Document> = spec
             .operations
             .iter()
-            .map(|op| Document::new(spec, op, &analyzer, &mut stems, &known_words))
+            .zip(&upserts)
+            .map(|(op, &upsert)| {
+                Document::new(spec, op, &analyzer, &mut stems, &known_words, upsert)
+            })
             .collect();
 
         let count = documents.len().max(1) as f32;
@@ -645,10 +658,12 @@ impl Index {
             sorted_terms: sorted_words(&builder.term_ids),
             create_words,
             update_words,
+            // An upsert is how its API creates: "create" asks for it, not for a collection's POST.
             on_item: spec
                 .operations
                 .iter()
-                .map(|op| op.path.trim_end_matches('/').ends_with('}'))
+                .zip(&upserts)
+                .map(|(op, &upsert)| op.path.trim_end_matches('/').ends_with('}') && !upsert)
                 .collect(),
             identity,
             single_item: spec
@@ -1241,6 +1256,28 @@ fn identity_terms(
                 }
             }
             terms
+        })
+        .collect()
+}
+
+/// Per operation: whether it is a `PUT` to an item path (ending in a parameter) whose collection
+/// has no `POST`, so the API creates items by putting them (an upsert).
+fn upserts(spec: &Spec) -> Vec<bool> {
+    let posted: HashSet<&str> = spec
+        .operations
+        .iter()
+        .filter(|op| op.method == Method::Post)
+        .map(|op| op.path.trim_end_matches('/'))
+        .collect();
+    spec.operations
+        .iter()
+        .map(|op| {
+            let path = op.path.trim_end_matches('/');
+            op.method == Method::Put
+                && path.ends_with('}')
+                && path
+                    .rsplit_once('/')
+                    .is_some_and(|(collection, _)| !posted.contains(collection))
         })
         .collect()
 }
