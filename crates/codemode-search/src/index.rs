@@ -63,6 +63,9 @@ pub struct Tuning {
     pub negated_weight: f32,
     /// How much a word of the same family counts ("registration" for "register").
     pub kin_weight: f32,
+    /// Score multiplier for a write to the resource a query's first word names when that word
+    /// is used as a verb ("*charge* a card" creates a charge, "*fork* a repository" a fork).
+    pub verbed_resource_factor: f32,
 }
 
 impl Default for Tuning {
@@ -88,6 +91,7 @@ impl Default for Tuning {
             create_on_item_factor: 0.8,
             negated_weight: 0.3,
             kin_weight: 0.5,
+            verbed_resource_factor: 1.5,
         }
     }
 }
@@ -120,6 +124,7 @@ impl Tuning {
                 "create_item" => &mut self.create_on_item_factor,
                 "negated" => &mut self.negated_weight,
                 "kin" => &mut self.kin_weight,
+                "verbed" => &mut self.verbed_resource_factor,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -236,6 +241,10 @@ pub struct Index {
     create_on_item_factor: f32,
     negated_weight: f32,
     kin_weight: f32,
+    verbed_resource_factor: f32,
+    /// Per operation: the head noun of its resource (the last word of its last literal path
+    /// segment: `rules` of `access_rules`), what a write to it creates or does.
+    heads: Vec<Option<u32>>,
     /// Indexed single-word terms in byte order, for [`Index::word_kin`]'s prefix lookups.
     sorted_terms: Vec<(Box<str>, u32)>,
     /// Stems of verbs asking to create, and of verbs asking to change.
@@ -286,6 +295,8 @@ struct Document {
     fields: [Vec<String>; Field::COUNT],
     /// Adjacent term pairs from the name, path and summary.
     bigrams: Vec<String>,
+    /// The last term of the last literal path segment.
+    head: Option<String>,
 }
 
 const ALL_FIELDS: [Field; Field::COUNT] = [
@@ -317,6 +328,11 @@ impl Document {
         known_words: &HashSet<String>,
         upsert: bool,
     ) -> Document {
+        let head = op
+            .path
+            .split('/')
+            .rfind(|s| !s.is_empty() && !s.contains('{'))
+            .and_then(|last| analyzer.terms(last, cache).pop());
         let mut fields: [Vec<String>; Field::COUNT] = Default::default();
         let mut push = |field: Field, text: &str| {
             fields[field as usize].extend(analyzer.terms(text, cache));
@@ -403,7 +419,11 @@ impl Document {
         }
         bigrams.sort_unstable();
         bigrams.dedup();
-        Document { fields, bigrams }
+        Document {
+            fields,
+            bigrams,
+            head,
+        }
     }
 }
 
@@ -655,6 +675,15 @@ impl Index {
             create_on_item_factor: tuning.create_on_item_factor,
             negated_weight: tuning.negated_weight,
             kin_weight: tuning.kin_weight,
+            verbed_resource_factor: tuning.verbed_resource_factor,
+            heads: documents
+                .iter()
+                .map(|doc| {
+                    doc.head
+                        .as_ref()
+                        .and_then(|h| builder.term_ids.get(h.as_str()).copied())
+                })
+                .collect(),
             sorted_terms: sorted_words(&builder.term_ids),
             create_words,
             update_words,
@@ -1038,6 +1067,11 @@ impl Index {
         let mut wants_many = false;
         let mut mentions_tests = false;
         let (mut wants_create, mut wants_update) = (false, false);
+        let verbed = self.verbed_resource(words);
+        if verbed.is_some() {
+            wanted.extend([Method::Post, Method::Put]);
+            wants_create = true;
+        }
         for word in words {
             let stem = self.analyzer.stem(word);
             if let Some(methods) = self.intent_words.get(&stem)
@@ -1051,6 +1085,9 @@ impl Index {
             mentions_tests = mentions_tests || self.test_words.contains(&stem);
         }
         for (op, (score, method)) in scores.iter_mut().zip(&self.methods).enumerate() {
+            if verbed.is_some() && self.heads[op] == verbed && is_write(*method) {
+                *score *= self.verbed_resource_factor;
+            }
             if wants_many && self.single_item[op] {
                 *score *= self.single_item_factor;
             }
@@ -1070,6 +1107,26 @@ impl Index {
                 *score *= self.method_mismatch_factor;
             }
         }
+    }
+
+    /// The resource the query's first word names when it is used as a verb: "*charge* a card"
+    /// asks to create a charge, "*fork* a repository" a fork, "*pin* a message" a pin. Only a
+    /// word that asks for no method itself, and only when the spec writes to such a resource.
+    fn verbed_resource(&self, words: &[String]) -> Option<u32> {
+        let first = words.first()?;
+        if text::is_stopword(first) {
+            return None;
+        }
+        let stem = self.analyzer.stem(first);
+        if self.intent_words.contains_key(&stem) {
+            return None;
+        }
+        let term = *self.term_ids.get(stem.as_str())?;
+        self.heads
+            .iter()
+            .zip(&self.methods)
+            .any(|(&head, &method)| head == Some(term) && is_write(method))
+            .then_some(term)
     }
 
     fn summary_verb_asked(&self, op: usize, query_terms: &[u32]) -> bool {
@@ -1280,6 +1337,11 @@ fn upserts(spec: &Spec) -> Vec<bool> {
                     .is_some_and(|(collection, _)| !posted.contains(collection))
         })
         .collect()
+}
+
+/// Whether a method creates or acts (what a resource named as a verb asks for).
+fn is_write(method: Method) -> bool {
+    matches!(method, Method::Post | Method::Put)
 }
 
 /// Whether an operation is deprecated: flagged so, or saying so near the start of its summary or
