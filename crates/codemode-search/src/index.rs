@@ -66,6 +66,9 @@ pub struct Tuning {
     /// Score multiplier for a write to the resource a query's first word names when that word
     /// is used as a verb ("*charge* a card" creates a charge, "*fork* a repository" a fork).
     pub verbed_resource_factor: f32,
+    /// How much the rule and policy resources count when a query's verb asks to block, allow
+    /// or ban (see [`vocabulary::ACCESS_VERBS`]).
+    pub access_rule_weight: f32,
 }
 
 impl Default for Tuning {
@@ -92,6 +95,7 @@ impl Default for Tuning {
             negated_weight: 0.3,
             kin_weight: 0.5,
             verbed_resource_factor: 1.5,
+            access_rule_weight: 0.8,
         }
     }
 }
@@ -125,6 +129,7 @@ impl Tuning {
                 "negated" => &mut self.negated_weight,
                 "kin" => &mut self.kin_weight,
                 "verbed" => &mut self.verbed_resource_factor,
+                "access" => &mut self.access_rule_weight,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -242,6 +247,11 @@ pub struct Index {
     negated_weight: f32,
     kin_weight: f32,
     verbed_resource_factor: f32,
+    access_rule_weight: f32,
+    /// Stems of [`vocabulary::ACCESS_VERBS`], and the indexed terms of
+    /// [`vocabulary::ACCESS_RESOURCES`] with their synonyms.
+    access_verbs: Vec<String>,
+    access_terms: Vec<u32>,
     /// Per operation: the head noun of its resource (the last word of its last literal path
     /// segment: `rules` of `access_rules`), what a write to it creates or does.
     heads: Vec<Option<u32>>,
@@ -657,6 +667,11 @@ impl Index {
             |words: &[&str]| -> Vec<String> { words.iter().map(|w| analyzer.stem(w)).collect() };
         let create_words = stems_of(vocabulary::CREATE_WORDS);
         let update_words = stems_of(vocabulary::UPDATE_WORDS);
+        let access_verbs = stems_of(vocabulary::ACCESS_VERBS);
+        let access_terms = vocabulary::ACCESS_RESOURCES
+            .iter()
+            .filter_map(|w| builder.term_ids.get(analyzer.stem(w).as_str()).copied())
+            .collect();
         let identity = identity_terms(&documents, &builder.term_ids, &intent_words, &analyzer);
 
         Index {
@@ -676,6 +691,9 @@ impl Index {
             negated_weight: tuning.negated_weight,
             kin_weight: tuning.kin_weight,
             verbed_resource_factor: tuning.verbed_resource_factor,
+            access_rule_weight: tuning.access_rule_weight,
+            access_verbs,
+            access_terms,
             heads: documents
                 .iter()
                 .map(|doc| {
@@ -877,6 +895,12 @@ impl Index {
                 groups.push(vec![(id, 1.0)]);
             }
         }
+        // Blocking, allowing and banning are done by creating rules and policies.
+        if self.controls_access(&self.acting_verbs(asserted)) {
+            for &term in &self.access_terms {
+                groups.push(vec![(term, self.access_rule_weight)]);
+            }
+        }
         for stem in self.content_stems(&words.negated) {
             if seen.contains(&stem) {
                 continue;
@@ -1068,6 +1092,9 @@ impl Index {
         let mut mentions_tests = false;
         let (mut wants_create, mut wants_update) = (false, false);
         let verbed = self.verbed_resource(words);
+        if self.controls_access(words) {
+            wanted.extend([Method::Post, Method::Put]);
+        }
         if verbed.is_some() {
             wanted.extend([Method::Post, Method::Put]);
             wants_create = true;
@@ -1127,6 +1154,19 @@ impl Index {
             .zip(&self.methods)
             .any(|(&head, &method)| head == Some(term) && is_write(method))
             .then_some(term)
+    }
+
+    /// Whether the query asks to block, allow or ban: an access verb comes before any other
+    /// verb asking for a method ("which IP ranges should my firewall allowlist" asks to read).
+    fn controls_access(&self, verbs: &[String]) -> bool {
+        if self.access_rule_weight <= 0.0 {
+            return false;
+        }
+        verbs
+            .iter()
+            .map(|w| self.analyzer.stem(w))
+            .find(|stem| self.access_verbs.contains(stem) || self.intent_words.contains_key(stem))
+            .is_some_and(|stem| self.access_verbs.contains(&stem))
     }
 
     fn summary_verb_asked(&self, op: usize, query_terms: &[u32]) -> bool {
