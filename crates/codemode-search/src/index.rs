@@ -65,6 +65,7 @@ pub struct Tuning {
     pub kin_weight: f32,
     /// Score multiplier for a write to the resource a query's first word names when that word
     /// is used as a verb ("*charge* a card" creates a charge, "*fork* a repository" a fork).
+    /// Zero turns the reading off (the word then asks for no method either).
     pub verbed_resource_factor: f32,
     /// How much the rule and policy resources count when a query's verb asks to block, allow
     /// or ban (see [`vocabulary::ACCESS_VERBS`]).
@@ -1140,6 +1141,9 @@ impl Index {
     /// asks to create a charge, "*fork* a repository" a fork, "*pin* a message" a pin. Only a
     /// word that asks for no method itself, and only when the spec writes to such a resource.
     fn verbed_resource(&self, words: &[String]) -> Option<u32> {
+        if self.verbed_resource_factor <= 0.0 {
+            return None;
+        }
         let first = words.first()?;
         if text::is_stopword(first) {
             return None;
