@@ -795,6 +795,7 @@ impl Index {
             + self.idf.capacity() * 4
             + self.prior.capacity() * 5
             + self.on_item.capacity()
+            + self.heads.capacity() * std::mem::size_of::<Option<u32>>()
             + self.ids.capacity() * std::mem::size_of::<OperationId>()
     }
 
