@@ -70,16 +70,13 @@ pub struct Tuning {
     /// How much the rule and policy resources count when a query's verb asks to block, allow
     /// or ban (see [`vocabulary::ACCESS_VERBS`]).
     pub access_rule_weight: f32,
-    /// Score multiplier for an operation whose resource (see [`Index::resources`]) the query
-    /// names: resources first, then the action within them.
-    pub resource_factor: f32,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             field_weights: [
-                2.0, 1.5, 1.5, 0.8, 3.0, 1.5, 0.6, 1.0, 0.3, 0.25, 0.3, 0.3, 0.2, 0.3, 0.3,
+                2.0, 1.5, 1.5, 0.8, 3.0, 1.5, 0.6, 1.0, 0.3, 0.25, 0.3, 0.3, 0.2,
             ],
             k1: 2.0,
             synonym_weight: 0.7,
@@ -100,7 +97,6 @@ impl Default for Tuning {
             kin_weight: 0.5,
             verbed_resource_factor: 1.5,
             access_rule_weight: 0.8,
-            resource_factor: 1.2,
         }
     }
 }
@@ -135,7 +131,6 @@ impl Tuning {
                 "kin" => &mut self.kin_weight,
                 "verbed" => &mut self.verbed_resource_factor,
                 "access" => &mut self.access_rule_weight,
-                "resource" => &mut self.resource_factor,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -177,16 +172,10 @@ enum Field {
     Schema,
     /// The opening of each parameter's and body property's description.
     InputDocs,
-    /// Names of the schemas it accepts and returns (`payment_intent`, `workers_script`).
-    SchemaNames,
-    /// The summary of the list whose items carry the id this operation takes: the `GET` of
-    /// the collection its path's last parameter belongs to ("List Workers" for
-    /// `PUT /workers/scripts/{script_name}`).
-    Linked,
 }
 
 impl Field {
-    const COUNT: usize = 15;
+    const COUNT: usize = 13;
 
     fn label(self) -> &'static str {
         match self {
@@ -203,8 +192,6 @@ impl Field {
             Field::EnumValues => "enum",
             Field::Schema => "schema",
             Field::InputDocs => "inputs",
-            Field::SchemaNames => "schema_names",
-            Field::Linked => "linked",
         }
     }
 
@@ -217,9 +204,7 @@ impl Field {
             | Field::Body
             | Field::EnumValues
             | Field::Schema
-            | Field::InputDocs
-            | Field::SchemaNames
-            | Field::Linked => 0.5,
+            | Field::InputDocs => 0.5,
             _ => 0.75,
         }
     }
@@ -264,10 +249,6 @@ pub struct Index {
     kin_weight: f32,
     verbed_resource_factor: f32,
     access_rule_weight: f32,
-    resource_factor: f32,
-    /// Per operation: the terms naming the resource it acts on (its path's head noun, and the
-    /// nouns of the summary of the list its items come from).
-    resources: Vec<Vec<u32>>,
     /// Stems of [`vocabulary::ACCESS_VERBS`], and the indexed terms of
     /// [`vocabulary::ACCESS_RESOURCES`] with their synonyms.
     access_verbs: Vec<String>,
@@ -343,8 +324,6 @@ const ALL_FIELDS: [Field; Field::COUNT] = [
     Field::EnumValues,
     Field::Schema,
     Field::InputDocs,
-    Field::SchemaNames,
-    Field::Linked,
 ];
 
 fn bigram(a: &str, b: &str) -> String {
@@ -359,7 +338,6 @@ impl Document {
         cache: &mut HashMap<String, String>,
         known_words: &HashSet<String>,
         upsert: bool,
-        linked: Option<&str>,
     ) -> Document {
         let head = op
             .path
@@ -442,12 +420,6 @@ impl Document {
         }
         for text in schema_descriptions(spec, op) {
             push(Field::Schema, &text);
-        }
-        for name in schema_names(spec, op) {
-            push(Field::SchemaNames, name);
-        }
-        if let Some(summary) = linked {
-            push(Field::Linked, summary);
         }
 
         let mut bigrams = Vec::new();
@@ -573,78 +545,6 @@ fn schema_descriptions(spec: &Spec, op: &Operation) -> Vec<String> {
     out
 }
 
-/// Names of the component schemas an operation returns and accepts: the referenced schema, an
-/// array's items, and the `data`/`result`/`items` member of an envelope (Cloudflare wraps every
-/// result in `{success, result}`).
-fn schema_names<'a>(spec: &'a Spec, op: &'a Operation) -> Vec<&'a str> {
-    let response = op.success.as_ref().and_then(|r| r.preferred());
-    let request = op.request_body.as_ref().and_then(|b| b.preferred());
-    let mut out = Vec::new();
-    for media in response.into_iter().chain(request) {
-        let root = &media.schema;
-        let mut add = |schema: &'a Value| {
-            for candidate in [Some(schema), schema.get("items")].into_iter().flatten() {
-                if let Some(name) = ref_name(candidate)
-                    && !out.contains(&name)
-                {
-                    out.push(name);
-                }
-            }
-        };
-        add(root);
-        let resolved = spec.deref_schema(root);
-        let parts = ["allOf", "oneOf", "anyOf"]
-            .iter()
-            .filter_map(|k| resolved.get(*k).and_then(Value::as_array))
-            .flatten()
-            .map(|part| spec.deref_schema(part));
-        for object in std::iter::once(resolved).chain(parts) {
-            for member in ["data", "result", "items"] {
-                if let Some(schema) = object.get("properties").and_then(|p| p.get(member)) {
-                    add(schema);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// The component name a `$ref` points to.
-fn ref_name(schema: &Value) -> Option<&str> {
-    schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix(codemode_spec::SCHEMA_REF_PREFIX))
-}
-
-/// The summary (else the description's opening) of every collection `GET`, by path.
-fn list_summaries(spec: &Spec) -> HashMap<&str, &str> {
-    spec.operations
-        .iter()
-        .filter(|op| op.method == Method::Get && !op.path.trim_end_matches('/').ends_with('}'))
-        .filter_map(|op| {
-            let text = op
-                .summary
-                .as_deref()
-                .or_else(|| op.description.as_deref().map(|d| text::opening(d, OPENING_CHARS)))?;
-            Some((op.path.trim_end_matches('/'), text))
-        })
-        .collect()
-}
-
-/// For a path that ends in a parameter (one item), the collection the item belongs to:
-/// `/a/{id}/b/{name}` → `/a/{id}/b`. Operations under the item (`/b/{name}/c`) act on a
-/// resource of their own.
-fn linked_list(path: &str) -> Option<&str> {
-    let path = path.trim_end_matches('/');
-    if !path.ends_with('}') {
-        return None;
-    }
-    let start = path.rfind('{')?;
-    let collection = path[..start].trim_end_matches('/');
-    (!collection.is_empty()).then_some(collection)
-}
-
 /// The opening of a parameter's or property's description, markup removed.
 fn input_doc(doc: &str) -> String {
     text::opening(&text::strip_markup(text::prefix_chars(doc, 400)), 160).to_string()
@@ -696,22 +596,12 @@ impl Index {
         let mut stems = HashMap::new();
         let known_words = known_words(spec);
         let upserts = upserts(spec);
-        let lists = list_summaries(spec);
         let documents: Vec<Document> = spec
             .operations
             .iter()
             .zip(&upserts)
             .map(|(op, &upsert)| {
-                let linked = linked_list(&op.path).and_then(|c| lists.get(c).copied());
-                Document::new(
-                    spec,
-                    op,
-                    &analyzer,
-                    &mut stems,
-                    &known_words,
-                    upsert,
-                    linked,
-                )
+                Document::new(spec, op, &analyzer, &mut stems, &known_words, upsert)
             })
             .collect();
 
@@ -783,9 +673,7 @@ impl Index {
             .iter()
             .filter_map(|w| builder.term_ids.get(analyzer.stem(w).as_str()).copied())
             .collect();
-        let verbs = verb_stems(&intent_words, &analyzer);
-        let identity = identity_terms(&documents, &builder.term_ids, &verbs);
-        let resources = resource_terms(&documents, &builder.term_ids, &verbs);
+        let identity = identity_terms(&documents, &builder.term_ids, &intent_words, &analyzer);
 
         Index {
             analyzer,
@@ -805,7 +693,6 @@ impl Index {
             kin_weight: tuning.kin_weight,
             verbed_resource_factor: tuning.verbed_resource_factor,
             access_rule_weight: tuning.access_rule_weight,
-            resource_factor: tuning.resource_factor,
             access_verbs,
             access_terms,
             heads: documents
@@ -827,7 +714,6 @@ impl Index {
                 .map(|(op, &upsert)| op.path.trim_end_matches('/').ends_with('}') && !upsert)
                 .collect(),
             identity,
-            resources,
             single_item: spec
                 .operations
                 .iter()
@@ -961,7 +847,6 @@ impl Index {
             .collect();
         let verbs: Vec<String> = self.acting_verbs(&words.asserted);
         self.apply_method_intent(&verbs, &own_terms, &mut scores);
-        self.prefer_named_resources(&own_terms, &mut scores);
         self.rerank_by_identity(&query_terms, &mut scores);
         self.top(&scores, options)
     }
@@ -1144,19 +1029,6 @@ impl Index {
             }
         }
         group
-    }
-
-    /// Resources first: an operation acting on a resource the query names ("create a *worker*")
-    /// beats one that only mentions it ("Create Worker Account Settings" acts on settings).
-    fn prefer_named_resources(&self, query_terms: &[u32], scores: &mut [f32]) {
-        if self.resource_factor == 1.0 {
-            return;
-        }
-        for (score, resource) in scores.iter_mut().zip(&self.resources) {
-            if *score > 0.0 && resource.iter().any(|t| query_terms.contains(t)) {
-                *score *= self.resource_factor;
-            }
-        }
     }
 
     /// Second stage: among the best first-stage candidates, prefer operations whose identity
@@ -1445,8 +1317,24 @@ const MAX_IDENTITY_TERMS: usize = 8;
 fn identity_terms(
     documents: &[Document],
     term_ids: &HashMap<Box<str>, u32>,
-    verbs: &HashSet<String>,
+    intent_words: &HashMap<String, Vec<Method>>,
+    analyzer: &Analyzer,
 ) -> Vec<Vec<(u32, bool)>> {
+    let mut verbs: HashSet<String> = intent_words.keys().cloned().collect();
+    for method in [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+        Method::Head,
+    ] {
+        for collection in [true, false] {
+            for word in vocabulary::method_intents(method, collection) {
+                verbs.insert(analyzer.stem(word));
+            }
+        }
+    }
     documents
         .iter()
         .map(|doc| {
@@ -1472,55 +1360,6 @@ fn identity_terms(
             terms
         })
         .collect()
-}
-
-/// Per operation, the words naming the resource it acts on (see [`Index::resources`]): the
-/// head noun of its last literal path segment, and the nouns of the summary of the list its
-/// items come from ("Workers" of "List Workers" for `PUT /workers/scripts/{script_name}`).
-fn resource_terms(
-    documents: &[Document],
-    term_ids: &HashMap<Box<str>, u32>,
-    verbs: &HashSet<String>,
-) -> Vec<Vec<u32>> {
-    documents
-        .iter()
-        .map(|doc| {
-            let linked = doc.fields[Field::Linked as usize]
-                .iter()
-                .filter(|term| !verbs.contains(*term))
-                .take(MAX_IDENTITY_TERMS);
-            let mut terms: Vec<u32> = Vec::new();
-            for term in doc.head.iter().chain(linked) {
-                if let Some(&id) = term_ids.get(term.as_str())
-                    && !terms.contains(&id)
-                {
-                    terms.push(id);
-                }
-            }
-            terms
-        })
-        .collect()
-}
-
-/// Stems of every word that says what to do rather than what to do it to: intent verbs and
-/// the words each method stands for.
-fn verb_stems(intent_words: &HashMap<String, Vec<Method>>, analyzer: &Analyzer) -> HashSet<String> {
-    let mut verbs: HashSet<String> = intent_words.keys().cloned().collect();
-    for method in [
-        Method::Get,
-        Method::Post,
-        Method::Put,
-        Method::Patch,
-        Method::Delete,
-        Method::Head,
-    ] {
-        for collection in [true, false] {
-            for word in vocabulary::method_intents(method, collection) {
-                verbs.insert(analyzer.stem(word));
-            }
-        }
-    }
-    verbs
 }
 
 /// Per operation: whether it is a `PUT` to an item path (ending in a parameter) whose collection
