@@ -66,6 +66,13 @@ pub struct Tuning {
     pub negated_weight: f32,
     /// How much a word of the same family counts ("registration" for "register").
     pub kin_weight: f32,
+    /// Score multiplier for a write to the resource a query's first word names when that word
+    /// is used as a verb ("*charge* a card" creates a charge, "*fork* a repository" a fork).
+    /// Zero turns the reading off (the word then asks for no method either).
+    pub verbed_resource_factor: f32,
+    /// How much the rule and policy resources count when a query's verb asks to block, allow
+    /// or ban (see [`vocabulary::ACCESS_VERBS`]).
+    pub access_rule_weight: f32,
 }
 
 impl Default for Tuning {
@@ -91,6 +98,8 @@ impl Default for Tuning {
             create_on_item_factor: 0.8,
             negated_weight: 0.3,
             kin_weight: 0.5,
+            verbed_resource_factor: 1.5,
+            access_rule_weight: 0.8,
         }
     }
 }
@@ -123,6 +132,8 @@ impl Tuning {
                 "create_item" => &mut self.create_on_item_factor,
                 "negated" => &mut self.negated_weight,
                 "kin" => &mut self.kin_weight,
+                "verbed" => &mut self.verbed_resource_factor,
+                "access" => &mut self.access_rule_weight,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -239,12 +250,22 @@ pub struct Index {
     create_on_item_factor: f32,
     negated_weight: f32,
     kin_weight: f32,
+    verbed_resource_factor: f32,
+    access_rule_weight: f32,
+    /// Stems of [`vocabulary::ACCESS_VERBS`], and the indexed terms of
+    /// [`vocabulary::ACCESS_RESOURCES`] with their synonyms.
+    access_verbs: Vec<String>,
+    access_terms: Vec<u32>,
+    /// Per operation: the head noun of its resource (the last word of its last literal path
+    /// segment: `rules` of `access_rules`), what a write to it creates or does.
+    heads: Vec<Option<u32>>,
     /// Indexed single-word terms in byte order, for [`Index::word_kin`]'s prefix lookups.
     sorted_terms: Vec<(Box<str>, u32)>,
     /// Stems of verbs asking to create, and of verbs asking to change.
     create_words: Vec<String>,
     update_words: Vec<String>,
-    /// Per operation: the path ends in a parameter (it acts on one existing item).
+    /// Per operation: the path ends in a parameter (it acts on one existing item) and it is no
+    /// upsert (see [`upserts`]).
     on_item: Vec<bool>,
     /// Per operation: the terms saying what it is (its summary, else its name), each with
     /// whether it is a verb (verbs only count when the query uses them: methods are judged
@@ -288,6 +309,8 @@ struct Document {
     fields: [Vec<String>; Field::COUNT],
     /// Adjacent term pairs from the name, path and summary.
     bigrams: Vec<String>,
+    /// The last term of the last literal path segment.
+    head: Option<String>,
 }
 
 const ALL_FIELDS: [Field; Field::COUNT] = [
@@ -317,7 +340,13 @@ impl Document {
         analyzer: &Analyzer,
         cache: &mut HashMap<String, String>,
         known_words: &HashSet<String>,
+        upsert: bool,
     ) -> Document {
+        let head = op
+            .path
+            .split('/')
+            .rfind(|s| !s.is_empty() && !s.contains('{'))
+            .and_then(|last| analyzer.terms(last, cache).pop());
         let mut fields: [Vec<String>; Field::COUNT] = Default::default();
         let mut push = |field: Field, text: &str| {
             fields[field as usize].extend(analyzer.terms(text, cache));
@@ -347,6 +376,13 @@ impl Document {
         let collection = !op.path.trim_end_matches('/').ends_with('}');
         for intent in vocabulary::method_intents(op.method, collection) {
             push(Field::Method, intent);
+        }
+        // An API that upserts creates with the PUT to the item (Cloudflare uploads a Worker's
+        // script to `/workers/scripts/{script_name}`): that PUT is how to create one.
+        if upsert {
+            for intent in vocabulary::method_intents(Method::Post, true) {
+                push(Field::Method, intent);
+            }
         }
 
         if let Some(summary) = &op.summary {
@@ -397,7 +433,11 @@ impl Document {
         }
         bigrams.sort_unstable();
         bigrams.dedup();
-        Document { fields, bigrams }
+        Document {
+            fields,
+            bigrams,
+            head,
+        }
     }
 }
 
@@ -558,10 +598,14 @@ impl Index {
         let analyzer = Analyzer::new();
         let mut stems = HashMap::new();
         let known_words = known_words(spec);
+        let upserts = upserts(spec);
         let documents: Vec<Document> = spec
             .operations
             .iter()
-            .map(|op| Document::new(spec, op, &analyzer, &mut stems, &known_words))
+            .zip(&upserts)
+            .map(|(op, &upsert)| {
+                Document::new(spec, op, &analyzer, &mut stems, &known_words, upsert)
+            })
             .collect();
 
         let count = documents.len().max(1) as f32;
@@ -627,6 +671,11 @@ impl Index {
             |words: &[&str]| -> Vec<String> { words.iter().map(|w| analyzer.stem(w)).collect() };
         let create_words = stems_of(vocabulary::CREATE_WORDS);
         let update_words = stems_of(vocabulary::UPDATE_WORDS);
+        let access_verbs = stems_of(vocabulary::ACCESS_VERBS);
+        let access_terms = vocabulary::ACCESS_RESOURCES
+            .iter()
+            .filter_map(|w| builder.term_ids.get(analyzer.stem(w).as_str()).copied())
+            .collect();
         let identity = identity_terms(&documents, &builder.term_ids, &intent_words, &analyzer);
 
         Index {
@@ -645,13 +694,27 @@ impl Index {
             create_on_item_factor: tuning.create_on_item_factor,
             negated_weight: tuning.negated_weight,
             kin_weight: tuning.kin_weight,
+            verbed_resource_factor: tuning.verbed_resource_factor,
+            access_rule_weight: tuning.access_rule_weight,
+            access_verbs,
+            access_terms,
+            heads: documents
+                .iter()
+                .map(|doc| {
+                    doc.head
+                        .as_ref()
+                        .and_then(|h| builder.term_ids.get(h.as_str()).copied())
+                })
+                .collect(),
             sorted_terms: sorted_words(&builder.term_ids),
             create_words,
             update_words,
+            // An upsert is how its API creates: "create" asks for it, not for a collection's POST.
             on_item: spec
                 .operations
                 .iter()
-                .map(|op| op.path.trim_end_matches('/').ends_with('}'))
+                .zip(&upserts)
+                .map(|(op, &upsert)| op.path.trim_end_matches('/').ends_with('}') && !upsert)
                 .collect(),
             identity,
             single_item: spec
@@ -735,6 +798,7 @@ impl Index {
             + self.idf.capacity() * 4
             + self.prior.capacity() * 5
             + self.on_item.capacity()
+            + self.heads.capacity() * std::mem::size_of::<Option<u32>>()
             + self.ids.capacity() * std::mem::size_of::<OperationId>()
     }
 
@@ -834,6 +898,12 @@ impl Index {
         for pair in stems.windows(2) {
             if let Some(&id) = self.term_ids.get(bigram(&pair[0], &pair[1]).as_str()) {
                 groups.push(vec![(id, 1.0)]);
+            }
+        }
+        // Blocking, allowing and banning are done by creating rules and policies.
+        if self.controls_access(&self.acting_verbs(asserted)) {
+            for &term in &self.access_terms {
+                groups.push(vec![(term, self.access_rule_weight)]);
             }
         }
         for stem in self.content_stems(&words.negated) {
@@ -1026,6 +1096,14 @@ impl Index {
         let mut wants_many = false;
         let mut mentions_tests = false;
         let (mut wants_create, mut wants_update) = (false, false);
+        let verbed = self.verbed_resource(words);
+        if self.controls_access(words) {
+            wanted.extend([Method::Post, Method::Put]);
+        }
+        if verbed.is_some() {
+            wanted.extend([Method::Post, Method::Put]);
+            wants_create = true;
+        }
         for word in words {
             let stem = self.analyzer.stem(word);
             if let Some(methods) = self.intent_words.get(&stem)
@@ -1039,6 +1117,9 @@ impl Index {
             mentions_tests = mentions_tests || self.test_words.contains(&stem);
         }
         for (op, (score, method)) in scores.iter_mut().zip(&self.methods).enumerate() {
+            if verbed.is_some() && self.heads[op] == verbed && is_write(*method) {
+                *score *= self.verbed_resource_factor;
+            }
             if wants_many && self.single_item[op] {
                 *score *= self.single_item_factor;
             }
@@ -1058,6 +1139,42 @@ impl Index {
                 *score *= self.method_mismatch_factor;
             }
         }
+    }
+
+    /// The resource the query's first word names when it is used as a verb: "*charge* a card"
+    /// asks to create a charge, "*fork* a repository" a fork, "*pin* a message" a pin. Only a
+    /// word that asks for no method itself, and only when the spec writes to such a resource.
+    fn verbed_resource(&self, words: &[String]) -> Option<u32> {
+        if self.verbed_resource_factor <= 0.0 {
+            return None;
+        }
+        let first = words.first()?;
+        if text::is_stopword(first) {
+            return None;
+        }
+        let stem = self.analyzer.stem(first);
+        if self.intent_words.contains_key(&stem) {
+            return None;
+        }
+        let term = *self.term_ids.get(stem.as_str())?;
+        self.heads
+            .iter()
+            .zip(&self.methods)
+            .any(|(&head, &method)| head == Some(term) && is_write(method))
+            .then_some(term)
+    }
+
+    /// Whether the query asks to block, allow or ban: an access verb comes before any other
+    /// verb asking for a method ("which IP ranges should my firewall allowlist" asks to read).
+    fn controls_access(&self, verbs: &[String]) -> bool {
+        if self.access_rule_weight <= 0.0 {
+            return false;
+        }
+        verbs
+            .iter()
+            .map(|w| self.analyzer.stem(w))
+            .find(|stem| self.access_verbs.contains(stem) || self.intent_words.contains_key(stem))
+            .is_some_and(|stem| self.access_verbs.contains(&stem))
     }
 
     fn summary_verb_asked(&self, op: usize, query_terms: &[u32]) -> bool {
@@ -1246,6 +1363,33 @@ fn identity_terms(
             terms
         })
         .collect()
+}
+
+/// Per operation: whether it is a `PUT` to an item path (ending in a parameter) whose collection
+/// has no `POST`, so the API creates items by putting them (an upsert).
+fn upserts(spec: &Spec) -> Vec<bool> {
+    let posted: HashSet<&str> = spec
+        .operations
+        .iter()
+        .filter(|op| op.method == Method::Post)
+        .map(|op| op.path.trim_end_matches('/'))
+        .collect();
+    spec.operations
+        .iter()
+        .map(|op| {
+            let path = op.path.trim_end_matches('/');
+            op.method == Method::Put
+                && path.ends_with('}')
+                && path
+                    .rsplit_once('/')
+                    .is_some_and(|(collection, _)| !posted.contains(collection))
+        })
+        .collect()
+}
+
+/// Whether a method creates or acts (what a resource named as a verb asks for).
+fn is_write(method: Method) -> bool {
+    matches!(method, Method::Post | Method::Put)
 }
 
 /// Whether an operation is deprecated: flagged so, or saying so near the start of its summary or

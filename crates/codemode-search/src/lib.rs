@@ -3,7 +3,9 @@
 //! path segments, method intent words, summary, description opening, tags, parameter and body
 //! property names, enum values, schema and parameter docs) into BM25F postings with stemming, a
 //! small general-API synonym map (`vocabulary`) and structural signals (verbs imply methods,
-//! list-vs-item, deprecated and test-helper operations rank lower), then re-ranks the best
+//! list-vs-item, deprecated and test-helper operations rank lower; API conventions read from the
+//! spec's shape: a `PUT` to an item whose collection has no `POST` creates, a resource named as
+//! the first word asks to create it, block/allow/ban look for rules), then re-ranks the best
 //! candidates by how much of each operation's summary the query explains; [`Index::search`]
 //! returns ranked [`Hit`]s (each an [`OperationId`] of the spec) in well under a millisecond, and
 //! [`Index::search_steps`] ranks each action of a several-step task sentence on its own

@@ -373,6 +373,29 @@ pub(crate) const READ_WORDS: &[&str] = &[
     "did", "whether", "many", "much", "recent", "history",
 ];
 
+/// Verbs of access control: an API blocks, allows or bans by creating a rule or policy
+/// ("block an IP address" is an IP access rule, "only allow traffic from ..." a network
+/// policy), so these verbs also look for [`ACCESS_RESOURCES`].
+pub(crate) const ACCESS_VERBS: &[&str] = &[
+    "block",
+    "unblock",
+    "allow",
+    "disallow",
+    "deny",
+    "ban",
+    "restrict",
+    "permit",
+    "forbid",
+    "whitelist",
+    "blacklist",
+    "allowlist",
+    "blocklist",
+    "denylist",
+];
+
+/// The resources access-control verbs are carried out with.
+pub(crate) const ACCESS_RESOURCES: &[&str] = &["rule", "policy"];
+
 /// Words that ask for many items (a collection GET rather than one item's).
 pub(crate) const LIST_WORDS: &[&str] = &[
     "list",

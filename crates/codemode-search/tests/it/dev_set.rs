@@ -14,15 +14,15 @@ use crate::support::devset::{self, Metrics};
 use codemode_search::Index;
 use codemode_spec::Spec;
 
-const MIN_RECALL_AT_5: f64 = 0.825;
-const MIN_HIT_AT_1: f64 = 0.60;
-const MIN_API_RECALL_AT_5: f64 = 0.65;
+const MIN_RECALL_AT_5: f64 = 0.845;
+const MIN_HIT_AT_1: f64 = 0.63;
+const MIN_API_RECALL_AT_5: f64 = 0.70;
 
 /// Everyday agent requests ("open a new issue in a repository"), one obvious answer each
 /// (`examples/everyday.tsv`, 40 queries): the plain tasks must keep working while the dev set's
 /// hard ones improve.
 const EVERYDAY_MIN_RECALL_AT_5: f64 = 0.975;
-const EVERYDAY_MIN_HIT_AT_1: f64 = 0.775;
+const EVERYDAY_MIN_HIT_AT_1: f64 = 0.825;
 
 /// Every API's spec, loaded once for all tests (parsing the large specs takes seconds). The dev
 /// set's APIs too when the shared folder is there (the everyday set needs only the specs).

@@ -394,3 +394,83 @@ fn a_method_word_right_after_a_verb_describes_rather_than_asks() {
         "POST /repos/{owner}/{repo}/stacks/{stack}/add"
     );
 }
+
+/// How APIs do things their summaries do not say: create by putting an item (upsert), name an
+/// action with a resource ("charge"), block and allow with rules.
+const CONVENTIONS_FIXTURE: &str = r##"{
+  "openapi": "3.0.3",
+  "info": {"title": "Conventions", "version": "1"},
+  "paths": {
+    "/accounts/{account_id}/workers/scripts": {
+      "get": {"operationId": "worker-script-list-workers", "summary": "List Workers"}
+    },
+    "/accounts/{account_id}/workers/scripts/{script_name}": {
+      "put": {"operationId": "worker-script-upload-worker-module", "summary": "Upload Worker Module"},
+      "get": {"operationId": "worker-script-download-worker", "summary": "Download Worker"}
+    },
+    "/accounts/{account_id}/workers/scripts/{script_name}/content": {
+      "get": {"operationId": "worker-script-get-content", "summary": "Get script content of a Worker"}
+    },
+    "/v1/charges": {
+      "get": {"operationId": "GetCharges", "description": "Returns a list of charges you've previously created."},
+      "post": {"operationId": "PostCharges", "description": "Use the Payment Intents API to initiate a new payment instead. This method creates a charge object."}
+    },
+    "/v1/charges/{charge}/dispute": {
+      "get": {"operationId": "GetChargesChargeDispute", "description": "Retrieve the dispute for a specified charge."},
+      "post": {"operationId": "PostChargesChargeDispute", "description": "Update the dispute for a specified charge, for example with evidence."}
+    },
+    "/accounts/{account_id}/firewall/access_rules/rules": {
+      "get": {"operationId": "list-ip-access-rules", "summary": "List IP Access rules"},
+      "post": {"operationId": "create-an-ip-access-rule", "summary": "Create an IP Access rule",
+               "description": "Creates a new IP Access rule for an account."}
+    },
+    "/accounts/{account_id}/intel/ip": {
+      "get": {"operationId": "ip-intelligence-get-ip-overview", "summary": "Get IP Overview",
+              "description": "Gets the geolocation, ASN and risk of an IP address."}
+    }
+  }
+}"##;
+
+fn conventions_first(query: &str, tuning: &str) -> String {
+    let spec = codemode_spec::load_str("conventions.json", CONVENTIONS_FIXTURE)
+        .expect("fixture spec loads");
+    let tuning = codemode_search::Tuning::default()
+        .with_overrides(tuning)
+        .expect("valid tuning");
+    let index = Index::build_tuned(&spec, &tuning);
+    top(&spec, &index, query, &SearchOptions::default())
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+#[test]
+fn creating_an_item_whose_collection_has_no_post_is_its_put() {
+    // The collection has no POST: the API creates a Worker by uploading it to its own path.
+    assert_eq!(
+        conventions_first("create a worker", ""),
+        "PUT /accounts/{account_id}/workers/scripts/{script_name}"
+    );
+}
+
+#[test]
+fn a_resource_used_as_a_verb_asks_to_create_it() {
+    assert_eq!(conventions_first("charge a card", ""), "POST /v1/charges");
+    // Read as a plain noun, "charge" finds the dispute, whose text says "card".
+    assert_ne!(
+        conventions_first("charge a card", "verbed=0"),
+        "POST /v1/charges"
+    );
+}
+
+#[test]
+fn blocking_and_allowing_are_done_with_rules() {
+    let rules = "POST /accounts/{account_id}/firewall/access_rules/rules";
+    assert_eq!(conventions_first("block an IP address", ""), rules);
+    assert_eq!(conventions_first("allow an IP address", ""), rules);
+    // A question about what is allowed asks to read, not to create a rule.
+    assert_ne!(
+        conventions_first("which IP addresses does my firewall allow", ""),
+        rules
+    );
+}
