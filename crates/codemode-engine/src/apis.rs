@@ -183,7 +183,10 @@ impl Api {
             .map(|config| upstream::Client::new(spec.clone(), config))
             .transpose()
             .map_err(EngineError::Upstream)?;
-        let policy = Policy::new(&setup.policy, &spec).map_err(EngineError::Policy)?;
+        let mut policy = Policy::new(&setup.policy, &spec).map_err(EngineError::Policy)?;
+        if let Some(name) = &name {
+            policy = policy.of_api(name);
+        }
         Ok(Api {
             name,
             spec,

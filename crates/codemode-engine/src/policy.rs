@@ -330,6 +330,9 @@ pub(crate) struct Policy {
     confirm: Vec<Rule>,
     confirm_mutating: bool,
     pub(crate) confirm_fallback: ConfirmFallback,
+    /// Whose rules these are, as messages name them: "the server", or with several APIs "the
+    /// stripe API" (the server as a whole is not read-only when one of its APIs is).
+    owner: String,
 }
 
 /// The verdict for one operation.
@@ -364,7 +367,14 @@ impl Policy {
             confirm: compile(RuleTable::Confirm, &config.confirm)?,
             confirm_mutating: config.confirm_mutating,
             confirm_fallback: config.confirm_fallback,
+            owner: "the server".into(),
         })
+    }
+
+    /// The same rules, named in messages as `api`'s (one API of several).
+    pub(crate) fn of_api(mut self, api: &str) -> Policy {
+        self.owner = format!("the {api} API");
+        self
     }
 
     pub(crate) fn read_only(&self) -> bool {
@@ -376,9 +386,10 @@ impl Policy {
     pub(crate) fn verdict(&self, op: &Operation) -> Verdict {
         if self.deny.iter().any(|r| r.matches(op)) {
             return Verdict::Blocked(format!(
-                "{} ({}) is denied by the server's policy",
+                "{} ({}) is denied by {}'s policy",
                 op.name,
-                op.key()
+                op.key(),
+                self.owner
             ));
         }
         let explicitly_allowed = self.allow.iter().any(|r| r.matches(op));
@@ -391,15 +402,17 @@ impl Policy {
         if !allowed {
             return Verdict::Blocked(if self.read_only {
                 format!(
-                    "{} ({}) changes data and the server is read-only",
+                    "{} ({}) changes data and {} is read-only",
                     op.name,
-                    op.key()
+                    op.key(),
+                    self.owner
                 )
             } else {
                 format!(
-                    "{} ({}) is not in the server's allow list",
+                    "{} ({}) is not in {}'s allow list",
                     op.name,
-                    op.key()
+                    op.key(),
+                    self.owner
                 )
             });
         }

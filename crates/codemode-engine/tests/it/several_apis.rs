@@ -278,13 +278,13 @@ async fn policy_applies_to_its_own_api_only() {
     .await;
     assert_eq!(blocked.result.as_ref().unwrap_err().kind, "exception");
     assert!(
-        error_message(&blocked).contains("read-only"),
+        error_message(&blocked).contains("changes data and the tickets API is read-only"),
         "{}",
         error_message(&blocked)
     );
     let denied = execute(&two.engine, "return await api.tickets.listTickets();").await;
     assert!(
-        error_message(&denied).contains("denied"),
+        error_message(&denied).contains("is denied by the tickets API's policy"),
         "{}",
         error_message(&denied)
     );

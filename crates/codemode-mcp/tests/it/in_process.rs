@@ -310,3 +310,80 @@ async fn per_operation_calls_go_through_the_engine() {
         "a missing required parameter is refused"
     );
 }
+
+/// Two APIs behind one server (issue 16), driven by rmcp's client: `search` narrowed by `api`,
+/// an `execute` that uses both, and per-operation tools named `<api>_<operation>`.
+#[tokio::test]
+async fn two_apis_over_mcp_search_execute_and_per_operation_tools() {
+    use codemode_engine::upstream::UpstreamConfig;
+    use codemode_engine::{ApiSetup, EngineConfig};
+    let store = crate::support::start_recording_upstream().await;
+    let shelter = crate::support::start_recording_upstream().await;
+    let setup = |name: &str, url: &str| ApiSetup {
+        name: name.into(),
+        spec: codemode_engine::spec::load_str(name, PETSTORE).expect("fixture loads"),
+        upstream: Some(UpstreamConfig {
+            base_url: url.to_string(),
+            ..Default::default()
+        }),
+        policy: Default::default(),
+        session: Default::default(),
+    };
+    let engine = Arc::new(
+        Engine::with_apis(
+            vec![setup("store", &store.url), setup("shelter", &shelter.url)],
+            EngineConfig::default(),
+        )
+        .expect("engine builds"),
+    );
+
+    let client = connect(engine.clone(), ServerConfig::default()).await;
+    let found = call(
+        &client,
+        "search",
+        json!({"query": "list pets", "api": "shelter"}),
+    )
+    .await;
+    let text = texts(&found).join("\n");
+    assert!(text.contains("→ api.shelter.listPets"), "{text}");
+    assert!(!text.contains("api.store."), "{text}");
+    let unknown = call(
+        &client,
+        "search",
+        json!({"query": "list pets", "api": "zoo"}),
+    )
+    .await;
+    assert_eq!(unknown.is_error, Some(true));
+    assert!(
+        texts(&unknown)
+            .join("\n")
+            .contains("no API is named \"zoo\" (APIs: store, shelter)"),
+        "{:?}",
+        texts(&unknown)
+    );
+    let ran = call(
+        &client,
+        "execute",
+        json!({"code": "const a = await api.store.listPets(); const b = await api.shelter.listPets(); return [a.length, b.length];"}),
+    )
+    .await;
+    assert_ne!(ran.is_error, Some(true), "{:?}", texts(&ran));
+    assert_eq!(store.received(), ["GET /v1/pets"]);
+    assert_eq!(shelter.received(), ["GET /v1/pets"]);
+    within("the client to close", client.cancel())
+        .await
+        .expect("closes");
+
+    let per_operation = ServerConfig {
+        mode: ToolMode::PerOperation,
+        ..ServerConfig::default()
+    };
+    let client = connect(engine, per_operation).await;
+    let listed = call(&client, "shelter_listPets", json!({})).await;
+    assert_ne!(listed.is_error, Some(true), "{:?}", texts(&listed));
+    assert_eq!(shelter.received(), ["GET /v1/pets", "GET /v1/pets"]);
+    assert_eq!(store.received(), ["GET /v1/pets"]);
+    within("the client to close", client.cancel())
+        .await
+        .expect("closes");
+}
