@@ -92,7 +92,7 @@ pub struct SearchArgs {
     )]
     pub code: Option<String>,
     /// With several APIs, search only this one (its name); listed in the schema only then, with
-    /// the names as its `enum` (see [`search_tool`]).
+    /// the names as its `enum`.
     #[serde(default)]
     #[schemars(skip)]
     pub api: Option<String>,
