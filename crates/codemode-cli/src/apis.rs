@@ -93,11 +93,13 @@ pub fn load(inputs: MultiInputs<'_>) -> anyhow::Result<Option<MultiApi>> {
             }
             Err(error) => return Err(error),
         };
-        described.push(format!(
-            "{} ({} operations)",
-            api.name,
-            spec.operations.len()
-        ));
+        let count = spec.operations.len();
+        let noun = if count == 1 {
+            "operation"
+        } else {
+            "operations"
+        };
+        described.push(format!("{} ({count} {noun})", api.name));
         setups.push(setup(api, spec, &inputs, session)?);
     }
     if setups.is_empty() {
