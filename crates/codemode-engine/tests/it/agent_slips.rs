@@ -81,7 +81,8 @@ async fn start_with(base: EngineConfig) -> (Engine, Received) {
     (Engine::new(spec, config).unwrap(), received)
 }
 
-async fn execute(engine: &Engine, code: &str) -> ExecuteOutcome {
+/// Runs `code` for real (no dry run, nobody to confirm with).
+pub(crate) async fn execute(engine: &Engine, code: &str) -> ExecuteOutcome {
     engine
         .execute(ExecuteRequest {
             code: code.to_string(),

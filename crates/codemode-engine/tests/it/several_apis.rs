@@ -14,6 +14,8 @@ use codemode_engine::{
 };
 use serde_json::{Value, json};
 
+use crate::agent_slips::execute;
+
 const SHOP: &str = r#"
 openapi: 3.0.3
 info: {title: Shop, version: "1"}
@@ -153,16 +155,6 @@ async fn two_apis(tickets_policy: PolicyConfig) -> Two {
         tickets,
         shop_url,
     }
-}
-
-async fn execute(engine: &Engine, code: &str) -> ExecuteOutcome {
-    engine
-        .execute(ExecuteRequest {
-            code: code.to_string(),
-            dry_run: false,
-            confirm: None,
-        })
-        .await
 }
 
 /// Everything a run hands back, as one string to search for secrets.
