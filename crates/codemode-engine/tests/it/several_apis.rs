@@ -680,3 +680,30 @@ async fn an_error_echoing_a_token_is_redacted_and_limits_are_per_api() {
     assert_eq!(value["shop"], 2);
     assert_eq!(tickets.list().len(), 1, "{:?}", tickets.list());
 }
+
+// The example's `main` is not called here.
+#[allow(dead_code)]
+#[path = "../../examples/several_apis.rs"]
+mod example;
+
+#[tokio::test]
+async fn the_several_apis_example_reorders_from_the_warehouse_with_its_own_token() {
+    let (result, calls, seen) =
+        tokio::time::timeout(std::time::Duration::from_secs(30), example::run())
+            .await
+            .expect("timed out after 30 s waiting for the program")
+            .expect("the program runs");
+    assert_eq!(
+        result,
+        json!([{"title": "The Selfish Gene", "order": "order-2"}])
+    );
+    assert!(calls[0].starts_with("shop: GET /books → 200"), "{calls:?}");
+    assert!(
+        calls
+            .last()
+            .unwrap()
+            .starts_with("warehouse: POST /restock → 201"),
+        "{calls:?}"
+    );
+    assert_eq!(seen, ["Bearer warehouse-token"]);
+}
