@@ -104,7 +104,7 @@ pub struct SearchRequest {
     /// query and the steps of a multi-step task may raise it, up to 20.
     pub limit: Option<usize>,
     /// With several APIs: rank only this one (its name). `None`: every API. An unknown name is
-    /// an error that lists the names.
+    /// an error that lists the names. Ignored with one API.
     pub api: Option<String>,
 }
 
@@ -746,12 +746,13 @@ impl Engine {
             .collect())
     }
 
-    /// The one API a request narrows the search to, if any.
+    /// The one API a request narrows the search to, if any. With one API there is nothing to
+    /// narrow: `api` is not among the search tool's arguments then, and is ignored.
     fn only(&self, request: &SearchRequest) -> Result<Option<usize>, EngineError> {
-        let Some(name) = request.api.as_deref() else {
+        let apis = &self.inner.apis;
+        let Some(name) = request.api.as_deref().filter(|_| apis.namespaced()) else {
             return Ok(None);
         };
-        let apis = &self.inner.apis;
         match apis
             .list()
             .iter()
