@@ -30,6 +30,9 @@ mod tests {
             .clone();
         install_crypto_provider();
         let second = rustls::crypto::CryptoProvider::get_default().expect("still installed");
-        assert!(std::sync::Arc::ptr_eq(&first, second), "the first provider stays");
+        assert!(
+            std::sync::Arc::ptr_eq(&first, second),
+            "the first provider stays"
+        );
     }
 }
