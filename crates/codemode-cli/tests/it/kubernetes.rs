@@ -2,8 +2,8 @@
 //! against the Kubernetes OpenAPI schema (`kubernetes-swagger.json`, one of the pinned real
 //! specs): its apiVersion and kind name a definition, and the object has that definition's
 //! required fields, no field it does not declare (at any depth), and the declared types. Then
-//! the Deployment is checked for what running it safely needs, and the ConfigMap's
-//! `codemode.toml` is read by the binary itself.
+//! the Deployment is checked for what running it safely needs, and the binary serves with the
+//! ConfigMap's `codemode.toml` as the pods would.
 //!
 //! How: the swagger's definitions become one JSON Schema (draft 4, the dialect Swagger 2.0
 //! schemas are written in) with `additionalProperties: false` on every object schema that lists
@@ -325,14 +325,15 @@ fn the_deployment_runs_locked_down_and_its_references_resolve() {
     );
 }
 
-/// The ConfigMap's `codemode.toml` is a config the binary accepts (its keys, their types and
-/// ranges): `codemode run` reads it with the environment the Secret provides, the spec swapped
-/// for a local file so the test needs no network, and runs a program that calls nothing.
+/// The ConfigMap's `codemode.toml` is a config the binary serves with, as the pods run it: with
+/// the environment the Secret provides, the spec swapped for a local file and the address for
+/// 127.0.0.1:0 (so the test needs no network or free port), `codemode serve` starts; `/healthz`
+/// answers a probe whatever its Host; `/mcp` answers the Service's name with the token, and
+/// refuses it without the token or under another name.
 #[test]
-fn the_config_map_holds_a_config_the_binary_accepts() {
+fn the_config_map_serves_as_the_pods_run_it() {
     let manifests = read_manifests(&manifests_dir());
-    let config_map = find(&manifests, "ConfigMap");
-    let toml = config_map["data"]["codemode.toml"]
+    let toml = find(&manifests, "ConfigMap")["data"]["codemode.toml"]
         .as_str()
         .expect("the ConfigMap holds codemode.toml");
     let dir = tempfile::tempdir().unwrap();
@@ -341,21 +342,89 @@ fn the_config_map_holds_a_config_the_binary_accepts() {
     let spec = codemode_test_support::spec_path("petstore3-openapi.yaml");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_codemode"));
     command
-        .args(["run", "--config"])
+        .arg("serve")
+        .arg("--config")
         .arg(&config)
         .arg("--spec")
         .arg(&spec)
-        .arg("-")
-        .env("GITHUB_TOKEN", "placeholder-token")
-        .env("MCP_TOKEN", "placeholder-token")
-        .stdout(std::process::Stdio::piped())
+        .args(["--http", "127.0.0.1:0"])
+        .env("GITHUB_TOKEN", "placeholder-upstream-token")
+        .env("MCP_TOKEN", "placeholder-mcp-token")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let out = codemode_test_support::output_within(
-        &mut command,
-        Some(b"return 1"),
-        std::time::Duration::from_secs(120),
+    let mut server =
+        codemode_test_support::ProcessGroup::spawn(&mut command).expect("codemode starts");
+    let stderr = server.child().stderr.take().unwrap();
+    let addr = listening_address(stderr);
+
+    let probe = http(&addr, "GET /healthz", "10.1.2.3:8080", None, "");
+    assert!(probe.starts_with("HTTP/1.1 200"), "{probe}");
+    let service = "codemode.codemode.svc";
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    let token = Some("placeholder-mcp-token");
+    let answer = http(&addr, "POST /mcp", service, token, initialize);
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.contains("\"serverInfo\""),
+        "{answer}"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    let answer = http(&addr, "POST /mcp", service, None, initialize);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let answer = http(&addr, "POST /mcp", "elsewhere.example", token, initialize);
+    assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+}
+
+/// The `HOST:PORT` of the `streamable HTTP on http://HOST:PORT/mcp` line `serve` prints once
+/// it listens, within a minute; the other lines are kept for the failure message.
+fn listening_address(stderr: impl std::io::Read + Send + 'static) -> String {
+    use std::io::BufRead;
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let limit = std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match received.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.split("streamable HTTP on http://").nth(1) {
+                    return rest.trim_end_matches("/mcp").to_string();
+                }
+                seen.push(line);
+            }
+            Err(e) => panic!(
+                "waited {limit:?} for `codemode serve` to listen ({e}); it said:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (`request` is `METHOD PATH`), the whole answer
+/// read within 30 s.
+fn http(addr: &str, request: &str, host: &str, token: Option<&str>, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server listens");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let auth = token.map_or(String::new(), |t| format!("authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "{request} HTTP/1.1\r\nhost: {host}\r\n{auth}content-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("an answer within 30 s");
+    answer
 }
