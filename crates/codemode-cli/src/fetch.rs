@@ -60,6 +60,8 @@ impl HttpFetch {
 
 async fn get(url: &str, timeout: Duration, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
     // A client per fetch: its connection pool belongs to this fetch's runtime, which ends with it.
+    // reqwest has no crypto provider of its own: the upstream crate installs ring.
+    codemode_engine::upstream::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))

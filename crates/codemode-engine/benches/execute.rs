@@ -89,6 +89,8 @@ fn main() {
             ..EngineConfig::default()
         };
         let engine = Engine::new(spec, config).unwrap();
+        // The engine above installed the crypto provider reqwest needs (see codemode-upstream's
+        // `install_crypto_provider`).
         let client = reqwest::Client::new();
 
         // Warm up connections and caches.

@@ -177,6 +177,8 @@ async fn stdio_client(args: &[&str]) -> Client {
 }
 
 async fn http_client(url: String) -> Client {
+    // rmcp builds a reqwest client, and reqwest has no crypto provider of its own.
+    codemode_engine::upstream::install_crypto_provider();
     ().serve(StreamableHttpClientTransport::from_uri(url))
         .await
         .expect("http client connects")

@@ -93,6 +93,7 @@ mod response;
 mod secret;
 mod send;
 mod serialize;
+mod tls;
 mod transport;
 mod upstream;
 mod validate;
@@ -107,6 +108,7 @@ pub use paginate::{Pages, PagesCut, detect_style, list_items};
 pub use request::{CallRecord, PreparedRequest, RawRequest};
 pub use response::{ApiResponse, ResponseHeaders};
 pub use secret::{REDACTED, Secret};
+pub use tls::install_crypto_provider;
 // The crates the [`Transport`] signature is made of, so an embedder names the same versions.
 pub use {bytes, http, http_body, http_body_util};
 

@@ -135,6 +135,8 @@ pub struct ReqwestTransport {
 impl ReqwestTransport {
     /// A client whose connection attempts give up after `connect_timeout`.
     pub fn new(connect_timeout: Duration) -> Result<ReqwestTransport, ConfigError> {
+        // reqwest is built without a crypto provider of its own (see `tls.rs`).
+        crate::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -1,7 +1,9 @@
 //! The CLI's integration tests, one binary (linking QuickJS, oxc and rustls once, not once per
-//! file): the `codemode` binary's public interface, and the tidy checks that keep the
-//! architecture true.
+//! file): the `codemode` binary's public interface, HTTPS through it, the deployment manifests,
+//! and the tidy checks that keep the architecture true.
 
 mod cli;
+mod kubernetes;
 mod several_apis;
 mod tidy;
+mod tls;

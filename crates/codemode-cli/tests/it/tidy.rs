@@ -545,6 +545,25 @@ fn release_builds_carry_no_test_code() {
     );
 }
 
+/// TLS uses rustls with ring (see the workspace Cargo.toml): aws-lc-rs, whose C build needs
+/// cmake, must not come back through a new dependency, feature or dev-dependency. Cargo.lock
+/// lists every package any target, feature or platform of the workspace can build, so it is the
+/// file to check (a superset of any one resolve), not `cargo tree`.
+#[test]
+fn no_package_builds_aws_lc() {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock")).expect("Cargo.lock");
+    let offenders: Vec<&str> = lock
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \"")?.strip_suffix('"'))
+        .filter(|name| ["aws-lc-sys", "aws-lc-rs", "cmake"].contains(name))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "Cargo.lock has {offenders:?}: some dependency turned on aws-lc-rs (reqwest's `rustls` \
+         feature, rustls' or rcgen's default features); use `rustls-no-provider` / `ring`"
+    );
+}
+
 /// The model, the declarations and the ranking are pure text: they must build without an HTTP
 /// stack (no reqwest, hyper, rustls, aws-lc), so an embedder who only searches a spec compiles
 /// none of it, and nothing at the bottom can do network IO.

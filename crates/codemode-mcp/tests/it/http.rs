@@ -17,6 +17,9 @@ const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","param
 /// A client whose every request gives up after a minute (a failure naming the request, not a
 /// hung test).
 fn client() -> reqwest::Client {
+    // reqwest has no crypto provider of its own; not every test's engine builds a network client
+    // (which would install it).
+    codemode_engine::upstream::install_crypto_provider();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()

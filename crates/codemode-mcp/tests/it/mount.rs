@@ -17,6 +17,9 @@ const TOOLS_LIST: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","param
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn post(url: &str, body: &str, host: Option<&str>) -> (StatusCode, String) {
+    // reqwest has no crypto provider of its own, and this app's engine builds no network client
+    // that would install one.
+    codemode_engine::upstream::install_crypto_provider();
     let mut request = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
@@ -35,6 +38,7 @@ async fn post(url: &str, body: &str, host: Option<&str>) -> (StatusCode, String)
 }
 
 async fn get(url: &str) -> (StatusCode, String) {
+    codemode_engine::upstream::install_crypto_provider();
     let response = tokio::time::timeout(WAIT, reqwest::get(url))
         .await
         .unwrap_or_else(|_| panic!("GET {url} answered within {WAIT:?}"))
