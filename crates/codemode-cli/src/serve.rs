@@ -13,10 +13,10 @@ use clap::{Args, ValueEnum};
 use codemode_engine::Engine;
 use codemode_mcp::{ServerConfig, ToolMode};
 
-use crate::logs::LogFormat;
 use crate::config::{
     ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate,
 };
+use crate::logs::LogFormat;
 use crate::options::SpecSource;
 
 #[derive(Args, Debug)]

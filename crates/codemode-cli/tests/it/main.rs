@@ -3,5 +3,6 @@
 //! architecture true.
 
 mod cli;
+mod observability;
 mod several_apis;
 mod tidy;

@@ -1,0 +1,198 @@
+//! Logs of `codemode serve` (issue 19): with `--log-format json` every stderr line is a JSON
+//! event, a tool call leaves its start, tool-call, upstream-call and stop events with the right
+//! fields, and no secret, program, resolved path or response body appears in any output.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use codemode_test_support::{LoopbackServer, http_response};
+use serde_json::{Value, json};
+
+use crate::cli::{Running, WAIT, lines_of};
+
+const SPEC: &str = r#"
+openapi: 3.0.3
+info: {title: Things, version: "1"}
+paths:
+  /things/{thingId}:
+    get:
+      operationId: getThing
+      parameters: [{name: thingId, in: path, required: true, schema: {type: string}}]
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: object}}}}}
+"#;
+
+const CANARY: &str = "canary-token-7f3a91";
+const IN_PATH: &str = "resolved-id-5521";
+const IN_PROGRAM: &str = "program-marker-8804";
+const IN_BODY: &str = "body-marker-3317";
+
+/// Sends one JSON-RPC request and waits (at most [`WAIT`]) for the answer with its id.
+fn request(
+    stdin: &mut impl Write,
+    stdout: &Receiver<String>,
+    id: u64,
+    method: &str,
+    params: Value,
+) -> Value {
+    let message = json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params });
+    writeln!(stdin, "{message}").expect("the server reads stdin");
+    stdin.flush().unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = stdout.recv_timeout(left).unwrap_or_else(|e| {
+            panic!("waited {WAIT:?} for the answer to {method} (id {id}): {e}")
+        });
+        let answer: Value = serde_json::from_str(&line).expect("only JSON-RPC on stdout");
+        if answer["id"] == id {
+            return answer;
+        }
+    }
+}
+
+/// The events with this message.
+fn events<'a>(events: &'a [Value], message: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["fields"]["message"].as_str() == Some(message))
+        .collect()
+}
+
+#[test]
+fn json_logs_have_every_event_and_no_secret() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let upstream = LoopbackServer::start_seeing_headers(move |_, path, headers| {
+        log.lock().unwrap().push(format!("{path} {headers}"));
+        http_response("200 OK", format!(r#"{{"id": "{IN_BODY}"}}"#).as_bytes())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("things.yaml");
+    std::fs::write(&spec, SPEC).unwrap();
+    let mut server = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args([
+                "serve",
+                "--spec",
+                spec.to_str().unwrap(),
+                "--base-url",
+                &upstream.url(),
+            ])
+            .args(["--bearer-env", "OBS_TOKEN", "--log-format", "json"])
+            .env("OBS_TOKEN", CANARY)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut stdin = server.child().stdin.take().unwrap();
+    let stdout = lines_of(server.child().stdout.take().unwrap());
+    let stderr = lines_of(server.child().stderr.take().unwrap());
+    let init = json!({
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": { "name": "logs-test", "version": "0" }
+    });
+    let mut answers = vec![request(&mut stdin, &stdout, 1, "initialize", init)];
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    let code = format!(
+        "// {IN_PROGRAM}\nconst t = await api.getThing({{ thingId: '{IN_PATH}' }}); return t.id;"
+    );
+    let call = json!({ "name": "execute", "arguments": { "code": code } });
+    answers.push(request(&mut stdin, &stdout, 2, "tools/call", call));
+    let result = &answers[1]["result"];
+    assert_ne!(result["isError"], true, "{result}");
+    assert!(result.to_string().contains(IN_BODY), "{result}");
+    // The token went out, to the upstream only.
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains(&format!("Bearer {CANARY}")), "{got:?}");
+
+    // Closing stdin ends the session; the server logs its stop and exits.
+    drop(stdin);
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut lines = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match stderr.recv_timeout(left) {
+            Ok(line) => lines.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(e) => {
+                panic!("waited {WAIT:?} for the server to exit after stdin closed: {e}\n{lines:#?}")
+            }
+        }
+    }
+    let rest: Vec<String> = stdout.try_iter().collect();
+
+    let everything = format!("{lines:?}{answers:?}{rest:?}");
+    assert!(
+        !everything.contains(CANARY),
+        "the token leaked: {everything}"
+    );
+    let logs = lines.join("\n");
+    for private in [IN_PROGRAM, IN_PATH, IN_BODY] {
+        assert!(!logs.contains(private), "{private} in the logs: {logs}");
+    }
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+
+    let started = parsed
+        .iter()
+        .find(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("1 operations loaded"))
+        })
+        .unwrap_or_else(|| panic!("no start event: {logs}"));
+    assert_eq!(started["level"], "INFO", "{started}");
+    assert_eq!(started["fields"]["operations"], 1, "{started}");
+    assert!(started["fields"]["load_ms"].is_number(), "{started}");
+
+    let calls = events(&parsed, "tool call");
+    assert_eq!(calls.len(), 1, "{logs}");
+    let fields = &calls[0]["fields"];
+    assert_eq!(fields["tool"], "execute", "{fields}");
+    assert_eq!(fields["outcome"], "ok", "{fields}");
+    assert!(fields["ms"].as_f64().is_some_and(|ms| ms > 0.0), "{fields}");
+    // stdio has no caller to name.
+    assert!(fields.get("caller").is_none(), "{fields}");
+    let run_id = fields["run_id"].as_u64().expect("a run id");
+
+    let upstream_calls = events(&parsed, "upstream call");
+    assert_eq!(upstream_calls.len(), 1, "{logs}");
+    let call = upstream_calls[0];
+    assert_eq!(call["fields"]["method"], "GET", "{call}");
+    assert_eq!(call["fields"]["path"], "/things/{thingId}", "{call}");
+    assert_eq!(call["fields"]["status"], 200, "{call}");
+    assert!(call["fields"]["ms"].is_u64(), "{call}");
+    // The upstream call sits in its tool call's span.
+    assert_eq!(call["span"]["run_id"], run_id, "{call}");
+    assert_eq!(call["span"]["tool"], "execute", "{call}");
+
+    assert_eq!(events(&parsed, "server stopped").len(), 1, "{logs}");
+    drop(server);
+}
+
+#[test]
+fn a_bad_rust_log_is_refused_with_the_reason() {
+    let spec = crate::cli::spec("petstore-swagger2.json");
+    let out = codemode_test_support::output_within(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--spec", &spec, "--base-url", "http://127.0.0.1:9"])
+            .env("RUST_LOG", "codemode=loud")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        WAIT,
+    );
+    crate::cli::assert_refused(&out, "RUST_LOG \"codemode=loud\" is not a valid log filter");
+}
