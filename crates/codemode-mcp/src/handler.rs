@@ -171,22 +171,7 @@ impl CodemodeServer {
             async move { run_tool(&engine, &tools, call, &name, args).await }.instrument(span),
         );
         let _abort_on_drop = AbortOnDrop(task.abort_handle());
-        match task.await {
-            Ok((result, outcome)) => {
-                report.finish(outcome);
-                result
-            }
-            Err(error) if error.is_panic() => {
-                // The payload is not logged: it is free text that may quote what the call held.
-                // The default panic hook has already printed it, with its location, to stderr.
-                report.finish("panic");
-                error_result("internal error: the tool call crashed; nothing more is known")
-            }
-            Err(_) => {
-                report.finish("cancelled");
-                error_result("the tool call was cancelled")
-            }
-        }
+        joined(task.await, &mut report)
     }
 
     /// The tool's name as events and metrics show it: a listed tool's name, or `unknown` (a
@@ -231,6 +216,30 @@ impl Drop for CallReport {
     fn drop(&mut self) {
         if !self.done {
             self.finish("cancelled");
+        }
+    }
+}
+
+/// The tool call's result once its task is joined, reported: a panic is an error event (and a
+/// tool error the agent reads), never a silent loss.
+fn joined(
+    task: Result<(CallToolResult, Outcome), tokio::task::JoinError>,
+    report: &mut CallReport,
+) -> CallToolResult {
+    match task {
+        Ok((result, outcome)) => {
+            report.finish(outcome);
+            result
+        }
+        Err(error) if error.is_panic() => {
+            // The payload is not logged: it is free text that may quote what the call held.
+            // The default panic hook has already printed it, with its location, to stderr.
+            report.finish("panic");
+            error_result("internal error: the tool call crashed; nothing more is known")
+        }
+        Err(_) => {
+            report.finish("cancelled");
+            error_result("the tool call was cancelled")
         }
     }
 }
@@ -445,6 +454,66 @@ mod tests {
             .iter()
             .filter_map(|c| c.as_text().map(|t| t.text.clone()))
             .collect()
+    }
+
+    /// A writer the test's subscriber logs into, read back after.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A panicking tool call leaves an error event naming the tool, the outcome and the run,
+    /// is counted, and becomes a tool error.
+    #[tokio::test]
+    async fn a_panic_in_a_tool_call_is_an_error_event() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let metrics = Arc::new(Metrics::new(None));
+        let mut report = CallReport {
+            tool: "execute".into(),
+            sandboxed: true,
+            run_id: 41,
+            caller: None,
+            metrics: Some(metrics.clone()),
+            started: Instant::now(),
+            done: false,
+        };
+        let task = tokio::spawn(async { panic!("a bug in a tool call") }).await;
+        let result = joined(task, &mut report);
+        assert_eq!(result.is_error, Some(true));
+        let logged = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
+            .expect("utf-8 logs");
+        let event: Value = serde_json::from_str(logged.trim()).expect("one JSON event");
+        assert_eq!(event["level"], "ERROR", "{logged}");
+        assert_eq!(event["fields"]["message"], "tool call panicked", "{logged}");
+        assert_eq!(event["fields"]["tool"], "execute", "{logged}");
+        assert_eq!(event["fields"]["outcome"], "panic", "{logged}");
+        assert_eq!(event["fields"]["run_id"], 41, "{logged}");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"codemode_tool_calls_total{tool="execute",outcome="panic"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"codemode_sandbox_runs_total{outcome="panic"} 1"#),
+            "{text}"
+        );
     }
 
     /// The engine's error says what failed, its source why: the agent gets both, once each.
