@@ -7,8 +7,9 @@ use anyhow::Context;
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
-/// `--log-format`.
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// `--log-format`, or `log_format` in the config file's `[server]`.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     #[default]

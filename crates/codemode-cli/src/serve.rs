@@ -73,7 +73,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
-    let log_format = args.log_format.unwrap_or_default();
+    let log_format = args
+        .log_format
+        .or(file.server.log_format)
+        .unwrap_or_default();
     crate::logs::install(log_format)?;
     let prepared = prepare_engine(&args, &file)?;
     let mut server_config = server_config(&args, &file)?;

@@ -9,17 +9,25 @@ use std::time::Instant;
 use crate::{CallRecord, ExecuteOutcome};
 
 /// Emits the events of a finished run: `kind` says which entry point ran it (`execute`,
-/// `search_code`, `call_operation`).
-pub(crate) fn run_finished(kind: &'static str, outcome: &ExecuteOutcome, started: Instant) {
+/// `search_code`, `call_operation`); `run` is the id the audit log gives the run's calls
+/// (`<pid>-<n>`), so a log line and an audit line can be matched (`None` for a discovery
+/// program, which calls nothing).
+pub(crate) fn run_finished(
+    kind: &'static str,
+    run: Option<&str>,
+    outcome: &ExecuteOutcome,
+    started: Instant,
+) {
     for call in &outcome.calls {
-        upstream_call(call);
+        upstream_call(run, call);
     }
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let calls = outcome.calls.len();
     match &outcome.result {
-        Ok(_) => tracing::debug!(kind, outcome = "ok", ms, calls, "run finished"),
+        Ok(_) => tracing::debug!(kind, run, outcome = "ok", ms, calls, "run finished"),
         Err(failure) => tracing::debug!(
             kind,
+            run,
             outcome = failure.kind.as_str(),
             ms,
             calls,
@@ -28,8 +36,9 @@ pub(crate) fn run_finished(kind: &'static str, outcome: &ExecuteOutcome, started
     }
 }
 
-fn upstream_call(call: &CallRecord) {
+fn upstream_call(run: Option<&str>, call: &CallRecord) {
     tracing::info!(
+        run,
         api = call.api.as_deref(),
         method = call.method.as_str(),
         path = call.path.as_str(),

@@ -773,7 +773,7 @@ impl Engine {
     pub async fn search_code(&self, code: String) -> ExecuteOutcome {
         let started = Instant::now();
         let outcome = host::run_discovery(&self.inner, code).await;
-        events::run_finished("search_code", &outcome, started);
+        events::run_finished("search_code", None, &outcome, started);
         outcome
     }
 
@@ -782,8 +782,9 @@ impl Engine {
     pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
         let started = Instant::now();
         let host = RunHost::new(self.inner.clone(), request.dry_run, request.confirm.clone());
+        let run = host.run_id().to_string();
         let outcome = host.run_program(request.code).await;
-        events::run_finished("execute", &outcome, started);
+        events::run_finished("execute", Some(&run), &outcome, started);
         outcome
     }
 
@@ -797,8 +798,9 @@ impl Engine {
     ) -> ExecuteOutcome {
         let started = Instant::now();
         let host = RunHost::new(self.inner.clone(), false, confirm);
+        let run = host.run_id().to_string();
         let outcome = host.call_one(name, args).await;
-        events::run_finished("call_operation", &outcome, started);
+        events::run_finished("call_operation", Some(&run), &outcome, started);
         outcome
     }
 }

@@ -173,6 +173,12 @@ fn json_logs_have_every_event_and_no_secret() {
     assert_eq!(call["fields"]["path"], "/things/{thingId}", "{call}");
     assert_eq!(call["fields"]["status"], 200, "{call}");
     assert!(call["fields"]["ms"].is_u64(), "{call}");
+    // The engine's run id, the one an audit log line carries: `<pid>-<n>`.
+    let run = call["fields"]["run"].as_str().expect("the engine's run id");
+    assert!(
+        run.starts_with(&format!("{}-", server.child().id())),
+        "{call}"
+    );
     // The upstream call sits in its tool call's span.
     assert_eq!(call["span"]["run_id"], run_id, "{call}");
     assert_eq!(call["span"]["tool"], "execute", "{call}");
