@@ -8,7 +8,7 @@
 
 // The shared test plumbing (engine builder, upstream, HTTP server); the bench uses only part of it.
 #[path = "../tests/it/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::time::{Duration, Instant};
