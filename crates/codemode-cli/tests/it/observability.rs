@@ -202,3 +202,92 @@ fn a_bad_rust_log_is_refused_with_the_reason() {
     );
     crate::cli::assert_refused(&out, "RUST_LOG \"codemode=loud\" is not a valid log filter");
 }
+
+/// One HTTP/1.1 exchange on a fresh connection, within [`WAIT`]: the whole answer.
+fn http(addr: &str, request: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server listens");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).expect("an answer within the timeout");
+    answer
+}
+
+/// Over HTTP with the endpoint's token, the tool-call event names the caller (the token's
+/// holder, never the token), and `/metrics` answers without the token, with the spec's load
+/// time and the call counted.
+#[test]
+fn http_events_name_the_caller_and_metrics_count_the_call() {
+    const ENDPOINT_TOKEN: &str = "endpoint-canary-62c1";
+    let spec = crate::cli::spec("petstore-swagger2.json");
+    let mut server = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--spec", &spec, "--base-url", "http://127.0.0.1:9"])
+            .args(["--http", "127.0.0.1:0", "--auth-token-env", "OBS_MCP_TOKEN"])
+            .args(["--log-format", "json"])
+            .env("OBS_MCP_TOKEN", ENDPOINT_TOKEN)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let stderr = lines_of(server.child().stderr.take().unwrap());
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut lines = Vec::new();
+    let next = |what: &str| {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = stderr
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("waited {WAIT:?} for {what}: {e}"));
+        serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    };
+    let started = next("the start event");
+    let message = started["fields"]["message"].as_str().unwrap_or_default();
+    let addr = message
+        .rsplit("http://")
+        .next()
+        .and_then(|rest| rest.strip_suffix("/mcp"))
+        .unwrap_or_else(|| panic!("no address in the start event: {started}"))
+        .to_string();
+    lines.push(started);
+
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "search", "arguments": {"query": "find pets by status"}}})
+    .to_string();
+    let answer = http(
+        &addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {ENDPOINT_TOKEN}\r\n\
+             content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
+             mcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let call = loop {
+        let event = next("the tool-call event");
+        let is_call = event["fields"]["message"] == "tool call";
+        lines.push(event.clone());
+        if is_call {
+            break event;
+        }
+    };
+    assert_eq!(call["fields"]["tool"], "search", "{call}");
+    assert_eq!(call["fields"]["outcome"], "ok", "{call}");
+    assert_eq!(call["fields"]["caller"], "bearer token", "{call}");
+
+    // A scraper: no token, the pod's address as Host.
+    let metrics = http(
+        &addr,
+        "GET /metrics HTTP/1.1\r\nhost: 10.0.0.7:8080\r\nconnection: close\r\n\r\n",
+    );
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(r#"codemode_tool_calls_total{tool="search",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("codemode_spec_load_seconds "), "{metrics}");
+    let everything = format!("{lines:?}{metrics}");
+    assert!(!everything.contains(ENDPOINT_TOKEN), "{everything}");
+    drop(server);
+}
