@@ -156,7 +156,9 @@ impl CodemodeServer {
         };
         let mut report = CallReport {
             tool: self.tool_label(&name),
-            sandboxed: self.tools.mode == ToolMode::CodeMode && name == EXECUTE_TOOL,
+            // `execute`, and `search` with a program, run in the sandbox.
+            sandboxed: self.tools.mode == ToolMode::CodeMode
+                && (name == EXECUTE_TOOL || (name == SEARCH_TOOL && args.contains_key("code"))),
             run_id: NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
             caller: self.caller,
             metrics: self.metrics.clone(),
