@@ -228,6 +228,8 @@ pub struct ServerSection {
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the bearer token clients must send to `/mcp`.
     pub auth_token_env: Option<String>,
+    /// `text` or `json`, as `--log-format`.
+    pub log_format: Option<crate::logs::LogFormat>,
 }
 
 impl ConfigFile {

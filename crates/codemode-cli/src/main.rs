@@ -7,6 +7,7 @@ mod config;
 mod demo;
 mod fetch;
 mod inspect;
+mod logs;
 mod options;
 mod output;
 mod run;

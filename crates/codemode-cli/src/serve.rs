@@ -1,9 +1,12 @@
-//! `codemode serve`: the MCP server, over stdio (default) or streamable HTTP.
+//! `codemode serve`: the MCP server, over stdio (default) or streamable HTTP. Installs the log
+//! subscriber (`--log-format`), announces the start (a plain line in text mode, a `server
+//! started` event with the spec, operation count and load time in JSON mode) and logs the stop.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
@@ -13,6 +16,7 @@ use codemode_mcp::{ServerConfig, ToolMode};
 use crate::config::{
     ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate,
 };
+use crate::logs::LogFormat;
 use crate::options::SpecSource;
 
 #[derive(Args, Debug)]
@@ -52,6 +56,10 @@ pub struct ServeArgs {
     pub source: SpecSource,
     #[command(flatten)]
     pub apis: crate::apis::ApiArgs,
+    /// Log lines on stderr as `text` or `json` (one object per line); levels from RUST_LOG
+    /// (e.g. `debug`, `codemode=debug,warn`) [default: text, level info].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,10 +73,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
     };
+    let log_format = args
+        .log_format
+        .or(file.server.log_format)
+        .unwrap_or_default();
+    crate::logs::install(log_format)?;
     let prepared = prepare_engine(&args, &file)?;
-    let server_config = server_config(&args, &file)?;
+    let mut server_config = server_config(&args, &file)?;
+    server_config.spec_load = Some(prepared.load_time());
     let http = args.http.clone().or_else(|| file.server.http.clone());
     let loaded_line = prepared.loaded_line();
+    let start = StartFields::new(&prepared);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -84,9 +99,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             Some(addr) => {
                 let listener = listen(&addr).await?;
                 let bound = listener.local_addr()?;
-                crate::output::eprint_line(&format!(
-                    "codemode: {loaded_line}; tools {mode}; streamable HTTP on http://{bound}/mcp"
-                ));
+                start.announce(
+                    log_format,
+                    &format!(
+                        "codemode: {loaded_line}; tools {mode}; streamable HTTP on http://{bound}/mcp"
+                    ),
+                    mode,
+                );
                 codemode_mcp::serve_http_listener(
                     engine,
                     server_config,
@@ -96,15 +115,67 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .await?;
             }
             None => {
-                crate::output::eprint_line(&format!(
-                    "codemode: {loaded_line}; tools {mode}; stdio"
-                ));
+                start.announce(
+                    log_format,
+                    &format!("codemode: {loaded_line}; tools {mode}; stdio"),
+                    mode,
+                );
                 codemode_mcp::serve_stdio(engine, server_config).await?;
             }
         }
         anyhow::Ok(())
     })?;
+    tracing::info!("server stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the start event says besides its line.
+struct StartFields {
+    /// The spec's source, or the APIs with their operation counts.
+    specs: String,
+    operations: usize,
+    load_ms: f64,
+}
+
+impl StartFields {
+    fn new(prepared: &Prepared) -> StartFields {
+        match prepared {
+            Prepared::One {
+                source,
+                spec,
+                load_ms,
+                ..
+            } => StartFields {
+                specs: source.clone(),
+                operations: spec.operations.len(),
+                load_ms: *load_ms,
+            },
+            Prepared::Several(multi) => StartFields {
+                specs: multi.described.join(", "),
+                operations: multi
+                    .setups
+                    .iter()
+                    .map(|setup| setup.spec.operations.len())
+                    .sum(),
+                load_ms: multi.load_ms,
+            },
+        }
+    }
+
+    /// Text mode keeps the start line exactly as it always was (people and scripts read it);
+    /// JSON mode makes it an event, so every stderr line parses.
+    fn announce(&self, format: LogFormat, line: &str, tools: &str) {
+        match format {
+            LogFormat::Text => crate::output::eprint_line(line),
+            LogFormat::Json => tracing::info!(
+                specs = self.specs.as_str(),
+                operations = self.operations,
+                load_ms = self.load_ms,
+                tools,
+                "{line}"
+            ),
+        }
+    }
 }
 
 /// The engine to serve, its specs loaded and its settings checked, not yet built (that needs
@@ -139,6 +210,15 @@ impl Prepared {
                 multi.described.join(", ")
             ),
         }
+    }
+
+    /// How long loading the spec (or all specs, in parallel) took.
+    pub fn load_time(&self) -> Duration {
+        let ms = match self {
+            Prepared::One { load_ms, .. } => *load_ms,
+            Prepared::Several(multi) => multi.load_ms,
+        };
+        Duration::from_secs_f64(ms.max(0.0) / 1000.0)
     }
 
     /// Builds the engine (inside a tokio runtime).

@@ -108,6 +108,11 @@ impl RunHost {
         }
     }
 
+    /// The run's id, as the audit log shows it (`<pid>-<n>`).
+    pub(crate) fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
     pub(crate) async fn run_program(self, code: String) -> ExecuteOutcome {
         let request = RunRequest {
             code,

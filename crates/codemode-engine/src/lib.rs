@@ -4,6 +4,8 @@
 //! dry runs and confirmation hooks. Must not know MCP, rmcp or any wire format: the server and the
 //! CLI are thin shells over [`Engine`].
 //!
+//! Every run emits `tracing` events: `upstream call` (info) per call, from its redacted call
+//! record, and `run finished` (debug). The engine never installs a subscriber.
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
@@ -11,6 +13,7 @@
 mod answer;
 mod apis;
 mod audit;
+mod events;
 mod host;
 mod lines;
 mod mentions;
@@ -31,6 +34,7 @@ pub use policy::{
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -768,14 +772,21 @@ impl Engine {
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
     pub async fn search_code(&self, code: String) -> ExecuteOutcome {
-        host::run_discovery(&self.inner, code).await
+        let started = Instant::now();
+        let outcome = host::run_discovery(&self.inner, code).await;
+        events::run_finished("search_code", None, &outcome, started);
+        outcome
     }
 
     /// Runs an agent's program with `api` bound to the upstream (each API's to its own, when
     /// there are several).
     pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
+        let started = Instant::now();
         let host = RunHost::new(self.inner.clone(), request.dry_run, request.confirm.clone());
-        host.run_program(request.code).await
+        let run = host.run_id().to_string();
+        let outcome = host.run_program(request.code).await;
+        events::run_finished("execute", Some(&run), &outcome, started);
+        outcome
     }
 
     /// Per-operation mode: calls one operation with its arguments (parameters by name, `body`).
@@ -786,8 +797,12 @@ impl Engine {
         args: Value,
         confirm: Option<Arc<dyn Confirm>>,
     ) -> ExecuteOutcome {
+        let started = Instant::now();
         let host = RunHost::new(self.inner.clone(), false, confirm);
-        host.call_one(name, args).await
+        let run = host.run_id().to_string();
+        let outcome = host.call_one(name, args).await;
+        events::run_finished("call_operation", Some(&run), &outcome, started);
+        outcome
     }
 }
 

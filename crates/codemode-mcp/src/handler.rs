@@ -1,11 +1,18 @@
 //! The rmcp server handler: lists the precomputed tools and dispatches calls to the engine.
 //!
 //! Every tool call runs in its own tokio task, so calls are served concurrently and a panic in
-//! one becomes an error result instead of taking the connection down. A call the client cancels
-//! aborts its task.
+//! one becomes an error result (and an error event) instead of taking the connection down. A
+//! call the client cancels aborts its task.
+//!
+//! Each call gets a run id and a `tool_call` span that the engine's events (upstream calls, the
+//! run's outcome) nest in, ends with one `tool call` event (tool, outcome, duration, run id,
+//! caller) and is counted in the server's [`Metrics`]. Neither carries arguments, programs or
+//! results: only names from the tool list and outcome kinds.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use codemode_engine::{Confirm, Engine, ExecuteRequest, SearchRequest};
 use rmcp::model::{
@@ -15,8 +22,10 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
+use tracing::Instrument;
 
 use crate::confirm::ElicitConfirm;
+use crate::metrics::{Metrics, run_outcome};
 use crate::per_operation::OperationTools;
 use crate::render::{chain_text, error_result, outcome_result, text_within};
 use crate::tools::{EXECUTE_TOOL, ExecuteArgs, SEARCH_TOOL, SearchArgs};
@@ -68,13 +77,26 @@ pub(crate) struct CodemodeServer {
     /// Whether this connection can carry a server-to-client request (elicitation): stdio can;
     /// stateless HTTP cannot, because the client's answer would have nowhere to arrive.
     can_elicit: bool,
+    /// Where tool calls are counted; `None` when nothing serves `/metrics` (stdio).
+    metrics: Option<Arc<Metrics>>,
+    /// Who calls, for the log: with the one static bearer token, every caller that got through
+    /// is its holder, so the only identity there is to name is "the token". `None` without one.
+    caller: Option<&'static str>,
 }
 
 /// What one tool call needs besides its arguments.
 struct CallContext {
     budget: usize,
     confirm: Option<Arc<dyn Confirm>>,
+    metrics: Option<Arc<Metrics>>,
 }
+
+/// Run ids, process-wide, so ids in one log never repeat across connections.
+static NEXT_RUN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How a tool call ended, for its event and its counter: `ok`, or a short machine-readable kind
+/// from a closed set (a failure kind, `invalid_arguments`, `unknown_tool`, …).
+type Outcome = &'static str;
 
 impl CodemodeServer {
     /// What `initialize` tells the client: how to use the tools this connection actually lists.
@@ -101,7 +123,20 @@ impl CodemodeServer {
             tools,
             budget_tokens: config.output_budget_tokens,
             can_elicit,
+            metrics: None,
+            caller: None,
         }
+    }
+
+    /// Counts this server's calls in `metrics` and names `caller` in its events (HTTP).
+    pub(crate) fn observed(
+        mut self,
+        metrics: Option<Arc<Metrics>>,
+        caller: Option<&'static str>,
+    ) -> CodemodeServer {
+        self.metrics = metrics;
+        self.caller = caller;
+        self
     }
 
     async fn dispatch(
@@ -117,18 +152,106 @@ impl CodemodeServer {
             confirm: self
                 .can_elicit
                 .then(|| Arc::new(ElicitConfirm::new(peer)) as Arc<dyn Confirm>),
+            metrics: self.metrics.clone(),
         };
+        let mut report = CallReport {
+            tool: self.tool_label(&name),
+            // `execute`, and `search` with a program, run in the sandbox.
+            sandboxed: self.tools.mode == ToolMode::CodeMode
+                && (name == EXECUTE_TOOL || (name == SEARCH_TOOL && args.contains_key("code"))),
+            run_id: NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
+            caller: self.caller,
+            metrics: self.metrics.clone(),
+            started: Instant::now(),
+            done: false,
+        };
+        let span = tracing::info_span!("tool_call", run_id = report.run_id, tool = %report.tool);
         // Its own task: concurrency, and a panic is caught by the join below. If this future is
-        // dropped (the client cancelled), the guard aborts the task instead of leaving it running.
-        let task = tokio::spawn(async move { run_tool(&engine, &tools, call, &name, args).await });
+        // dropped (the client cancelled), the guard aborts the task instead of leaving it running,
+        // and the report says `cancelled`.
+        let task = tokio::spawn(
+            async move { run_tool(&engine, &tools, call, &name, args).await }.instrument(span),
+        );
         let _abort_on_drop = AbortOnDrop(task.abort_handle());
-        match task.await {
-            Ok(result) => result,
-            Err(error) if error.is_panic() => {
-                error_result("internal error: the tool call crashed; nothing more is known")
-            }
-            Err(_) => error_result("the tool call was cancelled"),
+        joined(task.await, &mut report)
+    }
+
+    /// The tool's name as events and metrics show it: a listed tool's name, or `unknown` (a
+    /// client may send any string; it must not become a label or flood the log).
+    fn tool_label(&self, name: &str) -> String {
+        match self.tools.index.get(name) {
+            Some(_) => name.to_string(),
+            None => "unknown".to_string(),
         }
+    }
+}
+
+/// One tool call's event and counters, written exactly once: when the call ends, or, if its
+/// future is dropped first (the client cancelled), as `cancelled`.
+struct CallReport {
+    tool: String,
+    sandboxed: bool,
+    run_id: u64,
+    caller: Option<&'static str>,
+    metrics: Option<Arc<Metrics>>,
+    started: Instant,
+    done: bool,
+}
+
+impl CallReport {
+    fn finish(&mut self, outcome: Outcome) {
+        self.done = true;
+        let elapsed = self.started.elapsed();
+        log_tool_call(self, outcome, elapsed);
+        if let Some(metrics) = &self.metrics {
+            metrics.tool_call(&self.tool, outcome, elapsed);
+            // A run that ended normally counted its own outcome; one that never ended is
+            // counted here.
+            if self.sandboxed && matches!(outcome, "panic" | "cancelled") {
+                metrics.sandbox_outcome(outcome);
+            }
+        }
+    }
+}
+
+impl Drop for CallReport {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish("cancelled");
+        }
+    }
+}
+
+/// The tool call's result once its task is joined, reported: a panic is an error event (and a
+/// tool error the agent reads), never a silent loss.
+fn joined(
+    task: Result<(CallToolResult, Outcome), tokio::task::JoinError>,
+    report: &mut CallReport,
+) -> CallToolResult {
+    match task {
+        Ok((result, outcome)) => {
+            report.finish(outcome);
+            result
+        }
+        Err(error) if error.is_panic() => {
+            // The payload is not logged: it is free text that may quote what the call held.
+            // The default panic hook has already printed it, with its location, to stderr.
+            report.finish("panic");
+            error_result("internal error: the tool call crashed; nothing more is known")
+        }
+        Err(_) => {
+            report.finish("cancelled");
+            error_result("the tool call was cancelled")
+        }
+    }
+}
+
+fn log_tool_call(report: &CallReport, outcome: Outcome, elapsed: Duration) {
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let (tool, run_id, caller) = (report.tool.as_str(), report.run_id, report.caller);
+    match outcome {
+        "panic" => tracing::error!(tool, outcome, ms, run_id, caller, "tool call panicked"),
+        _ => tracing::info!(tool, outcome, ms, run_id, caller, "tool call"),
     }
 }
 
@@ -146,21 +269,24 @@ async fn run_tool(
     call: CallContext,
     name: &str,
     args: JsonObject,
-) -> CallToolResult {
+) -> (CallToolResult, Outcome) {
     match tools.mode {
         ToolMode::CodeMode => match name {
-            SEARCH_TOOL => run_search(engine, call.budget, &args).await,
+            SEARCH_TOOL => run_search(engine, call, &args).await,
             EXECUTE_TOOL => run_execute(engine, call, &args).await,
-            _ => unknown_tool(name, tools),
+            _ => (unknown_tool(name, tools), "unknown_tool"),
         },
         ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
             Some(operation) => {
                 let outcome = engine
                     .call_operation(operation, Value::Object(args), call.confirm)
                     .await;
-                outcome_result(&outcome, call.budget)
+                if let Some(metrics) = &call.metrics {
+                    metrics.run(&outcome, false);
+                }
+                (outcome_result(&outcome, call.budget), run_outcome(&outcome))
             }
-            None => unknown_tool(name, tools),
+            None => (unknown_tool(name, tools), "unknown_tool"),
         },
     }
 }
@@ -179,7 +305,12 @@ fn clip_name(name: &str) -> String {
     name.chars().take(80).collect()
 }
 
-async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> CallToolResult {
+async fn run_search(
+    engine: &Arc<Engine>,
+    call: CallContext,
+    args: &JsonObject,
+) -> (CallToolResult, Outcome) {
+    let budget = call.budget;
     let SearchArgs {
         query,
         limit,
@@ -187,13 +318,21 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
         api,
     } = match SearchArgs::parse(args) {
         Ok(args) => args,
-        Err(message) => return error_result(message),
+        Err(message) => return (error_result(message), "invalid_arguments"),
     };
     match (query, code) {
-        (Some(_), Some(_)) => {
-            error_result("invalid arguments: pass either `query` or `code`, not both")
+        (Some(_), Some(_)) => (
+            error_result("invalid arguments: pass either `query` or `code`, not both"),
+            "invalid_arguments",
+        ),
+        (None, Some(code)) => {
+            let _in_flight = call.metrics.as_ref().map(|m| m.run_started());
+            let outcome = engine.search_code(code).await;
+            if let Some(metrics) = &call.metrics {
+                metrics.run(&outcome, true);
+            }
+            (outcome_result(&outcome, budget), run_outcome(&outcome))
         }
-        (None, Some(code)) => outcome_result(&engine.search_code(code).await, budget),
         (Some(query), None) => {
             // Ranking and rendering are CPU work: off the async workers, so a burst of searches
             // does not stall other connections' I/O.
@@ -205,32 +344,53 @@ async fn run_search(engine: &Arc<Engine>, budget: usize, args: &JsonObject) -> C
             match answer {
                 // The answer knows its tokens; only an answer over this server's output budget
                 // is counted again and cut.
-                Ok(Ok(answer)) if answer.tokens <= budget => {
-                    CallToolResult::success(vec![ContentBlock::text(answer.text)])
+                Ok(Ok(answer)) if answer.tokens <= budget => (
+                    CallToolResult::success(vec![ContentBlock::text(answer.text)]),
+                    "ok",
+                ),
+                Ok(Ok(answer)) => (
+                    CallToolResult::success(vec![ContentBlock::text(text_within(
+                        &answer.text,
+                        budget,
+                    ))]),
+                    "ok",
+                ),
+                Ok(Err(error)) => (
+                    error_result(format!("search failed: {}", chain_text(&error))),
+                    "search_error",
+                ),
+                Err(_) => {
+                    tracing::error!("the search's blocking task panicked");
+                    (
+                        error_result("internal error: the search crashed; nothing more is known"),
+                        "panic",
+                    )
                 }
-                Ok(Ok(answer)) => CallToolResult::success(vec![ContentBlock::text(text_within(
-                    &answer.text,
-                    budget,
-                ))]),
-                Ok(Err(error)) => error_result(format!("search failed: {}", chain_text(&error))),
-                Err(_) => error_result("internal error: the search crashed; nothing more is known"),
             }
         }
-        (None, None) => error_result(
-            "invalid arguments: `search` needs `query` (keywords) or `code` (a program)",
+        (None, None) => (
+            error_result(
+                "invalid arguments: `search` needs `query` (keywords) or `code` (a program)",
+            ),
+            "invalid_arguments",
         ),
     }
 }
 
-async fn run_execute(engine: &Engine, call: CallContext, args: &JsonObject) -> CallToolResult {
+async fn run_execute(
+    engine: &Engine,
+    call: CallContext,
+    args: &JsonObject,
+) -> (CallToolResult, Outcome) {
     let ExecuteArgs {
         code,
         max_tokens,
         dry_run,
     } = match ExecuteArgs::parse(args) {
         Ok(args) => args,
-        Err(message) => return error_result(message),
+        Err(message) => return (error_result(message), "invalid_arguments"),
     };
+    let _in_flight = call.metrics.as_ref().map(|m| m.run_started());
     let outcome = engine
         .execute(ExecuteRequest {
             code,
@@ -238,7 +398,13 @@ async fn run_execute(engine: &Engine, call: CallContext, args: &JsonObject) -> C
             confirm: call.confirm,
         })
         .await;
-    outcome_result(&outcome, max_tokens.unwrap_or(call.budget))
+    if let Some(metrics) = &call.metrics {
+        metrics.run(&outcome, true);
+    }
+    (
+        outcome_result(&outcome, max_tokens.unwrap_or(call.budget)),
+        run_outcome(&outcome),
+    )
 }
 
 impl ServerHandler for CodemodeServer {
@@ -292,6 +458,66 @@ mod tests {
             .collect()
     }
 
+    /// A writer the test's subscriber logs into, read back after.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A panicking tool call leaves an error event naming the tool, the outcome and the run,
+    /// is counted, and becomes a tool error.
+    #[tokio::test]
+    async fn a_panic_in_a_tool_call_is_an_error_event() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let metrics = Arc::new(Metrics::new(None));
+        let mut report = CallReport {
+            tool: "execute".into(),
+            sandboxed: true,
+            run_id: 41,
+            caller: None,
+            metrics: Some(metrics.clone()),
+            started: Instant::now(),
+            done: false,
+        };
+        let task = tokio::spawn(async { panic!("a bug in a tool call") }).await;
+        let result = joined(task, &mut report);
+        assert_eq!(result.is_error, Some(true));
+        let logged = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
+            .expect("utf-8 logs");
+        let event: Value = serde_json::from_str(logged.trim()).expect("one JSON event");
+        assert_eq!(event["level"], "ERROR", "{logged}");
+        assert_eq!(event["fields"]["message"], "tool call panicked", "{logged}");
+        assert_eq!(event["fields"]["tool"], "execute", "{logged}");
+        assert_eq!(event["fields"]["outcome"], "panic", "{logged}");
+        assert_eq!(event["fields"]["run_id"], 41, "{logged}");
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"codemode_tool_calls_total{tool="execute",outcome="panic"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"codemode_sandbox_runs_total{outcome="panic"} 1"#),
+            "{text}"
+        );
+    }
+
     /// The engine's error says what failed, its source why: the agent gets both, once each.
     #[tokio::test]
     async fn a_refused_query_says_what_to_do_instead() {
@@ -299,7 +525,13 @@ mod tests {
         let engine = Arc::new(Engine::new(spec, Default::default()).expect("the engine builds"));
         let mut args = JsonObject::new();
         args.insert("query".into(), Value::String("?! %%".into()));
-        let result = run_search(&engine, 1000, &args).await;
+        let call = CallContext {
+            budget: 1000,
+            confirm: None,
+            metrics: None,
+        };
+        let (result, outcome) = run_search(&engine, call, &args).await;
+        assert_eq!(outcome, "search_error");
         assert_eq!(result.is_error, Some(true));
         assert_eq!(
             text(&result),

@@ -11,6 +11,14 @@
 //! `GET /healthz` answers load balancers and orchestrators without any of those checks: a probe
 //! comes with the node's address as Host and no token, and the answer says nothing but that the
 //! server is up. The server binds only after the spec has loaded, so up means ready.
+//!
+//! `GET /metrics` (unless [`ServerConfig::metrics`] is off) answers Prometheus, also without
+//! those checks, for the same reason: a scraper comes by pod address with no token, and holding
+//! the MCP endpoint's token in every scrape config would spread the one credential that guards
+//! the API. What it shows is counts under labels from closed sets (tool names, outcome kinds,
+//! API names, methods, status classes): no path, argument, program, secret or caller. A
+//! deployment that must not show even those keeps the port off the public network (the metrics
+//! are per replica anyway, so they are scraped from inside the cluster).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use crate::handler::{CodemodeServer, ToolSet};
+use crate::metrics::Metrics;
 use crate::{ServeError, ServerConfig, ToolMode};
 
 type McpService = StreamableHttpService<CodemodeServer, LocalSessionManager>;
@@ -71,9 +80,10 @@ pub async fn serve_http_listener(
         .map_err(ServeError::Http)
 }
 
-/// The MCP server as an axum [`Router`](axum::Router) with two routes, `/mcp` (behind the Host,
-/// Origin and bearer-token layers) and `/healthz` (behind none), ready to `merge` into an
-/// application or `nest` under a prefix.
+/// The MCP server as an axum [`Router`](axum::Router) with three routes, `/mcp` (behind the Host,
+/// Origin and bearer-token layers), `/healthz` and `/metrics` (behind none; `/metrics` only when
+/// [`ServerConfig::metrics`] is on), ready to `merge` into an application or `nest` under a
+/// prefix.
 ///
 /// The default Host and Origin lists are the loopback names on `config.public_port`, the port
 /// clients connect to; with no port, Hosts naming a loopback address on any port and port-less
@@ -95,10 +105,14 @@ fn router_with_cancel(
     crate::budget::warm_up_tokenizer();
     crate::prepare_search_answers(&engine, config.mode);
     let access = Arc::new(Access::new(&config));
+    let metrics = config
+        .metrics
+        .then(|| Arc::new(Metrics::new(config.spec_load)));
     let endpoint = Arc::new(Endpoint {
         engine,
         config,
         cancel,
+        metrics: metrics.clone(),
         code_mode: OnceLock::new(),
         per_operation: OnceLock::new(),
     });
@@ -115,9 +129,16 @@ fn router_with_cancel(
             require_origin,
         ))
         .route_layer(middleware::from_fn_with_state(access, require_host));
-    axum::Router::new()
+    let app = axum::Router::new()
         .route("/healthz", axum::routing::get(healthz))
-        .merge(mcp)
+        .merge(mcp);
+    match metrics {
+        Some(metrics) => app.route(
+            "/metrics",
+            axum::routing::get(metrics_endpoint).with_state(metrics),
+        ),
+        None => app,
+    }
 }
 
 /// What the access layers check, resolved once from the config.
@@ -160,6 +181,7 @@ struct Endpoint {
     engine: Arc<Engine>,
     config: ServerConfig,
     cancel: CancellationToken,
+    metrics: Option<Arc<Metrics>>,
     code_mode: OnceLock<McpService>,
     per_operation: OnceLock<McpService>,
 }
@@ -177,7 +199,9 @@ impl Endpoint {
     fn build_service(&self, mode: ToolMode) -> McpService {
         let tools = Arc::new(ToolSet::build(&self.engine, mode));
         // Stateless HTTP: a server-to-client request (elicitation) could never be answered.
-        let server = CodemodeServer::new(self.engine.clone(), tools, &self.config, false);
+        let caller = self.config.auth_token.as_ref().map(|_| "bearer token");
+        let server = CodemodeServer::new(self.engine.clone(), tools, &self.config, false)
+            .observed(self.metrics.clone(), caller);
         // Host/Origin checks are done by our layers, before rmcp, with our own defaults; rmcp's
         // are off.
         let rmcp_config = StreamableHttpServerConfig::default()
@@ -216,6 +240,17 @@ async fn healthz() -> Response {
             (header::CACHE_CONTROL, "no-store"),
         ],
         r#"{"status":"ok"}"#,
+    )
+        .into_response()
+}
+
+async fn metrics_endpoint(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        metrics.encode(),
     )
         .into_response()
 }

@@ -3,7 +3,9 @@
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
 //! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
 //! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
-//! validation, an optional bearer token, a request size limit and graceful shutdown. Key types:
+//! validation, an optional bearer token, a request size limit, graceful shutdown and Prometheus
+//! metrics on `/metrics`. Every tool call is a `tracing` event (tool, outcome, duration, run id);
+//! this crate never installs a subscriber, the binary does. Key types:
 //! [`ServerConfig`], [`ToolMode`], [`ServeError`]. Must not know OpenAPI parsing, TypeScript,
 //! search ranking, the sandbox or how upstream calls are made: all of that is behind [`Engine`].
 
@@ -14,6 +16,7 @@ mod budget;
 mod confirm;
 mod handler;
 mod http;
+mod metrics;
 mod per_operation;
 mod render;
 mod tools;
@@ -70,6 +73,12 @@ pub struct ServerConfig {
     /// naming a loopback address on any port, and only port-less loopback Origins (so a browser
     /// client needs the port or `allowed_origins`).
     pub public_port: Option<u16>,
+    /// HTTP only: count tool calls, upstream calls and sandbox runs, and answer `GET /metrics`
+    /// in the Prometheus text format. Default `true`.
+    pub metrics: bool,
+    /// HTTP only: how long loading the spec (or all specs) took, shown in `/metrics` as
+    /// `codemode_spec_load_seconds`; left out when `None`.
+    pub spec_load: Option<std::time::Duration>,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -85,6 +94,8 @@ impl Default for ServerConfig {
             auth_token: None,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             public_port: None,
+            metrics: true,
+            spec_load: None,
         }
     }
 }

@@ -644,24 +644,26 @@ fn audit_lines_carry_the_time_of_their_own_call() {
 
 /// A `codemode` process, in a process group of its own, killed with the group and reaped when
 /// dropped, pass or fail, so no test leaves one running.
-struct Running(codemode_test_support::ProcessGroup);
+pub(crate) struct Running(codemode_test_support::ProcessGroup);
 
 impl Running {
     /// Starts `command` as the leader of a new process group.
-    fn spawn(command: &mut Command) -> Running {
+    pub(crate) fn spawn(command: &mut Command) -> Running {
         Running(
             codemode_test_support::ProcessGroup::spawn(command)
                 .unwrap_or_else(|e| panic!("the binary runs: {e}")),
         )
     }
 
-    fn child(&mut self) -> &mut std::process::Child {
+    pub(crate) fn child(&mut self) -> &mut std::process::Child {
         self.0.child()
     }
 }
 
 /// The lines a reader yields, through a channel, so each wait can have a timeout.
-fn lines_of(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+pub(crate) fn lines_of(
+    reader: impl std::io::Read + Send + 'static,
+) -> std::sync::mpsc::Receiver<String> {
     use std::io::BufRead;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -675,7 +677,7 @@ fn lines_of(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Rec
     rx
 }
 
-const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+pub(crate) const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The first line from `lines` containing `needle`, within [`WAIT`].
 fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str, what: &str) -> String {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod kubernetes;
+mod observability;
 mod several_apis;
 mod tidy;
 mod tls;

@@ -8,5 +8,6 @@ mod clients;
 mod conformance;
 mod http;
 mod in_process;
+mod metrics;
 mod mount;
 mod tools_list;
