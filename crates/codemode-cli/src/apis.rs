@@ -38,6 +38,8 @@ pub struct MultiApi {
     pub described: Vec<String>,
     /// Wall-clock time of loading every spec, in parallel.
     pub load_ms: f64,
+    /// Where each loaded API's spec came from (a file or a URL), for `--watch`.
+    pub sources: Vec<String>,
 }
 
 /// Everything a command passes in to build several APIs.
@@ -80,6 +82,7 @@ pub fn load(inputs: MultiInputs<'_>) -> anyhow::Result<Option<MultiApi>> {
     let load_ms = started.elapsed().as_secs_f64() * 1e3;
     let mut setups = Vec::new();
     let mut described = Vec::new();
+    let mut sources = Vec::new();
     for (api, spec) in planned.iter().zip(loaded) {
         let spec = match spec {
             Ok(spec) => spec,
@@ -100,6 +103,7 @@ pub fn load(inputs: MultiInputs<'_>) -> anyhow::Result<Option<MultiApi>> {
             "operations"
         };
         described.push(format!("{} ({count} {noun})", api.name));
+        sources.push(api.spec.clone());
         setups.push(setup(api, spec, &inputs, session)?);
     }
     if setups.is_empty() {
@@ -117,6 +121,7 @@ pub fn load(inputs: MultiInputs<'_>) -> anyhow::Result<Option<MultiApi>> {
         },
         described,
         load_ms,
+        sources,
     }))
 }
 

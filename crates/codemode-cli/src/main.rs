@@ -10,6 +10,7 @@ mod inspect;
 mod logs;
 mod options;
 mod output;
+mod reload;
 mod run;
 mod search;
 mod serve;

@@ -19,7 +19,7 @@ use crate::config::{
 use crate::logs::LogFormat;
 use crate::options::SpecSource;
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// The spec: a file (.json, .yaml, .yml, optionally .gz) or an http(s) URL. May come from --config.
     #[arg(long)]
@@ -33,6 +33,9 @@ pub struct ServeArgs {
     /// Refuse every call that changes data (only GET and HEAD, plus config `[[allow]]` rules, go out).
     #[arg(long)]
     pub read_only: bool,
+    /// Reload the spec (or specs) when a spec file changes; SIGHUP reloads too. Calls in flight finish on the old spec; a spec that fails to load keeps the old one.
+    #[arg(long)]
+    pub watch: bool,
     /// Token budget of one tool result (o200k; 100–1000000) [default: 6000].
     #[arg(long, value_name = "N", value_parser = crate::config::ranged::<usize>(crate::config::ranges::TOKENS))]
     pub output_tokens: Option<usize>,
@@ -87,8 +90,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let watched = prepared.sources();
     runtime.block_on(async move {
-        let engine = Arc::new(prepared.build()?);
+        let engine = codemode_mcp::EngineHandle::new(Arc::new(prepared.build()?));
+        let again = args.clone();
+        crate::reload::spawn(
+            engine.clone(),
+            crate::reload::Watch {
+                files: if args.watch { watched } else { Vec::new() },
+                rebuild: Arc::new(move || {
+                    let file = match &again.config {
+                        Some(path) => ConfigFile::read(path)?,
+                        None => ConfigFile::default(),
+                    };
+                    prepare_engine(&again, &file)?.build()
+                }),
+            },
+        );
         let mode = match server_config.mode {
             ToolMode::CodeMode => "search+execute",
             ToolMode::PerOperation => "per-operation",
@@ -219,6 +237,14 @@ impl Prepared {
             Prepared::Several(multi) => multi.load_ms,
         };
         Duration::from_secs_f64(ms.max(0.0) / 1000.0)
+    }
+
+    /// Where the spec or specs came from: a file path or a URL each.
+    pub fn sources(&self) -> Vec<String> {
+        match self {
+            Prepared::One { source, .. } => vec![source.clone()],
+            Prepared::Several(multi) => multi.sources.clone(),
+        }
     }
 
     /// Builds the engine (inside a tokio runtime).

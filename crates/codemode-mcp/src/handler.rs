@@ -9,7 +9,6 @@
 //! caller) and is counted in the server's [`Metrics`]. Neither carries arguments, programs or
 //! results: only names from the tool list and outcome kinds.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -25,54 +24,18 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::confirm::ElicitConfirm;
+use crate::live::{EngineHandle, ToolSet};
 use crate::metrics::{Metrics, run_outcome};
-use crate::per_operation::OperationTools;
 use crate::render::{chain_text, error_result, outcome_result, text_within};
 use crate::tools::{EXECUTE_TOOL, ExecuteArgs, SEARCH_TOOL, SearchArgs};
 use crate::{ServerConfig, ToolMode};
 
-/// What one server instance lists and how it maps tool names back to work.
-#[derive(Debug)]
-pub(crate) struct ToolSet {
-    pub mode: ToolMode,
-    /// Exactly what tools/list returns.
-    pub tools: Vec<Tool>,
-    /// Per-operation mode only: tool name → operation name.
-    pub operations: OperationTools,
-    /// Tool name → index into `tools`.
-    index: HashMap<String, usize>,
-}
-
-impl ToolSet {
-    /// Computes the tool list once. Tools are typed from the start: none is parsed back from JSON,
-    /// so none can be dropped on the way (the tests check each against the MCP rules).
-    pub(crate) fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
-        let (tools, operations) = match mode {
-            ToolMode::CodeMode => (crate::code_mode_tools(engine), OperationTools::default()),
-            ToolMode::PerOperation => {
-                let mut operations = crate::per_operation::operation_tools(engine);
-                (std::mem::take(&mut operations.tools), operations)
-            }
-        };
-        let index = tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.to_string(), i))
-            .collect();
-        ToolSet {
-            mode,
-            tools,
-            operations,
-            index,
-        }
-    }
-}
-
 /// One MCP server over one engine. Cheap to clone (the HTTP transport makes one per request).
 #[derive(Clone)]
 pub(crate) struct CodemodeServer {
-    engine: Arc<Engine>,
-    tools: Arc<ToolSet>,
+    /// The engine, replaceable by a reload: each call takes the current one and keeps it.
+    engine: EngineHandle,
+    mode: ToolMode,
     budget_tokens: usize,
     /// Whether this connection can carry a server-to-client request (elicitation): stdio can;
     /// stateless HTTP cannot, because the client's answer would have nowhere to arrive.
@@ -101,8 +64,8 @@ type Outcome = &'static str;
 impl CodemodeServer {
     /// What `initialize` tells the client: how to use the tools this connection actually lists.
     fn instructions(&self) -> String {
-        let api = crate::tools::api_label(&self.engine);
-        match self.tools.mode {
+        let api = crate::tools::api_label(&self.engine.engine());
+        match self.mode {
             ToolMode::CodeMode => format!(
                 "Tools for the {api}. Use `search` to find operations, then `execute` one program that does the whole task."
             ),
@@ -113,14 +76,14 @@ impl CodemodeServer {
     }
 
     pub(crate) fn new(
-        engine: Arc<Engine>,
-        tools: Arc<ToolSet>,
+        engine: EngineHandle,
+        mode: ToolMode,
         config: &ServerConfig,
         can_elicit: bool,
     ) -> CodemodeServer {
         CodemodeServer {
             engine,
-            tools,
+            mode,
             budget_tokens: config.output_budget_tokens,
             can_elicit,
             metrics: None,
@@ -145,8 +108,10 @@ impl CodemodeServer {
         args: JsonObject,
         peer: rmcp::Peer<RoleServer>,
     ) -> CallToolResult {
-        let engine = self.engine.clone();
-        let tools = self.tools.clone();
+        // The engine current now serves this call to its end, even if a reload swaps another in.
+        let snapshot = self.engine.snapshot();
+        let engine = snapshot.engine.clone();
+        let tools = snapshot.tools(self.mode);
         let call = CallContext {
             budget: self.budget_tokens,
             confirm: self
@@ -155,9 +120,9 @@ impl CodemodeServer {
             metrics: self.metrics.clone(),
         };
         let mut report = CallReport {
-            tool: self.tool_label(&name),
+            tool: tool_label(&tools, &name),
             // `execute`, and `search` with a program, run in the sandbox.
-            sandboxed: self.tools.mode == ToolMode::CodeMode
+            sandboxed: self.mode == ToolMode::CodeMode
                 && (name == EXECUTE_TOOL || (name == SEARCH_TOOL && args.contains_key("code"))),
             run_id: NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
             caller: self.caller,
@@ -175,14 +140,14 @@ impl CodemodeServer {
         let _abort_on_drop = AbortOnDrop(task.abort_handle());
         joined(task.await, &mut report)
     }
+}
 
-    /// The tool's name as events and metrics show it: a listed tool's name, or `unknown` (a
-    /// client may send any string; it must not become a label or flood the log).
-    fn tool_label(&self, name: &str) -> String {
-        match self.tools.index.get(name) {
-            Some(_) => name.to_string(),
-            None => "unknown".to_string(),
-        }
+/// The tool's name as events and metrics show it: a listed tool's name, or `unknown` (a client
+/// may send any string; it must not become a label or flood the log).
+fn tool_label(tools: &ToolSet, name: &str) -> String {
+    match tools.index.get(name) {
+        Some(_) => name.to_string(),
+        None => "unknown".to_string(),
     }
 }
 
@@ -419,12 +384,14 @@ impl ServerHandler for CodemodeServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools.tools.clone()))
+        let tools = self.engine.snapshot().tools(self.mode);
+        Ok(ListToolsResult::with_all_items(tools.tools.clone()))
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        let index = *self.tools.index.get(name)?;
-        self.tools.tools.get(index).cloned()
+        let tools = self.engine.snapshot().tools(self.mode);
+        let index = *tools.index.get(name)?;
+        tools.tools.get(index).cloned()
     }
 
     async fn call_tool(

@@ -29,7 +29,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use codemode_engine::Engine;
 use codemode_engine::upstream::Secret;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -38,7 +37,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
-use crate::handler::{CodemodeServer, ToolSet};
+use crate::handler::CodemodeServer;
+use crate::live::EngineHandle;
 use crate::metrics::Metrics;
 use crate::{ServeError, ServerConfig, ToolMode};
 
@@ -46,7 +46,7 @@ type McpService = StreamableHttpService<CodemodeServer, LocalSessionManager>;
 
 /// Binds `addr` and serves until `shutdown` completes.
 pub async fn serve_http(
-    engine: Arc<Engine>,
+    engine: impl Into<EngineHandle>,
     config: ServerConfig,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -61,7 +61,7 @@ pub async fn serve_http(
 /// completes; in-flight requests are finished first. The default Host and Origin lists use the
 /// listener's port unless `config.public_port` says otherwise (a proxy in front on another port).
 pub async fn serve_http_listener(
-    engine: Arc<Engine>,
+    engine: impl Into<EngineHandle>,
     mut config: ServerConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -93,17 +93,18 @@ pub async fn serve_http_listener(
 /// Starts warming up the tokenizer and the search answers on blocking threads when called inside
 /// a tokio runtime, so the first requests do not pay for them. Answers are stateless JSON (no
 /// session, no open stream), so the application's own graceful shutdown is enough to drain them.
-pub fn router(engine: Arc<Engine>, config: ServerConfig) -> axum::Router {
+pub fn router(engine: impl Into<EngineHandle>, config: ServerConfig) -> axum::Router {
     router_with_cancel(engine, config, CancellationToken::new())
 }
 
 fn router_with_cancel(
-    engine: Arc<Engine>,
+    engine: impl Into<EngineHandle>,
     config: ServerConfig,
     cancel: CancellationToken,
 ) -> axum::Router {
+    let engine = engine.into();
     crate::budget::warm_up_tokenizer();
-    crate::prepare_search_answers(&engine, config.mode);
+    crate::prepare_search_answers(&engine.engine(), config.mode);
     let access = Arc::new(Access::new(&config));
     let metrics = config
         .metrics
@@ -178,7 +179,7 @@ impl Access {
 
 /// Everything the endpoint needs, shared by all requests.
 struct Endpoint {
-    engine: Arc<Engine>,
+    engine: EngineHandle,
     config: ServerConfig,
     cancel: CancellationToken,
     metrics: Option<Arc<Metrics>>,
@@ -197,10 +198,9 @@ impl Endpoint {
     }
 
     fn build_service(&self, mode: ToolMode) -> McpService {
-        let tools = Arc::new(ToolSet::build(&self.engine, mode));
         // Stateless HTTP: a server-to-client request (elicitation) could never be answered.
         let caller = self.config.auth_token.as_ref().map(|_| "bearer token");
-        let server = CodemodeServer::new(self.engine.clone(), tools, &self.config, false)
+        let server = CodemodeServer::new(self.engine.clone(), mode, &self.config, false)
             .observed(self.metrics.clone(), caller);
         // Host/Origin checks are done by our layers, before rmcp, with our own defaults; rmcp's
         // are off.

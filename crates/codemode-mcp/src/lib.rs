@@ -16,6 +16,7 @@ mod budget;
 mod confirm;
 mod handler;
 mod http;
+mod live;
 mod metrics;
 mod per_operation;
 mod render;
@@ -31,10 +32,12 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use http::{router, serve_http, serve_http_listener};
+pub use live::EngineHandle;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
 
-use handler::{CodemodeServer, ToolSet};
+use handler::CodemodeServer;
+use live::ToolSet;
 
 /// Which tools the server lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -125,14 +128,18 @@ pub enum ServeError {
     Session(#[source] tokio::task::JoinError),
 }
 
-/// Serves MCP over stdin/stdout until the client disconnects.
-pub async fn serve_stdio(engine: Arc<Engine>, config: ServerConfig) -> Result<(), ServeError> {
+/// Serves MCP over stdin/stdout until the client disconnects. `engine` is an `Arc<Engine>`, or
+/// an [`EngineHandle`] to swap engines while it serves (a spec reload).
+pub async fn serve_stdio(
+    engine: impl Into<EngineHandle>,
+    config: ServerConfig,
+) -> Result<(), ServeError> {
     serve_io(engine, config, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
 /// Serves MCP over any byte stream pair (stdio, a pipe, an in-memory duplex in tests).
 pub async fn serve_io<R, W>(
-    engine: Arc<Engine>,
+    engine: impl Into<EngineHandle>,
     config: ServerConfig,
     reader: R,
     writer: W,
@@ -141,10 +148,10 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let engine = engine.into();
     budget::warm_up_tokenizer();
-    prepare_search_answers(&engine, config.mode);
-    let tools = Arc::new(ToolSet::build(&engine, config.mode));
-    let server = CodemodeServer::new(engine, tools, &config, true);
+    prepare_search_answers(&engine.engine(), config.mode);
+    let server = CodemodeServer::new(engine, config.mode, &config, true);
     let running = server
         .serve((reader, writer))
         .await

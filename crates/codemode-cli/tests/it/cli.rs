@@ -680,7 +680,11 @@ pub(crate) fn lines_of(
 pub(crate) const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The first line from `lines` containing `needle`, within [`WAIT`].
-fn wait_for_line(lines: &std::sync::mpsc::Receiver<String>, needle: &str, what: &str) -> String {
+pub(crate) fn wait_for_line(
+    lines: &std::sync::mpsc::Receiver<String>,
+    needle: &str,
+    what: &str,
+) -> String {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());

@@ -5,6 +5,7 @@
 mod cli;
 mod kubernetes;
 mod observability;
+mod reload;
 mod several_apis;
 mod tidy;
 mod tls;

@@ -1,0 +1,128 @@
+//! The engine a server answers with, and the tool lists made from it, replaceable while it
+//! serves: a spec reload builds a new engine and swaps it in ([`EngineHandle::replace`]). Each
+//! tool call takes the engine (and the tool list made from it) current when it starts and keeps
+//! it to its end, so a run in flight finishes on the spec it started with. Knows nothing of where engines come from (the CLI
+//! reloads; an embedder may swap its own).
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use codemode_engine::Engine;
+use rmcp::model::Tool;
+
+use crate::ToolMode;
+use crate::per_operation::OperationTools;
+
+/// What one server instance lists and how it maps tool names back to work.
+#[derive(Debug)]
+pub(crate) struct ToolSet {
+    pub mode: ToolMode,
+    /// Exactly what tools/list returns.
+    pub tools: Vec<Tool>,
+    /// Per-operation mode only: tool name → operation name.
+    pub operations: OperationTools,
+    /// Tool name → index into `tools`.
+    pub(crate) index: HashMap<String, usize>,
+}
+
+impl ToolSet {
+    /// Computes the tool list once. Tools are typed from the start: none is parsed back from JSON,
+    /// so none can be dropped on the way (the tests check each against the MCP rules).
+    pub(crate) fn build(engine: &Engine, mode: ToolMode) -> ToolSet {
+        let (tools, operations) = match mode {
+            ToolMode::CodeMode => (crate::code_mode_tools(engine), OperationTools::default()),
+            ToolMode::PerOperation => {
+                let mut operations = crate::per_operation::operation_tools(engine);
+                (std::mem::take(&mut operations.tools), operations)
+            }
+        };
+        let index = tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.to_string(), i))
+            .collect();
+        ToolSet {
+            mode,
+            tools,
+            operations,
+            index,
+        }
+    }
+}
+
+/// A shared, replaceable engine. Cheap to clone; every clone sees replacements.
+#[derive(Clone)]
+pub struct EngineHandle {
+    current: Arc<RwLock<Arc<Snapshot>>>,
+}
+
+/// One engine with the tool lists made from it (each on first use).
+pub(crate) struct Snapshot {
+    pub(crate) engine: Arc<Engine>,
+    code_mode: OnceLock<Arc<ToolSet>>,
+    per_operation: OnceLock<Arc<ToolSet>>,
+}
+
+impl Snapshot {
+    fn new(engine: Arc<Engine>) -> Snapshot {
+        Snapshot {
+            engine,
+            code_mode: OnceLock::new(),
+            per_operation: OnceLock::new(),
+        }
+    }
+
+    /// The tools of `mode` for this engine.
+    pub(crate) fn tools(&self, mode: ToolMode) -> Arc<ToolSet> {
+        let cell = match mode {
+            ToolMode::CodeMode => &self.code_mode,
+            ToolMode::PerOperation => &self.per_operation,
+        };
+        cell.get_or_init(|| Arc::new(ToolSet::build(&self.engine, mode)))
+            .clone()
+    }
+}
+
+impl EngineHandle {
+    /// A handle over `engine`.
+    pub fn new(engine: Arc<Engine>) -> EngineHandle {
+        EngineHandle {
+            current: Arc::new(RwLock::new(Arc::new(Snapshot::new(engine)))),
+        }
+    }
+
+    /// The engine tool calls starting now use.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.snapshot().engine.clone()
+    }
+
+    /// Swaps in `engine` for the calls that start from now on; calls in flight keep theirs.
+    pub fn replace(&self, engine: Arc<Engine>) {
+        let fresh = Arc::new(Snapshot::new(engine));
+        // A poisoned lock only means a reader panicked while cloning an `Arc`: the value is
+        // whole, so the swap goes ahead.
+        match self.current.write() {
+            Ok(mut current) => *current = fresh,
+            Err(poisoned) => *poisoned.into_inner() = fresh,
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(current) => current.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+impl From<Arc<Engine>> for EngineHandle {
+    fn from(engine: Arc<Engine>) -> EngineHandle {
+        EngineHandle::new(engine)
+    }
+}
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle").finish_non_exhaustive()
+    }
+}
