@@ -287,6 +287,7 @@ fn setup(
         confirm: section.confirm.clone(),
         confirm_mutating: section.confirm_mutating,
         confirm_fallback: section.confirm_fallback,
+        write_scope: None,
     };
     policy
         .check(&spec)

@@ -256,6 +256,7 @@ impl ConfigFile {
             confirm: self.confirm.clone(),
             confirm_mutating: self.confirm_mutating,
             confirm_fallback: self.confirm_fallback,
+            write_scope: None,
         };
         policy.check(spec).with_context(|| match &self.path {
             Some(path) => format!("invalid policy in config file {}", path.display()),

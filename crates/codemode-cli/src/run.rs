@@ -67,6 +67,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     code,
                     dry_run: args.dry_run,
                     confirm: None,
+                    ..Default::default()
                 })
                 .await,
         )

@@ -13,6 +13,7 @@
 mod answer;
 mod apis;
 mod audit;
+mod caller;
 mod events;
 mod host;
 mod lines;
@@ -22,6 +23,7 @@ mod policy;
 mod ranking;
 
 pub use apis::{ApiRef, ApiSetup, MAX_API_NAME_CHARS, check_api_name};
+pub use caller::{Caller, RequestCredentials};
 pub use codemode_sandbox::LogLevel;
 pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
@@ -186,6 +188,13 @@ pub struct ExecuteRequest {
     /// Who asks the user before calls the policy marks for confirmation. `None`: nobody can be
     /// asked, and [`PolicyConfig::confirm_fallback`] decides (default: such calls fail).
     pub confirm: Option<Arc<dyn Confirm>>,
+    /// Who asks, when the front end authenticated them: named in the audit log, and their
+    /// scopes checked against each API's [`PolicyConfig::write_scope`]. `None`: nobody in
+    /// particular (stdio, a static token), and scope rules do not apply.
+    pub caller: Option<Caller>,
+    /// Upstream credentials this request carried, for APIs whose credentials come from the
+    /// request (`Credential::FromRequest`). Used for this run only.
+    pub credentials: RequestCredentials,
 }
 
 /// A request as it would be sent, secrets redacted.

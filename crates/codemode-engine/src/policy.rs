@@ -52,6 +52,12 @@ pub struct PolicyConfig {
     /// What happens when a confirmation is needed but the client cannot ask: `deny` (default) or `allow`.
     #[serde(default)]
     pub confirm_fallback: ConfirmFallback,
+    /// The scope an authenticated caller's token must grant for mutating calls. A caller
+    /// without it gets this API read-only: mutating calls fail naming the scope, and search
+    /// answers mark them blocked for that caller. Applies only to callers the front end
+    /// authenticated ([`ExecuteRequest::caller`](crate::ExecuteRequest::caller)); default none.
+    #[serde(default)]
+    pub write_scope: Option<String>,
 }
 
 /// What happens to a call that needs confirmation when the client cannot ask the user.

@@ -361,6 +361,7 @@ async fn run_execute(
             code,
             dry_run: dry_run.unwrap_or(false),
             confirm: call.confirm,
+            ..Default::default()
         })
         .await;
     if let Some(metrics) = &call.metrics {

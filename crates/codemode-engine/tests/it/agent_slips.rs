@@ -88,6 +88,7 @@ pub(crate) async fn execute(engine: &Engine, code: &str) -> ExecuteOutcome {
             code: code.to_string(),
             dry_run: false,
             confirm: None,
+            ..Default::default()
         })
         .await
 }
@@ -116,6 +117,7 @@ async fn paginate_in_a_dry_run_that_skips_reads_plans_the_first_page_and_sends_n
             code: "const notes = await api.paginate(api.listNotes); return notes.length;".into(),
             dry_run: true,
             confirm: None,
+            ..Default::default()
         })
         .await;
     assert_eq!(outcome.result.expect("the run succeeds"), json!(0));

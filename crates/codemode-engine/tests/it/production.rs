@@ -109,6 +109,7 @@ async fn run(engine: &Engine, code: &str, dry_run: bool) -> ExecuteOutcome {
             code: code.into(),
             dry_run,
             confirm: None,
+            ..Default::default()
         })
         .await
 }
@@ -249,6 +250,7 @@ async fn confirmation_asks_and_a_decline_throws_in_the_program() {
             code: code.into(),
             dry_run: false,
             confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))),
+            ..Default::default()
         })
         .await;
     assert_eq!(
@@ -267,6 +269,7 @@ async fn confirmation_asks_and_a_decline_throws_in_the_program() {
             code: code.into(),
             dry_run: false,
             confirm: Some(Arc::new(Answer(Confirmation::Approved, asked.clone()))),
+            ..Default::default()
         })
         .await;
     assert_eq!(approved.result.unwrap(), json!("sent"));
@@ -278,6 +281,7 @@ async fn confirmation_asks_and_a_decline_throws_in_the_program() {
             code: "return (await api.listItems()).length".into(),
             dry_run: false,
             confirm: Some(Arc::new(Answer(Confirmation::Declined, asked.clone()))),
+            ..Default::default()
         })
         .await;
     assert_eq!(read.result.unwrap(), json!(1));
@@ -329,6 +333,7 @@ async fn time_the_user_takes_to_confirm_does_not_count_against_the_run() {
             confirm: Some(Arc::new(SlowApproval(std::time::Duration::from_millis(
                 1500,
             )))),
+            ..Default::default()
         })
     };
     // 1.5 s of the user reading the prompt, in a run limited to 0.6 s: the call still goes out,

@@ -125,6 +125,7 @@ async fn run(engine: &Engine, code: &str) -> ExecuteOutcome {
             code: code.into(),
             dry_run: false,
             confirm: None,
+            ..Default::default()
         })
         .await
 }

@@ -354,6 +354,7 @@ async fn per_operation_calls_and_dry_runs_carry_the_api() {
             code: "return await api.shop.createOrder({ body: { item: 'pen' } });".into(),
             dry_run: true,
             confirm: None,
+            ..Default::default()
         })
         .await;
     assert_eq!(planned.planned.len(), 1);

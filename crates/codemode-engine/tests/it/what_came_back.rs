@@ -123,6 +123,7 @@ async fn run(engine: &Engine, code: &str, dry_run: bool) -> ExecuteOutcome {
         code: code.into(),
         dry_run,
         confirm: None,
+        ..Default::default()
     };
     tokio::time::timeout(Duration::from_secs(20), engine.execute(request))
         .await
