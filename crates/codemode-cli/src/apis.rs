@@ -287,7 +287,7 @@ fn setup(
         confirm: section.confirm.clone(),
         confirm_mutating: section.confirm_mutating,
         confirm_fallback: section.confirm_fallback,
-        write_scope: None,
+        write_scope: section.write_scope.clone(),
     };
     policy
         .check(&spec)
@@ -378,6 +378,8 @@ fn secret_values(config: &UpstreamConfig) -> Vec<&str> {
         Credential::Basic { password, .. } => password.expose(),
         Credential::ApiKey { value, .. } => value.expose(),
         Credential::OAuth2ClientCredentials { client_secret, .. } => client_secret.expose(),
+        // Each request brings its own; two APIs reading the same header authenticate alike.
+        Credential::FromRequest(forwarded) => forwarded.header.as_str(),
     });
     let headers = config
         .static_headers

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use codemode_engine::upstream::{Credential, Secret, UpstreamConfig};
+use codemode_engine::upstream::{Credential, ForwardTarget, Forwarded, Secret, UpstreamConfig};
 use codemode_engine::{EngineConfig, PolicyConfig, RuleSpec, SandboxConfig, SessionSettings};
 use serde::Deserialize;
 
@@ -70,6 +70,8 @@ pub mod ranges {
     pub const TOKENS: RangeInclusive<u64> = 100..=1_000_000;
     /// `search --limit`.
     pub const SEARCH_LIMIT: RangeInclusive<u64> = 1..=20;
+    /// `serve --rate-limit`: tool calls per minute per caller.
+    pub const RATE_LIMIT: RangeInclusive<u64> = 1..=1_000_000;
 }
 
 /// A clap parser for an integer flag that refuses values outside `range`
@@ -146,6 +148,8 @@ pub struct ConfigFile {
     pub confirm_mutating: bool,
     #[serde(default)]
     pub confirm_fallback: codemode_engine::ConfirmFallback,
+    /// The token scope mutating calls need, for callers authenticated by `[oauth]`.
+    pub write_scope: Option<String>,
     /// Dry runs send reads for real unless this is true.
     #[serde(default)]
     pub dry_run_skip_reads: bool,
@@ -184,6 +188,7 @@ pub struct ApiSection {
     pub confirm_mutating: bool,
     #[serde(default)]
     pub confirm_fallback: codemode_engine::ConfirmFallback,
+    pub write_scope: Option<String>,
     /// Upstream calls one program may make to this API (default: `limits.max_calls`, else 50).
     pub max_calls: Option<u32>,
     /// A spec that fails to load leaves this API out (with a warning) instead of failing the start.
@@ -204,6 +209,32 @@ pub struct AuthConfig {
     pub oauth_token_url: Option<String>,
     #[serde(default)]
     pub oauth_scopes: Vec<String>,
+    /// Credentials each MCP request brings for itself (`[auth.from_request]`, HTTP only).
+    pub from_request: Option<FromRequestConfig>,
+}
+
+/// `[auth.from_request]`: a hosted server where each user's calls reach the API with that
+/// user's own credentials, read from a header of each MCP request (never its `Authorization`,
+/// which authenticates the client to this server).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromRequestConfig {
+    /// Request header whose value is sent on as `Authorization` (`Bearer …`, `token …`).
+    pub header: Option<String>,
+    /// Request header whose value is sent as the spec's API key (`api_key_scheme` picks the
+    /// scheme, as for `api_key`).
+    pub api_key: Option<String>,
+    /// Upstream header name = the request header its value comes from.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// A request without these headers gets an error naming them, and nothing is sent
+    /// (default). False: calls go out without them.
+    #[serde(default = "required_by_default")]
+    pub required: bool,
+}
+
+fn required_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,6 +261,17 @@ pub struct ServerSection {
     pub auth_token_env: Option<String>,
     /// `text` or `json`, as `--log-format`.
     pub log_format: Option<crate::logs::LogFormat>,
+    /// `[server.rate_limit]`: tool calls per caller, as `--rate-limit`.
+    pub rate_limit: Option<RateLimitConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Tool calls per minute, per caller.
+    pub per_minute: u32,
+    /// Calls at once after a quiet spell (default a tenth of `per_minute`).
+    pub burst: Option<u32>,
 }
 
 impl ConfigFile {
@@ -256,7 +298,7 @@ impl ConfigFile {
             confirm: self.confirm.clone(),
             confirm_mutating: self.confirm_mutating,
             confirm_fallback: self.confirm_fallback,
-            write_scope: None,
+            write_scope: self.write_scope.clone(),
         };
         policy.check(spec).with_context(|| match &self.path {
             Some(path) => format!("invalid policy in config file {}", path.display()),
@@ -363,7 +405,79 @@ pub fn credentials(args: &UpstreamArgs, auth: &AuthConfig) -> anyhow::Result<Vec
             scopes,
         });
     }
+    if let Some(from_request) = &auth.from_request {
+        out.extend(forwarded(from_request, &out, auth, args)?);
+    }
     Ok(out)
+}
+
+/// The `[auth.from_request]` mappings as credentials. Refuses a mapping that would fight a
+/// configured credential over the same header: which one is sent must never be a guess.
+fn forwarded(
+    config: &FromRequestConfig,
+    configured: &[Credential],
+    auth: &AuthConfig,
+    args: &UpstreamArgs,
+) -> anyhow::Result<Vec<Credential>> {
+    let mut out = Vec::new();
+    let sets_authorization = configured.iter().any(|c| {
+        matches!(
+            c,
+            Credential::Bearer(_)
+                | Credential::Basic { .. }
+                | Credential::OAuth2ClientCredentials { .. }
+        )
+    });
+    if let Some(header) = &config.header {
+        anyhow::ensure!(
+            !sets_authorization,
+            "[auth.from_request] header = {header:?} sends the request's credential as \
+             Authorization, and a bearer, basic or OAuth2 credential is configured too; keep one"
+        );
+        out.push(forward(
+            header,
+            ForwardTarget::Authorization,
+            config.required,
+        ));
+    }
+    if let Some(header) = &config.api_key {
+        anyhow::ensure!(
+            !configured
+                .iter()
+                .any(|c| matches!(c, Credential::ApiKey { .. })),
+            "[auth.from_request] api_key = {header:?} and a configured api_key both set the API \
+             key; keep one"
+        );
+        let scheme = args
+            .api_key_scheme
+            .clone()
+            .or_else(|| auth.api_key_scheme.clone());
+        out.push(forward(
+            header,
+            ForwardTarget::ApiKey { scheme },
+            config.required,
+        ));
+    }
+    for (upstream, header) in &config.headers {
+        out.push(forward(
+            header,
+            ForwardTarget::Header(upstream.clone()),
+            config.required,
+        ));
+    }
+    anyhow::ensure!(
+        !out.is_empty(),
+        "[auth.from_request] maps no header: set header, api_key or headers"
+    );
+    Ok(out)
+}
+
+fn forward(header: &str, target: ForwardTarget, required: bool) -> Credential {
+    Credential::FromRequest(Forwarded {
+        header: header.to_string(),
+        target,
+        required,
+    })
 }
 
 /// Extra headers from `--header-env` first, then the config file's `[headers]` (or an API's).

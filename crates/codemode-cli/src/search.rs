@@ -91,6 +91,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             query,
             limit: Some(args.limit),
             api: only,
+            ..Default::default()
         })?;
         write!(out, "{}", answer.text)?;
     }
@@ -103,6 +104,7 @@ fn rankings(engine: &Engine, query: &str, limit: usize, only: Option<&str>) -> s
         query: query.to_string(),
         limit: Some(limit),
         api: only.map(str::to_string),
+        ..Default::default()
     };
     let declared = engine.search(&request).map(|answer| {
         answer

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use codemode_engine::Engine;
-use codemode_mcp::{ServerConfig, ToolMode};
+use codemode_mcp::{RateLimit, ServerConfig, ToolMode};
 
 use crate::config::{
     ConfigFile, EngineInputs, LimitArgs, UpstreamArgs, engine_config, interpolate,
@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Environment variable holding a bearer token that HTTP clients must send to /mcp.
     #[arg(long, value_name = "VAR")]
     pub auth_token_env: Option<String>,
+    /// Tool calls one caller may make per minute (per OAuth token subject; callers no token names share one allowance), in bursts of up to a tenth of it (1–1000000) [default: no limit].
+    #[arg(long, value_name = "N", value_parser = crate::config::ranged::<u32>(crate::config::ranges::RATE_LIMIT))]
+    pub rate_limit: Option<u32>,
     /// Host header values accepted over HTTP besides localhost (repeatable).
     #[arg(long, value_name = "HOST")]
     pub allowed_host: Vec<String>,
@@ -92,7 +95,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let watched = prepared.sources();
     runtime.block_on(async move {
-        let engine = codemode_mcp::EngineHandle::new(Arc::new(prepared.build()?));
+        let built = prepared.build()?;
+        refuse_credentials_without_requests(&built, http.is_some())?;
+        let engine = codemode_mcp::EngineHandle::new(Arc::new(built));
         let again = args.clone();
         crate::reload::spawn(
             engine.clone(),
@@ -407,7 +412,42 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         }
         config.auth_token = Some(codemode_engine::upstream::Secret::new(token));
     }
+    config.rate_limit = rate_limit(args, file)?;
     Ok(config)
+}
+
+/// `--rate-limit N` (bursts of a tenth), or `[server.rate_limit]` with its own burst.
+fn rate_limit(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Option<RateLimit>> {
+    let configured = file.server.rate_limit.as_ref();
+    let Some(per_minute) = args.rate_limit.or(configured.map(|c| c.per_minute)) else {
+        return Ok(None);
+    };
+    let burst = match configured.and_then(|c| c.burst) {
+        Some(burst) if args.rate_limit.is_none() => burst,
+        _ => (per_minute / 10).max(1),
+    };
+    let nonzero = |n: u32, key: &str| {
+        std::num::NonZeroU32::new(n)
+            .with_context(|| format!("config: server.rate_limit.{key} must be at least 1"))
+    };
+    Ok(Some(RateLimit {
+        per_minute: nonzero(per_minute, "per_minute")?,
+        burst: nonzero(burst, "burst")?,
+    }))
+}
+
+/// `[auth.from_request]` reads each MCP request's headers, which only HTTP has: over stdio every
+/// call would fail, so the server does not start.
+fn refuse_credentials_without_requests(engine: &Engine, http: bool) -> anyhow::Result<()> {
+    let headers = engine.forwarded_headers();
+    if !http && !headers.is_empty() {
+        bail!(
+            "[auth.from_request] takes upstream credentials from each request's headers ({}), \
+             and stdio has no request headers: serve over --http",
+            headers.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Resolves on ctrl-c or SIGTERM, for a graceful shutdown.

@@ -66,6 +66,7 @@ fn request(query: &str) -> SearchRequest {
         query: query.to_string(),
         limit: None,
         api: None,
+        caller: None,
     }
 }
 

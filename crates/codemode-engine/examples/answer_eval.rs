@@ -89,6 +89,7 @@ fn main() -> Result<(), Error> {
                 query: query.text.clone(),
                 limit: None,
                 api: None,
+                ..Default::default()
             })?;
             let one = score(query, &answer, all_gold);
             if one.worst_shortfall > 0 {

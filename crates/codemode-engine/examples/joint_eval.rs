@@ -165,6 +165,7 @@ fn rank(engine: &Engine, query: &Query) -> Result<Vec<SearchHit>, Error> {
         query: query.text.clone(),
         limit: Some(10),
         api: None,
+        ..Default::default()
     })?)
 }
 

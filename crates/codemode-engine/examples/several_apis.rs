@@ -147,6 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         query: "find out-of-stock books, then reorder them from the warehouse".into(),
         limit: None,
         api: None,
+        ..Default::default()
     })?;
     println!("\n{}", answer.text);
     Ok(())

@@ -11,8 +11,9 @@ use std::sync::OnceLock;
 use codemode_typescript::{AnswerOperation, AnswerRequest, Declarations, count_tokens};
 
 use crate::apis::Api;
+use crate::caller::Caller;
 use crate::spec::{Operation, OperationId};
-use crate::{Inner, SearchAnswer, SearchHit, Verdict};
+use crate::{Inner, SearchAnswer, SearchHit, SearchRequest, Verdict};
 
 /// An operation a search found, in the order the answer lists it.
 #[derive(Debug, Clone)]
@@ -41,14 +42,17 @@ impl Candidate {
 
 /// The first `declare` candidates are declared, as many as the budget allows; the rest, and any
 /// the budget leaves out, are named one line each after the declarations. `types` are
-/// component schemas the query named (each with its API), declared with them.
+/// component schemas the query named (each with its API), declared with them. Operations the
+/// request's caller may not call are marked blocked, with the reason.
 pub(crate) fn render(
     inner: &Inner,
-    query: &str,
+    request: &SearchRequest,
     candidates: &[Candidate],
     declare: usize,
     types: &[(usize, String)],
 ) -> SearchAnswer {
+    let query = request.query.as_str();
+    let caller = request.caller.as_ref();
     let ranked: Vec<Ranked<'_>> = candidates
         .iter()
         .map(|c| {
@@ -59,7 +63,7 @@ pub(crate) fn render(
                 api,
                 op,
                 called: inner.apis.qualified(c.api, &op.name),
-                blocked: blocked_reason(api, op),
+                blocked: blocked_reason(api, op, caller),
             }
         })
         .collect();
@@ -390,8 +394,8 @@ fn operation_key(op: &Operation) -> String {
     )
 }
 
-fn blocked_reason(api: &Api, op: &Operation) -> Option<String> {
-    match api.policy.verdict(op) {
+fn blocked_reason(api: &Api, op: &Operation, caller: Option<&Caller>) -> Option<String> {
+    match api.policy.verdict_for(op, caller) {
         Verdict::Blocked(reason) => Some(reason),
         Verdict::Allowed { .. } => None,
     }

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 
 use serde_json::json;
 
+use crate::caller::Caller;
+
 pub(crate) struct AuditLog {
     sink: Mutex<Box<dyn Write + Send>>,
 }
@@ -16,11 +18,13 @@ impl AuditLog {
         }
     }
 
-    /// One line for one call; `api` is the API's name when the engine serves several.
+    /// One line for one call; `api` is the API's name when the engine serves several, `caller`
+    /// who the run was for (`sub`, `client_id`) when the front end authenticated them.
     pub(crate) fn record(
         &self,
         run_id: &str,
         api: Option<&str>,
+        caller: Option<&Caller>,
         call: &crate::upstream::CallRecord,
     ) {
         let mut line = json!({
@@ -38,6 +42,12 @@ impl AuditLog {
         });
         if let Some(api) = api {
             line["api"] = json!(api);
+        }
+        if let Some(caller) = caller {
+            line["sub"] = json!(caller.subject);
+            if let Some(client_id) = &caller.client_id {
+                line["client_id"] = json!(client_id);
+            }
         }
         // A poisoned lock or a failed write must not fail the run; the log is best effort.
         if let Ok(mut sink) = self.sink.lock() {

@@ -14,12 +14,13 @@ use codemode_sandbox::{
 use serde_json::{Value, json};
 
 use crate::apis::{Api, Apis};
+use crate::caller::Caller;
 use crate::placeholder;
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
 use crate::upstream::{
     CallError, CallErrorKind, DeadlineExtension, PageLimits, PagesCut, PreparedRequest, RawRequest,
-    ResponseHeaders, Session, SessionLimits,
+    RequestCredentials, ResponseHeaders, Session, SessionLimits,
 };
 use crate::{
     CallRecord, Confirm, Confirmation, ExecuteOutcome, FailureKind, Inner, LogLevel, LogLine,
@@ -52,6 +53,8 @@ pub(crate) struct RunHost {
     run_id: String,
     dry_run: bool,
     confirm: Option<Arc<dyn Confirm>>,
+    /// Who the run is for, when the front end authenticated them (scopes, audit).
+    caller: Option<Arc<Caller>>,
     planned: Arc<Mutex<Vec<PlannedRequest>>>,
     /// Lines the host adds to the run's log (a call sent without the confirmation it needed).
     notes: Arc<Mutex<Vec<LogLine>>>,
@@ -62,12 +65,17 @@ pub(crate) struct RunHost {
     pauses: Pauses,
 }
 
+/// Who and what one run is for, besides its program.
+pub(crate) struct RunFor<'a> {
+    pub(crate) dry_run: bool,
+    pub(crate) confirm: Option<Arc<dyn Confirm>>,
+    pub(crate) caller: Option<Caller>,
+    /// Credentials the run's request carried; each API's session takes the ones it forwards.
+    pub(crate) credentials: &'a RequestCredentials,
+}
+
 impl RunHost {
-    pub(crate) fn new(
-        inner: Arc<Inner>,
-        dry_run: bool,
-        confirm: Option<Arc<dyn Confirm>>,
-    ) -> RunHost {
+    pub(crate) fn new(inner: Arc<Inner>, run_for: RunFor<'_>) -> RunHost {
         let run = inner
             .run_counter
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -84,14 +92,17 @@ impl RunHost {
             .map(|api| {
                 let paused = pauses.clone();
                 api.client.as_ref().map(|client| {
-                    client.session(SessionLimits {
-                        max_calls: api.session.max_calls,
-                        max_in_flight: api.session.max_in_flight,
-                        deadline: Some(deadline),
-                        deadline_extension: Some(DeadlineExtension(Arc::new(move || {
-                            paused.paused_for(Instant::now())
-                        }))),
-                    })
+                    client.session_with(
+                        SessionLimits {
+                            max_calls: api.session.max_calls,
+                            max_in_flight: api.session.max_in_flight,
+                            deadline: Some(deadline),
+                            deadline_extension: Some(DeadlineExtension(Arc::new(move || {
+                                paused.paused_for(Instant::now())
+                            }))),
+                        },
+                        run_for.credentials,
+                    )
                 })
             })
             .collect();
@@ -99,8 +110,9 @@ impl RunHost {
             run_id: format!("{}-{run}", std::process::id()),
             inner,
             sessions: Arc::new(sessions),
-            dry_run,
-            confirm,
+            dry_run: run_for.dry_run,
+            confirm: run_for.confirm,
+            caller: run_for.caller.map(Arc::new),
             planned: Arc::new(Mutex::new(Vec::new())),
             notes: Arc::new(Mutex::new(Vec::new())),
             base_deadline: deadline,
@@ -178,16 +190,16 @@ impl RunHost {
         records.sort_by_key(|(_, record)| record.sent_at);
         if let Some(audit) = &self.inner.audit {
             for (api, record) in &records {
-                audit.record(&self.run_id, *api, record);
+                audit.record(&self.run_id, *api, self.caller.as_deref(), record);
             }
         }
-        // Every API's secrets are taken out of everything that goes back, whichever API's call
-        // the text came from.
+        // Every API's secrets (and the credentials this run's request carried) are taken out of
+        // everything that goes back, whichever API's call the text came from.
         let redact = |text: &str| {
-            apis.list()
+            self.sessions
                 .iter()
-                .filter_map(|api| api.client.as_ref())
-                .fold(text.to_string(), |text, client| client.redact(&text))
+                .flatten()
+                .fold(text.to_string(), |text, session| session.redact(&text))
         };
         let result = match result {
             Ok(value) => Ok(redact_value(value, &redact)),
@@ -383,7 +395,13 @@ impl RunHost {
 
     /// Refuses what the policy blocks; otherwise whether the call needs the user's confirmation.
     fn check_policy(&self, api: usize, op: &Operation) -> Result<bool, CallFailure> {
-        match self.inner.apis.get(api).policy.verdict(op) {
+        let verdict = self
+            .inner
+            .apis
+            .get(api)
+            .policy
+            .verdict_for(op, self.caller.as_deref());
+        match verdict {
             Verdict::Blocked(reason) => Err(CallFailure::Policy(reason)),
             Verdict::Allowed { confirm } => Ok(confirm),
         }

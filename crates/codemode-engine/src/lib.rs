@@ -23,12 +23,13 @@ mod policy;
 mod ranking;
 
 pub use apis::{ApiRef, ApiSetup, MAX_API_NAME_CHARS, check_api_name};
-pub use caller::{Caller, RequestCredentials};
+pub use caller::Caller;
 pub use codemode_sandbox::LogLevel;
 pub use codemode_sandbox::SandboxConfig;
 pub use codemode_spec as spec;
 pub use codemode_typescript as typescript;
 pub use codemode_upstream as upstream;
+pub use codemode_upstream::RequestCredentials;
 pub use policy::{
     ConfirmFallback, PolicyConfig, PolicyError, RuleLocation, RuleSpec, RuleTable, Verdict,
 };
@@ -40,7 +41,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::host::RunHost;
+use crate::host::{RunFor, RunHost};
 
 /// Why the engine could not be built, or could not answer a search. Each message says what
 /// failed; the reason is its `source()` (print the chain, e.g. `{:#}` with anyhow, to see both).
@@ -101,7 +102,7 @@ pub enum EngineError {
 }
 
 /// What [`Engine::search`] and [`Engine::rank`] are asked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SearchRequest {
     /// A task sentence, or operation or type names separated by commas or spaces (see
     /// [`Engine::search`]). An empty query is an error.
@@ -112,6 +113,10 @@ pub struct SearchRequest {
     /// With several APIs: rank only this one (its name). `None`: every API. An unknown name is
     /// an error that lists the names. Ignored with one API.
     pub api: Option<String>,
+    /// Who asks, when the front end authenticated them: operations their token's scopes do not
+    /// allow ([`PolicyConfig::write_scope`]) are marked blocked for them. `None`: scope rules
+    /// do not apply.
+    pub caller: Option<Caller>,
 }
 
 /// The ranked answer: `text` is exactly what the agent sees (typed declarations, within budget).
@@ -605,6 +610,23 @@ impl Engine {
             .map(move |api| ApiRef { api, namespaced })
     }
 
+    /// The request headers some API takes upstream credentials from
+    /// ([`upstream::Credential::FromRequest`]), lower case, each once: what a front end copies
+    /// from each request into [`ExecuteRequest::credentials`]. Empty for most servers.
+    pub fn forwarded_headers(&self) -> Vec<String> {
+        let mut headers: Vec<String> = self
+            .inner
+            .apis
+            .list()
+            .iter()
+            .filter_map(|api| api.client.as_ref())
+            .flat_map(|client| client.forwarded_headers().map(str::to_string))
+            .collect();
+        headers.sort();
+        headers.dedup();
+        headers
+    }
+
     /// Whether programs call operations as `api.<api>.<operation>` (the engine serves several
     /// APIs) rather than `api.<operation>`.
     pub fn namespaced(&self) -> bool {
@@ -694,7 +716,7 @@ impl Engine {
                 .collect();
             return Ok(answer::render(
                 &self.inner,
-                query,
+                request,
                 &candidates,
                 candidates.len(),
                 &[],
@@ -730,7 +752,7 @@ impl Engine {
         candidates.truncate(declare + MORE_CANDIDATES);
         Ok(answer::render(
             &self.inner,
-            query,
+            request,
             &candidates,
             declare,
             &mentioned.types,
@@ -753,7 +775,10 @@ impl Engine {
                     method: op.method.as_str().to_string(),
                     path: op.path.clone(),
                     score: hit.score,
-                    blocked: matches!(api.policy.verdict(op), Verdict::Blocked(_)),
+                    blocked: matches!(
+                        api.policy.verdict_for(op, request.caller.as_ref()),
+                        Verdict::Blocked(_)
+                    ),
                 }
             })
             .collect())
@@ -791,7 +816,15 @@ impl Engine {
     /// there are several).
     pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
         let started = Instant::now();
-        let host = RunHost::new(self.inner.clone(), request.dry_run, request.confirm.clone());
+        let host = RunHost::new(
+            self.inner.clone(),
+            RunFor {
+                dry_run: request.dry_run,
+                confirm: request.confirm,
+                caller: request.caller,
+                credentials: &request.credentials,
+            },
+        );
         let run = host.run_id().to_string();
         let outcome = host.run_program(request.code).await;
         events::run_finished("execute", Some(&run), &outcome, started);
@@ -806,8 +839,30 @@ impl Engine {
         args: Value,
         confirm: Option<Arc<dyn Confirm>>,
     ) -> ExecuteOutcome {
+        self.call_operation_as(name, args, confirm, None, &RequestCredentials::default())
+            .await
+    }
+
+    /// [`Engine::call_operation`] on behalf of one request: its authenticated `caller` (scopes,
+    /// audit) and the upstream `credentials` it carried, as in [`ExecuteRequest`].
+    pub async fn call_operation_as(
+        &self,
+        name: &str,
+        args: Value,
+        confirm: Option<Arc<dyn Confirm>>,
+        caller: Option<Caller>,
+        credentials: &RequestCredentials,
+    ) -> ExecuteOutcome {
         let started = Instant::now();
-        let host = RunHost::new(self.inner.clone(), false, confirm);
+        let host = RunHost::new(
+            self.inner.clone(),
+            RunFor {
+                dry_run: false,
+                confirm,
+                caller,
+                credentials,
+            },
+        );
         let run = host.run_id().to_string();
         let outcome = host.call_one(name, args).await;
         events::run_finished("call_operation", Some(&run), &outcome, started);
@@ -911,6 +966,7 @@ mod tests {
             query: "  ".into(),
             limit: None,
             api: None,
+            ..Default::default()
         };
         for error in [engine.search(&request).err(), engine.rank(&request).err()] {
             let error = error.expect("an empty query is refused");

@@ -11,6 +11,7 @@ use std::fmt;
 use globset::{GlobBuilder, GlobMatcher};
 use serde::Deserialize;
 
+use crate::caller::Caller;
 use crate::spec::{Method, Operation, Spec};
 
 /// One rule as written in the config file. Every field given must match; an empty rule matches
@@ -336,6 +337,8 @@ pub(crate) struct Policy {
     confirm: Vec<Rule>,
     confirm_mutating: bool,
     pub(crate) confirm_fallback: ConfirmFallback,
+    /// The scope an authenticated caller needs for mutating calls.
+    write_scope: Option<String>,
     /// Whose rules these are, as messages name them: "the server", or with several APIs "the
     /// stripe API" (the server as a whole is not read-only when one of its APIs is).
     owner: String,
@@ -373,6 +376,7 @@ impl Policy {
             confirm: compile(RuleTable::Confirm, &config.confirm)?,
             confirm_mutating: config.confirm_mutating,
             confirm_fallback: config.confirm_fallback,
+            write_scope: config.write_scope.clone(),
             owner: "the server".into(),
         })
     }
@@ -385,6 +389,26 @@ impl Policy {
 
     pub(crate) fn read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// [`Policy::verdict`] for one caller: a mutating operation the rules allow is blocked when
+    /// a `write_scope` is set and the caller's token does not grant it. Without a caller (stdio,
+    /// a static token) scopes do not apply.
+    pub(crate) fn verdict_for(&self, op: &Operation, caller: Option<&Caller>) -> Verdict {
+        let verdict = self.verdict(op);
+        if let (Verdict::Allowed { .. }, Some(scope), Some(caller)) =
+            (&verdict, &self.write_scope, caller)
+            && op.is_mutating()
+            && !caller.scopes.contains(scope)
+        {
+            return Verdict::Blocked(format!(
+                "{} ({}) changes data, which {} allows only to tokens with the `{scope}` scope;                  this caller's token does not grant it",
+                op.name,
+                op.key(),
+                self.owner
+            ));
+        }
+        verdict
     }
 
     /// Deny wins; in read-only mode only non-mutating operations and explicitly allowed ones pass;

@@ -103,6 +103,7 @@ async fn run_engine(search: &Engine, execute: &Engine, case: Case) -> Option<()>
                     query: SEARCH_QUERY.to_string(),
                     limit: None,
                     api: None,
+                    ..Default::default()
                 })
                 .expect("engine search answers");
             assert!(!answer.hits.is_empty(), "search finds operations");
@@ -300,6 +301,7 @@ fn describe_search_answer(engine: &Engine) {
         query: SEARCH_QUERY.to_string(),
         limit: None,
         api: None,
+        ..Default::default()
     }) {
         Ok(answer) => eprintln!(
             "search answer for {SEARCH_QUERY:?}: {} hits, {} bytes, {} o200k tokens",

@@ -90,6 +90,7 @@ fn main() {
                 query: query.into(),
                 limit: None,
                 api: None,
+                ..Default::default()
             })
             .map(|a| codemode_mcp::count_tokens(&a.text))
             .unwrap_or(0);

@@ -23,6 +23,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::caller::{CallerLimits, Requester};
 use crate::confirm::ElicitConfirm;
 use crate::live::{EngineHandle, ToolSet};
 use crate::metrics::{Metrics, run_outcome};
@@ -42,9 +43,12 @@ pub(crate) struct CodemodeServer {
     can_elicit: bool,
     /// Where tool calls are counted; `None` when nothing serves `/metrics` (stdio).
     metrics: Option<Arc<Metrics>>,
-    /// Who calls, for the log: with the one static bearer token, every caller that got through
-    /// is its holder, so the only identity there is to name is "the token". `None` without one.
+    /// Who calls, for the log, when no token names them: with the one static bearer token,
+    /// every caller that got through is its holder, so the only identity there is to name is
+    /// "the token". `None` without one. A caller an OAuth token names is logged by subject.
     caller: Option<&'static str>,
+    /// The per-caller limit on tool calls, shared by every request to this server.
+    limits: Option<Arc<CallerLimits>>,
 }
 
 /// What one tool call needs besides its arguments.
@@ -52,6 +56,8 @@ struct CallContext {
     budget: usize,
     confirm: Option<Arc<dyn Confirm>>,
     metrics: Option<Arc<Metrics>>,
+    /// Who asks and the upstream credentials their request carried.
+    requester: Requester,
 }
 
 /// Run ids, process-wide, so ids in one log never repeat across connections.
@@ -88,6 +94,9 @@ impl CodemodeServer {
             can_elicit,
             metrics: None,
             caller: None,
+            limits: config
+                .rate_limit
+                .map(|limit| Arc::new(CallerLimits::new(limit))),
         }
     }
 
@@ -102,11 +111,19 @@ impl CodemodeServer {
         self
     }
 
+    /// Shares `other`'s per-caller limiter, so that every service of one server (one per tool
+    /// mode) counts a caller's calls together.
+    pub(crate) fn sharing_limits(mut self, other: Option<Arc<CallerLimits>>) -> CodemodeServer {
+        self.limits = other;
+        self
+    }
+
     async fn dispatch(
         &self,
         name: String,
         args: JsonObject,
         peer: rmcp::Peer<RoleServer>,
+        requester: Requester,
     ) -> CallToolResult {
         // The engine current now serves this call to its end, even if a reload swaps another in.
         let snapshot = self.engine.snapshot();
@@ -118,6 +135,11 @@ impl CodemodeServer {
                 .can_elicit
                 .then(|| Arc::new(ElicitConfirm::new(peer)) as Arc<dyn Confirm>),
             metrics: self.metrics.clone(),
+            requester,
+        };
+        let caller = match &call.requester.caller {
+            Some(caller) => Some(caller.subject.clone()),
+            None => self.caller.map(str::to_string),
         };
         let mut report = CallReport {
             tool: tool_label(&tools, &name),
@@ -125,7 +147,7 @@ impl CodemodeServer {
             sandboxed: self.mode == ToolMode::CodeMode
                 && (name == EXECUTE_TOOL || (name == SEARCH_TOOL && args.contains_key("code"))),
             run_id: NEXT_RUN_ID.fetch_add(1, Ordering::Relaxed),
-            caller: self.caller,
+            caller,
             metrics: self.metrics.clone(),
             started: Instant::now(),
             done: false,
@@ -157,7 +179,8 @@ struct CallReport {
     tool: String,
     sandboxed: bool,
     run_id: u64,
-    caller: Option<&'static str>,
+    /// The token's subject, or what the server knows of an unnamed caller ("bearer token").
+    caller: Option<String>,
     metrics: Option<Arc<Metrics>>,
     started: Instant,
     done: bool,
@@ -213,7 +236,11 @@ fn joined(
 
 fn log_tool_call(report: &CallReport, outcome: Outcome, elapsed: Duration) {
     let ms = elapsed.as_secs_f64() * 1000.0;
-    let (tool, run_id, caller) = (report.tool.as_str(), report.run_id, report.caller);
+    let (tool, run_id, caller) = (
+        report.tool.as_str(),
+        report.run_id,
+        report.caller.as_deref(),
+    );
     match outcome {
         "panic" => tracing::error!(tool, outcome, ms, run_id, caller, "tool call panicked"),
         _ => tracing::info!(tool, outcome, ms, run_id, caller, "tool call"),
@@ -244,7 +271,13 @@ async fn run_tool(
         ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
             Some(operation) => {
                 let outcome = engine
-                    .call_operation(operation, Value::Object(args), call.confirm)
+                    .call_operation_as(
+                        operation,
+                        Value::Object(args),
+                        call.confirm,
+                        call.requester.caller,
+                        &call.requester.credentials,
+                    )
                     .await;
                 if let Some(metrics) = &call.metrics {
                     metrics.run(&outcome, false);
@@ -302,8 +335,14 @@ async fn run_search(
             // Ranking and rendering are CPU work: off the async workers, so a burst of searches
             // does not stall other connections' I/O.
             let engine = engine.clone();
+            let caller = call.requester.caller;
             let answer = tokio::task::spawn_blocking(move || {
-                engine.search(&SearchRequest { query, limit, api })
+                engine.search(&SearchRequest {
+                    query,
+                    limit,
+                    api,
+                    caller,
+                })
             })
             .await;
             match answer {
@@ -361,7 +400,8 @@ async fn run_execute(
             code,
             dry_run: dry_run.unwrap_or(false),
             confirm: call.confirm,
-            ..Default::default()
+            caller: call.requester.caller,
+            credentials: call.requester.credentials,
         })
         .await;
     if let Some(metrics) = &call.metrics {
@@ -372,6 +412,19 @@ async fn run_execute(
         run_outcome(&outcome),
     )
 }
+
+/// The MCP error for a caller over the rate limit: when to retry, in words and as data.
+fn rate_limited(wait: Duration) -> ErrorData {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    ErrorData::new(
+        RATE_LIMITED,
+        format!("rate limit: too many tool calls from this caller; retry in {seconds} s"),
+        Some(serde_json::json!({ "retryAfterSeconds": seconds })),
+    )
+}
+
+/// JSON-RPC's range for server-defined errors starts here; this one means "over the rate limit".
+const RATE_LIMITED: rmcp::model::ErrorCode = rmcp::model::ErrorCode(-32029);
 
 impl ServerHandler for CodemodeServer {
     fn get_info(&self) -> rmcp::model::ServerConfig {
@@ -402,8 +455,14 @@ impl ServerHandler for CodemodeServer {
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
         let args = request.arguments.unwrap_or_default();
+        let requester = Requester::of(&context, &self.engine.engine().forwarded_headers());
+        if let Some(limits) = &self.limits
+            && let Err(wait) = limits.check(&requester)
+        {
+            return Err(rate_limited(wait));
+        }
         let result = tokio::select! {
-            result = self.dispatch(name, args, context.peer.clone()) => result,
+            result = self.dispatch(name, args, context.peer.clone(), requester) => result,
             () = context.ct.cancelled() => error_result("the tool call was cancelled by the client"),
         };
         Ok(result.into())
@@ -497,6 +556,7 @@ mod tests {
             budget: 1000,
             confirm: None,
             metrics: None,
+            requester: Requester::default(),
         };
         let (result, outcome) = run_search(&engine, call, &args).await;
         assert_eq!(outcome, "search_error");

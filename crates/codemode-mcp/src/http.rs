@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use crate::caller::CallerLimits;
 use crate::handler::CodemodeServer;
 use crate::live::EngineHandle;
 use crate::metrics::Metrics;
@@ -109,11 +110,15 @@ fn router_with_cancel(
     let metrics = config
         .metrics
         .then(|| Arc::new(Metrics::new(config.spec_load)));
+    let limits = config
+        .rate_limit
+        .map(|limit| Arc::new(CallerLimits::new(limit)));
     let endpoint = Arc::new(Endpoint {
         engine,
         config,
         cancel,
         metrics: metrics.clone(),
+        limits,
         code_mode: OnceLock::new(),
         per_operation: OnceLock::new(),
     });
@@ -183,6 +188,8 @@ struct Endpoint {
     config: ServerConfig,
     cancel: CancellationToken,
     metrics: Option<Arc<Metrics>>,
+    /// One per-caller limiter for both tool modes, so a caller cannot double their allowance.
+    limits: Option<Arc<CallerLimits>>,
     code_mode: OnceLock<McpService>,
     per_operation: OnceLock<McpService>,
 }
@@ -201,7 +208,8 @@ impl Endpoint {
         // Stateless HTTP: a server-to-client request (elicitation) could never be answered.
         let caller = self.config.auth_token.as_ref().map(|_| "bearer token");
         let server = CodemodeServer::new(self.engine.clone(), mode, &self.config, false)
-            .observed(self.metrics.clone(), caller);
+            .observed(self.metrics.clone(), caller)
+            .sharing_limits(self.limits.clone());
         // Host/Origin checks are done by our layers, before rmcp, with our own defaults; rmcp's
         // are off.
         let rmcp_config = StreamableHttpServerConfig::default()

@@ -13,6 +13,7 @@
 #![warn(unreachable_pub)]
 
 mod budget;
+mod caller;
 mod confirm;
 mod handler;
 mod http;
@@ -31,6 +32,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
+pub use caller::RateLimit;
 pub use http::{router, serve_http, serve_http_listener};
 pub use live::EngineHandle;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
@@ -82,6 +84,9 @@ pub struct ServerConfig {
     /// HTTP only: how long loading the spec (or all specs) took, shown in `/metrics` as
     /// `codemode_spec_load_seconds`; left out when `None`.
     pub spec_load: Option<std::time::Duration>,
+    /// Tool calls one caller may make (per OAuth token subject; callers no token names share
+    /// one allowance). Over it, a call is an MCP error that says when to retry. Default none.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -99,6 +104,7 @@ impl Default for ServerConfig {
             public_port: None,
             metrics: true,
             spec_load: None,
+            rate_limit: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::config::Credential;
 use crate::error::{CallError, CallErrorKind, ConfigError};
+use crate::forward::ForwardSlot;
 use crate::secret::{Redactor, Secret};
 use crate::serialize::encode;
 use crate::transport::{self, Transport};
@@ -28,6 +29,8 @@ pub(crate) struct Auth {
     /// API keys sent as cookies, as `name=value` pieces.
     pub(crate) cookies: Vec<String>,
     pub(crate) oauth: Option<OAuth>,
+    /// Credentials each run takes from its request, resolved against the spec.
+    pub(crate) forward: Vec<ForwardSlot>,
 }
 
 pub(crate) struct OAuth {
@@ -51,6 +54,7 @@ impl Auth {
             query: Vec::new(),
             cookies: Vec::new(),
             oauth: None,
+            forward: Vec::new(),
         };
         for credential in credentials {
             auth.add(spec, credential, redactor)?;
@@ -95,6 +99,11 @@ impl Auth {
                             .push(format!("{}={}", encode(&name), encode(value.expose())))
                     }
                 }
+            }
+            Credential::FromRequest(forwarded) => {
+                self.forward.push(ForwardSlot::resolve(forwarded, |scheme| {
+                    api_key_scheme(spec, scheme)
+                })?);
             }
             Credential::OAuth2ClientCredentials {
                 token_url,

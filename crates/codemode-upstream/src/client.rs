@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::{PageLimits, SessionLimits, UpstreamConfig};
 use crate::error::{CallError, CallErrorKind, ConfigError};
+use crate::forward::{ForwardedValues, RequestCredentials};
 use crate::paginate::{self, Pages};
 use crate::prepare;
 use crate::request::{CallRecord, PreparedRequest, Preview, RawRequest};
@@ -47,8 +48,23 @@ impl Client {
         })
     }
 
-    /// Starts a run with its own call budget, concurrency limit and deadline.
+    /// Starts a run with its own call budget, concurrency limit and deadline, carrying no
+    /// credentials of its own: with a required [`Credential::FromRequest`], each of its calls
+    /// fails naming the missing header.
+    ///
+    /// [`Credential::FromRequest`]: crate::Credential::FromRequest
     pub fn session(&self, limits: SessionLimits) -> Session {
+        self.session_with(limits, &RequestCredentials::default())
+    }
+
+    /// [`Client::session`] for a run on behalf of one request: its
+    /// [`Credential::FromRequest`] values come from `credentials`, are checked now (length,
+    /// control characters), and are added to this session's calls only and redacted from
+    /// everything they return. A missing required header or a refused value is not an error
+    /// here: every call of the session fails with it, and nothing is sent.
+    ///
+    /// [`Credential::FromRequest`]: crate::Credential::FromRequest
+    pub fn session_with(&self, limits: SessionLimits, credentials: &RequestCredentials) -> Session {
         Session {
             inner: Arc::new(SessionInner {
                 slots: Semaphore::new(limits.max_in_flight.max(1)),
@@ -56,8 +72,22 @@ impl Client {
                 limits,
                 calls: AtomicU32::new(0),
                 records: Mutex::new(Vec::new()),
+                forwarded: ForwardedValues::take(&self.inner.auth.forward, credentials),
             }),
         }
+    }
+
+    /// Whether calls need credentials from the request ([`Client::session_with`]).
+    pub fn forwards_credentials(&self) -> bool {
+        !self.inner.auth.forward.is_empty()
+    }
+
+    /// The request headers this client's [`Credential::FromRequest`] values come in, lower
+    /// case: what a front end reads from each request.
+    ///
+    /// [`Credential::FromRequest`]: crate::Credential::FromRequest
+    pub fn forwarded_headers(&self) -> impl Iterator<Item = &str> + '_ {
+        self.inner.auth.forward.iter().map(|slot| slot.incoming())
     }
 
     /// The text with every configured secret (and OAuth2 token fetched so far) replaced by
@@ -126,6 +156,8 @@ struct SessionInner {
     slots: Semaphore,
     calls: AtomicU32,
     records: Mutex<Vec<CallRecord>>,
+    /// Credentials this run's request carried (none for most upstreams).
+    forwarded: ForwardedValues,
 }
 
 impl std::fmt::Debug for Session {
@@ -154,6 +186,29 @@ impl Session {
 
     fn upstream(&self) -> &Upstream {
         &self.inner.client.inner
+    }
+
+    /// The text with every secret this run may know replaced by `[redacted]`: the client's
+    /// ([`Client::redact`]) and the credentials this run's request carried.
+    pub fn redact(&self, text: &str) -> String {
+        let text = self.upstream().redactor.redact(text);
+        self.inner.forwarded.redactor.redact(&text)
+    }
+
+    /// [`Session::redact`] for every string in a JSON value.
+    pub fn redact_value(&self, value: &mut Value) {
+        self.upstream().redactor.redact_value(value);
+        self.inner.forwarded.redactor.redact_value(value);
+    }
+
+    fn redact_error(&self, error: CallError) -> CallError {
+        let mut error = self.upstream().redact_error(error);
+        let forwarded = &self.inner.forwarded.redactor;
+        if !forwarded.is_empty() {
+            error.message = forwarded.redact(&error.message);
+            forwarded.redact_value(&mut error.data);
+        }
+        error
     }
 
     /// Validates `args` for an operation and serializes the request. No network.
@@ -196,15 +251,15 @@ impl Session {
         let id = spec
             .find_id(operation)
             .ok_or_else(|| validate::unknown_operation(spec, operation))
-            .map_err(|e| upstream.redact_error(e))?;
+            .map_err(|e| self.redact_error(e))?;
         prepare::prepare_operation(upstream, id, args, preview, content_type)
-            .map_err(|e| upstream.redact_error(e))
+            .map_err(|e| self.redact_error(e))
     }
 
     /// Validates and serializes an `api.request` call. No network.
     pub fn prepare_raw(&self, request: &RawRequest) -> Result<PreparedRequest, CallError> {
         let upstream = self.upstream();
-        prepare::prepare_raw(upstream, request).map_err(|e| upstream.redact_error(e))
+        prepare::prepare_raw(upstream, request).map_err(|e| self.redact_error(e))
     }
 
     /// Every call made so far, in order.
@@ -243,7 +298,7 @@ impl Session {
             Ok(response.body)
         } else {
             let error = response.error_for(operation.as_deref(), method, &path_template);
-            Err(self.upstream().redact_error(error))
+            Err(self.redact_error(error))
         }
     }
 
@@ -278,6 +333,7 @@ impl Session {
         mut request: PreparedRequest,
         headers: ResponseHeaders,
     ) -> Result<ApiResponse, CallError> {
+        self.inner.forwarded.check()?;
         self.count_call()?;
         let upstream = self.upstream();
         let started = Instant::now();
@@ -287,6 +343,7 @@ impl Session {
         let run = Run {
             limits: &self.inner.limits,
             slots: &self.inner.slots,
+            forwarded: &self.inner.forwarded,
         };
         // Boxed so the call's future stays small: futures are moved by value on every layer,
         // and the limits, timeout and exchange state together are a couple of kilobytes.
@@ -294,7 +351,7 @@ impl Session {
         self.record(request, &outcome, started, sent_at);
         outcome
             .map(|received| received.response)
-            .map_err(|e| upstream.redact_error(e))
+            .map_err(|e| self.redact_error(e))
     }
 
     /// Takes one call from the run's budget, or refuses when it is spent.
@@ -337,9 +394,7 @@ impl Session {
             ),
             Err(_) => (None, 0, None),
         };
-        let resolved_path = upstream
-            .redactor
-            .redact(sent_path(&request.url, &upstream.base.prefix));
+        let resolved_path = self.redact(sent_path(&request.url, &upstream.base.prefix));
         let record = CallRecord {
             operation: request.operation.take(),
             method: request.method.as_str().to_string(),

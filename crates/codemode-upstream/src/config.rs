@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::forward::Forwarded;
 use crate::secret::Secret;
 use crate::transport::Transport;
 
@@ -38,6 +39,11 @@ pub enum Credential {
         /// Joined by spaces into the `scope` field; left out when empty.
         scopes: Vec<String>,
     },
+    /// Taken from each incoming request (a hosted server where each user brings their own
+    /// credentials): the value of a request header, placed on the upstream request. It is
+    /// given per run ([`Client::session_with`](crate::Client::session_with)), lives in that
+    /// run only, and is redacted from everything the run returns.
+    FromRequest(Forwarded),
 }
 
 /// How to reach one upstream API, and the limits that hold across every run.

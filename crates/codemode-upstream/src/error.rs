@@ -52,6 +52,15 @@ pub enum ConfigError {
         /// What is wrong with the name or the value.
         reason: String,
     },
+    /// A [`Credential::FromRequest`](crate::Credential::FromRequest) names a request header
+    /// that cannot be a source (the server's own `Authorization`, say) or is not a header name.
+    #[error("credentials cannot be taken from the request header {header:?}: {reason}")]
+    ForwardedHeader {
+        /// The header as configured.
+        header: String,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// The default [`ReqwestTransport`](crate::ReqwestTransport) could not be built (e.g. no
     /// TLS roots); the text is reqwest's error.
     #[error("http client could not be built: {0}")]

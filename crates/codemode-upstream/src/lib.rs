@@ -84,6 +84,7 @@ mod client;
 mod config;
 mod egress;
 mod error;
+mod forward;
 mod media;
 mod paginate;
 mod plan;
@@ -104,6 +105,7 @@ pub use config::{
     Credential, DeadlineExtension, PageLimits, PageStyle, SessionLimits, UpstreamConfig,
 };
 pub use error::{CallError, CallErrorKind, ConfigError};
+pub use forward::{ForwardTarget, Forwarded, MAX_FORWARDED_BYTES, RequestCredentials};
 pub use paginate::{Pages, PagesCut, detect_style, list_items};
 pub use request::{CallRecord, PreparedRequest, RawRequest};
 pub use response::{ApiResponse, ResponseHeaders};

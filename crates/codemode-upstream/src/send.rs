@@ -19,6 +19,7 @@ use url::Url;
 use crate::config::SessionLimits;
 use crate::egress::display_without_query;
 use crate::error::{CallError, CallErrorKind};
+use crate::forward::ForwardedValues;
 use crate::request::PreparedRequest;
 use crate::response::{self, ApiResponse, ResponseHeaders};
 use crate::secret::Secret;
@@ -30,11 +31,13 @@ const MAX_REDIRECTS: u32 = 5;
 /// First backoff step; doubles per retry, with ±50 % jitter.
 const BACKOFF_BASE: Duration = Duration::from_millis(200);
 
-/// The run a call belongs to: its limits (for the deadline) and its concurrency slots.
+/// The run a call belongs to: its limits (for the deadline), its concurrency slots and the
+/// credentials its request carried.
 #[derive(Clone, Copy)]
 pub(crate) struct Run<'a> {
     pub(crate) limits: &'a SessionLimits,
     pub(crate) slots: &'a Semaphore,
+    pub(crate) forwarded: &'a ForwardedValues,
 }
 
 /// How one attempt ended when it did not produce a response.
@@ -85,6 +88,7 @@ pub(crate) async fn send(
             timeout,
             Box::pin(attempt(
                 upstream,
+                run.forwarded,
                 request,
                 &url,
                 body.as_ref(),
@@ -164,6 +168,7 @@ fn can_wait(upstream: &Upstream, run: Run<'_>, wait: Duration) -> bool {
 /// One attempt: send, follow same-origin redirects, read the body within the size limit.
 async fn attempt(
     upstream: &Upstream,
+    forwarded: &ForwardedValues,
     request: &PreparedRequest,
     url: &Url,
     body: Option<&Bytes>,
@@ -194,6 +199,7 @@ async fn attempt(
         };
         let outgoing = build(
             upstream,
+            forwarded,
             method,
             current.as_ref().clone(),
             request,
@@ -254,7 +260,7 @@ async fn attempt(
             current = Cow::Owned(next);
             continue;
         }
-        return read(upstream, response, &label, headers).await;
+        return read(upstream, forwarded, response, &label, headers).await;
     }
 }
 
@@ -263,6 +269,7 @@ async fn attempt(
 /// the body. Fails only for a URL the `http` types cannot carry.
 fn build(
     upstream: &Upstream,
+    forwarded: &ForwardedValues,
     method: Method,
     mut url: Url,
     request: &PreparedRequest,
@@ -270,8 +277,14 @@ fn build(
     oauth_token: Option<&Secret>,
 ) -> Result<http::Request<Bytes>, http::Error> {
     let auth = &upstream.auth;
-    if !auth.query.is_empty() {
-        let extra = auth.query.join("&");
+    let query_keys: Vec<&str> = auth
+        .query
+        .iter()
+        .chain(&forwarded.query)
+        .map(String::as_str)
+        .collect();
+    if !query_keys.is_empty() {
+        let extra = query_keys.join("&");
         let query = match url.query() {
             Some(q) if !q.is_empty() => format!("{q}&{extra}"),
             _ => extra,
@@ -293,11 +306,17 @@ fn build(
     {
         headers.insert(header::CONTENT_TYPE, value);
     }
-    for (name, value) in &auth.headers {
+    for (name, value) in auth.headers.iter().chain(&forwarded.headers) {
         headers.insert(name.clone(), value.clone());
     }
-    if !auth.cookies.is_empty() {
-        let mut cookie = auth.cookies.join("; ");
+    let cookies: Vec<&str> = auth
+        .cookies
+        .iter()
+        .chain(&forwarded.cookies)
+        .map(String::as_str)
+        .collect();
+    if !cookies.is_empty() {
+        let mut cookie = cookies.join("; ");
         if let Some(existing) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
             cookie = format!("{existing}; {cookie}");
         }
@@ -323,6 +342,7 @@ fn build(
 /// Reads the body (streaming, cut at the limit) and builds the redacted response.
 async fn read(
     upstream: &Upstream,
+    forwarded: &ForwardedValues,
     response: http::Response<ResponseBody>,
     label: &Label<'_>,
     shown: ResponseHeaders,
@@ -358,23 +378,25 @@ async fn read(
         &bytes,
         upstream.config.binary_base64_cap,
     );
-    let redactor = &upstream.redactor;
     let mut value = parsed.value;
-    // One scan of the raw bytes settles the common case: no secret there, and every string
-    // of the value is a verbatim slice of them, so no string can hold one either.
-    if !(parsed.strings_verbatim && redactor.is_absent_from(&bytes)) {
-        redactor.redact_value(&mut value);
-    }
     // An error response keeps its headers either way: its message names the content type.
     let keep_headers = shown == ResponseHeaders::Keep || !(200..300).contains(&status);
     let facts = response::header_facts(&headers, keep_headers);
     let mut selected = facts.selected;
-    for (_, value) in selected.iter_mut() {
-        redactor.redact_in_place(value);
-    }
     let mut request_id = facts.request_id;
-    if let Some(id) = &mut request_id {
-        redactor.redact_in_place(id);
+    // The client's secrets, then this run's own (credentials its request carried).
+    for redactor in [&upstream.redactor, &forwarded.redactor] {
+        // One scan of the raw bytes settles the common case: no secret there, and every
+        // string of the value is a verbatim slice of them, so no string can hold one either.
+        if !(parsed.strings_verbatim && redactor.is_absent_from(&bytes)) {
+            redactor.redact_value(&mut value);
+        }
+        for (_, value) in selected.iter_mut() {
+            redactor.redact_in_place(value);
+        }
+        if let Some(id) = &mut request_id {
+            redactor.redact_in_place(id);
+        }
     }
     Ok(Received {
         bytes: bytes.len() as u64,

@@ -159,6 +159,7 @@ async fn read_only_blocks_writes_before_the_network() {
             query: "create an item".into(),
             limit: Some(3),
             api: None,
+            ..Default::default()
         })
         .unwrap();
     let create = answer

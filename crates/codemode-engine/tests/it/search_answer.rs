@@ -47,6 +47,7 @@ fn search(engine: &Engine, query: &str, limit: Option<usize>) -> SearchAnswer {
             query: query.into(),
             limit,
             api: None,
+            ..Default::default()
         })
         .expect("search runs")
 }

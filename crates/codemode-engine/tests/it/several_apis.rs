@@ -455,6 +455,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
                 query: query.into(),
                 limit: Some(5),
                 api: None,
+                ..Default::default()
             })
             .unwrap();
         let top = &hits[0];
@@ -471,6 +472,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
             query: "refund a charge, then open a github issue about it".into(),
             limit: None,
             api: None,
+            ..Default::default()
         })
         .unwrap();
     assert!(
@@ -505,6 +507,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
             query: "list webhooks".into(),
             limit: Some(10),
             api: Some("cloudflare".into()),
+            ..Default::default()
         })
         .unwrap();
     assert!(
@@ -516,6 +519,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
         query: "list webhooks".into(),
         limit: None,
         api: Some("gitlab".into()),
+        ..Default::default()
     });
     let message = unknown.expect_err("no such API").to_string();
     assert_eq!(
@@ -529,6 +533,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
             query: "stripe.getCharges".into(),
             limit: None,
             api: None,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(named.hits.len(), 1);
@@ -538,6 +543,7 @@ async fn search_ranks_across_real_apis_and_declares_each_in_its_namespace() {
             query: "stripe.Charge".into(),
             limit: None,
             api: None,
+            ..Default::default()
         })
         .unwrap();
     let declared = types.text.split_once("declare namespace stripe {\n");
@@ -598,6 +604,7 @@ async fn an_answer_across_apis_type_checks_with_the_globals_and_a_program_using_
             query: "refund a charge, then open a github issue about it".into(),
             limit: None,
             api: None,
+            ..Default::default()
         })
         .unwrap();
     let code = answer

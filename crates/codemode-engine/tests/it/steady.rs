@@ -111,6 +111,7 @@ async fn run_tasks(engine: &Engine, tasks: &[Task]) {
                 query: task.search.into(),
                 limit: Some(5),
                 api: None,
+                ..Default::default()
             })
             .unwrap();
         if !answer.hits.iter().any(|h| h.name == task.operation) {

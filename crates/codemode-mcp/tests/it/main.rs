@@ -6,6 +6,7 @@ mod support;
 
 mod clients;
 mod conformance;
+mod from_request;
 mod http;
 mod in_process;
 mod metrics;
