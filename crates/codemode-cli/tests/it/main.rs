@@ -3,6 +3,7 @@
 //! and the tidy checks that keep the architecture true.
 
 mod cli;
+mod from_request;
 mod kubernetes;
 mod observability;
 mod reload;

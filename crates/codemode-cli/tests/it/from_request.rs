@@ -1,0 +1,165 @@
+//! `[auth.from_request]` through the binary: a server whose users each bring their own upstream
+//! credential in a header of each MCP request, driven by the official Python MCP SDK over
+//! streamable HTTP; and the config mistakes that would make such a server unsafe or useless,
+//! each refused at start.
+
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use codemode_test_support::{LoopbackServer, http_response, output_within};
+use serde_json::Value;
+
+use crate::cli::{Running, WAIT, assert_refused, codemode_with_stdin, lines_of, wait_for_line};
+
+const NOTES: &str = r#"
+openapi: 3.0.3
+info: {title: Notes, version: "1"}
+paths:
+  /notes:
+    get:
+      operationId: listNotes
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
+"#;
+
+/// A directory with the spec and `config`, in which `SPEC` stands for the spec's path.
+fn config_dir(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("notes.yaml");
+    std::fs::write(&spec, NOTES).unwrap();
+    let config = config.replace("SPEC", &spec.display().to_string());
+    std::fs::write(dir.path().join("codemode.toml"), config).unwrap();
+    dir
+}
+
+fn config_path(dir: &tempfile::TempDir) -> String {
+    dir.path().join("codemode.toml").display().to_string()
+}
+
+#[test]
+fn unsafe_or_useless_forwarding_is_refused_at_start() {
+    let base = "spec = \"SPEC\"\nbase_url = \"http://127.0.0.1:9\"\n";
+    for (auth, expected) in [
+        (
+            "[auth.from_request]\nheader = \"Authorization\"",
+            "its own credentials or connection), so it is never passed on",
+        ),
+        (
+            "[auth]\nbearer = \"static-token\"\n[auth.from_request]\nheader = \"X-Upstream-Authorization\"",
+            "a bearer, basic or OAuth2 credential is configured too; keep one",
+        ),
+        ("[auth.from_request]\nrequired = false", "maps no header"),
+        (
+            "[auth.from_request]\nheader = \"X-Upstream-Authorization\"\nheadrs = {}",
+            "unknown field `headrs`",
+        ),
+    ] {
+        let dir = config_dir(&format!("{base}{auth}"));
+        let out = codemode_with_stdin(
+            &["run", "--config", &config_path(&dir), "-"],
+            "return 1",
+            &[],
+        );
+        assert_refused(&out, expected);
+    }
+    // Over stdio there are no request headers: every call would fail, so it does not start.
+    let dir = config_dir(&format!(
+        "{base}[auth.from_request]\nheader = \"X-Upstream-Authorization\""
+    ));
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--config", &config_path(&dir)])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        WAIT,
+    );
+    assert_refused(&out, "stdio has no request headers: serve over --http");
+}
+
+/// The Python SDK sends the endpoint's token and the user's own upstream credential; the
+/// upstream gets the user's, never the endpoint's, and the program's answer holds neither.
+#[test]
+fn a_python_sdk_client_brings_its_own_upstream_credential() {
+    const ENDPOINT_TOKEN: &str = "endpoint-token-a41f";
+    const USER_CREDENTIAL: &str = "token user-credential-93bd";
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let upstream = LoopbackServer::start_seeing_headers(move |_, path, headers| {
+        let auth = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("authorization: "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        log.lock().unwrap().push(format!("{path} {auth}"));
+        // An echo of the credential, which the program must only ever see redacted.
+        http_response(
+            "200 OK",
+            format!(r#"[{{"id": 1, "seen": "{auth}"}}]"#).as_bytes(),
+        )
+    });
+    let dir = config_dir(&format!(
+        "spec = \"SPEC\"\nbase_url = \"{}\"\n[auth.from_request]\nheader = \"X-Upstream-Authorization\"",
+        upstream.url()
+    ));
+    let mut server = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--config", &config_path(&dir)])
+            .args([
+                "--http",
+                "127.0.0.1:0",
+                "--auth-token-env",
+                "HOSTED_MCP_TOKEN",
+            ])
+            .env("HOSTED_MCP_TOKEN", ENDPOINT_TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let stderr = lines_of(server.child().stderr.take().unwrap());
+    let started = wait_for_line(&stderr, "streamable HTTP on ", "the server to start");
+    let url = started
+        .rsplit("streamable HTTP on ")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    let headers = serde_json::json!({
+        "Authorization": format!("Bearer {ENDPOINT_TOKEN}"),
+        "X-Upstream-Authorization": USER_CREDENTIAL,
+    })
+    .to_string();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = output_within(
+        Command::new(format!("{root}/.venv-mcp2/bin/python"))
+            .arg(format!("{root}/tests/clients/py_execute.py"))
+            .args([
+                url.as_str(),
+                headers.as_str(),
+                "return await api.listNotes()",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        WAIT,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(report["isError"], false, "{report}");
+    let text = report["text"].to_string();
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(!text.contains("user-credential-93bd"), "{text}");
+    assert!(!text.contains(ENDPOINT_TOKEN), "{text}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![format!("/notes {USER_CREDENTIAL}")],
+        "the upstream got the user's credential, once"
+    );
+    drop(server);
+}
