@@ -9,6 +9,8 @@ mod fetch;
 mod inspect;
 mod logs;
 mod options;
+#[cfg(feature = "otel")]
+mod otel;
 mod output;
 mod reload;
 mod run;

@@ -83,7 +83,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .log_format
         .or(file.server.log_format)
         .unwrap_or_default();
-    crate::logs::install(log_format)?;
+    let _logs = crate::logs::install(log_format)?;
     let prepared = prepare_engine(&args, &file)?;
     let mut server_config = server_config(&args, &file)?;
     server_config.spec_load = Some(prepared.load_time());
@@ -413,6 +413,10 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         config.auth_token = Some(codemode_engine::upstream::Secret::new(token));
     }
     config.rate_limit = rate_limit(args, file)?;
+    #[cfg(feature = "otel")]
+    if crate::otel::wanted() {
+        config.continue_trace = Some(crate::otel::W3cTraceContext::hook());
+    }
     Ok(config)
 }
 

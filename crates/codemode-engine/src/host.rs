@@ -12,6 +12,7 @@ use codemode_sandbox::{
     Host, HostError, HostFuture, MAX_PAUSED, Pauses, RunError, RunOutput, RunRequest,
 };
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 use crate::apis::{Api, Apis};
 use crate::caller::Caller;
@@ -55,6 +56,8 @@ pub(crate) struct RunHost {
     confirm: Option<Arc<dyn Confirm>>,
     /// Who the run is for, when the front end authenticated them (scopes, audit).
     caller: Option<Arc<Caller>>,
+    /// The span the run started in (a front end's tool call), for host calls to nest in.
+    span: tracing::Span,
     planned: Arc<Mutex<Vec<PlannedRequest>>>,
     /// Lines the host adds to the run's log (a call sent without the confirmation it needed).
     notes: Arc<Mutex<Vec<LogLine>>>,
@@ -113,6 +116,7 @@ impl RunHost {
             dry_run: run_for.dry_run,
             confirm: run_for.confirm,
             caller: run_for.caller.map(Arc::new),
+            span: tracing::Span::current(),
             planned: Arc::new(Mutex::new(Vec::new())),
             notes: Arc::new(Mutex::new(Vec::new())),
             base_deadline: deadline,
@@ -611,18 +615,24 @@ impl Host for RunHost {
     fn call(&self, function: &str, arg: Value) -> HostFuture {
         let this = self.clone();
         let function = function.to_string();
-        Box::pin(async move {
-            match function.as_str() {
-                "__codemode_call" => Ok(this.operation_call(arg).await?.into_json()),
-                "__codemode_request" => Ok(this.raw_request(arg).await?.into_json()),
-                "__codemode_paginate" => Ok(this.paginate(arg).await?),
-                "__codemode_sleep" => this.sleep(arg).await,
-                other => Err(HostError::new(
-                    "Error",
-                    format!("no such host function {other:?}"),
-                )),
+        // Host calls are polled on the sandbox's thread, outside the front end's span: the
+        // run's span is entered again, so upstream calls nest in the tool call that made them.
+        let span = self.span.clone();
+        Box::pin(
+            async move {
+                match function.as_str() {
+                    "__codemode_call" => Ok(this.operation_call(arg).await?.into_json()),
+                    "__codemode_request" => Ok(this.raw_request(arg).await?.into_json()),
+                    "__codemode_paginate" => Ok(this.paginate(arg).await?),
+                    "__codemode_sleep" => this.sleep(arg).await,
+                    other => Err(HostError::new(
+                        "Error",
+                        format!("no such host function {other:?}"),
+                    )),
+                }
             }
-        })
+            .instrument(span),
+        )
     }
 }
 

@@ -11,6 +11,7 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use codemode_engine::upstream::Secret;
 use codemode_engine::{Caller, RequestCredentials};
@@ -24,6 +25,8 @@ use rmcp::service::RequestContext;
 pub(crate) struct Requester {
     pub(crate) caller: Option<Caller>,
     pub(crate) credentials: RequestCredentials,
+    /// The request's `traceparent` and `tracestate`, if it had any.
+    pub(crate) trace: HeaderMap,
 }
 
 impl Requester {
@@ -37,6 +40,7 @@ impl Requester {
         Requester {
             caller: parts.extensions.get::<Caller>().cloned(),
             credentials: credentials(parts, headers),
+            trace: crate::trace::trace_headers(&parts.headers),
         }
     }
 
@@ -116,6 +120,7 @@ mod tests {
                 ..Caller::default()
             }),
             credentials: RequestCredentials::default(),
+            trace: HeaderMap::new(),
         }
     }
 

@@ -29,6 +29,7 @@ use crate::live::{EngineHandle, ToolSet};
 use crate::metrics::{Metrics, run_outcome};
 use crate::render::{chain_text, error_result, outcome_result, text_within};
 use crate::tools::{EXECUTE_TOOL, ExecuteArgs, SEARCH_TOOL, SearchArgs};
+use crate::trace::ContinueTrace;
 use crate::{ServerConfig, ToolMode};
 
 /// One MCP server over one engine. Cheap to clone (the HTTP transport makes one per request).
@@ -49,6 +50,8 @@ pub(crate) struct CodemodeServer {
     caller: Option<&'static str>,
     /// The per-caller limit on tool calls, shared by every request to this server.
     limits: Option<Arc<CallerLimits>>,
+    /// Continues the trace each request carried (HTTP, `otel`).
+    continue_trace: Option<Arc<dyn ContinueTrace>>,
 }
 
 /// What one tool call needs besides its arguments.
@@ -97,6 +100,7 @@ impl CodemodeServer {
             limits: config
                 .rate_limit
                 .map(|limit| Arc::new(CallerLimits::new(limit))),
+            continue_trace: config.continue_trace.clone(),
         }
     }
 
@@ -153,6 +157,9 @@ impl CodemodeServer {
             done: false,
         };
         let span = tracing::info_span!("tool_call", run_id = report.run_id, tool = %report.tool);
+        if let Some(hook) = &self.continue_trace {
+            hook.continue_trace(&span, &call.requester.trace);
+        }
         // Its own task: concurrency, and a panic is caught by the join below. If this future is
         // dropped (the client cancelled), the guard aborts the task instead of leaving it running,
         // and the report says `cancelled`.

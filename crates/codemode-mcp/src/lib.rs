@@ -22,6 +22,7 @@ mod metrics;
 mod per_operation;
 mod render;
 mod tools;
+mod trace;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use http::{router, serve_http, serve_http_listener};
 pub use live::EngineHandle;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
+pub use trace::ContinueTrace;
 
 use handler::CodemodeServer;
 use live::ToolSet;
@@ -87,6 +89,9 @@ pub struct ServerConfig {
     /// Tool calls one caller may make (per OAuth token subject; callers no token names share
     /// one allowance). Over it, a call is an MCP error that says when to retry. Default none.
     pub rate_limit: Option<RateLimit>,
+    /// HTTP only: continues the trace a request carried (`traceparent`) in each tool call's
+    /// span. The binary sets it when built with `otel`; default none.
+    pub continue_trace: Option<std::sync::Arc<dyn ContinueTrace>>,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -105,6 +110,7 @@ impl Default for ServerConfig {
             metrics: true,
             spec_load: None,
             rate_limit: None,
+            continue_trace: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use codemode_spec::Spec;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use crate::config::{PageLimits, SessionLimits, UpstreamConfig};
 use crate::error::{CallError, CallErrorKind, ConfigError};
@@ -345,9 +346,20 @@ impl Session {
             slots: &self.inner.slots,
             forwarded: &self.inner.forwarded,
         };
+        let span = tracing::info_span!(
+            "upstream_call",
+            method = request.method.as_str(),
+            path = request.path_template.as_str(),
+            status = tracing::field::Empty,
+        );
         // Boxed so the call's future stays small: futures are moved by value on every layer,
         // and the limits, timeout and exchange state together are a couple of kilobytes.
-        let outcome = Box::pin(send::send(upstream, run, &request, body, headers)).await;
+        let outcome = Box::pin(send::send(upstream, run, &request, body, headers))
+            .instrument(span.clone())
+            .await;
+        if let Ok(received) = &outcome {
+            span.record("status", received.response.status);
+        }
         self.record(request, &outcome, started, sent_at);
         outcome
             .map(|received| received.response)

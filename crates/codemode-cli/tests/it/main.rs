@@ -6,6 +6,8 @@ mod cli;
 mod from_request;
 mod kubernetes;
 mod observability;
+#[cfg(feature = "otel")]
+mod otel;
 mod reload;
 mod several_apis;
 mod tidy;
