@@ -187,8 +187,8 @@ impl ForwardedValues {
                     }
                 }
                 None if slot.required => values.refuse(format!(
-                    "this API takes its credentials from the request: the MCP request must carry \
-                     the {} header, and this one did not; nothing was sent",
+                    "this API takes its credentials from each request's {} header \
+                     ([auth.from_request]), and this request did not carry it; nothing was sent",
                     slot.incoming
                 )),
                 None => {}

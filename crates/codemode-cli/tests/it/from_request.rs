@@ -77,12 +77,9 @@ fn unsafe_or_useless_forwarding_is_refused_at_start() {
     assert_refused(&out, "stdio has no request headers: serve over --http");
 }
 
-/// The Python SDK sends the endpoint's token and the user's own upstream credential; the
-/// upstream gets the user's, never the endpoint's, and the program's answer holds neither.
-#[test]
-fn a_python_sdk_client_brings_its_own_upstream_credential() {
-    const ENDPOINT_TOKEN: &str = "endpoint-token-a41f";
-    const USER_CREDENTIAL: &str = "token user-credential-93bd";
+/// An upstream that answers every GET with a one-item list echoing the `Authorization` it got,
+/// and keeps `"<path> <authorization>"` of each request.
+fn echoing_upstream() -> (LoopbackServer, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let upstream = LoopbackServer::start_seeing_headers(move |_, path, headers| {
@@ -99,20 +96,22 @@ fn a_python_sdk_client_brings_its_own_upstream_credential() {
             format!(r#"[{{"id": 1, "seen": "{auth}"}}]"#).as_bytes(),
         )
     });
-    let dir = config_dir(&format!(
-        "spec = \"SPEC\"\nbase_url = \"{}\"\n[auth.from_request]\nheader = \"X-Upstream-Authorization\"",
-        upstream.url()
-    ));
+    (upstream, seen)
+}
+
+/// `codemode serve --http` on `config`, and its `/mcp` URL once it listens.
+fn serve_http(config: &str, env: &[(&str, &str)]) -> (Running, String, tempfile::TempDir) {
+    let dir = config_dir(config);
     let mut server = Running::spawn(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
-            .args(["serve", "--config", &config_path(&dir)])
             .args([
+                "serve",
+                "--config",
+                &config_path(&dir),
                 "--http",
                 "127.0.0.1:0",
-                "--auth-token-env",
-                "HOSTED_MCP_TOKEN",
             ])
-            .env("HOSTED_MCP_TOKEN", ENDPOINT_TOKEN)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
@@ -125,20 +124,16 @@ fn a_python_sdk_client_brings_its_own_upstream_credential() {
         .unwrap_or_default()
         .trim()
         .to_string();
-    let headers = serde_json::json!({
-        "Authorization": format!("Bearer {ENDPOINT_TOKEN}"),
-        "X-Upstream-Authorization": USER_CREDENTIAL,
-    })
-    .to_string();
+    (server, url, dir)
+}
+
+/// Runs `code` through `url` with the official Python SDK (2.x), sending `headers`; its report.
+fn python_execute(url: &str, headers: Value, code: &str) -> Value {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let out = output_within(
         Command::new(format!("{root}/.venv-mcp2/bin/python"))
             .arg(format!("{root}/tests/clients/py_execute.py"))
-            .args([
-                url.as_str(),
-                headers.as_str(),
-                "return await api.listNotes()",
-            ])
+            .args([url, headers.to_string().as_str(), code])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
         None,
@@ -150,7 +145,58 @@ fn a_python_sdk_client_brings_its_own_upstream_credential() {
         "client failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    serde_json::from_str(stdout.trim()).expect("one JSON line")
+}
+
+/// With several APIs each maps its own header, or keeps its configured credential.
+#[test]
+fn each_api_takes_its_own_header_or_keeps_its_configured_credential() {
+    let (upstream, seen) = echoing_upstream();
+    let url = upstream.url();
+    let config = format!(
+        "[apis.notes]\nspec = \"SPEC\"\nbase_url = \"{url}/a\"\n\
+         [apis.notes.auth.from_request]\nheader = \"X-Notes-Authorization\"\n\
+         [apis.shared]\nspec = \"SPEC\"\nbase_url = \"{url}/b\"\n\
+         [apis.shared.auth]\nbearer = \"shared-static-token\"\n"
+    );
+    let (server, mcp, _dir) = serve_http(&config, &[]);
+    let report = python_execute(
+        &mcp,
+        serde_json::json!({ "X-Notes-Authorization": "Bearer notes-user-token" }),
+        "return [await api.notes.listNotes(), await api.shared.listNotes()]",
+    );
+    assert_eq!(report["isError"], false, "{report}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![
+            "/a/notes Bearer notes-user-token".to_string(),
+            "/b/notes Bearer shared-static-token".to_string(),
+        ]
+    );
+    drop(server);
+}
+
+/// The Python SDK sends the endpoint's token and the user's own upstream credential; the
+/// upstream gets the user's, never the endpoint's, and the program's answer holds neither.
+#[test]
+fn a_python_sdk_client_brings_its_own_upstream_credential() {
+    const ENDPOINT_TOKEN: &str = "endpoint-token-a41f";
+    const USER_CREDENTIAL: &str = "token user-credential-93bd";
+    let (upstream, seen) = echoing_upstream();
+    let config = format!(
+        "spec = \"SPEC\"\nbase_url = \"{}\"\n[server]\nauth_token_env = \"HOSTED_MCP_TOKEN\"\n\
+         [auth.from_request]\nheader = \"X-Upstream-Authorization\"",
+        upstream.url()
+    );
+    let (server, url, _dir) = serve_http(&config, &[("HOSTED_MCP_TOKEN", ENDPOINT_TOKEN)]);
+    let report = python_execute(
+        &url,
+        serde_json::json!({
+            "Authorization": format!("Bearer {ENDPOINT_TOKEN}"),
+            "X-Upstream-Authorization": USER_CREDENTIAL,
+        }),
+        "return await api.listNotes()",
+    );
     assert_eq!(report["isError"], false, "{report}");
     let text = report["text"].to_string();
     assert!(text.contains("[redacted]"), "{text}");
