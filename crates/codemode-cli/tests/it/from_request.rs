@@ -10,16 +10,7 @@ use codemode_test_support::{LoopbackServer, http_response, output_within};
 use serde_json::Value;
 
 use crate::cli::{Running, WAIT, assert_refused, codemode_with_stdin, lines_of, wait_for_line};
-
-const NOTES: &str = r#"
-openapi: 3.0.3
-info: {title: Notes, version: "1"}
-paths:
-  /notes:
-    get:
-      operationId: listNotes
-      responses: {"200": {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
-"#;
+use crate::several_apis::NOTES;
 
 /// A directory with the spec and `config`, in which `SPEC` stands for the spec's path.
 fn config_dir(config: &str) -> tempfile::TempDir {

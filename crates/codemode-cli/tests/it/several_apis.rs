@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::cli::{assert_refused, codemode, codemode_with_stdin, spec, stderr, stdout};
 
-const NOTES: &str = r#"
+pub(crate) const NOTES: &str = r#"
 openapi: 3.0.3
 info: {title: Notes, version: "1"}
 paths:
