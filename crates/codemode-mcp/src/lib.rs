@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod approval;
 mod budget;
 mod caller;
 mod confirm;
@@ -32,6 +33,10 @@ use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+pub use approval::{
+    ApprovalKey, ApprovalKeyError, DEFAULT_APPROVAL_STATE_MAX_BYTES, DEFAULT_APPROVAL_TTL,
+    MIN_APPROVAL_KEY_BYTES,
+};
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use caller::RateLimit;
 pub use http::{router, serve_http, serve_http_listener};
@@ -92,6 +97,16 @@ pub struct ServerConfig {
     /// HTTP only: continues the trace a request carried (`traceparent`) in each tool call's
     /// span. The binary sets it when built with `otel`; default none.
     pub continue_trace: Option<std::sync::Arc<dyn ContinueTrace>>,
+    /// The key approval states (`requestState` of an `input_required` answer) are encrypted
+    /// and sealed with. Replicas behind one load balancer need the same key. `None`: a random
+    /// key for this process, so an approval must come back to the server that asked.
+    pub approval_key: Option<ApprovalKey>,
+    /// How long an approval may take before its state expires. Default
+    /// [`DEFAULT_APPROVAL_TTL`] (10 minutes).
+    pub approval_ttl: std::time::Duration,
+    /// The largest approval state handed to a client; a pause whose journal is larger fails
+    /// the run instead. Default [`DEFAULT_APPROVAL_STATE_MAX_BYTES`].
+    pub approval_state_max_bytes: usize,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -111,6 +126,9 @@ impl Default for ServerConfig {
             spec_load: None,
             rate_limit: None,
             continue_trace: None,
+            approval_key: None,
+            approval_ttl: DEFAULT_APPROVAL_TTL,
+            approval_state_max_bytes: DEFAULT_APPROVAL_STATE_MAX_BYTES,
         }
     }
 }
