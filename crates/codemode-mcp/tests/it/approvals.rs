@@ -480,3 +480,29 @@ async fn a_client_of_an_older_protocol_keeps_the_fallback() {
     assert!(person.asked().is_empty());
     assert_eq!(received.lines(), ["POST /v1/pets A"]);
 }
+
+/// The official Python SDK 2.x answers `input_required` by itself: one approval, one decline
+/// caught in the program, every call sent at most once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_sdk_answers_input_required_over_http() {
+    let (upstream, received) = start_counting_upstream().await;
+    let server = start_server(&upstream, ServerConfig::default()).await;
+    let script = crate::support::client_script("py_approve.py");
+    let url = server.url();
+    let args = [script.to_str().expect("utf-8 path"), url.as_str()];
+    let output = crate::support::run(&crate::support::python(".venv-mcp2"), &args, WAIT).await;
+    let report = crate::support::client_report(&output);
+    let execute = &report["execute"];
+    assert_eq!(execute["isError"], false, "{report}");
+    assert_eq!(
+        execute["structured"],
+        json!({"a": 1, "c": 3, "declined": "ConfirmationDeclined"}),
+        "{report}"
+    );
+    let questions = report["questions"].as_array().expect("questions");
+    assert_eq!(questions.len(), 2, "{report}");
+    assert_eq!(
+        received.lines(),
+        ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"]
+    );
+}
