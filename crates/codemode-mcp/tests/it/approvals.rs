@@ -21,6 +21,7 @@ use rmcp::model::{
 };
 use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient};
 use serde_json::{Value, json};
 
@@ -165,7 +166,25 @@ impl ClientHandler for Person {
 
 /// A client of protocol 2026-07-28 (`server/discover`, then self-contained requests).
 async fn connect(server: &HttpServer, person: Person) -> RunningService<RoleClient, Person> {
-    let transport = StreamableHttpClientTransport::from_uri(server.url());
+    connect_to(&server.url(), None, person).await
+}
+
+/// [`connect`] to `url`, as `subject` (the test auth layer's `X-Test-Subject`) when given.
+async fn connect_to(
+    url: &str,
+    subject: Option<&str>,
+    person: Person,
+) -> RunningService<RoleClient, Person> {
+    let mut headers = std::collections::HashMap::new();
+    if let Some(subject) = subject {
+        headers.insert(
+            axum::http::HeaderName::from_static("x-test-subject"),
+            axum::http::HeaderValue::from_str(subject).expect("a header value"),
+        );
+    }
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers),
+    );
     let lifecycle = if person.modern {
         ClientLifecycleMode::Discover {
             preferred_versions: vec![ProtocolVersion::V_2026_07_28],
@@ -501,6 +520,78 @@ async fn the_python_sdk_answers_input_required_over_http() {
     );
     let questions = report["questions"].as_array().expect("questions");
     assert_eq!(questions.len(), 2, "{report}");
+    assert_eq!(
+        received.lines(),
+        ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"]
+    );
+}
+
+/// The state is bound to the caller an auth layer names: another user cannot answer it, the
+/// user it was made for can. (The layer is a stand-in for an embedder's own or the OAuth one:
+/// `X-Test-Subject` becomes the request's `Caller`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_user_cannot_answer_the_approval() {
+    let (upstream, received) = start_counting_upstream().await;
+    let policy = PolicyConfig {
+        confirm: vec![RuleSpec {
+            operation: Some("deletePet".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let engine = build_engine_from(
+        PETSTORE,
+        Some(&upstream),
+        EngineConfig {
+            policy,
+            ..Default::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let config = ServerConfig {
+        public_port: Some(port),
+        ..ServerConfig::default()
+    };
+    let app = codemode_mcp::router(engine, config).layer(axum::middleware::from_fn(
+        |mut request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let subject = request
+                .headers()
+                .get("x-test-subject")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if let Some(subject) = subject {
+                request.extensions_mut().insert(codemode_engine::Caller {
+                    subject,
+                    ..Default::default()
+                });
+            }
+            next.run(request).await
+        },
+    ));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let alice = connect_to(&url, Some("alice"), Person::new("DELETE")).await;
+    let bob = connect_to(&url, Some("bob"), Person::new("DELETE")).await;
+    let (state, _) = first_round(&alice, CREATE_DELETE_CREATE).await;
+    let refused = approve_with(&bob, CREATE_DELETE_CREATE, state.clone()).await;
+    assert_eq!(refused.is_error, Some(true), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("was not made for this program and caller"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(
+        received.lines(),
+        ["POST /v1/pets A"],
+        "bob's answer sent nothing"
+    );
+    let done = approve_with(&alice, CREATE_DELETE_CREATE, state).await;
+    assert_eq!(done.is_error, Some(false), "{}", text(&done));
     assert_eq!(
         received.lines(),
         ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"]
