@@ -1,8 +1,9 @@
 //! Wires the parts into the two things an agent can do: `search` (rank operations and declare them
 //! in TypeScript) and `execute` (run a program in the sandbox whose `api` calls go to the upstream
 //! client). Owns the JS prelude that defines `api`, the host-call dispatch, the per-run call log,
-//! dry runs and confirmation hooks. Must not know MCP, rmcp or any wire format: the server and the
-//! CLI are thin shells over [`Engine`].
+//! dry runs, confirmation hooks and the approval journal a paused run resumes from
+//! ([`Approvals`]). Must not know MCP, rmcp or any wire format: the server and the CLI are thin
+//! shells over [`Engine`].
 //!
 //! Every run emits `tracing` events: `upstream call` (info) per call, from its redacted call
 //! record, and `run finished` (debug). The engine never installs a subscriber.

@@ -1,8 +1,9 @@
 //! The MCP server: exposes an [`Engine`] to agents over rmcp, on stdio or streamable HTTP. Owns the
 //! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
-//! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
-//! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
+//! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP
+//! elicitation or, for clients of protocol 2026-07-28, by `input_required` with a sealed journal
+//! ([`ApprovalKey`]), and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
 //! validation, an optional bearer token, a request size limit, graceful shutdown and Prometheus
 //! metrics on `/metrics`. Every tool call is a `tracing` event (tool, outcome, duration, run id);
 //! this crate never installs a subscriber, the binary does. Key types:
