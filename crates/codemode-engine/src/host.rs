@@ -713,19 +713,17 @@ impl Host for RunHost {
 }
 
 impl RunHost {
+    /// What a host function does, journal aside.
     async fn call_unjournaled(&self, function: &str, arg: Value) -> Result<Value, HostError> {
-        let this = self;
-        {
-            match function {
-                "__codemode_call" => Ok(this.operation_call(arg).await?.into_json()),
-                "__codemode_request" => Ok(this.raw_request(arg).await?.into_json()),
-                "__codemode_paginate" => Ok(this.paginate(arg).await?),
-                "__codemode_sleep" => this.sleep(arg).await,
-                other => Err(HostError::new(
-                    "Error",
-                    format!("no such host function {other:?}"),
-                )),
-            }
+        match function {
+            "__codemode_call" => Ok(self.operation_call(arg).await?.into_json()),
+            "__codemode_request" => Ok(self.raw_request(arg).await?.into_json()),
+            "__codemode_paginate" => Ok(self.paginate(arg).await?),
+            "__codemode_sleep" => self.sleep(arg).await,
+            other => Err(HostError::new(
+                "Error",
+                format!("no such host function {other:?}"),
+            )),
         }
     }
 }
