@@ -597,3 +597,50 @@ async fn another_user_cannot_answer_the_approval() {
         ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"]
     );
 }
+
+/// Over stdio (here an in-memory pipe), a client of 2026-07-28 cannot be sent a request either:
+/// it gets `input_required` too, sealed with the process's own key when none is configured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modern_client_over_stdio_is_asked_by_input_required() {
+    let (upstream, received) = start_counting_upstream().await;
+    let policy = PolicyConfig {
+        confirm: vec![RuleSpec {
+            operation: Some("deletePet".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let engine = build_engine_from(
+        PETSTORE,
+        Some(&upstream),
+        EngineConfig {
+            policy,
+            ..Default::default()
+        },
+    );
+    let (client_side, server_side) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    tokio::spawn(async move {
+        let _ = codemode_mcp::serve_io(engine, ServerConfig::default(), server_read, server_write)
+            .await;
+    });
+    let person = Person::new("DELETE /v1/pets/7");
+    let lifecycle = ClientLifecycleMode::Discover {
+        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+    };
+    let client = within(
+        "the client to connect",
+        person
+            .clone()
+            .serve_with_lifecycle(tokio::io::split(client_side), lifecycle),
+    )
+    .await
+    .expect("the client connects");
+    let result = run(&client, CREATE_DELETE_CREATE).await;
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
+    assert_eq!(person.asked().len(), 1);
+    assert_eq!(
+        received.lines(),
+        ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"]
+    );
+}
