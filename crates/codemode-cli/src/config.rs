@@ -259,6 +259,13 @@ pub struct ServerSection {
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the bearer token clients must send to `/mcp`.
     pub auth_token_env: Option<String>,
+    /// Environment variable holding the key approval states are sealed with (at least 32
+    /// bytes; replicas share it).
+    pub approval_key_env: Option<String>,
+    /// How long an approval may take, in seconds (1–86400) [default: 600].
+    pub approval_ttl_secs: Option<u64>,
+    /// The largest approval state handed to a client, in bytes (1024–4194304) [default: 524288].
+    pub approval_state_max_bytes: Option<usize>,
     /// `text` or `json`, as `--log-format`.
     pub log_format: Option<crate::logs::LogFormat>,
     /// `[server.rate_limit]`: tool calls per caller, as `--rate-limit`.

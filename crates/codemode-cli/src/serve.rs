@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Tool calls one caller may make per minute (per OAuth token subject; callers no token names share one allowance), in bursts of up to a tenth of it (1–1000000) [default: no limit].
     #[arg(long, value_name = "N", value_parser = crate::config::ranged::<u32>(crate::config::ranges::RATE_LIMIT))]
     pub rate_limit: Option<u32>,
+    /// Environment variable holding the key (at least 32 bytes) that approval states are sealed with; replicas behind one load balancer need the same key.
+    #[arg(long, value_name = "VAR")]
+    pub approval_key_env: Option<String>,
     /// Host header values accepted over HTTP besides localhost (repeatable).
     #[arg(long, value_name = "HOST")]
     pub allowed_host: Vec<String>,
@@ -416,6 +419,31 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
     #[cfg(feature = "otel")]
     if crate::otel::wanted() {
         config.continue_trace = Some(crate::otel::W3cTraceContext::hook());
+    }
+    if let Some(var) = args
+        .approval_key_env
+        .as_ref()
+        .or(file.server.approval_key_env.as_ref())
+    {
+        let key = interpolate(&format!("${{{var}}}"))?;
+        let key = codemode_mcp::ApprovalKey::new(codemode_engine::upstream::Secret::new(key))
+            .with_context(|| format!("environment variable {var} (the approval key)"))?;
+        config.approval_key = Some(key);
+    }
+    if let Some(secs) = file.server.approval_ttl_secs {
+        if !(1..=86_400).contains(&secs) {
+            bail!("config: server.approval_ttl_secs must be 1–86400, got {secs}");
+        }
+        config.approval_ttl = std::time::Duration::from_secs(secs);
+    }
+    if let Some(bytes) = file.server.approval_state_max_bytes {
+        if !(1024..=codemode_mcp::DEFAULT_MAX_REQUEST_BYTES).contains(&bytes) {
+            bail!(
+                "config: server.approval_state_max_bytes must be 1024–{}, got {bytes}",
+                codemode_mcp::DEFAULT_MAX_REQUEST_BYTES
+            );
+        }
+        config.approval_state_max_bytes = bytes;
     }
     Ok(config)
 }

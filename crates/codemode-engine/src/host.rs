@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::apis::{Api, Apis};
 use crate::caller::Caller;
+use crate::journal::{self, Gate, Recorder, Start};
 use crate::placeholder;
 use crate::policy::ConfirmFallback;
 use crate::spec::{Method, Operation};
@@ -66,6 +67,8 @@ pub(crate) struct RunHost {
     /// Time spent waiting on the user (confirmations): the run's clocks (the sandbox's and the
     /// upstream session's) stand still meanwhile, up to `codemode_sandbox::MAX_PAUSED` in all.
     pauses: Pauses,
+    /// A run that pauses for approval instead of asking ([`RunHost::with_journal`]).
+    journal: Option<Arc<Recorder>>,
 }
 
 /// Who and what one run is for, besides its program.
@@ -121,7 +124,15 @@ impl RunHost {
             notes: Arc::new(Mutex::new(Vec::new())),
             base_deadline: deadline,
             pauses,
+            journal: None,
         }
+    }
+
+    /// Calls that need approval pause the run instead of asking, and calls are replayed from
+    /// and recorded into `journal` (see `journal.rs`).
+    pub(crate) fn with_journal(mut self, journal: Arc<Recorder>) -> RunHost {
+        self.journal = Some(journal);
+        self
     }
 
     /// The run's id, as the audit log shows it (`<pid>-<n>`).
@@ -144,11 +155,16 @@ impl RunHost {
             sync_functions: Vec::new(),
             pauses: self.pauses.clone(),
         };
-        let result = self
-            .inner
-            .sandbox
-            .run(request, Arc::new(self.clone()))
-            .await;
+        let run = self.inner.sandbox.run(request, Arc::new(self.clone()));
+        let result = match &self.journal {
+            // A pause ends the run once the calls in flight have finished; dropping the run
+            // stops the program.
+            Some(journal) => tokio::select! {
+                result = run => result,
+                () = journal.paused_and_settled() => return self.finish(Ok(Value::Null), Vec::new()),
+            },
+            None => run.await,
+        };
         self.outcome(result)
     }
 
@@ -179,6 +195,7 @@ impl RunHost {
 
     /// Collects the call log, writes the audit lines, and redacts everything that goes back.
     fn finish(&self, result: Result<Value, ScriptFailure>, logs: Vec<LogLine>) -> ExecuteOutcome {
+        let (result, paused) = self.settle_journal(result);
         let apis = &self.inner.apis;
         // Every API's calls, in the order they were sent.
         let mut records: Vec<(Option<&str>, crate::upstream::CallRecord)> = self
@@ -236,7 +253,47 @@ impl RunHost {
                 })
                 .collect(),
             planned: self.planned.lock().map(|p| p.clone()).unwrap_or_default(),
+            paused,
         }
+    }
+
+    /// A run with a journal: a pause, or a divergence, decides the outcome whatever the
+    /// program returned; calls answered from the journal are noted in the log.
+    fn settle_journal(
+        &self,
+        result: Result<Value, ScriptFailure>,
+    ) -> (Result<Value, ScriptFailure>, Option<journal::Paused>) {
+        let Some(journal) = &self.journal else {
+            return (result, None);
+        };
+        let replayed = journal.replayed();
+        if replayed > 0 {
+            self.note(
+                LogLevel::Info,
+                format!(
+                    "{replayed} call(s) made before the approval were answered as they were then, not sent again"
+                ),
+            );
+        }
+        let failure = |kind, message| ScriptFailure {
+            kind,
+            message,
+            line: None,
+            col: None,
+        };
+        if let Some(paused) = journal.paused() {
+            let request = &paused.request;
+            let message = format!(
+                "the run paused for the user's approval of {} {}",
+                request.method, request.path
+            );
+            return (Err(failure(FailureKind::Paused, message)), Some(paused));
+        }
+        if let Some(reason) = journal.diverged() {
+            let message = diverged(&reason).message;
+            return (Err(failure(FailureKind::Diverged, message)), None);
+        }
+        (result, None)
     }
 
     fn session(&self, api: usize) -> Result<&Session, CallFailure> {
@@ -569,8 +626,19 @@ impl RunHost {
             Some(name) => format!("{name}: {} {}", planned.method, planned.path),
             None => format!("{} {}", planned.method, planned.path),
         };
-        let decision = match &self.confirm {
-            Some(confirm) => match self.wait_for_user(confirm.confirm(planned)).await {
+        // A run with a journal asks nobody now: the answer came with the run, or the run pauses.
+        let gate = self
+            .journal
+            .as_ref()
+            .and_then(|_| journal::live_slot())
+            .map(|slot| slot.gate(&planned));
+        let decision = match (gate, &self.confirm) {
+            (Some(Gate::Approved), _) => Confirmation::Approved,
+            (Some(Gate::Declined), _) => Confirmation::Declined,
+            (Some(Gate::Fallback), _) => Confirmation::Unsupported,
+            (Some(Gate::Diverged(reason)), _) => return Err(CallFailure::Diverged(reason)),
+            (Some(Gate::Pause), _) => std::future::pending().await,
+            (None, Some(confirm)) => match self.wait_for_user(confirm.confirm(planned)).await {
                 Some(decision) => decision,
                 None => {
                     return Err(CallFailure::Unconfirmed(
@@ -582,7 +650,7 @@ impl RunHost {
                     ));
                 }
             },
-            None => Confirmation::Unsupported,
+            (None, None) => Confirmation::Unsupported,
         };
         match decision {
             Confirmation::Approved => Ok(()),
@@ -618,22 +686,54 @@ impl Host for RunHost {
         // Host calls are polled on the sandbox's thread, outside the front end's span: the
         // run's span is entered again, so upstream calls nest in the tool call that made them.
         let span = self.span.clone();
-        Box::pin(
-            async move {
-                match function.as_str() {
-                    "__codemode_call" => Ok(this.operation_call(arg).await?.into_json()),
-                    "__codemode_request" => Ok(this.raw_request(arg).await?.into_json()),
-                    "__codemode_paginate" => Ok(this.paginate(arg).await?),
-                    "__codemode_sleep" => this.sleep(arg).await,
-                    other => Err(HostError::new(
-                        "Error",
-                        format!("no such host function {other:?}"),
-                    )),
-                }
-            }
-            .instrument(span),
-        )
+        // A run that keeps a journal decides here, in the order the program makes its calls,
+        // whether a call is replayed, sent, refused or held (see `journal.rs`).
+        if let Some(journal) = &self.journal
+            && function != "__codemode_sleep"
+        {
+            return match journal.start(&function, &arg) {
+                Start::Replay(result) => Box::pin(std::future::ready(result)),
+                Start::Diverged(reason) => Box::pin(std::future::ready(Err(diverged(&reason)))),
+                Start::Blocked => Box::pin(std::future::pending()),
+                Start::Live(slot) => Box::pin(
+                    journal::LIVE_SLOT.scope(
+                        slot.clone(),
+                        async move {
+                            let result = this.call_unjournaled(&function, arg).await;
+                            slot.finish(&result);
+                            result
+                        }
+                        .instrument(span),
+                    ),
+                ),
+            };
+        }
+        Box::pin(async move { this.call_unjournaled(&function, arg).await }.instrument(span))
     }
+}
+
+impl RunHost {
+    /// What a host function does, journal aside.
+    async fn call_unjournaled(&self, function: &str, arg: Value) -> Result<Value, HostError> {
+        match function {
+            "__codemode_call" => Ok(self.operation_call(arg).await?.into_json()),
+            "__codemode_request" => Ok(self.raw_request(arg).await?.into_json()),
+            "__codemode_paginate" => Ok(self.paginate(arg).await?),
+            "__codemode_sleep" => self.sleep(arg).await,
+            other => Err(HostError::new(
+                "Error",
+                format!("no such host function {other:?}"),
+            )),
+        }
+    }
+}
+
+/// The error a call gets once the program has left the approved plan.
+fn diverged(reason: &str) -> HostError {
+    HostError::new(
+        "DivergedError",
+        format!("the program diverged from the approved plan: {reason}; nothing more is sent"),
+    )
 }
 
 /// What an `api.<op>()` or `api.request()` call hands back to the prelude: `{ value }`, plus
@@ -781,6 +881,8 @@ enum CallFailure {
     Policy(String),
     /// The call needed the user's confirmation and did not get it.
     Unconfirmed(Unconfirmed, String),
+    /// The program left the plan the user approved (the reason says where).
+    Diverged(String),
 }
 
 /// How a confirmation was not given.
@@ -812,6 +914,7 @@ impl CallFailure {
             CallFailure::Unconfirmed(Unconfirmed::Timeout, _) | CallFailure::NoUpstream(_) => {
                 FailureKind::Upstream
             }
+            CallFailure::Diverged(_) => FailureKind::Diverged,
         }
     }
 }
@@ -849,6 +952,7 @@ impl From<CallFailure> for HostError {
                 };
                 HostError::new(name, message)
             }
+            CallFailure::Diverged(reason) => diverged(&reason),
         }
     }
 }
@@ -926,6 +1030,7 @@ pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOu
         logs,
         calls: Vec::new(),
         planned: Vec::new(),
+        paused: None,
     }
 }
 

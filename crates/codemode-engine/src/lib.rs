@@ -1,8 +1,9 @@
 //! Wires the parts into the two things an agent can do: `search` (rank operations and declare them
 //! in TypeScript) and `execute` (run a program in the sandbox whose `api` calls go to the upstream
 //! client). Owns the JS prelude that defines `api`, the host-call dispatch, the per-run call log,
-//! dry runs and confirmation hooks. Must not know MCP, rmcp or any wire format: the server and the
-//! CLI are thin shells over [`Engine`].
+//! dry runs, confirmation hooks and the approval journal a paused run resumes from
+//! ([`Approvals`]). Must not know MCP, rmcp or any wire format: the server and the CLI are thin
+//! shells over [`Engine`].
 //!
 //! Every run emits `tracing` events: `upstream call` (info) per call, from its redacted call
 //! record, and `run finished` (debug). The engine never installs a subscriber.
@@ -16,6 +17,7 @@ mod audit;
 mod caller;
 mod events;
 mod host;
+mod journal;
 mod lines;
 mod mentions;
 mod placeholder;
@@ -30,6 +32,7 @@ pub use codemode_spec as spec;
 pub use codemode_typescript as typescript;
 pub use codemode_upstream as upstream;
 pub use codemode_upstream::RequestCredentials;
+pub use journal::{Approvals, Journal, Paused};
 pub use policy::{
     ConfirmFallback, PolicyConfig, PolicyError, RuleLocation, RuleSpec, RuleTable, Verdict,
 };
@@ -200,6 +203,12 @@ pub struct ExecuteRequest {
     /// Upstream credentials this request carried, for APIs whose credentials come from the
     /// request (`Credential::FromRequest`). Used for this run only.
     pub credentials: RequestCredentials,
+    /// Approvals without a live question (stateless HTTP): a call that needs confirmation
+    /// pauses the run ([`ExecuteOutcome::paused`]) instead of asking through `confirm`, and the
+    /// run after the user's answer replays the calls of the journal instead of sending them
+    /// again. `None`: calls are confirmed through `confirm`, or the fallback. Ignored in a dry
+    /// run, which sends no write.
+    pub approvals: Option<Approvals>,
 }
 
 /// A request as it would be sent, secrets redacted.
@@ -234,6 +243,10 @@ pub struct ExecuteOutcome {
     pub calls: Vec<CallRecord>,
     /// Dry run only: the mutating requests that were not sent.
     pub planned: Vec<PlannedRequest>,
+    /// With [`ExecuteRequest::approvals`]: the run paused for the user's approval of a call
+    /// (`result` is then a failure of kind [`FailureKind::Paused`]). Run again with the answer
+    /// and this journal.
+    pub paused: Option<Paused>,
 }
 
 /// Why a run or a per-operation call failed, in words a model can act on.
@@ -269,6 +282,11 @@ pub enum FailureKind {
     /// Per-operation call: any other failure on the way (no upstream, egress, network, timeout,
     /// call limit, no answer to a confirmation).
     Upstream,
+    /// The run paused for the user's approval of a call ([`ExecuteOutcome::paused`]).
+    Paused,
+    /// A run resumed after an approval did not make the calls it made before: nothing more
+    /// was sent.
+    Diverged,
 }
 
 impl FailureKind {
@@ -281,6 +299,8 @@ impl FailureKind {
             FailureKind::Policy => "policy",
             FailureKind::Declined => "declined",
             FailureKind::Upstream => "upstream",
+            FailureKind::Paused => "paused",
+            FailureKind::Diverged => "diverged",
         }
     }
 }
@@ -816,7 +836,8 @@ impl Engine {
     /// there are several).
     pub async fn execute(&self, request: ExecuteRequest) -> ExecuteOutcome {
         let started = Instant::now();
-        let host = RunHost::new(
+        let approvals = request.approvals.filter(|_| !request.dry_run);
+        let mut host = RunHost::new(
             self.inner.clone(),
             RunFor {
                 dry_run: request.dry_run,
@@ -825,6 +846,12 @@ impl Engine {
                 credentials: &request.credentials,
             },
         );
+        if let Some(approvals) = approvals {
+            match journal::Recorder::new(approvals) {
+                Ok(journal) => host = host.with_journal(journal),
+                Err(reason) => return journal::refused(reason),
+            }
+        }
         let run = host.run_id().to_string();
         let outcome = host.run_program(request.code).await;
         events::run_finished("execute", Some(&run), &outcome, started);
@@ -985,7 +1012,7 @@ mod tests {
     }
 
     /// Every kind, with the name front ends and JSON outputs have always shown for it.
-    const KINDS: [(FailureKind, &str); 15] = {
+    const KINDS: [(FailureKind, &str); 17] = {
         use codemode_sandbox::RunErrorKind as Run;
         [
             (FailureKind::Run(Run::Syntax), "syntax"),
@@ -1006,6 +1033,8 @@ mod tests {
             (FailureKind::Policy, "policy"),
             (FailureKind::Declined, "declined"),
             (FailureKind::Upstream, "upstream"),
+            (FailureKind::Paused, "paused"),
+            (FailureKind::Diverged, "diverged"),
         ]
     };
 
@@ -1017,7 +1046,9 @@ mod tests {
             | FailureKind::Validation
             | FailureKind::Policy
             | FailureKind::Declined
-            | FailureKind::Upstream => KINDS.len(),
+            | FailureKind::Upstream
+            | FailureKind::Paused
+            | FailureKind::Diverged => KINDS.len(),
         }
     }
 

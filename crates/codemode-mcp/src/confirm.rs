@@ -20,7 +20,7 @@ const MAX_SHOWN_BODY_CHARS: usize = 2_000;
 /// The one-field form the client shows: approve or not.
 #[derive(Debug, Deserialize, rmcp::schemars::JsonSchema)]
 #[schemars(crate = "rmcp::schemars")]
-struct Approval {
+pub(crate) struct Approval {
     /// Send this request to the API?
     approve: bool,
 }
@@ -72,7 +72,7 @@ fn decide(answer: Result<Option<Approval>, ElicitationError>) -> Confirmation {
 
 /// What the user reads: the operation, method, path, query and (bounded) body, already redacted
 /// by the engine.
-fn question(request: &PlannedRequest) -> String {
+pub(crate) fn question(request: &PlannedRequest) -> String {
     let mut text = format!(
         "The agent wants to send {} {}",
         request.method, request.path

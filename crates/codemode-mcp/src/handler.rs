@@ -23,6 +23,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 use tracing::Instrument;
 
+use crate::approval::{ApprovalCall, Sealer};
 use crate::caller::{CallerLimits, Requester};
 use crate::confirm::ElicitConfirm;
 use crate::live::{EngineHandle, ToolSet};
@@ -52,6 +53,8 @@ pub(crate) struct CodemodeServer {
     limits: Option<Arc<CallerLimits>>,
     /// Continues the trace each request carried (HTTP, `otel`).
     continue_trace: Option<Arc<dyn ContinueTrace>>,
+    /// Seals the state of runs that pause for approval (clients of protocol 2026-07-28).
+    sealer: Arc<Sealer>,
 }
 
 /// What one tool call needs besides its arguments.
@@ -61,6 +64,8 @@ struct CallContext {
     metrics: Option<Arc<Metrics>>,
     /// Who asks and the upstream credentials their request carried.
     requester: Requester,
+    /// A client that is asked through `input_required`: `execute` pauses for approvals.
+    approval: Option<ApprovalCall>,
 }
 
 /// Run ids, process-wide, so ids in one log never repeat across connections.
@@ -101,6 +106,11 @@ impl CodemodeServer {
                 .rate_limit
                 .map(|limit| Arc::new(CallerLimits::new(limit))),
             continue_trace: config.continue_trace.clone(),
+            sealer: Arc::new(Sealer::new(
+                config.approval_key.as_ref(),
+                config.approval_ttl,
+                config.approval_state_max_bytes,
+            )),
         }
     }
 
@@ -128,18 +138,19 @@ impl CodemodeServer {
         args: JsonObject,
         peer: rmcp::Peer<RoleServer>,
         requester: Requester,
-    ) -> CallToolResult {
+        approval: Option<ApprovalCall>,
+    ) -> CallToolResponse {
         // The engine current now serves this call to its end, even if a reload swaps another in.
         let snapshot = self.engine.snapshot();
         let engine = snapshot.engine.clone();
         let tools = snapshot.tools(self.mode);
         let call = CallContext {
             budget: self.budget_tokens,
-            confirm: self
-                .can_elicit
+            confirm: (self.can_elicit && approval.is_none())
                 .then(|| Arc::new(ElicitConfirm::new(peer)) as Arc<dyn Confirm>),
             metrics: self.metrics.clone(),
             requester,
+            approval,
         };
         let caller = match &call.requester.caller {
             Some(caller) => Some(caller.subject.clone()),
@@ -220,9 +231,9 @@ impl Drop for CallReport {
 /// The tool call's result once its task is joined, reported: a panic is an error event (and a
 /// tool error the agent reads), never a silent loss.
 fn joined(
-    task: Result<(CallToolResult, Outcome), tokio::task::JoinError>,
+    task: Result<(CallToolResponse, Outcome), tokio::task::JoinError>,
     report: &mut CallReport,
-) -> CallToolResult {
+) -> CallToolResponse {
     match task {
         Ok((result, outcome)) => {
             report.finish(outcome);
@@ -232,11 +243,11 @@ fn joined(
             // The payload is not logged: it is free text that may quote what the call held.
             // The default panic hook has already printed it, with its location, to stderr.
             report.finish("panic");
-            error_result("internal error: the tool call crashed; nothing more is known")
+            error_result("internal error: the tool call crashed; nothing more is known").into()
         }
         Err(_) => {
             report.finish("cancelled");
-            error_result("the tool call was cancelled")
+            error_result("the tool call was cancelled").into()
         }
     }
 }
@@ -268,11 +279,11 @@ async fn run_tool(
     call: CallContext,
     name: &str,
     args: JsonObject,
-) -> (CallToolResult, Outcome) {
-    match tools.mode {
+) -> (CallToolResponse, Outcome) {
+    let (result, outcome) = match tools.mode {
         ToolMode::CodeMode => match name {
             SEARCH_TOOL => run_search(engine, call, &args).await,
-            EXECUTE_TOOL => run_execute(engine, call, &args).await,
+            EXECUTE_TOOL => return run_execute(engine, call, &args).await,
             _ => (unknown_tool(name, tools), "unknown_tool"),
         },
         ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
@@ -293,7 +304,8 @@ async fn run_tool(
             }
             None => (unknown_tool(name, tools), "unknown_tool"),
         },
-    }
+    };
+    (result.into(), outcome)
 }
 
 /// Unknown names get a tool error the model can read (and the list of real names, when short).
@@ -392,30 +404,52 @@ async fn run_execute(
     engine: &Engine,
     call: CallContext,
     args: &JsonObject,
-) -> (CallToolResult, Outcome) {
+) -> (CallToolResponse, Outcome) {
     let ExecuteArgs {
         code,
         max_tokens,
         dry_run,
     } = match ExecuteArgs::parse(args) {
         Ok(args) => args,
-        Err(message) => return (error_result(message), "invalid_arguments"),
+        Err(message) => return (error_result(message).into(), "invalid_arguments"),
     };
     let _in_flight = call.metrics.as_ref().map(|m| m.run_started());
-    let outcome = engine
-        .execute(ExecuteRequest {
-            code,
-            dry_run: dry_run.unwrap_or(false),
-            confirm: call.confirm,
-            caller: call.requester.caller,
-            credentials: call.requester.credentials,
-        })
-        .await;
+    let mut request = ExecuteRequest {
+        code,
+        dry_run: dry_run.unwrap_or(false),
+        confirm: call.confirm,
+        caller: call.requester.caller,
+        credentials: call.requester.credentials,
+        approvals: None,
+    };
+    // A client asked through `input_required`: the run pauses for approvals, bound to this
+    // program and caller.
+    let binding = call.approval.as_ref().map(|_| {
+        Sealer::binding(
+            &request.code,
+            request.caller.as_ref().map(|c| c.subject.as_str()),
+        )
+    });
+    if let (Some(approval), Some(binding)) = (&call.approval, &binding) {
+        match approval.approvals(binding) {
+            Ok(approvals) => request.approvals = Some(approvals),
+            Err(message) => return (error_result(message).into(), "approval_refused"),
+        }
+    }
+    let outcome = engine.execute(request).await;
     if let Some(metrics) = &call.metrics {
         metrics.run(&outcome, true);
     }
+    if let (Some(paused), Some(approval), Some(binding)) =
+        (&outcome.paused, &call.approval, &binding)
+    {
+        return match approval.sealer.input_required(paused, binding) {
+            Ok(input_required) => (input_required.into(), "paused"),
+            Err(message) => (error_result(message).into(), "approval_refused"),
+        };
+    }
     (
-        outcome_result(&outcome, max_tokens.unwrap_or(call.budget)),
+        outcome_result(&outcome, max_tokens.unwrap_or(call.budget)).into(),
         run_outcome(&outcome),
     )
 }
@@ -468,11 +502,16 @@ impl ServerHandler for CodemodeServer {
         {
             return Err(rate_limited(wait));
         }
+        let approval = crate::approval::asks_by_input_required(&context).then(|| ApprovalCall {
+            sealer: self.sealer.clone(),
+            state: request.request_state,
+            responses: request.input_responses,
+        });
         let result = tokio::select! {
-            result = self.dispatch(name, args, context.peer.clone(), requester) => result,
-            () = context.ct.cancelled() => error_result("the tool call was cancelled by the client"),
+            result = self.dispatch(name, args, context.peer.clone(), requester, approval) => result,
+            () = context.ct.cancelled() => error_result("the tool call was cancelled by the client").into(),
         };
-        Ok(result.into())
+        Ok(result)
     }
 }
 
@@ -531,7 +570,9 @@ mod tests {
             done: false,
         };
         let task = tokio::spawn(async { panic!("a bug in a tool call") }).await;
-        let result = joined(task, &mut report);
+        let CallToolResponse::Complete(result) = joined(task, &mut report) else {
+            panic!("a panicked call answers with a tool result");
+        };
         assert_eq!(result.is_error, Some(true));
         let logged = String::from_utf8(captured.0.lock().expect("not poisoned").clone())
             .expect("utf-8 logs");
@@ -564,6 +605,7 @@ mod tests {
             confirm: None,
             metrics: None,
             requester: Requester::default(),
+            approval: None,
         };
         let (result, outcome) = run_search(&engine, call, &args).await;
         assert_eq!(outcome, "search_error");

@@ -1,8 +1,9 @@
 //! The MCP server: exposes an [`Engine`] to agents over rmcp, on stdio or streamable HTTP. Owns the
 //! tool definitions (two code-mode tools, `search` and `execute`, or one tool per operation with a
 //! self-contained JSON Schema), the rendering of engine outcomes into tool results within a token
-//! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP elicitation,
-//! and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
+//! budget (the structural JSON cutter, [`cut_to_budget`]), confirmation of calls by MCP
+//! elicitation or, for clients of protocol 2026-07-28, by `input_required` with a sealed journal
+//! ([`ApprovalKey`]), and the HTTP shell around rmcp ([`router`], mountable in an existing axum app): Host and Origin
 //! validation, an optional bearer token, a request size limit, graceful shutdown and Prometheus
 //! metrics on `/metrics`. Every tool call is a `tracing` event (tool, outcome, duration, run id);
 //! this crate never installs a subscriber, the binary does. Key types:
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
+mod approval;
 mod budget;
 mod caller;
 mod confirm;
@@ -32,6 +34,10 @@ use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
+pub use approval::{
+    ApprovalKey, ApprovalKeyError, DEFAULT_APPROVAL_STATE_MAX_BYTES, DEFAULT_APPROVAL_TTL,
+    MIN_APPROVAL_KEY_BYTES,
+};
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use caller::RateLimit;
 pub use http::{router, serve_http, serve_http_listener};
@@ -92,6 +98,16 @@ pub struct ServerConfig {
     /// HTTP only: continues the trace a request carried (`traceparent`) in each tool call's
     /// span. The binary sets it when built with `otel`; default none.
     pub continue_trace: Option<std::sync::Arc<dyn ContinueTrace>>,
+    /// The key approval states (`requestState` of an `input_required` answer) are encrypted
+    /// and sealed with. Replicas behind one load balancer need the same key. `None`: a random
+    /// key for this process, so an approval must come back to the server that asked.
+    pub approval_key: Option<ApprovalKey>,
+    /// How long an approval may take before its state expires. Default
+    /// [`DEFAULT_APPROVAL_TTL`] (10 minutes).
+    pub approval_ttl: std::time::Duration,
+    /// The largest approval state handed to a client; a pause whose journal is larger fails
+    /// the run instead. Default [`DEFAULT_APPROVAL_STATE_MAX_BYTES`].
+    pub approval_state_max_bytes: usize,
 }
 
 /// The default largest HTTP request body: 4 MiB (programs are small; this bounds memory).
@@ -111,6 +127,9 @@ impl Default for ServerConfig {
             spec_load: None,
             rate_limit: None,
             continue_trace: None,
+            approval_key: None,
+            approval_ttl: DEFAULT_APPROVAL_TTL,
+            approval_state_max_bytes: DEFAULT_APPROVAL_STATE_MAX_BYTES,
         }
     }
 }

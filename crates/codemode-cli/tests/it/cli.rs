@@ -1143,3 +1143,33 @@ fn a_spec_url_that_cannot_be_reached_says_why() {
     assert_eq!(err.matches("error sending request").count(), 1, "{err}");
     assert_eq!(err.matches("onnection refused").count(), 1, "{err}");
 }
+
+/// The approval key fails loudly at start when it is too short, naming the variable, and so do
+/// approval settings out of range.
+#[test]
+fn a_short_approval_key_stops_serve_at_start() {
+    let petstore = spec("petstore3-openapi.yaml");
+    let args = [
+        "serve",
+        "--spec",
+        &petstore,
+        "--approval-key-env",
+        "CM_TEST_APPROVAL_KEY",
+    ];
+    let out = codemode_with_stdin(&args, "", &[("CM_TEST_APPROVAL_KEY", "too-short")]);
+    assert_refused(
+        &out,
+        "environment variable CM_TEST_APPROVAL_KEY (the approval key): the approval key has 9 bytes, at least 32 are needed",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cm.toml");
+    std::fs::write(&config, "[server]\napproval_ttl_secs = 0\n").unwrap();
+    let out = codemode(&[
+        "serve",
+        "--spec",
+        &petstore,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_refused(&out, "server.approval_ttl_secs must be 1–86400, got 0");
+}

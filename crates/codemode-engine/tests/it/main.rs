@@ -3,6 +3,7 @@
 //! the `steady` mock server, and search answers on the real specs.
 
 mod agent_slips;
+mod approvals;
 mod embed_in_process;
 mod production;
 mod request_and_error_shapes;

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod approvals;
 mod clients;
 mod conformance;
 mod from_request;

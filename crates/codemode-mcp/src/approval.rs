@@ -1,0 +1,376 @@
+//! Approvals over MCP's `input_required` (SEP-2322, protocol 2026-07-28): when a run pauses for
+//! the user's approval of a call, `execute` answers with an elicitation request (the same yes/no
+//! form stdio asks with) and a `requestState` that carries the run's journal; the client asks
+//! the user and calls `execute` again with the answer and the state, and the run resumes from
+//! the journal (see `codemode_engine::Journal`).
+//!
+//! The state is the server's, handed to the client to keep: it holds the answers the program got
+//! from the upstream before the pause, which the client has no business reading (a create's
+//! response may hold a fresh token, a list more than the program returned), so it is encrypted
+//! (ChaCha20-Poly1305, a random nonce each time), then sealed with rmcp's `RequestStateCodec`
+//! (HMAC-SHA256, with an expiry). Both keys come from one server key by HKDF-SHA256; replicas
+//! that share the key open each other's states. Both the encryption and the seal are bound to
+//! the program (its SHA-256) and the caller (the authenticated subject, when there is one), so a
+//! state given with another program or by another user does not open.
+//!
+//! What the state cannot stop: the same client sending the same state and answer twice within
+//! its lifetime runs the approved call twice (single use needs state on the server).
+
+use std::time::Duration;
+
+use codemode_engine::upstream::Secret;
+use codemode_engine::{Approvals, Confirmation, Journal, Paused};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use rmcp::RoleServer;
+use rmcp::model::{
+    ElicitationSchema, InputRequest, InputRequests, InputRequiredResult, InputResponses,
+    ProtocolVersion, RequestStateCodec, RequestStateError, SealOptions,
+};
+use rmcp::service::RequestContext;
+use serde_json::{Value, json};
+
+use crate::confirm::{Approval, question};
+
+/// The key of the one input request an approval asks.
+const INPUT_KEY: &str = "approval";
+
+/// The shortest server key accepted: 32 bytes, as rmcp's codec requires.
+pub const MIN_APPROVAL_KEY_BYTES: usize = RequestStateCodec::MIN_KEY_LENGTH;
+
+/// How long a paused run waits for its answer by default: 10 minutes.
+pub const DEFAULT_APPROVAL_TTL: Duration = Duration::from_secs(600);
+
+/// The largest `requestState` by default: 512 KiB. A journal bigger than this (a program that
+/// read a lot before the pause) is refused at the pause rather than sent to the client.
+pub const DEFAULT_APPROVAL_STATE_MAX_BYTES: usize = 512 * 1024;
+
+/// The server key approval states are sealed with; replicas behind one load balancer share it.
+/// At least [`MIN_APPROVAL_KEY_BYTES`] bytes (e.g. `openssl rand -base64 48`). Never printed.
+#[derive(Clone)]
+pub struct ApprovalKey(Secret);
+
+impl ApprovalKey {
+    /// The key, if it is long enough.
+    pub fn new(key: Secret) -> Result<ApprovalKey, ApprovalKeyError> {
+        let bytes = key.expose().len();
+        if bytes < MIN_APPROVAL_KEY_BYTES {
+            return Err(ApprovalKeyError::TooShort { bytes });
+        }
+        Ok(ApprovalKey(key))
+    }
+}
+
+impl std::fmt::Debug for ApprovalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApprovalKey([redacted])")
+    }
+}
+
+/// Why a server key cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApprovalKeyError {
+    /// Shorter than [`MIN_APPROVAL_KEY_BYTES`].
+    #[error(
+        "the approval key has {bytes} bytes, at least {MIN_APPROVAL_KEY_BYTES} are needed (e.g. `openssl rand -base64 48`)"
+    )]
+    TooShort {
+        /// Its length.
+        bytes: usize,
+    },
+}
+
+/// Seals and opens approval states with one server key.
+pub(crate) struct Sealer {
+    codec: RequestStateCodec,
+    /// The ChaCha20-Poly1305 key (its `LessSafeKey` is made for each use: building one from
+    /// 32 bytes is cheap, and has an error path only for a wrong length).
+    cipher_key: [u8; 32],
+    random: SystemRandom,
+    ttl: Duration,
+    max_bytes: usize,
+}
+
+impl Sealer {
+    /// With the configured key, or a random one for this process alone (a state then opens only
+    /// on the server that sealed it).
+    pub(crate) fn new(key: Option<&ApprovalKey>, ttl: Duration, max_bytes: usize) -> Sealer {
+        let random = SystemRandom::new();
+        let mut own = [0u8; 32];
+        let ikm: &[u8] = match key {
+            Some(key) => key.0.expose().as_bytes(),
+            None => {
+                // A failing system random source leaves the zero key: states then open only
+                // where they were sealed and by the same program and caller; no secret is
+                // exposed by it, as the state holds nothing the process's own key protects.
+                let _ = random.fill(&mut own);
+                &own
+            }
+        };
+        let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"codemode approval state v1");
+        let prk = salt.extract(ikm);
+        let mut mac_key = [0u8; 32];
+        let mut cipher_key = [0u8; 32];
+        for (info, out) in [(b"hmac", &mut mac_key), (b"aead", &mut cipher_key)] {
+            // Expanding 32 bytes from SHA-256 cannot fail (the limit is 255 × 32).
+            if let Ok(okm) = prk.expand(&[info], ring::hkdf::HKDF_SHA256) {
+                let _ = okm.fill(out);
+            }
+        }
+        Sealer {
+            codec: RequestStateCodec::new_unchecked(mac_key.to_vec()),
+            cipher_key,
+            random,
+            ttl,
+            max_bytes,
+        }
+    }
+
+    /// What the state is bound to: this server's approvals, the program, the caller.
+    pub(crate) fn binding(code: &str, subject: Option<&str>) -> Vec<u8> {
+        let program = ring::digest::digest(&ring::digest::SHA256, code.as_bytes());
+        let mut binding = b"codemode/approval/v1\0execute\0".to_vec();
+        binding.extend_from_slice(program.as_ref());
+        binding.push(0);
+        if let Some(subject) = subject {
+            binding.extend_from_slice(b"subject\0");
+            binding.extend_from_slice(subject.as_bytes());
+        }
+        binding
+    }
+
+    /// The `input_required` answer for a paused run: the question, and the sealed journal.
+    pub(crate) fn input_required(
+        &self,
+        paused: &Paused,
+        binding: &[u8],
+    ) -> Result<InputRequiredResult, String> {
+        let state = self.seal(&paused.journal, binding)?;
+        let schema = ElicitationSchema::from_type::<Approval>()
+            .map_err(|e| format!("internal error: the approval form has no schema: {e}"))?;
+        let request = json!({
+            "method": "elicitation/create",
+            "params": {
+                "mode": "form",
+                "message": question(&paused.request),
+                "requestedSchema": schema,
+            }
+        });
+        let request: InputRequest = serde_json::from_value(request)
+            .map_err(|e| format!("internal error: the approval question does not parse: {e}"))?;
+        let mut requests = InputRequests::new();
+        requests.insert(INPUT_KEY.to_string(), request);
+        Ok(InputRequiredResult::new(Some(requests), Some(state)))
+    }
+
+    fn seal(&self, journal: &Journal, binding: &[u8]) -> Result<String, String> {
+        let mut payload = serde_json::to_vec(journal)
+            .map_err(|e| format!("internal error: the journal does not serialize: {e}"))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.random
+            .fill(&mut nonce)
+            .map_err(|_| "the system's random source failed: the approval cannot be asked")?;
+        self.cipher()?
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(binding),
+                &mut payload,
+            )
+            .map_err(|_| "internal error: the journal could not be encrypted")?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&payload);
+        let options = SealOptions::new().associated_data(binding).ttl(self.ttl);
+        let state = self.codec.seal_with(&sealed, &options);
+        if state.len() > self.max_bytes {
+            return Err(format!(
+                "the call needs the user's approval, but what the program read before it is too much to carry to the approval ({} bytes of state, the limit is {}): it was not sent; make the call needing approval earlier, or read less before it",
+                state.len(),
+                self.max_bytes
+            ));
+        }
+        Ok(state)
+    }
+
+    fn cipher(&self) -> Result<LessSafeKey, String> {
+        UnboundKey::new(&CHACHA20_POLY1305, &self.cipher_key)
+            .map(LessSafeKey::new)
+            .map_err(|_| "internal error: the approval cipher key was refused".to_string())
+    }
+
+    /// The approvals a resumed run gets: the journal from `state`, and the user's answer.
+    pub(crate) fn open(
+        &self,
+        state: &str,
+        responses: Option<&InputResponses>,
+        binding: &[u8],
+    ) -> Result<Approvals, String> {
+        let refused = |why: &str| {
+            format!(
+                "the approval state was refused: {why}; nothing was sent. Call execute again without it to start over"
+            )
+        };
+        if state.len() > self.max_bytes {
+            return Err(refused("it is larger than any state this server hands out"));
+        }
+        let sealed = self.codec.open_with(state, binding).map_err(|e| match e {
+            RequestStateError::Expired => refused(&format!(
+                "it expired (an approval must be answered within {} s)",
+                self.ttl.as_secs()
+            )),
+            RequestStateError::IntegrityCheckFailed | RequestStateError::UnknownKeyId => refused(
+                "it was not made for this program and caller, or was altered, or was sealed with another server's approval key",
+            ),
+            _ => refused("it is not a state this server made"),
+        })?;
+        if sealed.len() < NONCE_LEN {
+            return Err(refused("it is not a state this server made"));
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| refused("it is not a state this server made"))?;
+        let mut ciphertext = ciphertext.to_vec();
+        let plain = self
+            .cipher()?
+            .open_in_place(nonce, Aad::from(binding), &mut ciphertext)
+            .map_err(|_| refused("it does not decrypt"))?;
+        let journal: Journal = serde_json::from_slice(plain)
+            .map_err(|_| refused("its journal is not one this server reads"))?;
+        Ok(Approvals {
+            journal,
+            answer: responses.and_then(|r| r.get(INPUT_KEY)).map(answer),
+        })
+    }
+}
+
+/// A tool call from a client that can be asked through `input_required`: the server's sealer,
+/// and what the client sent back from an earlier round, if anything.
+pub(crate) struct ApprovalCall {
+    pub(crate) sealer: std::sync::Arc<Sealer>,
+    pub(crate) state: Option<String>,
+    pub(crate) responses: Option<InputResponses>,
+}
+
+impl ApprovalCall {
+    /// The approvals the run gets: a fresh journal, or the one in the state the client sent back
+    /// (refused, with the message to show, when it does not open).
+    pub(crate) fn approvals(&self, binding: &[u8]) -> Result<Approvals, String> {
+        match &self.state {
+            Some(state) => self.sealer.open(state, self.responses.as_ref(), binding),
+            None => Ok(Approvals::default()),
+        }
+    }
+}
+
+/// Whether this tool call's client is asked through `input_required`: it speaks protocol
+/// 2026-07-28 or later (where a server may not send it requests) and can show a form.
+pub(crate) fn asks_by_input_required(context: &RequestContext<RoleServer>) -> bool {
+    let modern = context
+        .protocol_version()
+        .is_some_and(|version| version >= ProtocolVersion::V_2026_07_28);
+    let forms = context
+        .client_capabilities()
+        .and_then(|capabilities| capabilities.elicitation)
+        .is_some_and(|elicitation| elicitation.form.is_some() || elicitation.url.is_none());
+    modern && forms
+}
+
+/// Only an accepted form with `approve: true` approves; anything else the client answered is a no.
+fn answer(response: &Value) -> Confirmation {
+    let accepted = response.get("action").and_then(Value::as_str) == Some("accept");
+    let approve = response
+        .pointer("/content/approve")
+        .and_then(Value::as_bool);
+    if accepted && approve == Some(true) {
+        Confirmation::Approved
+    } else {
+        Confirmation::Declined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> ApprovalKey {
+        ApprovalKey::new(Secret::from(text.to_string())).expect("long enough")
+    }
+
+    #[test]
+    fn a_short_key_is_refused_with_its_length() {
+        let error = ApprovalKey::new(Secret::from("short".to_string())).expect_err("too short");
+        assert_eq!(
+            error.to_string(),
+            "the approval key has 5 bytes, at least 32 are needed (e.g. `openssl rand -base64 48`)"
+        );
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let printed = format!("{:?}", key("approval-key-that-is-long-enough-0123"));
+        assert!(!printed.contains("approval-key"), "{printed}");
+    }
+
+    #[test]
+    fn answers_approve_only_on_an_explicit_yes() {
+        assert_eq!(
+            answer(&json!({"action": "accept", "content": {"approve": true}})),
+            Confirmation::Approved
+        );
+        for no in [
+            json!({"action": "accept", "content": {"approve": false}}),
+            json!({"action": "accept"}),
+            json!({"action": "decline"}),
+            json!({"action": "cancel"}),
+            json!("yes"),
+        ] {
+            assert_eq!(answer(&no), Confirmation::Declined, "{no}");
+        }
+    }
+
+    #[test]
+    fn a_state_opens_only_with_its_binding_and_key_and_hides_the_journal() {
+        let shared = key("approval-key-shared-by-both-replicas-0123");
+        let one = Sealer::new(Some(&shared), DEFAULT_APPROVAL_TTL, 1 << 20);
+        let two = Sealer::new(Some(&shared), DEFAULT_APPROVAL_TTL, 1 << 20);
+        let other = Sealer::new(
+            Some(&key("another-server-key-of-enough-length-0123")),
+            DEFAULT_APPROVAL_TTL,
+            1 << 20,
+        );
+        let journal: Journal = serde_json::from_value(json!({"v": 1, "slots": [
+            {"s": "done", "f": "ab", "r": {"ok": {"token": "fresh-upstream-token"}}}
+        ]}))
+        .expect("a journal");
+        let binding = Sealer::binding("return 1", Some("alice"));
+        let state = one.seal(&journal, &binding).expect("sealed");
+        assert!(!state.contains("fresh-upstream-token"));
+        let opened = two
+            .open(&state, None, &binding)
+            .expect("the other replica opens it");
+        assert_eq!(opened.journal, journal);
+        assert_eq!(opened.answer, None);
+        for (sealer, binding) in [
+            (&two, Sealer::binding("return 2", Some("alice"))),
+            (&two, Sealer::binding("return 1", Some("bob"))),
+            (&two, Sealer::binding("return 1", None)),
+            (&other, binding.clone()),
+        ] {
+            let refused = sealer.open(&state, None, &binding).expect_err("refused");
+            assert!(refused.contains("nothing was sent"), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_state_over_the_bound_is_not_handed_out() {
+        let sealer = Sealer::new(None, DEFAULT_APPROVAL_TTL, 200);
+        let journal: Journal = serde_json::from_value(json!({"v": 1, "slots": [
+            {"s": "done", "f": "ab", "r": {"ok": "x".repeat(500)}}
+        ]}))
+        .expect("a journal");
+        let error = sealer
+            .seal(&journal, &Sealer::binding("return 1", None))
+            .expect_err("too large");
+        assert!(error.contains("the limit is 200"), "{error}");
+    }
+}
