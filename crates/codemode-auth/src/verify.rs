@@ -1,0 +1,234 @@
+//! [`Verifier::verify`]: one access token in, the caller it names out, or the reason it is
+//! refused. The header is read by hand first (so a refused `alg` is named), the key found by
+//! `kid`, then jsonwebtoken checks the signature, `iss`, `aud`, `exp` and `nbf`, and the scopes
+//! are read from `scope` (space-separated) or `scp` (an array, or a string as Entra ID sends it).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use crate::config::{ConfigError, OAuthConfig};
+use crate::error::{AuthError, shown};
+use crate::fetch::{Fetch, FetchError, ReqwestFetch};
+use crate::jwks::{KeyCache, Wanted};
+use crate::metadata::ProtectedResourceMetadata;
+
+/// The longest token looked at; real access tokens are one or two KiB.
+const MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// What a valid token says about its caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedToken {
+    /// `sub`: who the caller is.
+    pub subject: String,
+    /// `client_id` (RFC 9068), else `azp` (OpenID Connect): the client application.
+    pub client_id: Option<String>,
+    /// The scopes granted.
+    pub scopes: BTreeSet<String>,
+    /// `exp`, seconds since the Unix epoch.
+    pub expires_at: u64,
+}
+
+/// Verifies access tokens for one resource. Cheap to share (`Arc`), safe to call from many tasks.
+pub struct Verifier {
+    config: OAuthConfig,
+    validation: Validation,
+    algorithms: Vec<Algorithm>,
+    keys: KeyCache,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Verifier`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The config was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the jwks client")]
+    Client(#[source] FetchError),
+}
+
+impl Verifier {
+    /// A verifier that reads the issuer's documents with [`ReqwestFetch`].
+    pub fn new(config: OAuthConfig) -> Result<Verifier, BuildError> {
+        // The config first: its error is the one a person can act on.
+        config.check()?;
+        let fetch = ReqwestFetch::new(config.jwks_timeout).map_err(BuildError::Client)?;
+        Ok(Verifier::with_fetch(config, Arc::new(fetch))?)
+    }
+
+    /// A verifier that reads the issuer's documents through `fetch`.
+    pub fn with_fetch(config: OAuthConfig, fetch: Arc<dyn Fetch>) -> Result<Verifier, ConfigError> {
+        let algorithms = config.check()?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = algorithms.clone();
+        validation.leeway = config.leeway.as_secs();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.validate_aud = true;
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.resource]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let keys = KeyCache::new(&config, fetch);
+        Ok(Verifier {
+            config,
+            validation,
+            algorithms,
+            keys,
+        })
+    }
+
+    /// The config this verifier was built from.
+    pub fn config(&self) -> &OAuthConfig {
+        &self.config
+    }
+
+    /// The resource's RFC 9728 metadata document.
+    pub fn metadata(&self) -> ProtectedResourceMetadata {
+        ProtectedResourceMetadata::new(&self.config)
+    }
+
+    /// How many documents (JWKS, discovery) were requested from the issuer so far.
+    pub fn issuer_requests(&self) -> u64 {
+        self.keys.requests()
+    }
+
+    /// Checks `token` (the bearer value, without `Bearer `) completely: shape, algorithm, key,
+    /// signature, issuer, audience, lifetime, then the required scopes.
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        let header = read_header(token)?;
+        let alg = self.algorithm(&header.alg)?;
+        let wanted = match &header.kid {
+            Some(kid) => Wanted::Kid(kid),
+            None => Wanted::Only(alg),
+        };
+        let key = self.keys.key(wanted).await?;
+        if !key.fits(alg) {
+            return Err(AuthError::KeyMismatch {
+                kid: shown(key.kid.as_deref().unwrap_or("")),
+                alg: shown(&header.alg),
+            });
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+            .map_err(|error| claim_error(error.into_kind()))?
+            .claims;
+        let scopes: BTreeSet<String> = claims
+            .scope
+            .into_iter()
+            .chain(claims.scp)
+            .flat_map(ScopeClaim::into_scopes)
+            .collect();
+        let missing: Vec<String> = self
+            .config
+            .required_scopes
+            .iter()
+            .filter(|s| !scopes.contains(*s))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            return Err(AuthError::InsufficientScope { missing });
+        }
+        Ok(VerifiedToken {
+            subject: claims.sub,
+            client_id: claims.client_id.or(claims.azp),
+            scopes,
+            expires_at: claims.exp,
+        })
+    }
+
+    fn algorithm(&self, name: &str) -> Result<Algorithm, AuthError> {
+        let refused = || AuthError::AlgorithmNotAllowed(shown(name));
+        let alg = crate::config::parse_algorithm(name).map_err(|_| refused())?;
+        if self.algorithms.contains(&alg) {
+            Ok(alg)
+        } else {
+            Err(refused())
+        }
+    }
+}
+
+/// The header fields read before any key is looked up.
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+fn read_header(token: &str) -> Result<Header, AuthError> {
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(AuthError::Malformed("longer than 16 KiB"));
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::Malformed("not three dot-separated parts"));
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| AuthError::Malformed("the header is not base64url"))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|_| AuthError::Malformed("the header is not a JSON object with a string alg"))
+}
+
+/// The claims read from a verified token (jsonwebtoken checks `exp`, `nbf`, `iss`, `aud` itself).
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    exp: u64,
+    client_id: Option<String>,
+    azp: Option<String>,
+    scope: Option<ScopeClaim>,
+    scp: Option<ScopeClaim>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeClaim {
+    Spaced(String),
+    List(Vec<String>),
+}
+
+impl ScopeClaim {
+    fn into_scopes(self) -> Vec<String> {
+        match self {
+            ScopeClaim::Spaced(text) => text.split_whitespace().map(str::to_string).collect(),
+            ScopeClaim::List(list) => list,
+        }
+    }
+}
+
+fn claim_error(kind: ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidAudience => AuthError::WrongAudience,
+        ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+        ErrorKind::InvalidSignature => AuthError::BadSignature,
+        ErrorKind::MissingRequiredClaim(claim) => AuthError::MissingClaim(shown(&claim)),
+        ErrorKind::InvalidClaimFormat(claim) => AuthError::BadClaim(shown(&claim)),
+        ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+            AuthError::AlgorithmNotAllowed(String::new())
+        }
+        ErrorKind::Json(_) => AuthError::Malformed("the claims are not the expected JSON"),
+        ErrorKind::Base64(_) | ErrorKind::Utf8(_) | ErrorKind::InvalidToken => {
+            AuthError::Malformed("a part is not base64url JSON")
+        }
+        // Key-format and provider errors: the key the token named cannot verify it.
+        _ => AuthError::BadSignature,
+    }
+}
