@@ -85,6 +85,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut server_config = server_config(&args, &file)?;
     server_config.spec_load = Some(prepared.load_time());
     let http = args.http.clone().or_else(|| file.server.http.clone());
+    if server_config.oauth.is_some() && http.is_none() {
+        bail!(
+            "[oauth] protects the HTTP endpoint, and this server would use stdio: serve HTTP with --http HOST:PORT (or http under [server])"
+        );
+    }
     let loaded_line = prepared.loaded_line();
     let start = StartFields::new(&prepared);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -406,6 +411,14 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
             bail!("environment variable {var} (the MCP endpoint's bearer token) is empty");
         }
         config.auth_token = Some(codemode_engine::upstream::Secret::new(token));
+    }
+    if let Some(oauth) = &file.oauth {
+        if config.auth_token.is_some() {
+            bail!(
+                "the MCP endpoint has a static token (--auth-token-env or auth_token_env) and [oauth]; choose one"
+            );
+        }
+        config.oauth = Some(oauth.config()?);
     }
     Ok(config)
 }
