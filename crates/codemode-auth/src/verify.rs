@@ -37,8 +37,9 @@ pub struct VerifiedToken {
 /// Verifies access tokens for one resource. Cheap to share (`Arc`), safe to call from many tasks.
 pub struct Verifier {
     config: OAuthConfig,
-    validation: Validation,
-    algorithms: Vec<Algorithm>,
+    /// One validation per accepted algorithm: jsonwebtoken refuses a validation that lists
+    /// algorithms of another family than the key's.
+    validations: Vec<(Algorithm, Validation)>,
     keys: KeyCache,
 }
 
@@ -67,27 +68,33 @@ impl Verifier {
     pub fn new(config: OAuthConfig) -> Result<Verifier, BuildError> {
         // The config first: its error is the one a person can act on.
         config.check()?;
-        let fetch = ReqwestFetch::new(config.jwks_timeout).map_err(BuildError::Client)?;
+        // The verifier's own timeout is the one that counts (and names itself in the error);
+        // the client's, twice as long, only frees a connection the verifier gave up on.
+        let fetch = ReqwestFetch::new(config.jwks_timeout * 2).map_err(BuildError::Client)?;
         Ok(Verifier::with_fetch(config, Arc::new(fetch))?)
     }
 
     /// A verifier that reads the issuer's documents through `fetch`.
     pub fn with_fetch(config: OAuthConfig, fetch: Arc<dyn Fetch>) -> Result<Verifier, ConfigError> {
-        let algorithms = config.check()?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.algorithms = algorithms.clone();
-        validation.leeway = config.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.resource]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let validations = config
+            .check()?
+            .into_iter()
+            .map(|alg| {
+                let mut validation = Validation::new(alg);
+                validation.leeway = config.leeway.as_secs();
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.validate_aud = true;
+                validation.set_issuer(&[&config.issuer]);
+                validation.set_audience(&[&config.resource]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                (alg, validation)
+            })
+            .collect();
         let keys = KeyCache::new(&config, fetch);
         Ok(Verifier {
             config,
-            validation,
-            algorithms,
+            validations,
             keys,
         })
     }
@@ -111,7 +118,7 @@ impl Verifier {
     /// signature, issuer, audience, lifetime, then the required scopes.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         let header = read_header(token)?;
-        let alg = self.algorithm(&header.alg)?;
+        let (alg, validation) = self.validation(&header.alg)?;
         let wanted = match &header.kid {
             Some(kid) => Wanted::Kid(kid),
             None => Wanted::Only(alg),
@@ -123,7 +130,7 @@ impl Verifier {
                 alg: shown(&header.alg),
             });
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, validation)
             .map_err(|error| claim_error(error.into_kind()))?
             .claims;
         let scopes: BTreeSet<String> = claims
@@ -150,14 +157,15 @@ impl Verifier {
         })
     }
 
-    fn algorithm(&self, name: &str) -> Result<Algorithm, AuthError> {
+    /// The accepted algorithm `name` names, and its validation.
+    fn validation(&self, name: &str) -> Result<(Algorithm, &Validation), AuthError> {
         let refused = || AuthError::AlgorithmNotAllowed(shown(name));
         let alg = crate::config::parse_algorithm(name).map_err(|_| refused())?;
-        if self.algorithms.contains(&alg) {
-            Ok(alg)
-        } else {
-            Err(refused())
-        }
+        self.validations
+            .iter()
+            .find(|(accepted, _)| *accepted == alg)
+            .map(|(alg, validation)| (*alg, validation))
+            .ok_or_else(refused)
     }
 }
 

@@ -260,9 +260,9 @@ impl OAuthGuard {
         let resource_path = resource_path_of(&self.verifier.config().resource);
         // Only plain path characters: anything else would be axum route syntax.
         if !resource_path.is_empty()
-            && resource_path.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~')
-            })
+            && resource_path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'.' | b'_' | b'~'))
             && !resource_path.contains("//")
         {
             paths.push(format!("{WELL_KNOWN}{resource_path}"));
@@ -277,12 +277,18 @@ impl OAuthGuard {
         let mut params = Vec::new();
         if let Some((code, description)) = error {
             params.push(format!("error=\"{code}\""));
-            params.push(format!("error_description=\"{}\"", quoted_safe(description)));
+            params.push(format!(
+                "error_description=\"{}\"",
+                quoted_safe(description)
+            ));
         }
         if let Some(scope) = &self.scope {
             params.push(format!("scope=\"{scope}\""));
         }
-        params.push(format!("resource_metadata=\"{}\"", quoted_safe(&self.metadata_url)));
+        params.push(format!(
+            "resource_metadata=\"{}\"",
+            quoted_safe(&self.metadata_url)
+        ));
         let value = format!("Bearer {}", params.join(", "));
         header::HeaderValue::from_str(&value)
             .unwrap_or_else(|_| header::HeaderValue::from_static("Bearer"))
@@ -549,9 +555,10 @@ async fn require_access_token(oauth: &OAuthGuard, mut request: Request, next: Ne
                 "refused an access token for the MCP endpoint"
             );
             let mut response = reject(status, &format!("unauthorized: {text}"));
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, oauth.challenge(Some((code, &text))));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                oauth.challenge(Some((code, &text))),
+            );
             response
         }
     }
@@ -561,9 +568,7 @@ async fn require_access_token(oauth: &OAuthGuard, mut request: Request, next: Ne
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// `?codemode=false` → per operation, `?codemode=true` → code mode, anything else → configured.

@@ -31,10 +31,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
-pub use http::{router, serve_http, serve_http_listener, try_router};
-pub use live::EngineHandle;
 /// Access-token validation for [`ServerConfig::oauth`] (the `codemode-auth` crate).
 pub use codemode_auth as oauth;
+pub use http::{router, serve_http, serve_http_listener, try_router};
+pub use live::EngineHandle;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
 

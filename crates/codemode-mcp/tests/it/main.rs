@@ -10,4 +10,5 @@ mod http;
 mod in_process;
 mod metrics;
 mod mount;
+mod oauth;
 mod tools_list;
