@@ -41,6 +41,10 @@ pub struct OAuthConfig {
     /// document, and the audience a token's `aud` must contain (MCP authorization: a token issued
     /// for another resource is refused).
     pub resource: String,
+    /// Other names of this same resource that `aud` may hold instead of [`Self::resource`]:
+    /// an issuer that cannot put a URL in `aud` (Entra ID v2 tokens carry the application's
+    /// client id) names the resource this way. Never another service's identifier.
+    pub audiences: Vec<String>,
     /// The authorization servers the metadata document names; empty means `[issuer]`.
     pub authorization_servers: Vec<String>,
     /// Accepted JWS algorithms by name (`RS256`, `ES256`, `EdDSA`, …); empty means
@@ -71,6 +75,7 @@ impl OAuthConfig {
         OAuthConfig {
             issuer: issuer.into(),
             resource: resource.into(),
+            audiences: Vec::new(),
             authorization_servers: Vec::new(),
             algorithms: Vec::new(),
             leeway: DEFAULT_LEEWAY,
@@ -87,6 +92,13 @@ impl OAuthConfig {
     pub fn check(&self) -> Result<Vec<Algorithm>, ConfigError> {
         check_url("issuer", &self.issuer)?;
         check_url("resource", &self.resource)?;
+        if let Some(empty) = self.audiences.iter().find(|a| a.trim().is_empty()) {
+            return Err(ConfigError::Url {
+                field: "audiences",
+                value: empty.clone(),
+                why: "an audience must not be empty",
+            });
+        }
         for server in &self.authorization_servers {
             check_url("authorization_servers", server)?;
         }

@@ -86,7 +86,10 @@ impl Verifier {
                 validation.validate_nbf = true;
                 validation.validate_aud = true;
                 validation.set_issuer(&[&config.issuer]);
-                validation.set_audience(&[&config.resource]);
+                let audiences: Vec<&str> = std::iter::once(config.resource.as_str())
+                    .chain(config.audiences.iter().map(String::as_str))
+                    .collect();
+                validation.set_audience(&audiences);
                 validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
                 (alg, validation)
             })

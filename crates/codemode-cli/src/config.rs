@@ -243,6 +243,9 @@ pub struct OAuthSection {
     pub issuer: String,
     /// This endpoint's public URL (`https://codemode.example.com/mcp`); tokens' `aud` must hold it.
     pub resource: String,
+    /// Other names of this resource `aud` may hold (Entra ID v2: the application's client id).
+    #[serde(default)]
+    pub audiences: Vec<String>,
     /// The JWKS URL; discovered from the issuer's metadata when left out.
     pub jwks_url: Option<String>,
     /// Accepted algorithms (default: the asymmetric ones; `none` and `HS*` are refused).
@@ -274,6 +277,7 @@ impl OAuthSection {
         let mut config =
             codemode_mcp::oauth::OAuthConfig::new(self.issuer.trim(), self.resource.trim());
         config.jwks_url = self.jwks_url.clone();
+        config.audiences = self.audiences.clone();
         config.algorithms = self.algorithms.clone();
         config.required_scopes = self.required_scopes.clone();
         config.scopes_supported = self.scopes_supported.clone();

@@ -4,6 +4,7 @@
 
 mod cli;
 mod kubernetes;
+mod oauth;
 mod observability;
 mod reload;
 mod several_apis;
