@@ -739,6 +739,77 @@ mod tests {
         ));
     }
 
+    /// A verified token's caller rides in the request's extensions past the token layer (rmcp
+    /// then hands the handler those extensions inside `http::request::Parts`).
+    #[tokio::test]
+    async fn a_verified_caller_rides_in_the_request_extensions() {
+        use codemode_auth::{Fetch, FetchFuture, OAuthConfig};
+        use tower_service::Service as _;
+
+        /// The issuer's JWKS, served from memory.
+        struct Jwks(Vec<u8>);
+        impl Fetch for Jwks {
+            fn get<'a>(&'a self, _url: &'a str) -> FetchFuture<'a> {
+                Box::pin(async move { Ok(self.0.clone()) })
+            }
+        }
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a key");
+        let encoding = jsonwebtoken::EncodingKey::from_ec_der(&pair.serialize_der());
+        let mut jwk = serde_json::to_value(
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, jsonwebtoken::Algorithm::ES256)
+                .expect("a JWK"),
+        )
+        .expect("JSON");
+        jwk["kid"] = "k1".into();
+        let jwks = serde_json::json!({ "keys": [jwk] })
+            .to_string()
+            .into_bytes();
+        let mut config = OAuthConfig::new("https://id.example.com", "https://mcp.example.com/mcp");
+        config.jwks_url = Some("https://id.example.com/jwks".into());
+        let verifier = Verifier::with_fetch(config, Arc::new(Jwks(jwks))).expect("a valid config");
+        let access = Arc::new(Access::new(
+            &ServerConfig {
+                allowed_hosts: vec!["*".into()],
+                ..ServerConfig::default()
+            },
+            Guard::OAuth(Box::new(OAuthGuard::new(verifier))),
+        ));
+        let mut app = axum::Router::new()
+            .route(
+                "/mcp",
+                axum::routing::post(|request: Request| async move {
+                    let caller = request.extensions().get::<Caller>().cloned();
+                    format!("{caller:?}")
+                }),
+            )
+            .route_layer(middleware::from_fn_with_state(access, require_token));
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some("k1".into());
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+            + 600;
+        let claims = serde_json::json!({
+            "iss": "https://id.example.com", "aud": "https://mcp.example.com/mcp",
+            "sub": "alice", "azp": "cli", "scope": "mcp write", "exp": exp,
+        });
+        let token = jsonwebtoken::encode(&header, &claims, &encoding).expect("signs");
+        let request = axum::http::Request::post("/mcp")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("a request");
+        let response = app.call(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("a body");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"Some(Caller { subject: "alice", client_id: Some("cli"), scopes: {"mcp", "write"} })"#
+        );
+    }
+
     #[test]
     fn bearer_tokens_compare_whole() {
         let mut headers = HeaderMap::new();
