@@ -6,7 +6,7 @@
 
 // The shared test plumbing (engine builder, HTTP server, the test issuer).
 #[path = "../tests/it/support/mod.rs"]
-#[allow(unused_imports, dead_code)]
+#[allow(unused_imports)]
 mod support;
 
 use std::sync::Arc;
