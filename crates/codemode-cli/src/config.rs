@@ -846,4 +846,52 @@ oauth_client_secret = "client_secret_value"
             Some("ghp_bearer_value")
         );
     }
+
+    #[test]
+    fn the_oauth_section_becomes_the_verifier_config() {
+        let text = r#"
+[oauth]
+issuer = "https://login.microsoftonline.com/tenant/v2.0"
+resource = "https://codemode.example.com/mcp"
+audiences = ["11111111-2222-3333-4444-555555555555"]
+required_scopes = ["mcp"]
+scopes_supported = ["mcp", "write"]
+algorithms = ["RS256"]
+leeway_secs = 10
+jwks_timeout_ms = 1500
+min_refresh_interval_secs = 30
+max_key_age_secs = 600
+"#;
+        let file: ConfigFile = toml::from_str(text).expect("config parses");
+        let config = file
+            .oauth
+            .as_ref()
+            .expect("[oauth]")
+            .config()
+            .expect("valid");
+        assert_eq!(
+            config.issuer,
+            "https://login.microsoftonline.com/tenant/v2.0"
+        );
+        assert_eq!(config.resource, "https://codemode.example.com/mcp");
+        assert_eq!(config.audiences, ["11111111-2222-3333-4444-555555555555"]);
+        assert_eq!(config.required_scopes, ["mcp"]);
+        assert_eq!(config.scopes_supported(), ["mcp", "write"]);
+        assert_eq!(config.algorithms, ["RS256"]);
+        assert_eq!(config.leeway, Duration::from_secs(10));
+        assert_eq!(config.jwks_timeout, Duration::from_millis(1500));
+        assert_eq!(config.min_refresh_interval, Duration::from_secs(30));
+        assert_eq!(config.max_key_age, Duration::from_secs(600));
+        assert_eq!(config.jwks_url, None, "discovered from the issuer");
+
+        let refused: ConfigFile = toml::from_str(
+            "[oauth]\nissuer = \"https://id.example.com\"\nresource = \"https://m.example.com/mcp\"\nalgorithms = [\"HS256\"]\n",
+        )
+        .expect("config parses");
+        let error = refused.oauth.expect("[oauth]").config().expect_err("HS256");
+        assert_eq!(
+            format!("{error:#}"),
+            "config: invalid [oauth] section: algorithm \"HS256\" is never accepted: HMAC needs a shared secret, which a JWKS never publishes, and a public key used as one lets anyone sign"
+        );
+    }
 }
