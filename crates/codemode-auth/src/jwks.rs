@@ -322,6 +322,12 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// [`chain`] for the other modules' tests.
+#[cfg(test)]
+pub(crate) fn tests_chain(error: &dyn std::error::Error) -> String {
+    chain(error)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,10 +153,16 @@ impl Verifier {
             return Err(AuthError::InsufficientScope { missing });
         }
         Ok(VerifiedToken {
-            subject: claims.sub,
+            // Both required and checked by jsonwebtoken; the fallbacks are never reached.
+            subject: claims
+                .sub
+                .ok_or_else(|| AuthError::MissingClaim("sub".into()))?,
             client_id: claims.client_id.or(claims.azp),
             scopes,
-            expires_at: claims.exp,
+            expires_at: claims
+                .exp
+                .and_then(|exp| exp.as_f64())
+                .map_or(0, |exp| exp as u64),
         })
     }
 
@@ -196,11 +202,14 @@ fn read_header(token: &str) -> Result<Header, AuthError> {
         .map_err(|_| AuthError::Malformed("the header is not a JSON object with a string alg"))
 }
 
-/// The claims read from a verified token (jsonwebtoken checks `exp`, `nbf`, `iss`, `aud` itself).
+/// The claims read from a verified token (jsonwebtoken checks `exp`, `nbf`, `iss`, `aud` and the
+/// presence of `sub` itself). It reads these before it validates, so the checked claims are
+/// loose here: a missing `sub` or a string `exp` must reach its checks and be named there, not
+/// fail this struct as "malformed".
 #[derive(Deserialize)]
 struct Claims {
-    sub: String,
-    exp: u64,
+    sub: Option<String>,
+    exp: Option<serde_json::Value>,
     client_id: Option<String>,
     azp: Option<String>,
     scope: Option<ScopeClaim>,
@@ -241,5 +250,224 @@ fn claim_error(kind: ErrorKind) -> AuthError {
         }
         // Key-format and provider errors: the key the token named cannot verify it.
         _ => AuthError::BadSignature,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::fetch::FetchFuture;
+
+    const ISSUER: &str = "https://id.example.com";
+    const RESOURCE: &str = "https://mcp.example.com/mcp";
+
+    /// A JWKS from memory that counts its fetches, can be slow, and can fail.
+    struct Issuer {
+        jwks: Vec<u8>,
+        fetches: AtomicUsize,
+        delay: Duration,
+        down: AtomicBool,
+    }
+
+    impl Fetch for Issuer {
+        fn get<'a>(&'a self, url: &'a str) -> FetchFuture<'a> {
+            Box::pin(async move {
+                self.fetches.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(self.delay).await;
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(FetchError::Status {
+                        url: url.to_string(),
+                        status: 503,
+                    });
+                }
+                Ok(self.jwks.clone())
+            })
+        }
+    }
+
+    fn key() -> (EncodingKey, Value) {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a key");
+        let encoding = EncodingKey::from_ec_der(&pair.serialize_der());
+        let mut jwk = serde_json::to_value(
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::ES256).expect("a JWK"),
+        )
+        .expect("JSON");
+        jwk["kid"] = json!("k1");
+        (encoding, jwk)
+    }
+
+    fn setup(
+        delay: Duration,
+        tweak: impl FnOnce(&mut OAuthConfig),
+    ) -> (Arc<Issuer>, Verifier, EncodingKey) {
+        let (encoding, jwk) = key();
+        let issuer = Arc::new(Issuer {
+            jwks: json!({ "keys": [jwk] }).to_string().into_bytes(),
+            fetches: AtomicUsize::new(0),
+            delay,
+            down: AtomicBool::new(false),
+        });
+        let mut config = OAuthConfig::new(ISSUER, RESOURCE);
+        config.jwks_url = Some(format!("{ISSUER}/jwks"));
+        tweak(&mut config);
+        let verifier = Verifier::with_fetch(config, issuer.clone()).expect("valid");
+        (issuer, verifier, encoding)
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs()
+    }
+
+    fn sign(key: &EncodingKey, patch: Value) -> String {
+        let mut claims =
+            json!({"iss": ISSUER, "aud": RESOURCE, "sub": "alice", "exp": now() + 600});
+        for (name, value) in patch.as_object().expect("an object") {
+            if value.is_null() {
+                claims.as_object_mut().expect("an object").remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(&header, &claims, key).expect("signs")
+    }
+
+    #[tokio::test]
+    async fn claims_scopes_and_leeway() {
+        let (_, verifier, key) = setup(Duration::ZERO, |c| c.required_scopes = vec!["mcp".into()]);
+        let check = |patch: Value| {
+            let token = sign(&key, patch);
+            let verifier = &verifier;
+            async move { verifier.verify(&token).await }
+        };
+        let ok = check(json!({"scope": "mcp write", "client_id": "app", "azp": "other"}))
+            .await
+            .expect("valid");
+        assert_eq!(ok.subject, "alice");
+        assert_eq!(ok.client_id.as_deref(), Some("app"), "client_id before azp");
+        assert_eq!(ok.scopes.iter().collect::<Vec<_>>(), ["mcp", "write"]);
+        let ok = check(json!({"scp": ["mcp"], "azp": "cli"}))
+            .await
+            .expect("valid");
+        assert_eq!(ok.client_id.as_deref(), Some("cli"));
+        let ok = check(json!({"scp": "mcp read"}))
+            .await
+            .expect("Entra's scp string");
+        assert!(ok.scopes.contains("read"));
+        // Within the 30 s leeway, and beyond it.
+        assert!(
+            check(json!({"scope": "mcp", "exp": now() - 10}))
+                .await
+                .is_ok()
+        );
+        let reason = |result: Result<VerifiedToken, AuthError>| {
+            result.map(|_| "ok").unwrap_or_else(|e| e.reason())
+        };
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "exp": now() - 40})).await),
+            "expired"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "nbf": now() + 40})).await),
+            "not_yet_valid"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "sub": null})).await),
+            "missing_claim"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "aud": null})).await),
+            "missing_claim"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "aud": [RESOURCE, "x"]})).await),
+            "ok"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "aud": ["x"]})).await),
+            "wrong_audience"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "mcp", "exp": "soon"})).await),
+            "bad_claim"
+        );
+        assert_eq!(
+            reason(check(json!({"scope": "read"})).await),
+            "insufficient_scope"
+        );
+        assert_eq!(reason(check(json!({"scope": 7})).await), "malformed");
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_fetch() {
+        let (issuer, verifier, key) = setup(Duration::from_millis(100), |_| {});
+        let verifier = Arc::new(verifier);
+        let token = sign(&key, json!({}));
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let (verifier, token) = (verifier.clone(), token.clone());
+                tokio::spawn(async move { verifier.verify(&token).await.is_ok() })
+            })
+            .collect();
+        for task in tasks {
+            assert!(task.await.expect("joins"), "every request verifies");
+        }
+        assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(verifier.issuer_requests(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_the_cached_keys_and_is_throttled() {
+        // Keys older than zero are due for a refresh on every request; the interval is a minute.
+        let (issuer, verifier, key) = setup(Duration::ZERO, |c| {
+            c.max_key_age = Duration::ZERO;
+            c.min_refresh_interval = Duration::from_secs(60);
+        });
+        let token = sign(&key, json!({}));
+        verifier.verify(&token).await.expect("valid");
+        issuer.down.store(true, Ordering::SeqCst);
+        for _ in 0..20 {
+            verifier
+                .verify(&token)
+                .await
+                .expect("the cached key still verifies");
+        }
+        assert_eq!(
+            issuer.fetches.load(Ordering::SeqCst),
+            1,
+            "the refresh waits out the interval"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fetch_that_fails_is_not_repeated_within_the_interval() {
+        let (issuer, verifier, key) = setup(Duration::ZERO, |c| {
+            c.min_refresh_interval = Duration::from_secs(60);
+        });
+        issuer.down.store(true, Ordering::SeqCst);
+        let token = sign(&key, json!({}));
+        let first = verifier.verify(&token).await.expect_err("no keys");
+        assert_eq!(
+            crate::jwks::tests_chain(&first),
+            "the issuer's signing keys are unavailable: cannot read jwks: https://id.example.com/jwks answered 503"
+        );
+        let second = verifier.verify(&token).await.expect_err("no keys");
+        assert!(
+            crate::jwks::tests_chain(&second).starts_with(
+                "the issuer's signing keys are unavailable: the last fetch failed and the next is allowed in"
+            ),
+            "{second:?}"
+        );
+        assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
     }
 }
