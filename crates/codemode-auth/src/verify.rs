@@ -410,6 +410,44 @@ mod tests {
         assert_eq!(reason(check(json!({"scope": 7})).await), "malformed");
     }
 
+    /// RS256, the default of Keycloak, Auth0 and Entra ID: a JWK with `n` and `e` verifies, and
+    /// the same key under another algorithm (RS256 key, PS256 header) does not.
+    #[tokio::test]
+    async fn rs256_tokens_from_an_rsa_jwk() {
+        use rsa::Generate as _;
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let private = rsa::PrivateKey::generate();
+        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
+        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
+        let mut jwk = serde_json::to_value(
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::RS256).expect("a JWK"),
+        )
+        .expect("JSON");
+        jwk["kid"] = json!("rsa-1");
+        let issuer = Arc::new(Issuer {
+            jwks: json!({ "keys": [jwk] }).to_string().into_bytes(),
+            fetches: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            down: AtomicBool::new(false),
+        });
+        let mut config = OAuthConfig::new(ISSUER, RESOURCE);
+        config.jwks_url = Some(format!("{ISSUER}/jwks"));
+        let verifier = Verifier::with_fetch(config, issuer).expect("valid");
+        let claims = json!({"iss": ISSUER, "aud": RESOURCE, "sub": "bob", "exp": now() + 600});
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("rsa-1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &encoding).expect("signs");
+        assert_eq!(verifier.verify(&token).await.expect("valid").subject, "bob");
+        let mut header = Header::new(Algorithm::PS256);
+        header.kid = Some("rsa-1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &encoding).expect("signs");
+        let error = verifier
+            .verify(&token)
+            .await
+            .expect_err("the JWK says RS256");
+        assert_eq!(error.reason(), "key_mismatch", "{error}");
+    }
+
     #[tokio::test]
     async fn concurrent_misses_share_one_fetch() {
         let (issuer, verifier, key) = setup(Duration::from_millis(100), |_| {});
