@@ -77,6 +77,8 @@ fn stats(samples: &mut [Duration]) -> (f64, f64, f64) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let issuer = Issuer::start().await;
+    let rs256 = SigningKey::generate("rsa-1", jsonwebtoken::Algorithm::RS256);
+    issuer.publish(&rs256);
     let engine = build_engine(PETSTORE, None);
     let mut targets = Vec::new();
 
@@ -102,7 +104,7 @@ async fn main() {
         server: start_http_on(listener, engine.clone(), static_config).await,
         token: Some("a-static-token".into()),
     });
-    for key in [&issuer.es256, &issuer.ed25519] {
+    for key in [&rs256, &issuer.es256, &issuer.ed25519] {
         let (server, resource) = protected(&issuer, engine.clone()).await;
         let token = issuer.sign(key, &issuer.claims(&resource, "mcp"));
         targets.push(Target {

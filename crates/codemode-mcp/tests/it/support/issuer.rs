@@ -30,7 +30,8 @@ impl SigningKey {
         let rcgen_alg = match alg {
             Algorithm::ES256 => &rcgen::PKCS_ECDSA_P256_SHA256,
             Algorithm::EdDSA => &rcgen::PKCS_ED25519,
-            other => panic!("the test issuer makes ES256 and EdDSA keys, not {other:?}"),
+            Algorithm::RS256 => return SigningKey::rsa(kid),
+            other => panic!("the test issuer makes ES256, EdDSA and RS256 keys, not {other:?}"),
         };
         let pair = rcgen::KeyPair::generate_for(rcgen_alg).expect("a key pair");
         let der = pair.serialize_der();
@@ -66,6 +67,30 @@ impl SigningKey {
             encoding,
             jwk,
             public_raw: pair.public_key_raw().to_vec(),
+        }
+    }
+}
+
+impl SigningKey {
+    /// An RSA key (2048 bits, a few seconds in a debug build: only the bench makes one).
+    fn rsa(kid: &str) -> SigningKey {
+        use rsa::Generate as _;
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        let private = rsa::PrivateKey::generate();
+        let der = private.to_pkcs1_der().expect("PKCS#1 DER");
+        let encoding = EncodingKey::from_rsa_der(der.as_bytes());
+        let mut jwk = serde_json::to_value(
+            Jwk::from_encoding_key(&encoding, Algorithm::RS256).expect("a JWK"),
+        )
+        .expect("JWK as JSON");
+        jwk["kid"] = json!(kid);
+        jwk["use"] = json!("sig");
+        SigningKey {
+            kid: kid.to_string(),
+            alg: Algorithm::RS256,
+            encoding,
+            jwk,
+            public_raw: Vec::new(),
         }
     }
 }
