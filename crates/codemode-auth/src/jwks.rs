@@ -58,6 +58,8 @@ pub(crate) struct KeyCache {
     keys: RwLock<Option<Arc<KeySet>>>,
     refresh: tokio::sync::Mutex<RefreshState>,
     requests: AtomicU64,
+    /// Counts the key sets fetched: what a verified token was checked against.
+    generation: AtomicU64,
 }
 
 /// What a lookup is for: a named key, or the only key when the token names none.
@@ -80,7 +82,19 @@ impl KeyCache {
                 jwks_url: config.jwks_url.clone(),
             }),
             requests: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Whether the cached keys are younger than the configured age (no refresh is due for age).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.snapshot()
+            .is_some_and(|keys| keys.fetched.elapsed() < self.max_age)
+    }
+
+    /// Which key set is current (changes with every fetch that succeeds).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// How many documents were requested from the issuer so far (JWKS and discovery).
@@ -115,6 +129,7 @@ impl KeyCache {
                 Ok(fresh) => {
                     let fresh = Arc::new(fresh);
                     *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+                    self.generation.fetch_add(1, Ordering::AcqRel);
                     drop(state);
                     return find(&fresh, &wanted)?.ok_or_else(|| missing(&wanted));
                 }

@@ -20,6 +20,41 @@ use crate::metadata::ProtectedResourceMetadata;
 /// The longest token looked at; real access tokens are one or two KiB.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
+/// How many verified tokens are remembered; when full, the memory is cleared and refills.
+const RECENT_TOKENS: usize = 4096;
+
+/// Tokens verified lately, by the SHA-256 of the token, with the key set they were checked
+/// against. An agent sends the same token with every request until it expires: checking its
+/// signature once instead of every time saves the 40–190 µs a signature costs (BENCHMARKS.md).
+/// An entry counts only while its key set is current (a refresh of the keys forgets them all)
+/// and its `exp` (with the leeway) has not passed; only successes are remembered.
+struct Recent {
+    entries: std::sync::Mutex<std::collections::HashMap<[u8; 32], (u64, VerifiedToken)>>,
+}
+
+impl Recent {
+    fn digest(token: &str) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn get(&self, digest: &[u8; 32], generation: u64, leeway: u64) -> Option<VerifiedToken> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (seen_with, token) = entries.get(digest)?;
+        let now = jsonwebtoken::get_current_timestamp();
+        (*seen_with == generation && now <= token.expires_at.saturating_add(leeway))
+            .then(|| token.clone())
+    }
+
+    fn put(&self, digest: [u8; 32], generation: u64, token: &VerifiedToken) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= RECENT_TOKENS {
+            entries.clear();
+        }
+        entries.insert(digest, (generation, token.clone()));
+    }
+}
+
 /// What a valid token says about its caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -41,6 +76,7 @@ pub struct Verifier {
     /// algorithms of another family than the key's.
     validations: Vec<(Algorithm, Validation)>,
     keys: KeyCache,
+    recent: Recent,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -99,6 +135,9 @@ impl Verifier {
             config,
             validations,
             keys,
+            recent: Recent {
+                entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            },
         })
     }
 
@@ -121,6 +160,27 @@ impl Verifier {
     /// signature, issuer, audience, lifetime, then the required scopes. Runs inside a tokio
     /// runtime (the key fetch's timeout is a tokio timer); with the keys cached it does no IO.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, AuthError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Malformed("longer than 16 KiB"));
+        }
+        let digest = Recent::digest(token);
+        let generation = self.keys.generation();
+        // Keys due for a refresh by age are refreshed by the full check, so a withdrawn key
+        // stops verifying even the tokens remembered as good.
+        if self.keys.is_fresh()
+            && let Some(known) = self
+                .recent
+                .get(&digest, generation, self.config.leeway.as_secs())
+        {
+            return Ok(known);
+        }
+        let verified = self.verify_fully(token).await?;
+        // The generation read before the check: a refresh meanwhile makes the entry stale.
+        self.recent.put(digest, generation, &verified);
+        Ok(verified)
+    }
+
+    async fn verify_fully(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         let header = read_header(token)?;
         let (alg, validation) = self.validation(&header.alg)?;
         let wanted = match &header.kid {
@@ -270,7 +330,7 @@ mod tests {
 
     /// A JWKS from memory that counts its fetches, can be slow, and can fail.
     struct Issuer {
-        jwks: Vec<u8>,
+        jwks: std::sync::Mutex<Vec<u8>>,
         fetches: AtomicUsize,
         delay: Duration,
         down: AtomicBool,
@@ -287,7 +347,7 @@ mod tests {
                         status: 503,
                     });
                 }
-                Ok(self.jwks.clone())
+                Ok(self.jwks.lock().expect("not poisoned").clone())
             })
         }
     }
@@ -309,7 +369,7 @@ mod tests {
     ) -> (Arc<Issuer>, Verifier, EncodingKey) {
         let (encoding, jwk) = key();
         let issuer = Arc::new(Issuer {
-            jwks: json!({ "keys": [jwk] }).to_string().into_bytes(),
+            jwks: std::sync::Mutex::new(json!({ "keys": [jwk] }).to_string().into_bytes()),
             fetches: AtomicUsize::new(0),
             delay,
             down: AtomicBool::new(false),
@@ -425,7 +485,7 @@ mod tests {
         .expect("JSON");
         jwk["kid"] = json!("rsa-1");
         let issuer = Arc::new(Issuer {
-            jwks: json!({ "keys": [jwk] }).to_string().into_bytes(),
+            jwks: std::sync::Mutex::new(json!({ "keys": [jwk] }).to_string().into_bytes()),
             fetches: AtomicUsize::new(0),
             delay: Duration::ZERO,
             down: AtomicBool::new(false),
@@ -446,6 +506,32 @@ mod tests {
             .await
             .expect_err("the JWK says RS256");
         assert_eq!(error.reason(), "key_mismatch", "{error}");
+    }
+
+    /// A token verified once is remembered, but a key the issuer withdrew stops verifying it
+    /// once the keys are old enough to be fetched again.
+    #[tokio::test]
+    async fn remembered_tokens_follow_the_keys() {
+        let (issuer, verifier, signing) = setup(Duration::ZERO, |c| {
+            c.max_key_age = Duration::from_millis(300);
+            c.min_refresh_interval = Duration::ZERO;
+        });
+        let token = sign(&signing, json!({}));
+        for _ in 0..10 {
+            verifier.verify(&token).await.expect("valid");
+        }
+        assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
+        // The issuer rotates: only a new key, `k2`, is published.
+        let (_, mut other) = key();
+        other["kid"] = json!("k2");
+        *issuer.jwks.lock().expect("not poisoned") =
+            json!({ "keys": [other] }).to_string().into_bytes();
+        tokio::time::sleep(Duration::from_millis(350)).await;
+        let error = verifier
+            .verify(&token)
+            .await
+            .expect_err("the key was withdrawn");
+        assert_eq!(error.reason(), "unknown_key", "{error}");
     }
 
     #[tokio::test]

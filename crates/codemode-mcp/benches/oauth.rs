@@ -22,11 +22,13 @@ const WARMUP: usize = 200;
 const ITERATIONS: usize = 3000;
 const VERIFY_ITERATIONS: usize = 5000;
 const PING: &str = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+const EXECUTE: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute","arguments":{"code":"return 1"}}}"#;
 
 struct Target {
     label: String,
     server: HttpServer,
-    token: Option<String>,
+    /// Request `i` sends `tokens[i % len]`; none when empty.
+    tokens: Vec<String>,
 }
 
 async fn protected(issuer: &Issuer, engine: Arc<codemode_engine::Engine>) -> (HttpServer, String) {
@@ -47,15 +49,15 @@ async fn protected(issuer: &Issuer, engine: Arc<codemode_engine::Engine>) -> (Ht
     (start_http_on(listener, engine, config).await, resource)
 }
 
-async fn ping(http: &reqwest::Client, target: &Target) -> Duration {
+async fn ping(http: &reqwest::Client, target: &Target, body: &'static str, i: usize) -> Duration {
     let mut request = http
         .post(target.server.url())
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2025-11-25")
-        .body(PING);
-    if let Some(token) = &target.token {
-        request = request.bearer_auth(token);
+        .body(body);
+    if !target.tokens.is_empty() {
+        request = request.bearer_auth(&target.tokens[i % target.tokens.len()]);
     }
     let started = Instant::now();
     let response = request.send().await.expect("answered");
@@ -88,7 +90,7 @@ async fn main() {
     targets.push(Target {
         label: "no token check".into(),
         server: start_http_on(listener, engine.clone(), ServerConfig::default()).await,
-        token: None,
+        tokens: Vec::new(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -102,15 +104,29 @@ async fn main() {
     targets.push(Target {
         label: "static bearer token".into(),
         server: start_http_on(listener, engine.clone(), static_config).await,
-        token: Some("a-static-token".into()),
+        tokens: vec!["a-static-token".into()],
     });
     for key in [&rs256, &issuer.es256, &issuer.ed25519] {
         let (server, resource) = protected(&issuer, engine.clone()).await;
         let token = issuer.sign(key, &issuer.claims(&resource, "mcp"));
         targets.push(Target {
-            label: format!("OAuth, {:?} token, JWKS cached", key.alg),
+            label: format!("OAuth {:?}, the same token every request", key.alg),
             server,
-            token: Some(token),
+            tokens: vec![token],
+        });
+        // Tokens differ by `jti`: each request's is new to the server, so its signature is checked.
+        let (server, resource) = protected(&issuer, engine.clone()).await;
+        let tokens = (0..2 * (WARMUP + ITERATIONS))
+            .map(|i| {
+                let mut claims = issuer.claims(&resource, "mcp");
+                claims["jti"] = serde_json::json!(i);
+                issuer.sign(key, &claims)
+            })
+            .collect();
+        targets.push(Target {
+            label: format!("OAuth {:?}, a new token every request", key.alg),
+            server,
+            tokens,
         });
     }
 
@@ -119,33 +135,40 @@ async fn main() {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client");
-    for _ in 0..WARMUP {
-        for target in &targets {
-            ping(&http, target).await;
+    let mut sent = 0;
+    for (what, body) in [("`ping`", PING), ("`execute` of `return 1`", EXECUTE)] {
+        for _ in 0..WARMUP {
+            for target in &targets {
+                ping(&http, target, body, sent).await;
+            }
+            sent += 1;
         }
-    }
-    let mut samples = vec![Vec::with_capacity(ITERATIONS); targets.len()];
-    for _ in 0..ITERATIONS {
-        for (i, target) in targets.iter().enumerate() {
-            samples[i].push(ping(&http, target).await);
+        let mut samples = vec![Vec::with_capacity(ITERATIONS); targets.len()];
+        for _ in 0..ITERATIONS {
+            for (i, target) in targets.iter().enumerate() {
+                samples[i].push(ping(&http, target, body, sent).await);
+            }
+            sent += 1;
         }
-    }
-    println!("MCP `ping` over streamable HTTP, {ITERATIONS} requests per row, taking turns:\n");
-    println!("| path | p50 ms | p99 ms | mean ms | mean vs no check |");
-    println!("|---|---:|---:|---:|---:|");
-    let mut base = None;
-    for (target, samples) in targets.iter().zip(samples.iter_mut()) {
-        let (p50, p99, mean) = stats(samples);
-        let base = *base.get_or_insert(mean);
-        println!(
-            "| {} | {p50:.3} | {p99:.3} | {mean:.3} | {:.2}x |",
-            target.label,
-            mean / base
-        );
+        println!("MCP {what} over streamable HTTP, {ITERATIONS} requests per row, taking turns:\n");
+        println!("| path | p50 ms | p99 ms | mean ms | mean vs no check | mean added µs |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        let mut base = None;
+        for (target, samples) in targets.iter().zip(samples.iter_mut()) {
+            let (p50, p99, mean) = stats(samples);
+            let base = *base.get_or_insert(mean);
+            println!(
+                "| {} | {p50:.3} | {p99:.3} | {mean:.3} | {:.2}x | {:.0} |",
+                target.label,
+                mean / base,
+                (mean - base) * 1000.0
+            );
+        }
+        println!();
     }
 
     // The verifier alone: the cost a request pays for its token, with the keys cached.
-    println!("\n`Verifier::verify` in process, {VERIFY_ITERATIONS} calls per row (JWKS cached):\n");
+    println!("`Verifier::verify` in process, {VERIFY_ITERATIONS} calls per row (JWKS cached):\n");
     println!("| token | p50 µs | mean µs |");
     println!("|---|---:|---:|");
     let resource = "http://127.0.0.1:1/mcp";
@@ -155,21 +178,40 @@ async fn main() {
     let verifier = Verifier::new(config).expect("a verifier");
     let unknown = SigningKey::generate("never-published", jsonwebtoken::Algorithm::ES256);
     for (label, key) in [
+        ("RS256 (2048-bit)", &rs256),
         ("ES256", &issuer.es256),
         ("EdDSA", &issuer.ed25519),
         ("unknown kid (refused, no fetch)", &unknown),
     ] {
-        let token = issuer.sign(key, &issuer.claims(resource, "mcp"));
-        let _ = verifier.verify(&token).await;
-        let mut times = Vec::with_capacity(VERIFY_ITERATIONS);
-        for _ in 0..VERIFY_ITERATIONS {
-            let started = Instant::now();
-            let outcome = verifier.verify(&token).await;
-            times.push(started.elapsed());
-            assert_eq!(outcome.is_ok(), key.kid != "never-published", "{label}");
+        let good = key.kid != "never-published";
+        let same = issuer.sign(key, &issuer.claims(resource, "mcp"));
+        let _ = verifier.verify(&same).await;
+        let distinct: Vec<String> = (0..VERIFY_ITERATIONS)
+            .map(|i| {
+                let mut claims = issuer.claims(resource, "mcp");
+                claims["jti"] = serde_json::json!(i);
+                issuer.sign(key, &claims)
+            })
+            .collect();
+        for (how, tokens) in [
+            ("the same token", vec![same]),
+            ("a new token each call", distinct),
+        ] {
+            let mut times = Vec::with_capacity(VERIFY_ITERATIONS);
+            for i in 0..VERIFY_ITERATIONS {
+                let token = &tokens[i % tokens.len()];
+                let started = Instant::now();
+                let outcome = verifier.verify(token).await;
+                times.push(started.elapsed());
+                assert_eq!(outcome.is_ok(), good, "{label}");
+            }
+            let (p50, _, mean) = stats(&mut times);
+            println!(
+                "| {label}, {how} | {:.1} | {:.1} |",
+                p50 * 1000.0,
+                mean * 1000.0
+            );
         }
-        let (p50, _, mean) = stats(&mut times);
-        println!("| {label} | {:.1} | {:.1} |", p50 * 1000.0, mean * 1000.0);
     }
     println!(
         "\nJWKS requests to the issuer during the whole run: {}",
