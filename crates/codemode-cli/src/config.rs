@@ -160,6 +160,8 @@ pub struct ConfigFile {
     pub apis: indexmap::IndexMap<String, ApiSection>,
     /// `-` for stderr, or a file path (appended).
     pub audit_log: Option<String>,
+    /// `[oauth]`: the HTTP endpoint is an OAuth 2.1 protected resource.
+    pub oauth: Option<OAuthSection>,
     /// The file this was read from, for errors about its contents (not a key in the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -279,6 +281,71 @@ pub struct RateLimitConfig {
     pub per_minute: u32,
     /// Calls at once after a quiet spell (default a tenth of `per_minute`).
     pub burst: Option<u32>,
+}
+
+/// `[oauth]`: access tokens from an external issuer protect `/mcp` (HTTP only; not with
+/// `auth_token_env`). `resource` is this server's public URL and is never guessed from a request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSection {
+    /// The issuer identifier; tokens' `iss` must equal it.
+    pub issuer: String,
+    /// This endpoint's public URL (`https://codemode.example.com/mcp`); tokens' `aud` must hold it.
+    pub resource: String,
+    /// Other names of this resource `aud` may hold (Entra ID v2: the application's client id).
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// The JWKS URL; discovered from the issuer's metadata when left out.
+    pub jwks_url: Option<String>,
+    /// Accepted algorithms (default: the asymmetric ones; `none` and `HS*` are refused).
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// Scopes every token must carry (403 without them).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// Scopes the metadata document lists (default: `required_scopes`).
+    #[serde(default)]
+    pub scopes_supported: Vec<String>,
+    /// Authorization servers the metadata document names (default: `[issuer]`).
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
+    /// Clock skew allowed on `exp`/`nbf`, seconds (default 30, at most 300).
+    pub leeway_secs: Option<u64>,
+    /// How long one JWKS or discovery fetch may take, milliseconds (default 5000).
+    pub jwks_timeout_ms: Option<u64>,
+    /// The least time between two JWKS fetches, seconds (default 60).
+    pub min_refresh_interval_secs: Option<u64>,
+    /// How old the cached keys may get before they are fetched again, seconds (default 3600).
+    pub max_key_age_secs: Option<u64>,
+}
+
+impl OAuthSection {
+    /// The verifier's config, checked (a refused algorithm or URL fails the start).
+    pub fn config(&self) -> anyhow::Result<codemode_mcp::oauth::OAuthConfig> {
+        use std::time::Duration;
+        let mut config =
+            codemode_mcp::oauth::OAuthConfig::new(self.issuer.trim(), self.resource.trim());
+        config.jwks_url = self.jwks_url.clone();
+        config.audiences = self.audiences.clone();
+        config.algorithms = self.algorithms.clone();
+        config.required_scopes = self.required_scopes.clone();
+        config.scopes_supported = self.scopes_supported.clone();
+        config.authorization_servers = self.authorization_servers.clone();
+        if let Some(secs) = self.leeway_secs {
+            config.leeway = Duration::from_secs(secs);
+        }
+        if let Some(ms) = self.jwks_timeout_ms {
+            config.jwks_timeout = Duration::from_millis(ms);
+        }
+        if let Some(secs) = self.min_refresh_interval_secs {
+            config.min_refresh_interval = Duration::from_secs(secs);
+        }
+        if let Some(secs) = self.max_key_age_secs {
+            config.max_key_age = Duration::from_secs(secs);
+        }
+        config.check().context("config: invalid [oauth] section")?;
+        Ok(config)
+    }
 }
 
 impl ConfigFile {
@@ -898,6 +965,54 @@ oauth_client_secret = "client_secret_value"
         assert_eq!(
             file.auth.bearer.as_ref().map(Secret::expose),
             Some("ghp_bearer_value")
+        );
+    }
+
+    #[test]
+    fn the_oauth_section_becomes_the_verifier_config() {
+        let text = r#"
+[oauth]
+issuer = "https://login.microsoftonline.com/tenant/v2.0"
+resource = "https://codemode.example.com/mcp"
+audiences = ["11111111-2222-3333-4444-555555555555"]
+required_scopes = ["mcp"]
+scopes_supported = ["mcp", "write"]
+algorithms = ["RS256"]
+leeway_secs = 10
+jwks_timeout_ms = 1500
+min_refresh_interval_secs = 30
+max_key_age_secs = 600
+"#;
+        let file: ConfigFile = toml::from_str(text).expect("config parses");
+        let config = file
+            .oauth
+            .as_ref()
+            .expect("[oauth]")
+            .config()
+            .expect("valid");
+        assert_eq!(
+            config.issuer,
+            "https://login.microsoftonline.com/tenant/v2.0"
+        );
+        assert_eq!(config.resource, "https://codemode.example.com/mcp");
+        assert_eq!(config.audiences, ["11111111-2222-3333-4444-555555555555"]);
+        assert_eq!(config.required_scopes, ["mcp"]);
+        assert_eq!(config.scopes_supported(), ["mcp", "write"]);
+        assert_eq!(config.algorithms, ["RS256"]);
+        assert_eq!(config.leeway, Duration::from_secs(10));
+        assert_eq!(config.jwks_timeout, Duration::from_millis(1500));
+        assert_eq!(config.min_refresh_interval, Duration::from_secs(30));
+        assert_eq!(config.max_key_age, Duration::from_secs(600));
+        assert_eq!(config.jwks_url, None, "discovered from the issuer");
+
+        let refused: ConfigFile = toml::from_str(
+            "[oauth]\nissuer = \"https://id.example.com\"\nresource = \"https://m.example.com/mcp\"\nalgorithms = [\"HS256\"]\n",
+        )
+        .expect("config parses");
+        let error = refused.oauth.expect("[oauth]").config().expect_err("HS256");
+        assert_eq!(
+            format!("{error:#}"),
+            "config: invalid [oauth] section: algorithm \"HS256\" is never accepted: HMAC needs a shared secret, which a JWKS never publishes, and a public key used as one lets anyone sign"
         );
     }
 }

@@ -91,6 +91,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut server_config = server_config(&args, &file)?;
     server_config.spec_load = Some(prepared.load_time());
     let http = args.http.clone().or_else(|| file.server.http.clone());
+    if server_config.oauth.is_some() && http.is_none() {
+        bail!(
+            "[oauth] protects the HTTP endpoint, and this server would use stdio: serve HTTP with --http HOST:PORT (or http under [server])"
+        );
+    }
     let loaded_line = prepared.loaded_line();
     let start = StartFields::new(&prepared);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -445,7 +450,46 @@ fn server_config(args: &ServeArgs, file: &ConfigFile) -> anyhow::Result<ServerCo
         }
         config.approval_state_max_bytes = bytes;
     }
+    if let Some(oauth) = &file.oauth {
+        if config.auth_token.is_some() {
+            bail!(
+                "the MCP endpoint has a static token (--auth-token-env or auth_token_env) and [oauth]; choose one"
+            );
+        }
+        config.oauth = Some(oauth.config()?);
+    }
+    scopes_for_writes(&mut config, file)?;
     Ok(config)
+}
+
+/// `write_scope` rules need callers whose tokens are checked: without `[oauth]` nobody's scopes
+/// are known and every caller could write, so the server does not start. With it, the scopes
+/// join what the metadata document lists, so clients know to ask for them.
+fn scopes_for_writes(config: &mut ServerConfig, file: &ConfigFile) -> anyhow::Result<()> {
+    let mut scopes: Vec<&String> = file.write_scope.iter().collect();
+    scopes.extend(
+        file.apis
+            .values()
+            .filter_map(|api| api.write_scope.as_ref()),
+    );
+    if scopes.is_empty() {
+        return Ok(());
+    }
+    let Some(oauth) = config.oauth.as_mut() else {
+        bail!(
+            "write_scope = {:?} needs [oauth]: without tokens to check, no caller's scopes are \
+             known and every caller could change data",
+            scopes[0]
+        );
+    };
+    let mut supported = oauth.scopes_supported();
+    for scope in scopes {
+        if !supported.contains(scope) {
+            supported.push(scope.clone());
+        }
+    }
+    oauth.scopes_supported = supported;
+    Ok(())
 }
 
 /// `--rate-limit N` (bursts of a tenth), or `[server.rate_limit]` with its own burst.

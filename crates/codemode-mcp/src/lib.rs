@@ -40,7 +40,9 @@ pub use approval::{
 };
 pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use caller::RateLimit;
-pub use http::{router, serve_http, serve_http_listener};
+/// Access-token validation for [`ServerConfig::oauth`] (the `codemode-auth` crate).
+pub use codemode_auth as oauth;
+pub use http::{router, serve_http, serve_http_listener, try_router};
 pub use live::EngineHandle;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
@@ -75,8 +77,15 @@ pub struct ServerConfig {
     /// [`Self::public_port`].
     pub allowed_origins: Vec<String>,
     /// HTTP only: when set, every request to the MCP endpoint needs `Authorization: Bearer <token>`.
-    /// A `Secret`, so `Debug` of the config never prints it.
+    /// A `Secret`, so `Debug` of the config never prints it. Not together with [`Self::oauth`].
     pub auth_token: Option<codemode_engine::upstream::Secret>,
+    /// HTTP only: the endpoint is an OAuth 2.1 protected resource. Every request to it needs an
+    /// access token (a JWT) from the configured issuer, for the configured resource; the
+    /// verified caller rides in the request's extensions as a [`codemode_engine::Caller`]. The
+    /// RFC 9728 metadata document is served at `/.well-known/oauth-protected-resource` (and with
+    /// the resource's path appended). Not together with [`Self::auth_token`]: both set fails at
+    /// start ([`ServeError::AuthConflict`]).
+    pub oauth: Option<codemode_auth::OAuthConfig>,
     /// HTTP only: largest accepted request body.
     pub max_request_bytes: usize,
     /// HTTP only: the port clients connect to, which the default Host and Origin lists need
@@ -121,6 +130,7 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             auth_token: None,
+            oauth: None,
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             public_port: None,
             metrics: true,
@@ -157,6 +167,15 @@ pub enum ServeError {
     /// The task serving the session panicked or was cancelled.
     #[error("mcp session ended with an error")]
     Session(#[source] tokio::task::JoinError),
+    /// Both [`ServerConfig::auth_token`] and [`ServerConfig::oauth`] are set.
+    #[error("a static bearer token and oauth are both configured; choose one")]
+    AuthConflict,
+    /// [`ServerConfig::oauth`] was refused.
+    #[error("invalid oauth config")]
+    OAuth(#[source] codemode_auth::BuildError),
+    /// [`ServerConfig::oauth`] is set for a stdio server: there is no request to carry a token.
+    #[error("oauth protects the HTTP endpoint only; stdio has no requests to carry a token")]
+    OAuthOverStdio,
 }
 
 /// Serves MCP over stdin/stdout until the client disconnects. `engine` is an `Arc<Engine>`, or
@@ -179,6 +198,9 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    if config.oauth.is_some() {
+        return Err(ServeError::OAuthOverStdio);
+    }
     let engine = engine.into();
     budget::warm_up_tokenizer();
     prepare_search_answers(&engine.engine(), config.mode);

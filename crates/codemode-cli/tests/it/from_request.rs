@@ -27,7 +27,7 @@ fn config_path(dir: &tempfile::TempDir) -> String {
 }
 
 #[test]
-fn unsafe_or_useless_forwarding_is_refused_at_start() {
+fn unsafe_or_useless_hosting_configs_are_refused_at_start() {
     let base = "spec = \"SPEC\"\nbase_url = \"http://127.0.0.1:9\"\n";
     for (auth, expected) in [
         (
@@ -66,6 +66,24 @@ fn unsafe_or_useless_forwarding_is_refused_at_start() {
         WAIT,
     );
     assert_refused(&out, "stdio has no request headers: serve over --http");
+    // Scope rules with nobody's scopes checked would let every caller write.
+    let dir = config_dir(&format!("{base}write_scope = \"write\""));
+    let out = output_within(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args([
+                "serve",
+                "--config",
+                &config_path(&dir),
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        WAIT,
+    );
+    assert_refused(&out, "write_scope = \"write\" needs [oauth]");
 }
 
 /// An upstream that answers every GET with a one-item list echoing the `Authorization` it got,

@@ -5,6 +5,7 @@
 mod cli;
 mod from_request;
 mod kubernetes;
+mod oauth;
 mod observability;
 #[cfg(feature = "otel")]
 mod otel;

@@ -13,7 +13,7 @@ fn workspace_root() -> PathBuf {
 
 /// The allowed internal edges: crate → the internal crates it may depend on (normal dependencies).
 fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
-    let edges: [(&str, &[&str]); 9] = [
+    let edges: [(&str, &[&str]); 10] = [
         ("codemode-spec", &[]),
         ("codemode-typescript", &["codemode-spec"]),
         ("codemode-search", &["codemode-spec"]),
@@ -29,7 +29,9 @@ fn allowed_edges() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
                 "codemode-upstream",
             ],
         ),
-        ("codemode-mcp", &["codemode-engine"]),
+        // Knows tokens and keys only: no MCP, HTTP server, engine or CLI.
+        ("codemode-auth", &[]),
+        ("codemode-mcp", &["codemode-engine", "codemode-auth"]),
         ("codemode-cli", &["codemode-engine", "codemode-mcp"]),
         // Test-only: a dev-dependency of the others, depending on none of them.
         ("codemode-test-support", &[]),

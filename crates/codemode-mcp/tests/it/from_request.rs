@@ -514,3 +514,73 @@ async fn the_rate_limit_is_per_caller_and_says_when_to_retry() {
     let answer = call(&client, &url, "search", query, &bo).await;
     assert!(answer.get("result").is_some(), "{answer}");
 }
+
+/// The whole hosted setup with a real issuer (keys made in the test, JWKS on 127.0.0.1): OAuth
+/// on `/mcp`, each user's upstream credential forwarded, `write_scope` deciding who may change
+/// data, and the token's `sub` and `client_id` in every audit line. The two credentials travel
+/// side by side and neither reaches where the other goes.
+#[tokio::test]
+async fn with_oauth_the_tokens_scopes_decide_and_its_subject_is_audited() {
+    use crate::support::issuer::Issuer;
+    use codemode_mcp::oauth::OAuthConfig;
+
+    let issuer = Issuer::start().await;
+    let (upstream, received) = start_upstream().await;
+    let audit = Audit::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut oauth = OAuthConfig::new(issuer.url.clone(), url.clone());
+    oauth.required_scopes = vec!["mcp".into()];
+    let config = ServerConfig {
+        oauth: Some(oauth),
+        ..Default::default()
+    };
+    let server =
+        crate::support::start_http_on(listener, engine(&upstream, Some(audit.clone())), config)
+            .await;
+    let reader_token = issuer.sign(&issuer.es256, &issuer.claims(&url, "mcp"));
+    let writer_token = issuer.sign(&issuer.es256, &issuer.claims(&url, "mcp write"));
+    let as_reader = format!("Bearer {reader_token}");
+    let as_writer = format!("Bearer {writer_token}");
+    let upstream_credential = ("x-upstream-authorization", "token alice-own-credential");
+    let client = client();
+    let create = "try { return await api.createNote({ body: { text: 'hi' } }); } \
+                  catch (e) { return { failed: e.name + ': ' + e.message }; }";
+
+    let reader = [("authorization", as_reader.as_str()), upstream_credential];
+    let said = text(&execute(&client, &server.url(), create, &reader).await);
+    assert!(said.contains("`write` scope"), "{said}");
+    assert!(received.all().is_empty(), "a blocked call is not sent");
+    let found = text(
+        &call(
+            &client,
+            &server.url(),
+            "search",
+            json!({"query": "create a note"}),
+            &reader,
+        )
+        .await,
+    );
+    assert!(found.contains("`write` scope"), "{found}");
+
+    let writer = [("authorization", as_writer.as_str()), upstream_credential];
+    let said = text(&execute(&client, &server.url(), create, &writer).await);
+    assert!(said.contains("\"id\":7"), "{said}");
+    assert_eq!(
+        received.all(),
+        vec![(
+            "POST /notes".to_string(),
+            Some("token alice-own-credential".to_string())
+        )],
+        "the user's own credential went upstream, never the access token"
+    );
+    let lines = audit.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["sub"], "alice");
+    assert_eq!(lines[0]["client_id"], "test-client");
+    let audit_text =
+        String::from_utf8(audit.0.lock().expect("not poisoned").clone()).expect("utf-8");
+    assert!(!audit_text.contains(&writer_token), "{audit_text}");
+    assert!(!audit_text.contains("alice-own-credential"), "{audit_text}");
+}

@@ -12,4 +12,5 @@ mod http;
 mod in_process;
 mod metrics;
 mod mount;
+mod oauth;
 mod tools_list;

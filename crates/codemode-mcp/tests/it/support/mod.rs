@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod engine;
+pub mod issuer;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +65,15 @@ pub async fn start_http(engine: Arc<Engine>, config: ServerConfig) -> HttpServer
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
+    start_http_on(listener, engine, config).await
+}
+
+/// [`start_http`] on a listener bound already (a test that needs the port in its config).
+pub async fn start_http_on(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    config: ServerConfig,
+) -> HttpServer {
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_http_listener(engine, config, listener, async move {
