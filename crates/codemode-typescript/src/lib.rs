@@ -631,3 +631,58 @@ mod tests {
         assert_eq!(Budget::new(None).tokens_within(&text), Some(exact));
     }
 }
+
+#[cfg(test)]
+mod constraint_tests {
+    //! What a request may send is bounded where the agent writes it; what a response holds is not.
+
+    const SPEC: &str = r##"
+openapi: 3.0.3
+info: { title: Greenhouse, version: "1" }
+paths:
+  /runs:
+    post:
+      operationId: startRun
+      parameters:
+        - { name: limit, in: query, schema: { type: integer, minimum: 1, maximum: 100 } }
+        - { name: tags, in: query, schema: { type: string, uniqueItems: true } }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [litres]
+              properties:
+                litres: { type: number, minimum: 0.5, maximum: 50 }
+                note: { type: string, maxLength: 5000 }
+                code: { type: string, pattern: "^[A-Z]{3}$" }
+                big: { type: integer, format: int64, minimum: -9223372036854775808 }
+      responses:
+        "201":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  litres: { type: number, minimum: 0.5, maximum: 50 }
+"##;
+
+    #[test]
+    fn request_bounds_are_stated_and_noise_is_not() {
+        let spec = codemode_spec::load_str("greenhouse.yaml", SPEC).expect("the spec loads");
+        let text = super::declare_all(&spec);
+        assert!(text.contains("@minimum 0.5 @maximum 50"), "{text}");
+        assert!(text.contains("@pattern ^[A-Z]{3}$"), "{text}");
+        assert!(
+            text.contains("@param args.limit @minimum 1 @maximum 100"),
+            "{text}"
+        );
+        for noise in ["5000", "9223372036854775808", "@uniqueItems"] {
+            assert!(!text.contains(noise), "{noise} in {text}");
+        }
+        // Only the request's litres carries its bounds, not the response's.
+        assert_eq!(text.matches("@maximum 50").count(), 1, "{text}");
+    }
+}

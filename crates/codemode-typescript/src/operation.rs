@@ -270,6 +270,7 @@ fn param_doc(key: &str, param: &Parameter, max_chars: usize) -> Option<String> {
         let shown = serde_json::to_string(default).unwrap_or_default();
         parts.push(format!("Default: {}.", text::truncate_chars(&shown, 40)));
     }
+    parts.extend(crate::schema::constraint_tags(&param.schema));
     if parts.is_empty() {
         return None;
     }

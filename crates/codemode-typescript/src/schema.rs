@@ -53,6 +53,61 @@ pub(crate) struct Detail {
 /// Beyond this much inline nesting a schema is printed as `unknown` (guards hostile specs).
 pub(crate) const MAX_INLINE_NESTING: usize = 24;
 
+/// The JSON Schema keywords that bound a value, as JSDoc tags (`@maximum 50`,
+/// `@pattern ^[a-z]+$`), in this order: what an argument must satisfy, stated where the agent
+/// writes it, so a call is not refused for a bound the declaration kept quiet about.
+const CONSTRAINTS: &[&str] = &[
+    "minimum",
+    "exclusiveMinimum",
+    "maximum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+];
+
+/// A schema's value constraints as JSDoc tags, escaped for a comment; empty when it has none.
+/// Bounds no agent would meet are left out as noise: a type's own range (`int64` limits), a
+/// length cap of thousands of characters (Stripe caps every string at 5000), `uniqueItems` on
+/// anything but an array.
+pub(crate) fn constraint_tags(schema: &Value) -> Vec<String> {
+    CONSTRAINTS
+        .iter()
+        .filter_map(|&keyword| {
+            let value = schema.get(keyword)?;
+            let shown = match value {
+                Value::Number(n) if worth_stating(keyword, n.as_f64()?) => n.to_string(),
+                Value::String(s) if keyword == "pattern" => text::truncate_chars(s, 60),
+                Value::Bool(true) if keyword == "uniqueItems" => {
+                    let array = schema.get("type").and_then(Value::as_str) == Some("array");
+                    return array.then(|| "@uniqueItems".to_string());
+                }
+                // `exclusiveMinimum: true` (OpenAPI 3.0) qualifies `minimum`, shown beside it.
+                Value::Bool(true) if keyword.starts_with("exclusive") => {
+                    return Some(format!("@{keyword}"));
+                }
+                _ => return None,
+            };
+            Some(format!("@{keyword} {}", text::comment(&shown)))
+        })
+        .collect()
+}
+
+/// Lengths and counts above this are caps no call comes near.
+const LARGEST_STATED_SIZE: f64 = 1000.0;
+
+fn worth_stating(keyword: &str, value: f64) -> bool {
+    match keyword {
+        "maxLength" | "maxItems" => value <= LARGEST_STATED_SIZE,
+        // The limits of the integer type itself say nothing the type does not.
+        _ => value.abs() < f64::from(i32::MAX),
+    }
+}
+
 /// Formats too common or too obvious to be worth a tag.
 const QUIET_FORMATS: &[&str] = &["int32", "float", "double", "binary"];
 
@@ -475,7 +530,7 @@ impl<'a> Writer<'a> {
                 };
                 let key = text::property_key(name);
                 members.push((
-                    self.property_doc(property),
+                    self.property_doc(property, mode),
                     format!("{readonly}{key}{optional}: "),
                     ty,
                 ));
@@ -553,8 +608,9 @@ impl<'a> Writer<'a> {
         out
     }
 
-    /// One-line JSDoc for a property: description, format, default, deprecation.
-    pub(crate) fn property_doc(&self, property: &Value) -> Option<String> {
+    /// One-line JSDoc for a property: description, format, default, deprecation, and (for what
+    /// a request may send) the value constraints the upstream client will hold it to.
+    pub(crate) fn property_doc(&self, property: &Value, mode: Mode) -> Option<String> {
         let mut parts = Vec::new();
         let description = property
             .get("description")
@@ -583,6 +639,10 @@ impl<'a> Writer<'a> {
             if flag(property, "deprecated") {
                 parts.push("@deprecated".into());
             }
+        }
+        // Bounds are rules a request is held to, not decoration: stated at every level.
+        if mode != Mode::Response {
+            parts.extend(constraint_tags(property));
         }
         (!parts.is_empty()).then(|| parts.join(" "))
     }

@@ -25,6 +25,7 @@ interface Thing {
   version?: 2;
   /** @format date-time */
   readonly created?: string;
+  /** @minItems 2 */
   point?: [number, number];
   labels?: { [key: string]: string };
   extra?: { a?: number } & { [key: string]: string };

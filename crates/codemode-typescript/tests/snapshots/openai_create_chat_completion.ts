@@ -4,7 +4,7 @@ interface Api {
   createChatCompletion(args: { body: CreateChatCompletionRequest }): Promise<CreateChatCompletionResponse>;
 }
 type CreateChatCompletionRequest = CreateModelResponseProperties & {
-  /** A list of messages comprising the conversation so far. */
+  /** A list of messages comprising the conversation so far. @minItems 1 */
   messages: ChatCompletionRequestMessage[];
   /** Model ID used to generate the response, like `gpt-4o` or `o3`. */
   model: ModelIdsShared;
@@ -14,9 +14,9 @@ type CreateChatCompletionRequest = CreateModelResponseProperties & {
   reasoning_effort?: ReasoningEffort;
   /** An upper bound for the number of tokens that can be generated for a completion, including visible output tokens and… */
   max_completion_tokens?: number;
-  /** Number between -2.0 and 2.0. Positive values penalize new tokens based on their existing frequency in the text so far… @default 0 */
+  /** Number between -2.0 and 2.0. Positive values penalize new tokens based on their existing frequency in the text so far… @default 0 @minimum -2 @maximum 2 */
   frequency_penalty?: number;
-  /** Number between -2.0 and 2.0. Positive values penalize new tokens based on whether they appear in the text so far… @default 0 */
+  /** Number between -2.0 and 2.0. Positive values penalize new tokens based on whether they appear in the text so far… @default 0 @minimum -2 @maximum 2 */
   presence_penalty?: number;
   /** This tool searches the web for relevant results to use in a response. */
   web_search_options?: {
@@ -28,7 +28,7 @@ type CreateChatCompletionRequest = CreateModelResponseProperties & {
     };
     search_context_size?: WebSearchContextSize;
   };
-  /** An integer between 0 and 20 specifying the maximum number of most likely tokens to return at each token position, each… */
+  /** An integer between 0 and 20 specifying the maximum number of most likely tokens to return at each token position, each… @minimum 0 @maximum 20 */
   top_logprobs?: number;
   /** An object specifying the format that the model must output. */
   response_format?: ResponseFormatText | ResponseFormatJsonSchema | ResponseFormatJsonObject;
@@ -51,7 +51,7 @@ type CreateChatCompletionRequest = CreateModelResponseProperties & {
   logprobs?: boolean;
   /** The maximum number of tokens that can be generated in the chat completion. @deprecated */
   max_tokens?: number;
-  /** How many chat completion choices to generate for each input message. @default 1 */
+  /** How many chat completion choices to generate for each input message. @default 1 @minimum 1 @maximum 128 */
   n?: number;
   /** Configuration for a Predicted Output, which can greatly improve response times when large parts of the model response… */
   prediction?: PredictionContent;
@@ -64,7 +64,7 @@ type CreateChatCompletionRequest = CreateModelResponseProperties & {
   parallel_tool_calls?: ParallelToolCalls;
   /** Deprecated in favor of `tool_choice`. Controls which (if any) function is called by the model. @deprecated */
   function_call?: "none" | "auto" | ChatCompletionFunctionCallOption;
-  /** Deprecated in favor of `tools`. A list of functions the model may generate JSON inputs for. @deprecated */
+  /** Deprecated in favor of `tools`. A list of functions the model may generate JSON inputs for. @deprecated @minItems 1 @maxItems 128 */
   functions?: ChatCompletionFunctions[];
 };
 /** Represents a chat completion response returned by model, based on the provided input. */

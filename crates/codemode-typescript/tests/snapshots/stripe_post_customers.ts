@@ -11,22 +11,27 @@ interface Api {
       coupon?: string;
       /** An arbitrary string that you can attach to a customer object. */
       description?: string;
-      /** Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and… */
+      /** Customer's email address. It's displayed alongside the customer in your dashboard and can be useful for searching and… @maxLength 512 */
       email?: string;
       /** Specifies which fields in the response should be expanded. */
       expand?: string[];
       /** The prefix for the customer used to generate unique invoice numbers. */
       invoice_prefix?: string;
       /** Default invoice settings for this customer. */
-      invoice_settings?: { custom_fields?: { name: string; value: string }[] | ""; default_payment_method?: string; footer?: string; rendering_options?: { amount_tax_display?: "" | "exclude_tax" | "include_inclusive_tax" } | "" };
+      invoice_settings?: { custom_fields?: {
+          /** @maxLength 30 */
+          name: string;
+          /** @maxLength 30 */
+          value: string;
+        }[] | ""; default_payment_method?: string; footer?: string; rendering_options?: { amount_tax_display?: "" | "exclude_tax" | "include_inclusive_tax" } | "" };
       /** Set of key-value pairs that you can attach to an object. */
       metadata?: { [key: string]: string } | "";
-      /** The customer's full name or business name. */
+      /** The customer's full name or business name. @maxLength 256 */
       name?: string;
       /** The sequence to be used on the customer's next invoice. */
       next_invoice_sequence?: number;
       payment_method?: string;
-      /** The customer's phone number. */
+      /** The customer's phone number. @maxLength 20 */
       phone?: string;
       /** Customer's preferred languages, ordered by preference. */
       preferred_locales?: string[];
