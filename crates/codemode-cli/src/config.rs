@@ -270,6 +270,8 @@ pub struct ServerSection {
     pub approval_state_max_bytes: Option<usize>,
     /// `text` or `json`, as `--log-format`.
     pub log_format: Option<crate::logs::LogFormat>,
+    /// `GET /metrics` on an address of its own, as `--metrics-addr`.
+    pub metrics_addr: Option<String>,
     /// `[server.rate_limit]`: tool calls per caller, as `--rate-limit`.
     pub rate_limit: Option<RateLimitConfig>,
 }

@@ -27,6 +27,9 @@ pub struct ServeArgs {
     /// Serve streamable HTTP on this address (endpoint /mcp) instead of stdio, e.g. 127.0.0.1:8080 or localhost:8080.
     #[arg(long, value_name = "ADDR")]
     pub http: Option<String>,
+    /// Serve `GET /metrics` on this address instead of beside /mcp (a port kept inside the network), e.g. 0.0.0.0:9090. Needs --http.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
     /// Tool shape: `code` (search + execute) or `per-operation` (one tool per operation).
     #[arg(long, value_enum)]
     pub tools: Option<ToolsFlag>,
@@ -91,6 +94,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut server_config = server_config(&args, &file)?;
     server_config.spec_load = Some(prepared.load_time());
     let http = args.http.clone().or_else(|| file.server.http.clone());
+    let metrics_addr = args
+        .metrics_addr
+        .clone()
+        .or_else(|| file.server.metrics_addr.clone());
+    if metrics_addr.is_some() && http.is_none() {
+        bail!("--metrics-addr serves the metrics of the HTTP server: it needs --http");
+    }
+    let metrics = metrics_addr.as_ref().map(|_| {
+        let registry = codemode_mcp::MetricsRegistry::new(server_config.spec_load);
+        server_config.metrics_elsewhere = Some(registry.clone());
+        registry
+    });
     if server_config.oauth.is_some() && http.is_none() {
         bail!(
             "[oauth] protects the HTTP endpoint, and this server would use stdio: serve HTTP with --http HOST:PORT (or http under [server])"
@@ -128,6 +143,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         match http {
             Some(addr) => {
+                if let (Some(metrics_addr), Some(registry)) = (&metrics_addr, &metrics) {
+                    serve_metrics(metrics_addr, registry).await?;
+                }
                 let listener = listen(&addr).await?;
                 let bound = listener.local_addr()?;
                 start.announce(
@@ -356,9 +374,28 @@ pub fn check_base_url(
 
 /// Binds `--http`'s `HOST:PORT`, where HOST is an address or a name (`localhost:8080`).
 /// IPv4 addresses are tried first: `localhost` then means 127.0.0.1, which every client reaches.
+/// Serves `GET /metrics` on `addr` for the rest of the process (it stops with it).
+async fn serve_metrics(addr: &str, registry: &codemode_mcp::MetricsRegistry) -> anyhow::Result<()> {
+    let listener = listen_for(addr, "--metrics-addr").await?;
+    let bound = listener.local_addr()?;
+    let app = codemode_mcp::metrics_router(registry);
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
+    eprintln!("codemode: metrics on http://{bound}/metrics");
+    Ok(())
+}
+
 pub async fn listen(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    listen_for(addr, "--http").await
+}
+
+/// [`listen`], naming `flag` in its errors.
+async fn listen_for(addr: &str, flag: &str) -> anyhow::Result<tokio::net::TcpListener> {
     let wanted =
-        || format!("--http wants HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got {addr:?}");
+        || format!("{flag} wants HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got {addr:?}");
     let mut candidates: Vec<SocketAddr> = tokio::net::lookup_host(addr)
         .await
         .with_context(wanted)?

@@ -52,7 +52,7 @@ use tower_service::Service;
 use crate::caller::CallerLimits;
 use crate::handler::CodemodeServer;
 use crate::live::EngineHandle;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, MetricsRegistry};
 use crate::{ServeError, ServerConfig, ToolMode};
 
 type McpService = StreamableHttpService<CodemodeServer, LocalSessionManager>;
@@ -153,9 +153,12 @@ fn router_with_cancel(
     crate::prepare_search_answers(&engine.engine(), config.mode);
     let access = Arc::new(Access::new(&config, guard));
     let resource_metadata = access.guard.oauth().map(|oauth| oauth.document_routes());
-    let metrics = config
-        .metrics
-        .then(|| Arc::new(Metrics::new(config.spec_load)));
+    // Counted here and served beside `/mcp`, counted here and served elsewhere, or neither.
+    let (metrics, route_metrics) = match &config.metrics_elsewhere {
+        Some(registry) => (Some(registry.0.clone()), false),
+        None if config.metrics => (Some(Arc::new(Metrics::new(config.spec_load))), true),
+        None => (None, false),
+    };
     let limits = config
         .rate_limit
         .map(|limit| Arc::new(CallerLimits::new(limit)));
@@ -194,12 +197,22 @@ fn router_with_cancel(
         }
     }
     match metrics {
-        Some(metrics) => app.route(
+        Some(metrics) if route_metrics => app.route(
             "/metrics",
             axum::routing::get(metrics_endpoint).with_state(metrics),
         ),
-        None => app,
+        _ => app,
     }
+}
+
+/// `GET /metrics` alone, for a registry a server counts into
+/// ([`ServerConfig::metrics_elsewhere`]): serve it on an address of its own. No Host, Origin or
+/// token check, as beside `/mcp`.
+pub fn metrics_router(registry: &MetricsRegistry) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(metrics_endpoint).with_state(registry.0.clone()),
+    )
 }
 
 /// What the token layer checks.

@@ -42,8 +42,9 @@ pub use budget::{DEFAULT_OUTPUT_BUDGET_TOKENS, count_tokens, cut_to_budget};
 pub use caller::RateLimit;
 /// Access-token validation for [`ServerConfig::oauth`] (the `codemode-auth` crate).
 pub use codemode_auth as oauth;
-pub use http::{router, serve_http, serve_http_listener, try_router};
+pub use http::{metrics_router, router, serve_http, serve_http_listener, try_router};
 pub use live::EngineHandle;
+pub use metrics::MetricsRegistry;
 pub use per_operation::{MAX_TOOL_NAME_LEN, is_valid_tool_name};
 pub use tools::{ExecuteArgs, SearchArgs, ToolDefinitionError, check_tool_definition};
 pub use trace::ContinueTrace;
@@ -101,6 +102,10 @@ pub struct ServerConfig {
     /// HTTP only: how long loading the spec (or all specs) took, shown in `/metrics` as
     /// `codemode_spec_load_seconds`; left out when `None`.
     pub spec_load: Option<std::time::Duration>,
+    /// HTTP only: count into this registry and leave `GET /metrics` off the MCP router, to be
+    /// served by [`metrics_router`] on another address (a port kept off the public network).
+    /// Counting happens whatever [`ServerConfig::metrics`] says. Default none.
+    pub metrics_elsewhere: Option<MetricsRegistry>,
     /// Tool calls one caller may make (per OAuth token subject; callers no token names share
     /// one allowance). Over it, a call is an MCP error that says when to retry. Default none.
     pub rate_limit: Option<RateLimit>,
@@ -135,6 +140,7 @@ impl Default for ServerConfig {
             public_port: None,
             metrics: true,
             spec_load: None,
+            metrics_elsewhere: None,
             rate_limit: None,
             continue_trace: None,
             approval_key: None,

@@ -61,6 +61,20 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.005, 2.0, 13))
 }
 
+/// A server's metrics, made by the embedder to serve them somewhere else than beside `/mcp`
+/// ([`ServerConfig::metrics_elsewhere`](crate::ServerConfig::metrics_elsewhere), then
+/// [`metrics_router`](crate::metrics_router) on another listener). Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct MetricsRegistry(pub(crate) std::sync::Arc<Metrics>);
+
+impl MetricsRegistry {
+    /// Registers every metric; `spec_load` is reported as `codemode_spec_load_seconds` when
+    /// known.
+    pub fn new(spec_load: Option<Duration>) -> MetricsRegistry {
+        MetricsRegistry(std::sync::Arc::new(Metrics::new(spec_load)))
+    }
+}
+
 /// The metrics of one server (one [`router`](crate::router) or one stdio session): counters
 /// and histograms shared by all its connections, encoded on demand.
 pub(crate) struct Metrics {

@@ -291,3 +291,72 @@ fn http_events_name_the_caller_and_metrics_count_the_call() {
     assert!(!everything.contains(ENDPOINT_TOKEN), "{everything}");
     drop(server);
 }
+
+/// `--metrics-addr` moves `/metrics` to a listener of its own: the MCP port answers 404 there,
+/// the metrics port counts the MCP port's calls. Without `--http` the flag is refused.
+#[test]
+fn metrics_can_live_on_their_own_address() {
+    let spec = crate::cli::spec("petstore-swagger2.json");
+    let mut server = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--spec", &spec, "--base-url", "http://127.0.0.1:9"])
+            .args(["--http", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let stderr = lines_of(server.child().stderr.take().unwrap());
+    let address = |line: &str, suffix: &str| {
+        line.rsplit("http://")
+            .next()
+            .and_then(|rest| rest.trim().strip_suffix(suffix))
+            .unwrap_or_else(|| panic!("no address in {line}"))
+            .to_string()
+    };
+    let metrics_line = crate::cli::wait_for_line(&stderr, "metrics on http://", "the metrics");
+    let metrics_addr = address(&metrics_line, "/metrics");
+    let mcp_line = crate::cli::wait_for_line(&stderr, "streamable HTTP on http://", "the server");
+    let mcp_addr = address(&mcp_line, "/mcp");
+
+    let beside_mcp = http(
+        &mcp_addr,
+        &format!("GET /metrics HTTP/1.1\r\nhost: {mcp_addr}\r\nconnection: close\r\n\r\n"),
+    );
+    assert!(beside_mcp.starts_with("HTTP/1.1 404"), "{beside_mcp}");
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "search", "arguments": {"query": "list pets"}}})
+    .to_string();
+    let answer = http(
+        &mcp_addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nhost: {mcp_addr}\r\ncontent-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let metrics = http(
+        &metrics_addr,
+        "GET /metrics HTTP/1.1\r\nhost: 10.0.0.7:9090\r\nconnection: close\r\n\r\n",
+    );
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(r#"codemode_tool_calls_total{tool="search",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("codemode_spec_load_seconds "), "{metrics}");
+    drop(server);
+
+    let out = codemode_test_support::output_within(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--spec", &spec, "--metrics-addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        None,
+        WAIT,
+    );
+    crate::cli::assert_refused(&out, "--metrics-addr serves the metrics of the HTTP server");
+}
