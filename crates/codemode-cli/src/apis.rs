@@ -378,7 +378,8 @@ fn secret_values(config: &UpstreamConfig) -> Vec<&str> {
         Credential::Basic { password, .. } => password.expose(),
         Credential::ApiKey { value, .. } => value.expose(),
         Credential::OAuth2ClientCredentials { client_secret, .. } => client_secret.expose(),
-        // Each request brings its own; two APIs reading the same header authenticate alike.
+        // Each request brings its own (two APIs can never read the same header: the engine
+        // refuses it), so the header names the credential.
         Credential::FromRequest(forwarded) => forwarded.header.as_str(),
     });
     let headers = config

@@ -535,6 +535,12 @@ fn forwarded(
         ));
     }
     for (upstream, header) in &config.headers {
+        anyhow::ensure!(
+            !upstream.trim().eq_ignore_ascii_case("authorization")
+                || !(sets_authorization || config.header.is_some()),
+            "[auth.from_request] headers sends {header:?} as Authorization, which a configured \
+             credential (or `header`) sets too; keep one"
+        );
         out.push(forward(
             header,
             ForwardTarget::Header(upstream.clone()),

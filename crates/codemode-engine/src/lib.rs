@@ -75,6 +75,21 @@ pub enum EngineError {
     /// Two APIs have the same name.
     #[error("two APIs are named {0:?}: each API needs a name of its own")]
     DuplicateApi(String),
+    /// Two APIs take credentials from the same request header: each user's credential for one
+    /// would go to the other's origin too.
+    #[error(
+        "APIs {first:?} and {second:?} both take credentials from the request header {header:?}: \
+         each API's credential must come in a header of its own, or one API's token would be sent \
+         to the other"
+    )]
+    SharedForwardedHeader {
+        /// The request header, lower case.
+        header: String,
+        /// The API named first in the configuration.
+        first: String,
+        /// The other one.
+        second: String,
+    },
     /// [`Engine::with_apis`] was given no API.
     #[error("no API to serve: give at least one")]
     NoApis,
@@ -117,8 +132,8 @@ pub struct SearchRequest {
     /// an error that lists the names. Ignored with one API.
     pub api: Option<String>,
     /// Who asks, when the front end authenticated them: operations their token's scopes do not
-    /// allow ([`PolicyConfig::write_scope`]) are marked blocked for them. `None`: scope rules
-    /// do not apply.
+    /// allow ([`PolicyConfig::write_scope`]) are marked blocked for them. `None`: nobody
+    /// authenticated, so a `write_scope` API's mutating operations are marked blocked.
     pub caller: Option<Caller>,
 }
 
@@ -198,7 +213,8 @@ pub struct ExecuteRequest {
     pub confirm: Option<Arc<dyn Confirm>>,
     /// Who asks, when the front end authenticated them: named in the audit log, and their
     /// scopes checked against each API's [`PolicyConfig::write_scope`]. `None`: nobody in
-    /// particular (stdio, a static token), and scope rules do not apply.
+    /// particular (stdio, a static token); an API with a `write_scope` then refuses this run's
+    /// mutating calls (fail closed).
     pub caller: Option<Caller>,
     /// Upstream credentials this request carried, for APIs whose credentials come from the
     /// request (`Credential::FromRequest`). Used for this run only.
@@ -542,6 +558,39 @@ struct Shared {
     audit: Option<Box<dyn std::io::Write + Send>>,
 }
 
+/// The request headers an API takes credentials from, lower case.
+fn forwarded_headers_of(setup: &ApiSetup) -> impl Iterator<Item = String> + '_ {
+    setup
+        .upstream
+        .iter()
+        .flat_map(|upstream| &upstream.credentials)
+        .filter_map(|credential| match credential {
+            upstream::Credential::FromRequest(forwarded) => {
+                Some(forwarded.header.trim().to_ascii_lowercase())
+            }
+            _ => None,
+        })
+}
+
+/// See [`EngineError::SharedForwardedHeader`].
+fn refuse_shared_forwarded_headers(apis: &[ApiSetup]) -> Result<(), EngineError> {
+    for (i, setup) in apis.iter().enumerate() {
+        for header in forwarded_headers_of(setup) {
+            if let Some(other) = apis[..i]
+                .iter()
+                .find(|other| forwarded_headers_of(other).any(|h| h == header))
+            {
+                return Err(EngineError::SharedForwardedHeader {
+                    header,
+                    first: other.name.clone(),
+                    second: setup.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Builds the search index, the sandbox pool and the upstream client of one API, called as
     /// `api.<operation>`. Must be called inside a tokio runtime (the sandbox bridges host calls
@@ -589,6 +638,7 @@ impl Engine {
                 return Err(EngineError::DuplicateApi(setup.name.clone()));
             }
         }
+        refuse_shared_forwarded_headers(&apis)?;
         let tokio = tokio::runtime::Handle::try_current().map_err(EngineError::NoRuntime)?;
         let built = apis::Api::build_all(apis, shared.search_budget_tokens)?;
         Ok(Engine::assemble(apis::Apis::new(built), shared, tokio))
@@ -645,6 +695,23 @@ impl Engine {
         headers.sort();
         headers.dedup();
         headers
+    }
+
+    /// The scopes the APIs' policies require of a caller for mutating calls
+    /// ([`PolicyConfig::write_scope`]), each once. A front end that authenticates nobody must
+    /// refuse to serve an engine with any: no caller's scopes could be checked, and every
+    /// caller could change data.
+    pub fn write_scopes(&self) -> Vec<&str> {
+        let mut scopes: Vec<&str> = self
+            .inner
+            .apis
+            .list()
+            .iter()
+            .filter_map(|api| api.policy.write_scope())
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
     }
 
     /// Whether programs call operations as `api.<api>.<operation>` (the engine serves several

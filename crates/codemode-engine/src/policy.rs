@@ -55,8 +55,9 @@ pub struct PolicyConfig {
     pub confirm_fallback: ConfirmFallback,
     /// The scope an authenticated caller's token must grant for mutating calls. A caller
     /// without it gets this API read-only: mutating calls fail naming the scope, and search
-    /// answers mark them blocked for that caller. Applies only to callers the front end
-    /// authenticated ([`ExecuteRequest::caller`](crate::ExecuteRequest::caller)); default none.
+    /// answers mark them blocked for that caller. A run or search with no authenticated caller
+    /// ([`ExecuteRequest::caller`](crate::ExecuteRequest::caller) `None`) gets it read-only
+    /// too: scopes nobody checked cannot grant anything. Default none.
     #[serde(default)]
     pub write_scope: Option<String>,
 }
@@ -391,24 +392,34 @@ impl Policy {
         self.read_only
     }
 
+    pub(crate) fn write_scope(&self) -> Option<&str> {
+        self.write_scope.as_deref()
+    }
+
     /// [`Policy::verdict`] for one caller: a mutating operation the rules allow is blocked when
-    /// a `write_scope` is set and the caller's token does not grant it. Without a caller (stdio,
-    /// a static token) scopes do not apply.
+    /// a `write_scope` is set and the caller's token does not grant it, or when nobody
+    /// authenticated the caller at all (fail closed: a server that checks no tokens cannot let
+    /// a scope rule pass).
     pub(crate) fn verdict_for(&self, op: &Operation, caller: Option<&Caller>) -> Verdict {
         let verdict = self.verdict(op);
-        if let (Verdict::Allowed { .. }, Some(scope), Some(caller)) =
-            (&verdict, &self.write_scope, caller)
-            && op.is_mutating()
-            && !caller.scopes.contains(scope)
-        {
-            return Verdict::Blocked(format!(
-                "{} ({}) changes data, which {} allows only to tokens with the `{scope}` scope;                  this caller's token does not grant it",
-                op.name,
-                op.key(),
-                self.owner
-            ));
+        let (Verdict::Allowed { .. }, Some(scope)) = (&verdict, &self.write_scope) else {
+            return verdict;
+        };
+        if !op.is_mutating() {
+            return verdict;
         }
-        verdict
+        let who = match caller {
+            Some(caller) if caller.scopes.contains(scope) => return verdict,
+            Some(_) => "this caller's token does not grant it",
+            None => "this request carries no authenticated caller",
+        };
+        Verdict::Blocked(format!(
+            "{} ({}) changes data, which {} allows only to callers whose token has the \
+             `{scope}` scope; {who}",
+            op.name,
+            op.key(),
+            self.owner
+        ))
     }
 
     /// Deny wins; in read-only mode only non-mutating operations and explicitly allowed ones pass;

@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use codemode_engine::upstream::Secret;
-use codemode_engine::{Approvals, Confirmation, Journal, Paused};
+use codemode_engine::{Approvals, Confirmation, Journal, Paused, RequestCredentials};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use rmcp::RoleServer;
@@ -88,6 +88,9 @@ pub(crate) struct Sealer {
     /// 32 bytes is cheap, and has an error path only for a wrong length).
     cipher_key: [u8; 32],
     random: SystemRandom,
+    /// False when there is no configured key and the system's random source could not make
+    /// one: nothing is sealed or opened then (a known key would let anyone forge states).
+    keyed: bool,
     ttl: Duration,
     max_bytes: usize,
 }
@@ -98,14 +101,13 @@ impl Sealer {
     pub(crate) fn new(key: Option<&ApprovalKey>, ttl: Duration, max_bytes: usize) -> Sealer {
         let random = SystemRandom::new();
         let mut own = [0u8; 32];
-        let ikm: &[u8] = match key {
-            Some(key) => key.0.expose().as_bytes(),
+        let (ikm, keyed): (&[u8], bool) = match key {
+            Some(key) => (key.0.expose().as_bytes(), true),
+            // A failing system random source leaves no usable key: approvals are refused
+            // rather than sealed with a key anyone could guess.
             None => {
-                // A failing system random source leaves the zero key: states then open only
-                // where they were sealed and by the same program and caller; no secret is
-                // exposed by it, as the state holds nothing the process's own key protects.
-                let _ = random.fill(&mut own);
-                &own
+                let filled = random.fill(&mut own).is_ok();
+                (&own, filled)
             }
         };
         let salt = ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"codemode approval state v1");
@@ -122,13 +124,32 @@ impl Sealer {
             codec: RequestStateCodec::new_unchecked(mac_key.to_vec()),
             cipher_key,
             random,
+            keyed,
             ttl,
             max_bytes,
         }
     }
 
-    /// What the state is bound to: this server's approvals, the program, the caller.
-    pub(crate) fn binding(code: &str, subject: Option<&str>) -> Vec<u8> {
+    fn check_keyed(&self) -> Result<(), String> {
+        if self.keyed {
+            Ok(())
+        } else {
+            Err(
+                "approvals are unavailable: no approval key is configured and the system's \
+                 random source could not make one"
+                    .to_string(),
+            )
+        }
+    }
+
+    /// What the state is bound to: this server's approvals, the program, the caller, and the
+    /// upstream credentials the request carried (so that, without an authenticated caller, a
+    /// state taken from one user's exchange opens for nobody who lacks that user's credential).
+    pub(crate) fn binding(
+        code: &str,
+        subject: Option<&str>,
+        credentials: &RequestCredentials,
+    ) -> Vec<u8> {
         let program = ring::digest::digest(&ring::digest::SHA256, code.as_bytes());
         let mut binding = b"codemode/approval/v1\0execute\0".to_vec();
         binding.extend_from_slice(program.as_ref());
@@ -136,6 +157,17 @@ impl Sealer {
         if let Some(subject) = subject {
             binding.extend_from_slice(b"subject\0");
             binding.extend_from_slice(subject.as_bytes());
+            binding.push(0);
+        }
+        if !credentials.is_empty() {
+            let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+            for (header, value) in credentials.iter() {
+                for part in [header.as_bytes(), b"\0", value.expose().as_bytes(), b"\0"] {
+                    digest.update(part);
+                }
+            }
+            binding.extend_from_slice(b"credentials\0");
+            binding.extend_from_slice(digest.finish().as_ref());
         }
         binding
     }
@@ -165,6 +197,7 @@ impl Sealer {
     }
 
     fn seal(&self, journal: &Journal, binding: &[u8]) -> Result<String, String> {
+        self.check_keyed()?;
         let mut payload = serde_json::to_vec(journal)
             .map_err(|e| format!("internal error: the journal does not serialize: {e}"))?;
         let mut nonce = [0u8; NONCE_LEN];
@@ -205,6 +238,7 @@ impl Sealer {
         responses: Option<&InputResponses>,
         binding: &[u8],
     ) -> Result<Approvals, String> {
+        self.check_keyed()?;
         let refused = |why: &str| {
             format!(
                 "the approval state was refused: {why}; nothing was sent. Call execute again without it to start over"
@@ -296,6 +330,23 @@ mod tests {
         ApprovalKey::new(Secret::from(text.to_string())).expect("long enough")
     }
 
+    /// Without an authenticated caller, the state is bound to the upstream credentials the
+    /// request carried: another user's request (another credential, or none) cannot open it.
+    #[test]
+    fn a_state_opens_only_with_the_credentials_it_was_made_with() {
+        let with = |value: &str| {
+            let mut credentials = RequestCredentials::default();
+            credentials.insert("X-Upstream-Authorization", Secret::from(value));
+            credentials
+        };
+        let binding =
+            |credentials: &RequestCredentials| Sealer::binding("return 1", None, credentials);
+        let ana = binding(&with("token ana-1"));
+        assert_eq!(ana, binding(&with("token ana-1")));
+        assert_ne!(ana, binding(&with("token bo-2")));
+        assert_ne!(ana, binding(&RequestCredentials::default()));
+    }
+
     #[test]
     fn a_short_key_is_refused_with_its_length() {
         let error = ApprovalKey::new(Secret::from("short".to_string())).expect_err("too short");
@@ -342,7 +393,7 @@ mod tests {
             {"s": "done", "f": "ab", "r": {"ok": {"token": "fresh-upstream-token"}}}
         ]}))
         .expect("a journal");
-        let binding = Sealer::binding("return 1", Some("alice"));
+        let binding = Sealer::binding("return 1", Some("alice"), &RequestCredentials::default());
         let state = one.seal(&journal, &binding).expect("sealed");
         assert!(!state.contains("fresh-upstream-token"));
         let opened = two
@@ -351,9 +402,18 @@ mod tests {
         assert_eq!(opened.journal, journal);
         assert_eq!(opened.answer, None);
         for (sealer, binding) in [
-            (&two, Sealer::binding("return 2", Some("alice"))),
-            (&two, Sealer::binding("return 1", Some("bob"))),
-            (&two, Sealer::binding("return 1", None)),
+            (
+                &two,
+                Sealer::binding("return 2", Some("alice"), &RequestCredentials::default()),
+            ),
+            (
+                &two,
+                Sealer::binding("return 1", Some("bob"), &RequestCredentials::default()),
+            ),
+            (
+                &two,
+                Sealer::binding("return 1", None, &RequestCredentials::default()),
+            ),
             (&other, binding.clone()),
         ] {
             let refused = sealer.open(&state, None, &binding).expect_err("refused");
@@ -369,7 +429,10 @@ mod tests {
         ]}))
         .expect("a journal");
         let error = sealer
-            .seal(&journal, &Sealer::binding("return 1", None))
+            .seal(
+                &journal,
+                &Sealer::binding("return 1", None, &RequestCredentials::default()),
+            )
             .expect_err("too large");
         assert!(error.contains("the limit is 200"), "{error}");
     }

@@ -428,6 +428,7 @@ async fn run_execute(
         Sealer::binding(
             &request.code,
             request.caller.as_ref().map(|c| c.subject.as_str()),
+            &request.credentials,
         )
     });
     if let (Some(approval), Some(binding)) = (&call.approval, &binding) {

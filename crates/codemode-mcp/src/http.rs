@@ -563,7 +563,10 @@ async fn require_access_token(oauth: &OAuthGuard, mut request: Request, next: Ne
             next.run(request).await
         }
         Err(error) => {
+            // The log gets the whole chain; the client only the top line (a failed key fetch's
+            // cause names the issuer's internal URLs and transport errors).
             let text = crate::render::chain_text(&error);
+            let said = error.to_string();
             let (status, code) = match &error {
                 AuthError::InsufficientScope { .. } => {
                     (StatusCode::FORBIDDEN, "insufficient_scope")
@@ -575,10 +578,10 @@ async fn require_access_token(oauth: &OAuthGuard, mut request: Request, next: Ne
                 error = %text,
                 "refused an access token for the MCP endpoint"
             );
-            let mut response = reject(status, &format!("unauthorized: {text}"));
+            let mut response = reject(status, &format!("unauthorized: {said}"));
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                oauth.challenge(Some((code, &text))),
+                oauth.challenge(Some((code, &said))),
             );
             response
         }

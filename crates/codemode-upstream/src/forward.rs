@@ -80,6 +80,13 @@ impl RequestCredentials {
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
+
+    /// Every header (lower case) and its value, in header order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.values
+            .iter()
+            .map(|(header, value)| (header.as_str(), value))
+    }
 }
 
 /// One mapping, resolved against the spec.

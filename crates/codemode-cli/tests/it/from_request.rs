@@ -40,6 +40,10 @@ fn unsafe_or_useless_hosting_configs_are_refused_at_start() {
         ),
         ("[auth.from_request]\nrequired = false", "maps no header"),
         (
+            "[auth]\nbearer = \"static-token\"\n[auth.from_request]\nheaders = { Authorization = \"X-Mine\" }",
+            "sends \"X-Mine\" as Authorization, which a configured credential (or `header`) sets too",
+        ),
+        (
             "[auth.from_request]\nheader = \"X-Upstream-Authorization\"\nheadrs = {}",
             "unknown field `headrs`",
         ),
@@ -52,6 +56,22 @@ fn unsafe_or_useless_hosting_configs_are_refused_at_start() {
         );
         assert_refused(&out, expected);
     }
+    // Two APIs reading one header would send each user's token for one to the other too.
+    let dir = config_dir(
+        "[apis.a]\nspec = \"SPEC\"\nbase_url = \"http://127.0.0.1:9/a\"\n\
+         [apis.a.auth.from_request]\nheader = \"X-Token\"\n\
+         [apis.b]\nspec = \"SPEC\"\nbase_url = \"http://127.0.0.1:9/b\"\n\
+         [apis.b.auth.from_request]\nheader = \"x-token\"\n",
+    );
+    let out = codemode_with_stdin(
+        &["run", "--config", &config_path(&dir), "-"],
+        "return 1",
+        &[],
+    );
+    assert_refused(
+        &out,
+        "APIs \"a\" and \"b\" both take credentials from the request header \"x-token\"",
+    );
     // Over stdio there are no request headers: every call would fail, so it does not start.
     let dir = config_dir(&format!(
         "{base}[auth.from_request]\nheader = \"X-Upstream-Authorization\""

@@ -419,6 +419,12 @@ async fn scopes_decide_what_a_caller_may_change_and_the_audit_names_them() {
     let said = text(&answer);
     assert!(said.contains("`write` scope"), "{said}");
     assert!(!said.contains("\"id\":7"), "{said}");
+    // Nobody authenticated: the scope rule fails closed.
+    let said = text(&execute(&client, &url, create, &[credential]).await);
+    assert!(
+        said.contains("`write` scope; this request carries no authenticated caller"),
+        "{said}"
+    );
     assert!(received.all().is_empty(), "a blocked call is not sent");
 
     let search = |headers: &'static [(&'static str, &'static str)]| {

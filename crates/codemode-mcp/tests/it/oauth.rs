@@ -328,7 +328,8 @@ async fn every_bad_token_gets_401_and_nothing_goes_upstream() {
 }
 
 /// A JWKS endpoint that is down (nothing listening, or 503) or slow (past the timeout): 401
-/// naming the cause, nothing upstream, through raw HTTP and the Python SDK.
+/// saying the keys are unavailable (the cause only in the log), nothing upstream, through raw
+/// HTTP and the Python SDK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_endpoint_down_or_slow_gets_401() {
     let issuer = Issuer::start().await;
@@ -368,10 +369,13 @@ async fn a_jwks_endpoint_down_or_slow_gets_401() {
         let started = std::time::Instant::now();
         let (status, challenge, body) = post(&server, LIST_PETS, Some(&token)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        // The client learns that the keys are unavailable; the cause (the issuer's internal
+        // URL, the transport error) goes to the log only.
         assert!(
             challenge.contains("the issuer's signing keys are unavailable")
-                && challenge.contains(reason),
-            "{name}: {challenge}"
+                && !challenge.contains(reason)
+                && !body.contains(reason),
+            "{name}: {challenge} {body}"
         );
         assert!(
             started.elapsed() < Duration::from_secs(5),
