@@ -171,7 +171,7 @@ pub(crate) fn parse_algorithm(name: &str) -> Result<Algorithm, ConfigError> {
 }
 
 /// An absolute http(s) URL; plain http only on a loopback host (tests, a local issuer).
-fn check_url(field: &'static str, value: &str) -> Result<(), ConfigError> {
+pub(crate) fn check_url(field: &'static str, value: &str) -> Result<(), ConfigError> {
     let bad = |why: &'static str| ConfigError::Url {
         field,
         value: value.to_string(),

@@ -219,9 +219,13 @@ impl KeyCache {
                 crate::error::shown(&metadata.issuer)
             )));
         }
-        metadata
+        let jwks_uri = metadata
             .jwks_uri
-            .ok_or_else(|| invalid("it has no jwks_uri".into()))
+            .ok_or_else(|| invalid("it has no jwks_uri".into()))?;
+        // Held to what a configured `jwks_url` is: https (plain http on loopback only).
+        crate::config::check_url("jwks_uri", &jwks_uri)
+            .map_err(|error| invalid(error.to_string()))?;
+        Ok(jwks_uri)
     }
 
     async fn get(&self, what: &'static str, url: &str) -> Result<Vec<u8>, JwksError> {
