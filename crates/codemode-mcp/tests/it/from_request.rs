@@ -581,6 +581,33 @@ async fn with_oauth_the_tokens_scopes_decide_and_its_subject_is_audited() {
         )],
         "the user's own credential went upstream, never the access token"
     );
+    // The same through the official Python SDK, sending the reader's token: refused in the
+    // program, naming the scope, and nothing more reaches the upstream.
+    let headers = json!({
+        "Authorization": as_reader,
+        "X-Upstream-Authorization": "token alice-own-credential",
+    })
+    .to_string();
+    let output = crate::support::run(
+        &crate::support::python(".venv-mcp2"),
+        &[
+            crate::support::workspace_root()
+                .join("tests/clients/py_execute.py")
+                .to_str()
+                .expect("utf-8 path"),
+            &server.url(),
+            &headers,
+            create,
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    let report = crate::support::client_report(&output);
+    assert!(
+        report["text"].to_string().contains("`write` scope"),
+        "{report}"
+    );
+    assert_eq!(received.all().len(), 1, "the reader's create was not sent");
     let lines = audit.lines();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["sub"], "alice");
