@@ -86,8 +86,8 @@ async fn start_counting_upstream() -> (String, Received) {
 
 const KEY: &str = "a-shared-approval-key-of-48-bytes-for-the-tests!";
 
-/// A server whose policy asks before every `deletePet`, with the shared key.
-async fn start_server(upstream: &str, config: ServerConfig) -> HttpServer {
+/// An engine over the petstore whose policy asks before every `deletePet`.
+fn engine_confirming_deletes(upstream: &str) -> std::sync::Arc<codemode_engine::Engine> {
     let policy = PolicyConfig {
         confirm: vec![RuleSpec {
             operation: Some("deletePet".into()),
@@ -95,14 +95,19 @@ async fn start_server(upstream: &str, config: ServerConfig) -> HttpServer {
         }],
         ..Default::default()
     };
-    let engine = build_engine_from(
+    build_engine_from(
         PETSTORE,
         Some(upstream),
         EngineConfig {
             policy,
             ..Default::default()
         },
-    );
+    )
+}
+
+/// A server whose policy asks before every `deletePet`, with the shared key.
+async fn start_server(upstream: &str, config: ServerConfig) -> HttpServer {
+    let engine = engine_confirming_deletes(upstream);
     let config = ServerConfig {
         approval_key: Some(ApprovalKey::new(Secret::from(KEY)).expect("a long key")),
         ..config
@@ -455,21 +460,7 @@ async fn a_replica_that_did_not_ask_resumes_the_run() {
     let (state, _) = first_round(&first, CREATE_DELETE_CREATE).await;
     let engine_upstream = upstream.clone();
     let stranger = {
-        let policy = PolicyConfig {
-            confirm: vec![RuleSpec {
-                operation: Some("deletePet".into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let engine = build_engine_from(
-            PETSTORE,
-            Some(&engine_upstream),
-            EngineConfig {
-                policy,
-                ..Default::default()
-            },
-        );
+        let engine = engine_confirming_deletes(&engine_upstream);
         start_http(engine, ServerConfig::default()).await
     };
     let third = connect(&stranger, Person::new("DELETE")).await;
@@ -532,21 +523,7 @@ async fn the_python_sdk_answers_input_required_over_http() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_user_cannot_answer_the_approval() {
     let (upstream, received) = start_counting_upstream().await;
-    let policy = PolicyConfig {
-        confirm: vec![RuleSpec {
-            operation: Some("deletePet".into()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let engine = build_engine_from(
-        PETSTORE,
-        Some(&upstream),
-        EngineConfig {
-            policy,
-            ..Default::default()
-        },
-    );
+    let engine = engine_confirming_deletes(&upstream);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -555,22 +532,7 @@ async fn another_user_cannot_answer_the_approval() {
         public_port: Some(port),
         ..ServerConfig::default()
     };
-    let app = codemode_mcp::router(engine, config).layer(axum::middleware::from_fn(
-        |mut request: axum::extract::Request, next: axum::middleware::Next| async move {
-            let subject = request
-                .headers()
-                .get("x-test-subject")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            if let Some(subject) = subject {
-                request.extensions_mut().insert(codemode_engine::Caller {
-                    subject,
-                    ..Default::default()
-                });
-            }
-            next.run(request).await
-        },
-    ));
+    let app = crate::support::with_test_caller(codemode_mcp::router(engine, config));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -603,21 +565,7 @@ async fn another_user_cannot_answer_the_approval() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modern_client_over_stdio_is_asked_by_input_required() {
     let (upstream, received) = start_counting_upstream().await;
-    let policy = PolicyConfig {
-        confirm: vec![RuleSpec {
-            operation: Some("deletePet".into()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let engine = build_engine_from(
-        PETSTORE,
-        Some(&upstream),
-        EngineConfig {
-            policy,
-            ..Default::default()
-        },
-    );
+    let engine = engine_confirming_deletes(&upstream);
     let (client_side, server_side) = tokio::io::duplex(1 << 20);
     let (server_read, server_write) = tokio::io::split(server_side);
     tokio::spawn(async move {

@@ -3,18 +3,16 @@
 //! audit `sub`), and the per-caller rate limit. Real HTTP on 127.0.0.1 both sides: the MCP
 //! endpoint, and an upstream that records the credential of every request it receives.
 
-use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, Request};
+use axum::extract::Query;
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::routing::get;
 use codemode_engine::upstream::{Credential, ForwardTarget, Forwarded, UpstreamConfig};
-use codemode_engine::{Caller, Engine, EngineConfig, PolicyConfig};
+use codemode_engine::{Engine, EngineConfig, PolicyConfig};
 use codemode_mcp::{RateLimit, ServerConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -152,9 +150,8 @@ impl Audit {
     }
 }
 
-/// Serves `router` on 127.0.0.1:0 behind `auth`, a stand-in for an embedder's own auth layer
-/// (the OAuth layer does the same): the `X-Test-Subject` and `X-Test-Scopes` headers become
-/// the request's [`Caller`].
+/// Serves the MCP router on 127.0.0.1:0 behind the test's caller layer
+/// ([`crate::support::with_test_caller`]).
 async fn serve(engine: Arc<Engine>, config: ServerConfig) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -162,34 +159,11 @@ async fn serve(engine: Arc<Engine>, config: ServerConfig) -> String {
         public_port: Some(port),
         ..config
     };
-    let app = codemode_mcp::router(engine, config).layer(axum::middleware::from_fn(
-        |mut request: Request, next: Next| async move {
-            if let Some(caller) = test_caller(request.headers()) {
-                request.extensions_mut().insert(caller);
-            }
-            next.run(request).await
-        },
-    ));
+    let app = crate::support::with_test_caller(codemode_mcp::router(engine, config));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     format!("http://127.0.0.1:{port}/mcp")
-}
-
-/// The caller the test headers name, if any.
-fn test_caller(headers: &HeaderMap) -> Option<Caller> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let subject = header("x-test-subject")?.to_string();
-    let scopes: BTreeSet<String> = header("x-test-scopes")
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    Some(Caller {
-        subject,
-        client_id: Some("test-client".into()),
-        scopes,
-    })
 }
 
 fn client() -> reqwest::Client {

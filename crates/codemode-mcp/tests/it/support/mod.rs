@@ -244,3 +244,32 @@ pub fn assert_client_report(report: &Value) {
         "{report}"
     );
 }
+
+/// `router` behind a stand-in for an embedder's own auth layer (the OAuth layer does the same):
+/// the `X-Test-Subject` and `X-Test-Scopes` (space-separated) headers become the request's
+/// [`codemode_engine::Caller`], with client id `test-client`.
+pub fn with_test_caller(router: Router) -> Router {
+    router.layer(axum::middleware::from_fn(
+        |mut request: axum::extract::Request, next: axum::middleware::Next| async move {
+            if let Some(caller) = test_caller(request.headers()) {
+                request.extensions_mut().insert(caller);
+            }
+            next.run(request).await
+        },
+    ))
+}
+
+fn test_caller(headers: &axum::http::HeaderMap) -> Option<codemode_engine::Caller> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let subject = header("x-test-subject")?.to_string();
+    let scopes = header("x-test-scopes")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    Some(codemode_engine::Caller {
+        subject,
+        client_id: Some("test-client".into()),
+        scopes,
+    })
+}
