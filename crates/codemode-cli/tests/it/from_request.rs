@@ -76,34 +76,26 @@ fn unsafe_or_useless_hosting_configs_are_refused_at_start() {
     let dir = config_dir(&format!(
         "{base}[auth.from_request]\nheader = \"X-Upstream-Authorization\""
     ));
-    let out = output_within(
-        Command::new(env!("CARGO_BIN_EXE_codemode"))
-            .args(["serve", "--config", &config_path(&dir)])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-        None,
-        WAIT,
-    );
+    let out = serve_once(&dir, &[]);
     assert_refused(&out, "stdio has no request headers: serve over --http");
     // Scope rules with nobody's scopes checked would let every caller write.
     let dir = config_dir(&format!("{base}write_scope = \"write\""));
-    let out = output_within(
+    let out = serve_once(&dir, &["--http", "127.0.0.1:0"]);
+    assert_refused(&out, "write_scope = \"write\" needs [oauth]");
+}
+
+/// `codemode serve --config` in `dir` with `args`, expected to stop at start: its output.
+fn serve_once(dir: &tempfile::TempDir, args: &[&str]) -> std::process::Output {
+    output_within(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
-            .args([
-                "serve",
-                "--config",
-                &config_path(&dir),
-                "--http",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--config", &config_path(dir)])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped()),
         None,
         WAIT,
-    );
-    assert_refused(&out, "write_scope = \"write\" needs [oauth]");
+    )
 }
 
 /// An upstream that answers every GET with a one-item list echoing the `Authorization` it got,
