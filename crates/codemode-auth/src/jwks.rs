@@ -135,8 +135,9 @@ impl KeyCache {
                 }
                 Err(error) => {
                     drop(state);
-                    // Keys already cached (stale) still verify; a key never seen cannot.
-                    if let Some(keys) = &cached
+                    // Keys already cached (stale) still verify, for a while; a key never seen
+                    // cannot.
+                    if let Some(keys) = cached.as_ref().filter(|keys| self.may_outlive(keys))
                         && let Some(found) = find(keys, &wanted)?
                     {
                         tracing::warn!(error = %chain(&error), "refreshing the issuer's keys failed; keeping the cached ones");
@@ -151,10 +152,16 @@ impl KeyCache {
             .map(|last| self.min_interval.saturating_sub(last.elapsed()))
             .unwrap_or_default();
         drop(state);
-        match &cached {
+        match cached.as_ref().filter(|keys| self.may_outlive(keys)) {
             Some(keys) => find(keys, &wanted)?.ok_or_else(|| missing(&wanted)),
             None => Err(AuthError::Jwks(JwksError::Throttled { retry_in })),
         }
+    }
+
+    /// Whether keys past their age may still verify while the issuer cannot be reached: for one
+    /// more `max_key_age`, no longer, so blocking the issuer cannot keep a withdrawn key valid.
+    fn may_outlive(&self, keys: &KeySet) -> bool {
+        keys.fetched.elapsed() < self.max_age.saturating_mul(2)
     }
 
     fn snapshot(&self) -> Option<Arc<KeySet>> {

@@ -541,3 +541,44 @@ async fn a_static_token_and_oauth_together_fail_at_start() {
         "{error}"
     );
 }
+
+/// While the issuer cannot be reached, keys past their age keep verifying for one more
+/// `max_key_age`, then no longer: blocking the issuer cannot keep a withdrawn key valid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_keys_outlive_an_unreachable_issuer_only_for_a_while() {
+    let issuer = Issuer::start().await;
+    let max_age = Duration::from_secs(1);
+    let (server, _upstream) = protected(&issuer, |c| {
+        c.jwks_url = Some(issuer.jwks_url());
+        c.max_key_age = max_age;
+        c.min_refresh_interval = Duration::ZERO;
+    })
+    .await;
+    let resource = format!("http://127.0.0.1:{}/mcp", server.addr.port());
+    let fetched = std::time::Instant::now();
+    // A new token each time: a token verified lately is remembered only while its keys are fresh.
+    let fresh_token = |n: u64| {
+        let mut claims = issuer.claims(&resource, "mcp");
+        claims["jti"] = json!(n);
+        issuer.sign(&issuer.es256, &claims)
+    };
+    let (status, _, body) = post(&server, LIST_PETS, Some(&fresh_token(1))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    issuer.set_mode(JwksMode::Down);
+    tokio::time::sleep(max_age + Duration::from_millis(300)).await;
+    let (status, _, body) = post(&server, LIST_PETS, Some(&fresh_token(2))).await;
+    if fetched.elapsed() < max_age * 2 {
+        assert_eq!(status, StatusCode::OK, "stale keys still verify: {body}");
+    }
+    tokio::time::sleep(
+        (max_age * 2).saturating_sub(fetched.elapsed()) + Duration::from_millis(200),
+    )
+    .await;
+    let (status, challenge, body) = post(&server, LIST_PETS, Some(&fresh_token(3))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        challenge.contains("signing keys are unavailable"),
+        "{challenge}"
+    );
+    issuer.set_mode(JwksMode::Serve);
+}
