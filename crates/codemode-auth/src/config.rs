@@ -67,6 +67,10 @@ pub struct OAuthConfig {
     pub min_refresh_interval: Duration,
     /// How old the cached keys may get before they are fetched again.
     pub max_key_age: Duration,
+    /// Accept only tokens whose header says they are access tokens (`typ: at+jwt`, RFC 9068),
+    /// so that an ID token for the same audience cannot pass for one. Off by default: Keycloak,
+    /// Auth0 and Entra ID mark access tokens `JWT` unless told otherwise.
+    pub require_at_jwt: bool,
 }
 
 impl OAuthConfig {
@@ -85,6 +89,7 @@ impl OAuthConfig {
             jwks_timeout: DEFAULT_JWKS_TIMEOUT,
             min_refresh_interval: DEFAULT_MIN_REFRESH_INTERVAL,
             max_key_age: DEFAULT_MAX_KEY_AGE,
+            require_at_jwt: false,
         }
     }
 

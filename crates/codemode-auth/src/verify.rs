@@ -182,6 +182,15 @@ impl Verifier {
 
     async fn verify_fully(&self, token: &str) -> Result<VerifiedToken, AuthError> {
         let header = read_header(token)?;
+        if self.config.require_at_jwt
+            && !header.typ.as_deref().is_some_and(|typ| {
+                typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+            })
+        {
+            return Err(AuthError::Malformed(
+                "not an access token: its typ is not at+jwt (RFC 9068)",
+            ));
+        }
         let (alg, validation) = self.validation(&header.alg)?;
         let wanted = match &header.kid {
             Some(kid) => Wanted::Kid(kid),
@@ -244,6 +253,7 @@ impl Verifier {
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
 }
 
 fn read_header(token: &str) -> Result<Header, AuthError> {

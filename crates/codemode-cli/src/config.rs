@@ -319,6 +319,9 @@ pub struct OAuthSection {
     pub min_refresh_interval_secs: Option<u64>,
     /// How old the cached keys may get before they are fetched again, seconds (default 3600).
     pub max_key_age_secs: Option<u64>,
+    /// Only `typ: at+jwt` tokens (RFC 9068), so ID tokens cannot pass for access tokens.
+    #[serde(default)]
+    pub require_at_jwt: bool,
 }
 
 impl OAuthSection {
@@ -342,6 +345,7 @@ impl OAuthSection {
         if let Some(secs) = self.min_refresh_interval_secs {
             config.min_refresh_interval = Duration::from_secs(secs);
         }
+        config.require_at_jwt = self.require_at_jwt;
         if let Some(secs) = self.max_key_age_secs {
             config.max_key_age = Duration::from_secs(secs);
         }

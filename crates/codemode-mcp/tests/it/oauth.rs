@@ -582,3 +582,24 @@ async fn stale_keys_outlive_an_unreachable_issuer_only_for_a_while() {
     );
     issuer.set_mode(JwksMode::Serve);
 }
+
+/// With `require_at_jwt`, a token of the right issuer and audience that is not marked as an
+/// access token (an ID token, `typ: JWT`) gets 401; one marked `at+jwt` passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_token_cannot_pass_for_an_access_token_when_asked() {
+    let issuer = Issuer::start().await;
+    let (server, upstream) = protected(&issuer, |c| c.require_at_jwt = true).await;
+    let resource = format!("http://127.0.0.1:{}/mcp", server.addr.port());
+    let claims = issuer.claims(&resource, "mcp");
+    let mut header = jsonwebtoken::Header::new(issuer.es256.alg);
+    header.kid = Some(issuer.es256.kid.clone());
+    header.typ = Some("JWT".into());
+    let id_token = jsonwebtoken::encode(&header, &claims, &issuer.es256.encoding).expect("signs");
+    let (status, challenge, body) = post(&server, LIST_PETS, Some(&id_token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(challenge.contains("typ is not at+jwt"), "{challenge}");
+    assert!(upstream.received().is_empty());
+    let access_token = issuer.sign(&issuer.es256, &claims);
+    let (status, _, body) = post(&server, LIST_PETS, Some(&access_token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
