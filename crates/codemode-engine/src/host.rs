@@ -1003,9 +1003,15 @@ fn redact_value(value: Value, redact: &dyn Fn(&str) -> String) -> Value {
 /// Serves `spec.*` helpers to a read-only discovery program.
 struct DiscoveryHost {
     inner: Arc<Inner>,
+    /// Whose view of `blocked` the helpers give (scope rules).
+    caller: Option<Caller>,
 }
 
-pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOutcome {
+pub(crate) async fn run_discovery(
+    inner: &Arc<Inner>,
+    code: String,
+    caller: Option<Caller>,
+) -> ExecuteOutcome {
     let request = RunRequest {
         code,
         prelude: Some(Arc::from(DISCOVERY_PRELUDE)),
@@ -1022,6 +1028,7 @@ pub(crate) async fn run_discovery(inner: &Arc<Inner>, code: String) -> ExecuteOu
     };
     let host = Arc::new(DiscoveryHost {
         inner: inner.clone(),
+        caller,
     });
     let result = inner.sandbox.run(request, host).await;
     let (result, logs) = split_run(result);
@@ -1086,7 +1093,13 @@ impl Host for DiscoveryHost {
                     .find(name)
                     .map(|(api, id)| {
                         let target = apis.get(api);
-                        operation_detail(apis, api, target, target.spec.operation(id))
+                        operation_detail(
+                            apis,
+                            api,
+                            target,
+                            target.spec.operation(id),
+                            self.caller.as_ref(),
+                        )
                     })
                     .unwrap_or(Value::Null))
             }
@@ -1181,7 +1194,13 @@ fn operation_summary(apis: &Apis, api: usize, op: &Operation) -> Value {
     v
 }
 
-fn operation_detail(apis: &Apis, index: usize, api: &Api, op: &Operation) -> Value {
+fn operation_detail(
+    apis: &Apis,
+    index: usize,
+    api: &Api,
+    op: &Operation,
+    caller: Option<&Caller>,
+) -> Value {
     let declaration = api.declare(&[op], &codemode_typescript::DeclareOptions::default());
     let mut v = json!({
         "name": op.name,
@@ -1200,7 +1219,7 @@ fn operation_detail(apis: &Apis, index: usize, api: &Api, op: &Operation) -> Val
             "contentTypes": b.content.iter().map(|m| m.media_type.clone()).collect::<Vec<_>>(),
             "schema": b.preferred().map(|m| m.schema.clone()),
         })),
-        "blocked": matches!(api.policy.verdict(op), Verdict::Blocked(_)),
+        "blocked": matches!(api.policy.verdict_for(op, caller), Verdict::Blocked(_)),
         "declaration": declaration.text,
         "mutating": op.method != Method::Get && op.method != Method::Head,
     });

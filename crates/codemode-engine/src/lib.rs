@@ -893,8 +893,14 @@ impl Engine {
 
     /// Runs a read-only discovery program against `spec.*` helpers (no API access).
     pub async fn search_code(&self, code: String) -> ExecuteOutcome {
+        self.search_code_as(code, None).await
+    }
+
+    /// [`Engine::search_code`] for one caller: `blocked` in the helpers' answers follows their
+    /// scopes, as [`SearchRequest::caller`] does for a search.
+    pub async fn search_code_as(&self, code: String, caller: Option<Caller>) -> ExecuteOutcome {
         let started = Instant::now();
-        let outcome = host::run_discovery(&self.inner, code).await;
+        let outcome = host::run_discovery(&self.inner, code, caller).await;
         events::run_finished("search_code", None, &outcome, started);
         outcome
     }

@@ -344,7 +344,7 @@ async fn run_search(
         ),
         (None, Some(code)) => {
             let _in_flight = call.metrics.as_ref().map(|m| m.run_started());
-            let outcome = engine.search_code(code).await;
+            let outcome = engine.search_code_as(code, call.requester.caller).await;
             if let Some(metrics) = &call.metrics {
                 metrics.run(&outcome, true);
             }

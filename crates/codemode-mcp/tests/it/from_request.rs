@@ -422,6 +422,16 @@ async fn scopes_decide_what_a_caller_may_change_and_the_audit_names_them() {
     let for_writer = search(&WRITER).await;
     assert!(for_reader.contains("`write` scope"), "{for_reader}");
     assert!(!for_writer.contains("`write` scope"), "{for_writer}");
+    // A search program's `spec.*` helpers give the same caller's view.
+    let blocked = |headers: &'static [(&'static str, &'static str)]| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let code = json!({"code": "return spec.operation('createNote').blocked"});
+            text(&call(&client, &url, "search", code, headers).await)
+        }
+    };
+    assert_eq!(blocked(&READER).await, "true");
+    assert_eq!(blocked(&WRITER).await, "false");
 
     let answer = execute(&client, &url, create, &writer).await;
     assert!(text(&answer).contains("\"id\":7"), "{answer}");
