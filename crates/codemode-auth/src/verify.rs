@@ -564,14 +564,16 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_refresh_keeps_the_cached_keys_and_is_throttled() {
-        // Keys older than zero are due for a refresh on every request; the interval is a minute.
+        // Keys older than a second are due for a refresh; the interval is a minute. Stale keys
+        // verify for one more second while the issuer is down.
         let (issuer, verifier, key) = setup(Duration::ZERO, |c| {
-            c.max_key_age = Duration::ZERO;
+            c.max_key_age = Duration::from_secs(1);
             c.min_refresh_interval = Duration::from_secs(60);
         });
         let token = sign(&key, json!({}));
         verifier.verify(&token).await.expect("valid");
         issuer.down.store(true, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         for _ in 0..20 {
             verifier
                 .verify(&token)
