@@ -770,7 +770,8 @@ impl<'c> Assembly<'c> {
         });
     }
 
-    /// Queues the types a declared operation names: a primary's result types first of all.
+    /// Queues the types a declared operation names: a primary's result types first of all, and
+    /// with them, ahead of them, the types of the body a primary sends.
     fn queue_types_of(&mut self, slot: usize) {
         let Some(chosen) = self.operations.get(slot).copied() else {
             return;
@@ -779,11 +780,24 @@ impl<'c> Assembly<'c> {
             return;
         };
         let result_tier = if chosen.primary { 0 } else { 2 };
-        for &r in piece.result_refs.iter() {
+        // A primary that sends a body needs its fields for its first call to be right: the
+        // types its arguments name come with its results, before them.
+        let sends_body = self
+            .catalog
+            .spec
+            .operations
+            .get(chosen.index)
+            .is_some_and(|op| op.request_body.is_some());
+        let (first, then, then_tier) = if chosen.primary && sends_body {
+            (&piece.refs, &piece.result_refs, result_tier)
+        } else {
+            (&piece.result_refs, &piece.refs, result_tier + 1)
+        };
+        for &r in first.iter() {
             self.queue(r, result_tier);
         }
-        for &r in piece.refs.iter() {
-            self.queue(r, result_tier + 1);
+        for &r in then.iter() {
+            self.queue(r, then_tier);
         }
     }
 

@@ -281,3 +281,37 @@ fn an_unknown_api_shows_rules_envelopes_arguments_and_variants() {
     let errors = support::tsc_errors("answers-parcels", text);
     assert!(errors.is_empty(), "{errors}");
 }
+
+/// A primary that sends a body declares the body's named type (its fields, at least the main
+/// ones) in the same answer, as it does its result: the first call needs both. OpenAI's chat
+/// completion, among four other operations, within the default budget.
+#[test]
+fn a_primary_that_sends_a_body_declares_the_body_type() {
+    let spec = support::load_real("openai-openapi.yaml");
+    let first = spec.find_id("createChatCompletion").expect("the operation");
+    let others = [
+        "updateChatCompletion",
+        "getChatCompletionMessages",
+        "getChatCompletion",
+        "createChatSessionMethod",
+    ]
+    .map(|name| spec.find_id(name).expect("the operation"));
+    let spec = Arc::new(spec);
+    let catalog = Catalog::new(spec.clone(), 1500);
+    let mut operations = vec![first];
+    operations.extend(others);
+    let answer = catalog.declare_answer(&AnswerRequest {
+        token_budget: 1500,
+        ..request(&operations, 1)
+    });
+    assert!(
+        answer.text.contains("type CreateChatCompletionRequest =")
+            || answer
+                .text
+                .contains("interface CreateChatCompletionRequest"),
+        "{}",
+        answer.text
+    );
+    assert!(answer.text.contains("messages: "), "{}", answer.text);
+    assert!(answer.tokens <= 1500, "{}", answer.tokens);
+}
