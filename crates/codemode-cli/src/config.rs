@@ -224,8 +224,8 @@ pub struct FromRequestConfig {
     /// Request header whose value is sent on as `Authorization` (`Bearer …`, `token …`).
     pub header: Option<String>,
     /// Request header whose value is sent as the spec's API key (`api_key_scheme` picks the
-    /// scheme, as for `api_key`).
-    pub api_key: Option<String>,
+    /// scheme, as for `api_key`). A header name, not a key: the key comes with each request.
+    pub api_key_header: Option<String>,
     /// Upstream header name = the request header its value comes from.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
@@ -520,12 +520,12 @@ fn forwarded(
             config.required,
         ));
     }
-    if let Some(header) = &config.api_key {
+    if let Some(header) = &config.api_key_header {
         anyhow::ensure!(
             !configured
                 .iter()
                 .any(|c| matches!(c, Credential::ApiKey { .. })),
-            "[auth.from_request] api_key = {header:?} and a configured api_key both set the API \
+            "[auth.from_request] api_key_header = {header:?} and a configured api_key both set the API \
              key; keep one"
         );
         let scheme = args
@@ -553,7 +553,7 @@ fn forwarded(
     }
     anyhow::ensure!(
         !out.is_empty(),
-        "[auth.from_request] maps no header: set header, api_key or headers"
+        "[auth.from_request] maps no header: set header, api_key_header or headers"
     );
     Ok(out)
 }

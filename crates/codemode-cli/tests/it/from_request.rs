@@ -230,3 +230,56 @@ fn a_python_sdk_client_brings_its_own_upstream_credential() {
     );
     drop(server);
 }
+
+/// `api_key_header`: the value of a request header goes where the spec's apiKey scheme says
+/// (here a header of its own name), and nowhere else.
+#[test]
+fn a_forwarded_api_key_goes_where_the_spec_says() {
+    const KEYED: &str = r#"
+openapi: 3.0.3
+info: {title: Keyed, version: "1"}
+components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Api-Key}
+security: [{key: []}]
+paths:
+  /notes:
+    get:
+      operationId: listNotes
+      responses: {"200": {description: ok, content: {application/json: {schema: {type: array, items: {type: object}}}}}}
+"#;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let upstream = LoopbackServer::start_seeing_headers(move |_, path, headers| {
+        let key = headers
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("x-api-key")
+                    .then(|| value.trim().to_string())
+            })
+            .unwrap_or_default();
+        log.lock().unwrap().push(format!("{path} {}", key.trim()));
+        http_response("200 OK", b"[]")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("keyed.yaml");
+    std::fs::write(&spec, KEYED).unwrap();
+    let config = format!(
+        "spec = \"{}\"\nbase_url = \"{}\"\n[auth.from_request]\napi_key_header = \"X-Upstream-Api-Key\"",
+        spec.display(),
+        upstream.url()
+    );
+    let (server, url, _dir) = serve_http(&config, &[]);
+    let report = python_execute(
+        &url,
+        serde_json::json!({ "X-Upstream-Api-Key": "Key-Of-Ana-8d1E" }),
+        "return await api.listNotes()",
+    );
+    assert_eq!(report["isError"], false, "{report}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["/notes Key-Of-Ana-8d1E".to_string()]
+    );
+    drop(server);
+}
