@@ -7,7 +7,10 @@
 //! is there), then prints per-API hit@1 and every miss with our top three, to guide improvements.
 //!
 //! Environment: `EXPLAIN=1` adds per-term scores to each miss. `TUNE="k1=1.5,w.summary=3;syn=0.4"`
-//! compares ranking settings (one summary line per `;`-separated variant) instead.
+//! compares ranking settings (one summary line per `;`-separated variant) instead. `DEPTH=50`
+//! writes that many results per query to the rankings file (10 by default), and `OPS_DUMP=DIR`
+//! writes each API's operations (key, name, summary, description, tags) to `DIR/<api>.jsonl`,
+//! which is what an out-of-tree re-ranker prototype needs besides the rankings.
 
 #[path = "../tests/it/support/devset.rs"]
 mod devset;
@@ -38,11 +41,19 @@ fn main() -> Result<(), Error> {
         return compare_tunings(&queries, &specs, &variants);
     }
 
+    let depth = match std::env::var("DEPTH") {
+        Ok(depth) => depth.parse()?,
+        Err(_) => 10,
+    };
+    let ops_dump = std::env::var_os("OPS_DUMP").map(PathBuf::from);
     let mut ranked = Vec::new();
     let mut misses = Vec::new();
     for (api, spec) in &specs {
+        if let Some(dir) = &ops_dump {
+            dump_operations(&dir.join(format!("{api}.jsonl")), spec)?;
+        }
         let index = Index::build(spec);
-        for r in devset::rank_all(&queries, api, spec, &index, 10)? {
+        for r in devset::rank_all(&queries, api, spec, &index, depth)? {
             if r.gold_rank().is_none_or(|rank| rank >= 5) {
                 misses.push(describe_miss(spec, &index, &r)?);
             }
@@ -91,6 +102,22 @@ fn write_rankings(path: &std::path::Path, ranked: &[Ranked<'_>]) -> Result<(), E
             .collect();
         let line =
             serde_json::json!({"api": r.query.api, "query": r.query.text, "results": results});
+        writeln!(file, "{line}")?;
+    }
+    file.flush()?;
+    Ok(())
+}
+
+fn dump_operations(path: &std::path::Path, spec: &Spec) -> Result<(), Error> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (_, op) in spec.iter_operations() {
+        let line = serde_json::json!({
+            "key": op.key(),
+            "name": op.name,
+            "summary": op.summary,
+            "description": op.description,
+            "tags": op.tags,
+        });
         writeln!(file, "{line}")?;
     }
     file.flush()?;
