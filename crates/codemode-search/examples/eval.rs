@@ -7,7 +7,8 @@
 //! is there), then prints per-API hit@1 and every miss with our top three, to guide improvements.
 //!
 //! Environment: `EXPLAIN=1` adds per-term scores to each miss. `TUNE="k1=1.5,w.summary=3;syn=0.4"`
-//! compares ranking settings (one summary line per `;`-separated variant) instead. `DEPTH=50`
+//! compares ranking settings (one summary line per `;`-separated variant) instead, and
+//! `TUNING="object=1.2"` ranks this run with one such setting. `DEPTH=50`
 //! writes that many results per query to the rankings file (10 by default), and `OPS_DUMP=DIR`
 //! writes each API's operations (key, name, summary, description, tags) to `DIR/<api>.jsonl`,
 //! which is what an out-of-tree re-ranker prototype needs besides the rankings.
@@ -46,13 +47,17 @@ fn main() -> Result<(), Error> {
         Err(_) => 10,
     };
     let ops_dump = std::env::var_os("OPS_DUMP").map(PathBuf::from);
+    let tuning = match std::env::var("TUNING") {
+        Ok(overrides) => Tuning::default().with_overrides(&overrides)?,
+        Err(_) => Tuning::default(),
+    };
     let mut ranked = Vec::new();
     let mut misses = Vec::new();
     for (api, spec) in &specs {
         if let Some(dir) = &ops_dump {
             dump_operations(&dir.join(format!("{api}.jsonl")), spec)?;
         }
-        let index = Index::build(spec);
+        let index = Index::build_tuned(spec, &tuning);
         for r in devset::rank_all(&queries, api, spec, &index, depth)? {
             if r.gold_rank().is_none_or(|rank| rank >= 5) {
                 misses.push(describe_miss(spec, &index, &r)?);

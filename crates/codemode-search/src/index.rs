@@ -73,6 +73,10 @@ pub struct Tuning {
     /// How much the rule and policy resources count when a query's verb asks to block, allow
     /// or ban (see [`vocabulary::ACCESS_VERBS`]).
     pub access_rule_weight: f32,
+    /// Score multiplier for an operation whose resource (the head noun of its path) is what
+    /// the query's verb acts on: "spin up a new Ubuntu *VM*" → `POST /v2/droplets`, "open a new
+    /// *issue* in a repository" → `POST /repos/{owner}/{repo}/issues`. One is no effect.
+    pub object_factor: f32,
 }
 
 impl Default for Tuning {
@@ -100,6 +104,7 @@ impl Default for Tuning {
             kin_weight: 0.5,
             verbed_resource_factor: 1.5,
             access_rule_weight: 0.8,
+            object_factor: 1.1,
         }
     }
 }
@@ -134,6 +139,7 @@ impl Tuning {
                 "kin" => &mut self.kin_weight,
                 "verbed" => &mut self.verbed_resource_factor,
                 "access" => &mut self.access_rule_weight,
+                "object" => &mut self.object_factor,
                 other => {
                     let field = ALL_FIELDS
                         .iter()
@@ -252,6 +258,7 @@ pub struct Index {
     kin_weight: f32,
     verbed_resource_factor: f32,
     access_rule_weight: f32,
+    object_factor: f32,
     /// Stems of [`vocabulary::ACCESS_VERBS`], and the indexed terms of
     /// [`vocabulary::ACCESS_RESOURCES`] with their synonyms.
     access_verbs: Vec<String>,
@@ -696,6 +703,7 @@ impl Index {
             kin_weight: tuning.kin_weight,
             verbed_resource_factor: tuning.verbed_resource_factor,
             access_rule_weight: tuning.access_rule_weight,
+            object_factor: tuning.object_factor,
             access_verbs,
             access_terms,
             heads: documents
@@ -849,7 +857,8 @@ impl Index {
             .map(|&(term, _)| term)
             .collect();
         let verbs: Vec<String> = self.acting_verbs(&words.asserted);
-        self.apply_method_intent(&verbs, &own_terms, &mut scores);
+        let object = self.object_terms(query);
+        self.apply_method_intent(&verbs, &own_terms, &object, &mut scores);
         self.rerank_by_identity(&query_terms, &mut scores);
         self.top(&scores, options)
     }
@@ -1090,8 +1099,15 @@ impl Index {
     /// Verbs imply methods: DELETE operations rank lower unless a word asks to delete, and
     /// when the query's verbs ask for some methods, operations with other methods rank lower.
     /// An operation whose own summary uses one of the query's verbs (or a synonym: "Cancel a
-    /// subscription" for "stop ...") is asked for whatever its method.
-    fn apply_method_intent(&self, words: &[String], query_terms: &[u32], scores: &mut [f32]) {
+    /// subscription" for "stop ...") is asked for whatever its method. Operations on the
+    /// verb's `object` ([`Index::object_terms`]) rank higher.
+    fn apply_method_intent(
+        &self,
+        words: &[String],
+        query_terms: &[u32],
+        object: &[u32],
+        scores: &mut [f32],
+    ) {
         let mut wanted: Vec<Method> = Vec::new();
         let mut wants_many = false;
         let mut mentions_tests = false;
@@ -1120,6 +1136,9 @@ impl Index {
             if verbed.is_some() && self.heads[op] == verbed && is_write(*method) {
                 *score *= self.verbed_resource_factor;
             }
+            if self.heads[op].is_some_and(|h| object.contains(&h)) {
+                *score *= self.object_factor;
+            }
             if wants_many && self.single_item[op] {
                 *score *= self.single_item_factor;
             }
@@ -1139,6 +1158,38 @@ impl Index {
                 *score *= self.method_mismatch_factor;
             }
         }
+    }
+
+    /// The terms naming what the query's first verb acts on: the last content word of its
+    /// object phrase, with its synonyms ("get an installation access *token* for my app",
+    /// "why is my pod pending? show recent *events*"). A sentence that opens with no verb
+    /// asking for a method has none; nor has one that blocks or allows (what is blocked is what
+    /// a rule is about, not what the request makes).
+    fn object_terms(&self, query: &str) -> Vec<u32> {
+        if self.object_factor == 1.0 {
+            return Vec::new();
+        }
+        let is_verb = |word: &str| {
+            let stem = self.analyzer.stem(word);
+            self.intent_words.contains_key(&stem) || self.access_verbs.contains(&stem)
+        };
+        let Some(phrase) = text::verb_objects(query, is_verb).into_iter().next() else {
+            return Vec::new();
+        };
+        if self.access_verbs.contains(&self.analyzer.stem(&phrase[0])) {
+            return Vec::new();
+        }
+        let Some(head) = phrase[1..]
+            .iter()
+            .rev()
+            .find(|w| !text::is_stopword(w) && !w.chars().all(|c| c.is_ascii_digit()))
+        else {
+            return Vec::new();
+        };
+        self.term_group(&self.analyzer.stem(head))
+            .into_iter()
+            .map(|(term, _)| term)
+            .collect()
     }
 
     /// The resource the query's first word names when it is used as a verb: "*charge* a card"

@@ -242,6 +242,47 @@ const NEGATORS: &[&str] = &[
 /// Not "or": "without cloning or forking" negates both.
 const CLAUSE_JOINERS: &[&str] = &["and", "but", "so", "then", "because", "while"];
 
+/// Words that end a verb's object phrase: prepositions, conjunctions and relative words
+/// ("get a *token* so ...", "show recent *events* in the namespace").
+const OBJECT_ENDERS: &[&str] = &[
+    "about", "across", "after", "against", "and", "as", "at", "because", "before", "between",
+    "but", "by", "during", "for", "from", "if", "in", "into", "like", "of", "on", "onto", "or",
+    "over", "per", "since", "so", "than", "that", "then", "through", "to", "under", "until", "via",
+    "when", "whenever", "where", "which", "while", "who", "whose", "with", "within", "without",
+];
+
+/// The clauses of a task sentence that open with a verb, each as its words: the verb, then the
+/// object phrase up to the first word that ends it ([`OBJECT_ENDERS`]). Clauses end at
+/// sentence punctuation ("why is my pod pending? show recent events" has one such clause:
+/// show, recent, events). `is_verb` says which first words are verbs.
+pub(crate) fn verb_objects(query: &str, is_verb: impl Fn(&str) -> bool) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for clause in query.split(['.', '?', '!', ';', ',', ':']) {
+        let mut words = Vec::new();
+        for_each_word(clause, |word| words.push(word.to_string()));
+        // ", then get its deliveries": the joiner is not the clause's verb.
+        let joiners = words
+            .iter()
+            .take_while(|w| CLAUSE_JOINERS.contains(&w.as_str()))
+            .count();
+        words.drain(..joiners);
+        let Some(first) = words.first() else {
+            continue;
+        };
+        if !is_verb(first) {
+            continue;
+        }
+        let end = words
+            .iter()
+            .skip(1)
+            .position(|w| OBJECT_ENDERS.contains(&w.as_str()))
+            .map_or(words.len(), |at| at + 1);
+        words.truncate(end);
+        out.push(words);
+    }
+    out
+}
+
 /// Whether a lowercase chunk of a sentence, edge punctuation trimmed, negates what follows it:
 /// a negating word or a contraction ("don't", "can’t").
 pub(crate) fn is_negator(bare: &str) -> bool {
@@ -389,6 +430,27 @@ mod tests {
         let mut out = Vec::new();
         for_each_word(text, |w| out.push(w.to_string()));
         out
+    }
+
+    #[test]
+    fn a_verbs_object_runs_to_the_first_preposition() {
+        let is_verb = |w: &str| ["show", "get", "create"].contains(&w);
+        assert_eq!(
+            verb_objects(
+                "why is my pod stuck in Pending? show recent events in the namespace",
+                is_verb
+            ),
+            vec![words("show recent events")]
+        );
+        assert_eq!(
+            verb_objects("get a token so a new runner can register", is_verb),
+            vec![words("get a token")]
+        );
+        assert_eq!(
+            verb_objects("create a webhook, then get its deliveries", is_verb),
+            vec![words("create a webhook"), words("get its deliveries")]
+        );
+        assert!(verb_objects("which pods are pending", is_verb).is_empty());
     }
 
     #[test]

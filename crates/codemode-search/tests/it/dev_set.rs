@@ -15,14 +15,14 @@ use codemode_search::Index;
 use codemode_spec::Spec;
 
 const MIN_RECALL_AT_5: f64 = 0.845;
-const MIN_HIT_AT_1: f64 = 0.63;
+const MIN_HIT_AT_1: f64 = 0.64;
 const MIN_API_RECALL_AT_5: f64 = 0.70;
 
 /// Everyday agent requests ("open a new issue in a repository"), one obvious answer each
 /// (`examples/everyday.tsv`, 40 queries): the plain tasks must keep working while the dev set's
 /// hard ones improve.
 const EVERYDAY_MIN_RECALL_AT_5: f64 = 0.975;
-const EVERYDAY_MIN_HIT_AT_1: f64 = 0.825;
+const EVERYDAY_MIN_HIT_AT_1: f64 = 0.875;
 
 /// Every API's spec, loaded once for all tests (parsing the large specs takes seconds). The dev
 /// set's APIs too when the shared folder is there (the everyday set needs only the specs).
@@ -53,6 +53,30 @@ fn everyday_requests_find_their_operation() {
     let summary = format!("hit@1 {:.3} recall@5 {:.3}", all.hit1, all.recall5);
     assert!(all.recall5 >= EVERYDAY_MIN_RECALL_AT_5, "{summary}");
     assert!(all.hit1 >= EVERYDAY_MIN_HIT_AT_1, "{summary}");
+}
+
+#[test]
+fn the_object_of_the_verb_names_the_resource() {
+    let (_, github) = specs()
+        .iter()
+        .find(|(api, _)| api == "github")
+        .expect("the everyday set has GitHub");
+    let first = |tuning: &str| {
+        let tuning = codemode_search::Tuning::default()
+            .with_overrides(tuning)
+            .expect("valid tuning");
+        let index = Index::build_tuned(github, &tuning);
+        let hits = index
+            .search(
+                "open a new issue in a repository",
+                &codemode_search::SearchOptions::default(),
+            )
+            .expect("query runs");
+        github.operation(hits[0].operation).key()
+    };
+    // "issue" is what is opened; "repository" only says where.
+    assert_eq!(first(""), "POST /repos/{owner}/{repo}/issues");
+    assert_ne!(first("object=1"), "POST /repos/{owner}/{repo}/issues");
 }
 
 /// Overall and per-API metrics of the engine on `queries`.
