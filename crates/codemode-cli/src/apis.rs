@@ -329,6 +329,7 @@ fn setup(
                 base_url,
                 credentials: credentials(&none, &section.auth).with_context(context)?,
                 static_headers: static_headers(&none, &section.headers).with_context(context)?,
+                propagate_trace: crate::config::trace_propagation(),
                 ..UpstreamConfig::default()
             })
         }

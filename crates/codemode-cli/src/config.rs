@@ -3,6 +3,7 @@
 //! config file may use `${VAR}` interpolation, resolved here and handed on as `Secret`s.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -678,6 +679,7 @@ pub fn engine_config(
             base_url,
             credentials: credentials(upstream, &file.auth)?,
             static_headers: static_headers(upstream, &file.headers)?,
+            propagate_trace: trace_propagation(),
             ..UpstreamConfig::default()
         }),
         None if require_base_url => {
@@ -694,6 +696,16 @@ pub fn engine_config(
         dry_run_skip_reads: file.dry_run_skip_reads,
         audit,
     })
+}
+
+/// How upstream requests carry the trace they belong to: W3C trace context when traces are
+/// exported (the `otel` feature, with an OTLP endpoint set), else nothing.
+pub fn trace_propagation() -> Option<Arc<dyn codemode_engine::upstream::PropagateTrace>> {
+    #[cfg(feature = "otel")]
+    if crate::otel::wanted() {
+        return Some(Arc::new(crate::otel::W3cTraceContext));
+    }
+    None
 }
 
 /// What every API of a server shares, from flags and the config file: the sandbox's limits, the

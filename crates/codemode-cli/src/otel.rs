@@ -1,6 +1,7 @@
 //! Traces over OpenTelemetry (the `otel` feature): the `tracing` spans the server already emits
 //! (`tool_call`, and `upstream_call` inside it) exported over OTLP/HTTP as JSON, and the trace
-//! an MCP request carried (`traceparent`) continued by its tool call's span.
+//! an MCP request carried (`traceparent`) continued by its tool call's span, and passed on to
+//! the upstream API on each of its requests (the `upstream_call` span as their parent).
 //!
 //! Configured the standard way, by environment: `OTEL_EXPORTER_OTLP_ENDPOINT` (or
 //! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) turns it on, `OTEL_SERVICE_NAME` names the service
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::http::HeaderMap;
-use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::TracerProvider;
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
@@ -90,6 +91,28 @@ impl codemode_mcp::ContinueTrace for W3cTraceContext {
         let parent = TraceContextPropagator::new().extract(&Headers(headers));
         // An invalid `traceparent` extracts as an empty context: the span starts a trace.
         let _ = span.set_parent(parent);
+    }
+}
+
+impl codemode_engine::upstream::PropagateTrace for W3cTraceContext {
+    fn inject(
+        &self,
+        span: &tracing::Span,
+        headers: &mut codemode_engine::upstream::http::HeaderMap,
+    ) {
+        TraceContextPropagator::new().inject_context(&span.context(), &mut Outgoing(headers));
+    }
+}
+
+/// The propagator's view of an outgoing request's headers: it may only set its own.
+struct Outgoing<'a>(&'a mut codemode_engine::upstream::http::HeaderMap);
+
+impl Injector for Outgoing<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        use codemode_engine::upstream::http::{HeaderName, HeaderValue};
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+            self.0.insert(name, value);
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::forward::Forwarded;
 use crate::secret::Secret;
+use crate::trace::PropagateTrace;
 use crate::transport::Transport;
 
 /// A credential the host adds to requests on the way out; scripts never see it.
@@ -76,6 +77,9 @@ pub struct UpstreamConfig {
     /// origin check, redirects, limits and redaction are applied around it and cannot be
     /// skipped by it. `Debug` shows only its name.
     pub transport: Option<Arc<dyn Transport>>,
+    /// Puts the current trace's context on every request (see [`PropagateTrace`]); nothing is
+    /// added when `None`. Default `None`.
+    pub propagate_trace: Option<Arc<dyn PropagateTrace>>,
 }
 
 impl Default for UpstreamConfig {
@@ -91,6 +95,7 @@ impl Default for UpstreamConfig {
             binary_base64_cap: 1024 * 1024,
             user_agent: concat!("codemode/", env!("CARGO_PKG_VERSION")).to_string(),
             transport: None,
+            propagate_trace: None,
         }
     }
 }

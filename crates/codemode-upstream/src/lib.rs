@@ -95,6 +95,7 @@ mod secret;
 mod send;
 mod serialize;
 mod tls;
+mod trace;
 mod transport;
 mod upstream;
 mod validate;
@@ -111,6 +112,7 @@ pub use request::{CallRecord, PreparedRequest, RawRequest};
 pub use response::{ApiResponse, ResponseHeaders};
 pub use secret::{REDACTED, Secret};
 pub use tls::install_crypto_provider;
+pub use trace::PropagateTrace;
 // The crates the [`Transport`] signature is made of, so an embedder names the same versions.
 pub use {bytes, http, http_body, http_body_util};
 

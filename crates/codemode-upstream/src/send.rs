@@ -331,6 +331,9 @@ fn build(
         value.set_sensitive(true);
         headers.insert(header::AUTHORIZATION, value);
     }
+    if let Some(propagate) = &upstream.config.propagate_trace {
+        propagate.inject(&tracing::Span::current(), &mut headers);
+    }
     let mut outgoing = http::Request::builder()
         .method(http_method(method))
         .uri(url.as_str())

@@ -1,6 +1,8 @@
 //! Traces (the `otel` feature) through the binary: `codemode serve --http` exports its spans over
 //! OTLP/HTTP to a receiver written here, on 127.0.0.1. A tool call's span continues the
-//! `traceparent` its request carried, and each upstream call's span is its descendant.
+//! `traceparent` its request carried, each upstream call's span is its descendant, and the
+//! upstream request carries that span as its parent (`traceparent`), so the API's own spans
+//! join the trace.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -81,7 +83,12 @@ fn descends_from(spans: &[Value], span: &Value, ancestor: &Value) -> bool {
 #[test]
 fn a_tool_call_continues_the_callers_trace_and_its_upstream_call_is_a_child() {
     let (receiver, spans) = start_receiver();
-    let upstream = LoopbackServer::start(|_, _| http_response("200 OK", br#"[{"id": 1}]"#));
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = seen.clone();
+    let upstream = LoopbackServer::start_seeing_headers(move |_, _, headers| {
+        sink.lock().unwrap().push(headers.to_string());
+        http_response("200 OK", br#"[{"id": 1}]"#)
+    });
     let spec = crate::cli::spec("petstore-swagger2.json");
     let mut server = Running::spawn(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
@@ -149,5 +156,22 @@ fn a_tool_call_continues_the_callers_trace_and_its_upstream_call_is_a_child() {
     let attributes = upstream_call["attributes"].to_string();
     assert!(attributes.contains("/pets"), "{attributes}");
     assert!(attributes.contains("GET"), "{attributes}");
+
+    // The API sees the trace, with the upstream call's span as the parent of its own.
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let traceparent = seen[0]
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("traceparent")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("no traceparent upstream: {seen:?}"));
+    let expected = format!(
+        "00-{TRACE_ID}-{}-01",
+        upstream_call["spanId"].as_str().unwrap_or_default()
+    );
+    assert_eq!(traceparent, expected);
     drop(server);
 }
