@@ -105,6 +105,8 @@ pub(crate) struct Api {
     /// Declaration pieces of the spec (and its TypeScript type names), made once and reused by
     /// every search answer.
     pub(crate) catalog: codemode_typescript::Catalog,
+    /// The list operations that give the ids other operations take.
+    pub(crate) lookups: crate::lookups::Lookups,
     /// Token counts of the lines that name operations in answers.
     pub(crate) line_tokens: LineTokens,
     pub(crate) client: Option<upstream::Client>,
@@ -178,6 +180,7 @@ impl Api {
         let spec = Arc::new(setup.spec);
         let catalog = codemode_typescript::Catalog::new(spec.clone(), search_budget_tokens);
         let line_tokens = LineTokens::new(spec.operations.len());
+        let lookups = crate::lookups::Lookups::build(&spec);
         let client = setup
             .upstream
             .map(|config| upstream::Client::new(spec.clone(), config))
@@ -192,6 +195,7 @@ impl Api {
             spec,
             index,
             catalog,
+            lookups,
             line_tokens,
             client,
             session: setup.session,

@@ -19,6 +19,7 @@ mod events;
 mod host;
 mod journal;
 mod lines;
+mod lookups;
 mod mentions;
 mod placeholder;
 mod policy;
@@ -836,6 +837,9 @@ impl Engine {
         let primaries = candidates.iter().filter(|c| c.primary).count();
         let steps = candidates.iter().filter(|c| c.step.is_some()).count();
         let declare = limit.max(primaries + 2 * steps).min(MAX_SEARCH_LIMIT);
+        // Declared last, so they take what the ranked operations leave of the budget.
+        let declare =
+            (declare + ranking::add_lookups(apis, &mut candidates, declare)).min(MAX_SEARCH_LIMIT);
         candidates.truncate(declare + MORE_CANDIDATES);
         Ok(answer::render(
             &self.inner,

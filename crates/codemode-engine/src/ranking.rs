@@ -470,6 +470,51 @@ pub(crate) fn merge_steps(candidates: &mut Vec<answer::Candidate>, steps: &[Join
     }
 }
 
+/// Puts after the first `declare` candidates the operations that list what the primaries' id
+/// inputs refer to (see [`crate::lookups`]), [`MAX_LOOKUPS`](crate::lookups::MAX_LOOKUPS) at
+/// most, moving one up when it is ranked lower; one already among the first `declare` stays.
+/// Returns how many were added or moved up, which the answer declares on top of the ranked
+/// ones.
+pub(crate) fn add_lookups(
+    apis: &Apis,
+    candidates: &mut Vec<answer::Candidate>,
+    declare: usize,
+) -> usize {
+    let primaries = candidates.iter().take_while(|c| c.primary).count();
+    let mut wanted: Vec<(usize, OperationId)> = Vec::new();
+    let mut made: Vec<String> = Vec::new();
+    for primary in &candidates[..primaries] {
+        let api = apis.get(primary.api);
+        let op = api.spec.operation(primary.operation);
+        for source in api.lookups.sources(&api.spec, op, &made) {
+            if !wanted.contains(&(primary.api, source)) {
+                wanted.push((primary.api, source));
+            }
+        }
+        // A later step takes the id of what this one makes from its result.
+        made.extend(crate::lookups::made_by(op));
+    }
+    let mut added = 0;
+    for (api, operation) in wanted {
+        if added == crate::lookups::MAX_LOOKUPS {
+            break;
+        }
+        let at = candidates
+            .iter()
+            .position(|c| c.api == api && c.operation == operation);
+        if at.is_some_and(|at| at < declare) {
+            continue;
+        }
+        let lookup = match at {
+            Some(at) => candidates.remove(at),
+            None => answer::Candidate::ranked(api, operation, 0.0),
+        };
+        candidates.insert((declare + added).min(candidates.len()), lookup);
+        added += 1;
+    }
+    added
+}
+
 #[cfg(test)]
 mod tests {
     use super::unqualify;

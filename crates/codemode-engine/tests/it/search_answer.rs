@@ -293,3 +293,80 @@ async fn the_counted_tokens_are_never_below_the_text() {
         );
     }
 }
+
+/// A kennel: booking a stay takes a dog's id, which the task names by the dog's name.
+const KENNEL: &str = r#"
+openapi: 3.0.3
+info: {title: Kennel, version: "1"}
+paths:
+  /dogs:
+    get: {operationId: listDogs, summary: List boarders, responses: {"200": {description: ok}}}
+  /stays:
+    post:
+      operationId: bookStay
+      summary: Book a stay
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [dog_id, arrives_on]
+              properties: {dog_id: {type: integer}, arrives_on: {type: string}}
+      responses: {"201": {description: ok}}
+  /stays/{stay_id}/settle:
+    post:
+      operationId: settleStay
+      summary: Settle a stay and charge the owner
+      parameters: [{name: stay_id, in: path, required: true, schema: {type: integer}}]
+      responses: {"200": {description: ok}}
+  /stays/{stay_id}/notes:
+    post:
+      operationId: addStayNote
+      summary: Add a note to a stay
+      parameters: [{name: stay_id, in: path, required: true, schema: {type: integer}}]
+      responses: {"200": {description: ok}}
+  /vets:
+    get: {operationId: listVets, summary: List vets on call, responses: {"200": {description: ok}}}
+"#;
+
+async fn kennel() -> Engine {
+    let spec = codemode_engine::spec::load_str("kennel.yaml", KENNEL).expect("fixture spec loads");
+    Engine::new(spec, EngineConfig::default()).expect("engine starts")
+}
+
+#[tokio::test]
+async fn the_operation_that_lists_an_id_the_task_needs_is_declared_too() {
+    let engine = kennel().await;
+    // The best operation takes `dog_id`; the task names the dog. listDogs ranks nowhere near
+    // ("book a stay" says nothing of dogs), yet the program needs it first.
+    let answer = search(&engine, "book a stay for Rex", Some(1));
+    assert_eq!(
+        names(&answer.hits),
+        ["bookStay", "listDogs"],
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("listDogs(): Promise<"),
+        "{}",
+        answer.text
+    );
+}
+
+#[tokio::test]
+async fn a_cloudflare_task_on_a_zone_is_told_how_to_find_the_zone() {
+    let engine = real_engine("cloudflare-openapi.json");
+    let answer = search(
+        &engine,
+        "add a CNAME record for www to the example.com zone",
+        None,
+    );
+    let keys: Vec<String> = answer
+        .hits
+        .iter()
+        .map(|h| format!("{} {}", h.method, h.path))
+        .collect();
+    assert_eq!(keys[0], "POST /zones/{zone_id}/dns_records", "{keys:?}");
+    assert!(keys.contains(&"GET /zones".to_string()), "{keys:?}");
+}
