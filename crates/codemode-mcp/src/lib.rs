@@ -210,16 +210,38 @@ where
     let engine = engine.into();
     budget::warm_up_tokenizer();
     prepare_search_answers(&engine.engine(), config.mode);
-    let server = CodemodeServer::new(engine, config.mode, &config, true);
+    let server = CodemodeServer::new(engine.clone(), config.mode, &config, true);
     let running = server
         .serve((reader, writer))
         .await
         .map_err(|error| ServeError::Initialize(Box::new(error)))?;
-    running
-        .waiting()
-        .await
-        .map(|_| ())
-        .map_err(ServeError::Session)
+    let announcer = tokio::spawn(announce_tool_changes(
+        engine,
+        config.mode,
+        running.peer().clone(),
+    ));
+    let ended = running.waiting().await;
+    announcer.abort();
+    ended.map(|_| ()).map_err(ServeError::Session)
+}
+
+/// Tells the client when a swapped-in engine lists other tools (a spec reload in per-operation
+/// mode adds or drops tools), so it asks tools/list again. A swap that changes no tool says
+/// nothing. Ends when the client is gone.
+async fn announce_tool_changes(
+    engine: EngineHandle,
+    mode: ToolMode,
+    peer: rmcp::Peer<rmcp::RoleServer>,
+) {
+    let mut swaps = engine.swaps();
+    let mut listed = engine.snapshot().tools(mode);
+    while swaps.changed().await.is_ok() {
+        let now = engine.snapshot().tools(mode);
+        if now.tools != listed.tools && peer.notify_tool_list_changed().await.is_err() {
+            return;
+        }
+        listed = now;
+    }
 }
 
 /// Makes the search answers' declaration pieces on a blocking thread, so that no search pays for

@@ -54,6 +54,8 @@ impl ToolSet {
 #[derive(Clone)]
 pub struct EngineHandle {
     current: Arc<RwLock<Arc<Snapshot>>>,
+    /// Counts the swaps, so a session can tell its client when the tools changed.
+    swaps: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// One engine with the tool lists made from it (each on first use).
@@ -88,6 +90,7 @@ impl EngineHandle {
     pub fn new(engine: Arc<Engine>) -> EngineHandle {
         EngineHandle {
             current: Arc::new(RwLock::new(Arc::new(Snapshot::new(engine)))),
+            swaps: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
     }
 
@@ -105,6 +108,12 @@ impl EngineHandle {
             Ok(mut current) => *current = fresh,
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
+        self.swaps.send_modify(|swaps| *swaps += 1);
+    }
+
+    /// Wakes on every [`EngineHandle::replace`] from now on.
+    pub(crate) fn swaps(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.swaps.subscribe()
     }
 
     pub(crate) fn snapshot(&self) -> Arc<Snapshot> {

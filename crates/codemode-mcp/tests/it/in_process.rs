@@ -387,3 +387,65 @@ async fn two_apis_over_mcp_search_execute_and_per_operation_tools() {
         .await
         .expect("closes");
 }
+
+/// A client that hands each `notifications/tools/list_changed` to the test.
+struct Watcher(tokio::sync::mpsc::UnboundedSender<()>);
+
+impl rmcp::ClientHandler for Watcher {
+    async fn on_tool_list_changed(&self, _context: rmcp::service::NotificationContext<RoleClient>) {
+        let _ = self.0.send(());
+    }
+}
+
+#[tokio::test]
+async fn a_reload_that_changes_the_tools_tells_the_client_to_list_them_again() {
+    let handle = codemode_mcp::EngineHandle::new(build_engine(PETSTORE, None));
+    let config = ServerConfig {
+        mode: ToolMode::PerOperation,
+        ..ServerConfig::default()
+    };
+    let (client_side, server_side) = tokio::io::duplex(1 << 20);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    let served = handle.clone();
+    tokio::spawn(async move {
+        let _ = serve_io(served, config, server_read, server_write).await;
+    });
+    let (told, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let (client_read, client_write) = tokio::io::split(client_side);
+    let client = within(
+        "the client to connect",
+        Watcher(told).serve((client_read, client_write)),
+    )
+    .await
+    .expect("client connects");
+    let capabilities = client
+        .peer_info()
+        .expect("initialized")
+        .capabilities
+        .clone();
+    assert_eq!(
+        capabilities.tools.and_then(|t| t.list_changed),
+        Some(true),
+        "a stdio server says it announces tool changes"
+    );
+    let before = within("tools/list", client.list_tools(None))
+        .await
+        .expect("tools/list")
+        .tools;
+
+    // The reloaded spec lost every operation but one path's.
+    let smaller = "openapi: 3.0.3\ninfo: {title: Pets, version: '2'}\npaths:\n  /pets:\n    get: {operationId: listPets, responses: {'200': {description: ok}}}\n";
+    handle.replace(build_engine(smaller, None));
+    within("notifications/tools/list_changed", changes.recv())
+        .await
+        .expect("the server announces the change");
+    let after = within("tools/list", client.list_tools(None))
+        .await
+        .expect("tools/list")
+        .tools;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert!(before.len() > 1, "{before:?}");
+    within("the client to close", client.cancel())
+        .await
+        .expect("closes");
+}
