@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime};
 use codemode_engine::Engine;
 use codemode_mcp::EngineHandle;
 
-/// Makes a new engine the way the running one was made (same flags, config file read again).
-pub type Rebuild = Arc<dyn Fn() -> anyhow::Result<Engine> + Send + Sync>;
+/// Makes a new engine the way the running one was made (same flags, config file read again),
+/// with the time its specs took to load and check (what `codemode_spec_load_seconds` shows).
+pub type Rebuild = Arc<dyn Fn() -> anyhow::Result<(Engine, Duration)> + Send + Sync>;
 
 /// What to watch, and how to make the engine again.
 pub struct Watch {
@@ -65,20 +66,26 @@ fn modified(files: &[String]) -> Vec<Option<SystemTime>> {
 async fn reload(handle: &EngineHandle, rebuild: &Rebuild, why: &'static str) {
     let rebuild = rebuild.clone();
     // Loading and indexing are CPU and file work: off the async workers.
-    let built = tokio::task::spawn_blocking(move || -> anyhow::Result<Engine> {
-        let engine = rebuild()?;
+    let built = tokio::task::spawn_blocking(move || -> anyhow::Result<(Engine, Duration)> {
+        let (engine, took) = rebuild()?;
         // Ready before it is swapped in: no search after the swap pays for making answers.
         engine.prepare_search_answers();
-        Ok(engine)
+        Ok((engine, took))
     })
     .await;
     match built {
-        Ok(Ok(engine)) => {
+        Ok(Ok((engine, took))) => {
             let operations: usize = engine.apis().map(|api| api.spec().operations.len()).sum();
-            handle.replace(Arc::new(engine));
-            tracing::info!(reason = why, operations, "spec reloaded");
+            handle.reloaded(Arc::new(engine), took);
+            tracing::info!(
+                reason = why,
+                operations,
+                load_ms = took.as_millis() as u64,
+                "spec reloaded"
+            );
         }
         Ok(Err(error)) => {
+            handle.reload_failed();
             let error = crate::output::chain_text(&error);
             tracing::warn!(
                 reason = why,
@@ -86,7 +93,10 @@ async fn reload(handle: &EngineHandle, rebuild: &Rebuild, why: &'static str) {
                 "spec reload failed; the old spec stays"
             );
         }
-        Err(_) => tracing::error!(reason = why, "spec reload crashed; the old spec stays"),
+        Err(_) => {
+            handle.reload_failed();
+            tracing::error!(reason = why, "spec reload crashed; the old spec stays");
+        }
     }
 }
 

@@ -131,7 +131,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                         Some(path) => ConfigFile::read(path)?,
                         None => ConfigFile::default(),
                     };
-                    prepare_engine(&again, &file)?.build()
+                    let prepared = prepare_engine(&again, &file)?;
+                    let took = prepared.load_time();
+                    Ok((prepared.build()?, took))
                 }),
             },
         );

@@ -159,6 +159,9 @@ fn router_with_cancel(
         None if config.metrics => (Some(Arc::new(Metrics::new(config.spec_load))), true),
         None => (None, false),
     };
+    if let Some(metrics) = &metrics {
+        metrics.follow(&engine);
+    }
     let limits = config
         .rate_limit
         .map(|limit| Arc::new(CallerLimits::new(limit)));

@@ -5,7 +5,9 @@
 //! reloads; an embedder may swap its own).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
 use codemode_engine::Engine;
 use rmcp::model::Tool;
@@ -56,6 +58,27 @@ pub struct EngineHandle {
     current: Arc<RwLock<Arc<Snapshot>>>,
     /// Counts the swaps, so a session can tell its client when the tools changed.
     swaps: Arc<tokio::sync::watch::Sender<u64>>,
+    reloads: Arc<Reloads>,
+}
+
+/// What reloads did, for the metrics: how many swapped a new engine in, how many failed, and
+/// how long the last good one took to load.
+#[derive(Debug)]
+pub(crate) struct Reloads {
+    pub(crate) ok: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    /// Microseconds; `u64::MAX` until a reload is recorded.
+    last_load_micros: AtomicU64,
+}
+
+impl Reloads {
+    /// How long the last recorded reload took to load, if there was one.
+    pub(crate) fn last_load(&self) -> Option<Duration> {
+        match self.last_load_micros.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
+    }
 }
 
 /// One engine with the tool lists made from it (each on first use).
@@ -91,6 +114,11 @@ impl EngineHandle {
         EngineHandle {
             current: Arc::new(RwLock::new(Arc::new(Snapshot::new(engine)))),
             swaps: Arc::new(tokio::sync::watch::Sender::new(0)),
+            reloads: Arc::new(Reloads {
+                ok: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                last_load_micros: AtomicU64::new(u64::MAX),
+            }),
         }
     }
 
@@ -109,6 +137,28 @@ impl EngineHandle {
             Err(poisoned) => *poisoned.into_inner() = fresh,
         }
         self.swaps.send_modify(|swaps| *swaps += 1);
+    }
+
+    /// [`EngineHandle::replace`] for a reload whose new engine took `took` to load: the
+    /// metrics count it (`codemode_spec_reloads_total{outcome="ok"}`) and
+    /// `codemode_spec_load_seconds` shows its load time from now on.
+    pub fn reloaded(&self, engine: Arc<Engine>, took: Duration) {
+        self.replace(engine);
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX - 1);
+        self.reloads
+            .last_load_micros
+            .store(micros.min(u64::MAX - 1), Ordering::Relaxed);
+        self.reloads.ok.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a reload that failed, the running engine staying
+    /// (`codemode_spec_reloads_total{outcome="failed"}`: what to alert on).
+    pub fn reload_failed(&self) {
+        self.reloads.failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn reloads(&self) -> &Reloads {
+        &self.reloads
     }
 
     /// Wakes on every [`EngineHandle::replace`] from now on.

@@ -87,6 +87,12 @@ pub(crate) struct Metrics {
     runs_in_flight: Gauge,
     busy_rejections: Counter,
     resident_bytes: Gauge,
+    spec_load: Option<Gauge<f64, AtomicU64>>,
+    spec_reloads: Family<OutcomeLabel, Counter>,
+    /// The engines the server answers with, whose reloads the scrape reads.
+    engine: std::sync::OnceLock<crate::EngineHandle>,
+    /// Held while the reload counters catch up, so two scrapes at once count a reload once.
+    reading_reloads: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -149,15 +155,22 @@ impl Metrics {
             "Resident memory of the process (Linux only; read at each scrape)",
             resident_bytes.clone(),
         );
-        if let Some(load) = spec_load {
+        let spec_load = spec_load.map(|load| {
             let seconds = Gauge::<f64, AtomicU64>::default();
             seconds.set(load.as_secs_f64());
             registry.register(
                 "codemode_spec_load_seconds",
-                "Time to load and check the spec (or all specs) at start",
-                seconds,
+                "Time the spec (or all specs) took to load and check, at start or at the last reload",
+                seconds.clone(),
             );
-        }
+            seconds
+        });
+        let spec_reloads = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "codemode_spec_reloads",
+            "Spec reloads (file change or SIGHUP) by outcome: ok (swapped in) or failed (the running spec stays)",
+            spec_reloads.clone(),
+        );
         Metrics {
             registry,
             tool_calls,
@@ -168,6 +181,35 @@ impl Metrics {
             runs_in_flight,
             busy_rejections,
             resident_bytes,
+            spec_load,
+            spec_reloads,
+            engine: std::sync::OnceLock::new(),
+            reading_reloads: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Reads reloads from `engine` at every scrape (the first handle given is kept).
+    pub(crate) fn follow(&self, engine: &crate::EngineHandle) {
+        let _ = self.engine.set(engine.clone());
+    }
+
+    /// Brings the reload figures up to what the followed handle recorded.
+    fn read_reloads(&self) {
+        let Some(engine) = self.engine.get() else {
+            return;
+        };
+        let _one_at_a_time = self
+            .reading_reloads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let reloads = engine.reloads();
+        for (outcome, count) in [("ok", &reloads.ok), ("failed", &reloads.failed)] {
+            let counter = self.spec_reloads.get_or_create(&OutcomeLabel { outcome });
+            let count = count.load(std::sync::atomic::Ordering::Relaxed);
+            counter.inc_by(count.saturating_sub(counter.get()));
+        }
+        if let (Some(gauge), Some(took)) = (&self.spec_load, reloads.last_load()) {
+            gauge.set(took.as_secs_f64());
         }
     }
 
@@ -233,6 +275,7 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric, process memory read now.
     pub(crate) fn encode(&self) -> String {
+        self.read_reloads();
         if let Some(bytes) = resident_bytes() {
             self.resident_bytes
                 .set(i64::try_from(bytes).unwrap_or(i64::MAX));

@@ -204,7 +204,7 @@ fn a_bad_rust_log_is_refused_with_the_reason() {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection, within [`WAIT`]: the whole answer.
-fn http(addr: &str, request: &str) -> String {
+pub(crate) fn http(addr: &str, request: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).expect("the server listens");
     stream.set_read_timeout(Some(WAIT)).unwrap();
     stream.write_all(request.as_bytes()).unwrap();

@@ -152,3 +152,96 @@ fn sighup_reloads_without_watch() {
     assert!(line.contains("SIGHUP"), "{line}");
     drop(stdin);
 }
+
+/// The value of `name` with label `outcome` (or unlabelled) in a `/metrics` answer, read with a
+/// real text-format parser.
+fn metric(answer: &str, name: &str, outcome: Option<&str>) -> Option<f64> {
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(answer, |(_, body)| body);
+    let lines = body.lines().map(|line| Ok(line.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("a Prometheus text answer");
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && outcome.is_none_or(|o| s.labels.get("outcome") == Some(o)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        })
+}
+
+/// `/metrics` counts reloads by outcome (a failed one is what to alert on: the old spec stays
+/// and only a log line says so) and shows the last good reload's load time.
+#[test]
+fn metrics_count_reloads_and_show_the_last_load_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("shelf.yaml");
+    std::fs::write(&spec_path, spec("listOld", "/old")).unwrap();
+    let mut process = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_codemode"))
+            .args(["serve", "--watch", "--log-format", "json", "--spec"])
+            .arg(&spec_path)
+            .args(["--base-url", "http://127.0.0.1:9", "--http", "127.0.0.1:0"])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let stderr = lines_of(process.child().stderr.take().expect("stderr"));
+    let started = wait_for_line(&stderr, "streamable HTTP on http://", "the server to start");
+    let addr = started
+        .rsplit("http://")
+        .next()
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|rest| rest.trim().strip_suffix("/mcp"))
+        .unwrap_or_else(|| panic!("no address in {started}"))
+        .to_string();
+    let scrape = || {
+        crate::observability::http(
+            &addr,
+            &format!("GET /metrics HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"),
+        )
+    };
+    let first = scrape();
+    // Both series exist from the start, at zero, so `increase()` sees the first failure.
+    for outcome in ["ok", "failed"] {
+        assert_eq!(
+            metric(&first, "codemode_spec_reloads_total", Some(outcome)),
+            Some(0.0),
+            "{first}"
+        );
+    }
+    let at_start = metric(&first, "codemode_spec_load_seconds", None).expect("the load time");
+
+    // A spec ten thousand operations long takes longer to load than the first one did.
+    let mut big = String::from("openapi: 3.0.3\ninfo: {title: Shelf, version: '2'}\npaths:\n");
+    for i in 0..10_000 {
+        big.push_str(&format!(
+            "  /b{i}:\n    get: {{operationId: get{i}, responses: {{'200': {{description: ok}}}}}}\n"
+        ));
+    }
+    std::fs::write(&spec_path, big).unwrap();
+    wait_for_line(&stderr, "spec reloaded", "the reload");
+    std::fs::write(&spec_path, "openapi: [").unwrap();
+    wait_for_line(&stderr, "spec reload failed", "the failed reload");
+
+    let after = scrape();
+    assert_eq!(
+        metric(&after, "codemode_spec_reloads_total", Some("ok")),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        metric(&after, "codemode_spec_reloads_total", Some("failed")),
+        Some(1.0),
+        "{after}"
+    );
+    let reloaded = metric(&after, "codemode_spec_load_seconds", None).expect("the load time");
+    assert!(
+        reloaded > at_start,
+        "the gauge shows the reload's load time ({reloaded} s), not the start's ({at_start} s)"
+    );
+}
