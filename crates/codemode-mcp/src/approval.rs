@@ -13,10 +13,13 @@
 //! the program (its SHA-256) and the caller (the authenticated subject, when there is one), so a
 //! state given with another program or by another user does not open.
 //!
-//! What the state cannot stop: the same client sending the same state and answer twice within
-//! its lifetime runs the approved call twice (single use needs state on the server).
+//! A state opens once per process: the server remembers the states it opened (by their random
+//! nonce) until they expire, so the same state and answer sent twice, by a retrying client or
+//! by someone who copied them, do not send the approved call twice. Replicas do not share that
+//! memory: a state sent to two replicas opens on each.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use codemode_engine::upstream::Secret;
 use codemode_engine::{Approvals, Confirmation, Journal, Paused, RequestCredentials};
@@ -93,7 +96,13 @@ pub(crate) struct Sealer {
     keyed: bool,
     ttl: Duration,
     max_bytes: usize,
+    /// The nonces of the states opened in this process, with when: each opens once.
+    opened: std::sync::Mutex<HashMap<[u8; NONCE_LEN], Instant>>,
 }
+
+/// States remembered as opened at most; past this (after forgetting the expired ones), new
+/// states are refused rather than the memory growing without bound.
+const MAX_OPENED: usize = 100_000;
 
 impl Sealer {
     /// With the configured key, or a random one for this process alone (a state then opens only
@@ -127,7 +136,29 @@ impl Sealer {
             keyed,
             ttl,
             max_bytes,
+            opened: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Marks the state with `nonce` opened, or refuses it when it was opened before.
+    fn open_once(&self, nonce: [u8; NONCE_LEN]) -> Result<(), &'static str> {
+        let mut opened = self
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        if opened.len() >= MAX_OPENED {
+            // An expired state no longer opens anyway: forget it.
+            opened.retain(|_, at| now.duration_since(*at) < self.ttl);
+        }
+        if opened.contains_key(&nonce) {
+            return Err("it was used already (an approval is answered once)");
+        }
+        if opened.len() >= MAX_OPENED {
+            return Err("too many approvals are open on this server at once; try again later");
+        }
+        opened.insert(nonce, now);
+        Ok(())
     }
 
     fn check_keyed(&self) -> Result<(), String> {
@@ -260,8 +291,8 @@ impl Sealer {
         if sealed.len() < NONCE_LEN {
             return Err(refused("it is not a state this server made"));
         }
-        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce)
+        let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce_bytes)
             .map_err(|_| refused("it is not a state this server made"))?;
         let mut ciphertext = ciphertext.to_vec();
         let plain = self
@@ -270,6 +301,9 @@ impl Sealer {
             .map_err(|_| refused("it does not decrypt"))?;
         let journal: Journal = serde_json::from_slice(plain)
             .map_err(|_| refused("its journal is not one this server reads"))?;
+        let mut once = [0u8; NONCE_LEN];
+        once.copy_from_slice(nonce_bytes);
+        self.open_once(once).map_err(refused)?;
         Ok(Approvals {
             journal,
             answer: responses.and_then(|r| r.get(INPUT_KEY)).map(answer),
@@ -325,6 +359,32 @@ fn answer(response: &Value) -> Confirmation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn nonce(n: usize) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[..8].copy_from_slice(&(n as u64).to_le_bytes());
+        nonce
+    }
+
+    #[test]
+    fn a_state_opens_once_and_the_memory_of_opened_states_is_bounded() {
+        let long = Sealer::new(None, Duration::from_secs(600), 1 << 20);
+        assert!(long.open_once(nonce(0)).is_ok());
+        assert!(long.open_once(nonce(0)).is_err());
+        for n in 1..MAX_OPENED {
+            assert!(long.open_once(nonce(n)).is_ok());
+        }
+        // Full of states that have not expired: a new one is refused, not remembered.
+        let full = long.open_once(nonce(MAX_OPENED)).unwrap_err();
+        assert!(full.contains("too many approvals"), "{full}");
+
+        // Expired ones are forgotten to make room (they no longer open anyway).
+        let short = Sealer::new(None, Duration::ZERO, 1 << 20);
+        for n in 0..MAX_OPENED {
+            assert!(short.open_once(nonce(n)).is_ok());
+        }
+        assert!(short.open_once(nonce(MAX_OPENED)).is_ok());
+    }
 
     fn key(text: &str) -> ApprovalKey {
         ApprovalKey::new(Secret::from(text.to_string())).expect("long enough")

@@ -442,6 +442,29 @@ async fn expired_tampered_and_foreign_states_are_refused_with_nothing_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_answered_twice_sends_the_approved_call_once() {
+    let (upstream, received) = start_counting_upstream().await;
+    let server = start_server(&upstream, ServerConfig::default()).await;
+    let client = connect(&server, Person::new("DELETE")).await;
+    let (state, _) = first_round(&client, CREATE_DELETE_CREATE).await;
+    let done = approve_with(&client, CREATE_DELETE_CREATE, state.clone()).await;
+    assert_eq!(done.is_error, Some(false), "{}", text(&done));
+    // A retrying client, or anyone who copied the state and the answer.
+    let again = approve_with(&client, CREATE_DELETE_CREATE, state).await;
+    assert_eq!(again.is_error, Some(true), "{}", text(&again));
+    assert!(
+        text(&again).contains("it was used already"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        received.lines(),
+        ["POST /v1/pets A", "DELETE /v1/pets/7", "POST /v1/pets C"],
+        "the delete went out once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_did_not_ask_resumes_the_run() {
     let (upstream, received) = start_counting_upstream().await;
     let asking = start_server(&upstream, ServerConfig::default()).await;
