@@ -413,6 +413,56 @@ mod tests {
         jsonwebtoken::encode(&header, &claims, key).expect("signs")
     }
 
+    /// An issuer whose discovery document points at a plain-http key set on another host.
+    struct Downgrading {
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Fetch for Downgrading {
+        fn get<'a>(&'a self, url: &'a str) -> FetchFuture<'a> {
+            Box::pin(async move {
+                self.asked
+                    .lock()
+                    .expect("not poisoned")
+                    .push(url.to_string());
+                Ok(
+                    json!({"issuer": ISSUER, "jwks_uri": "http://keys.example.com/jwks"})
+                        .to_string()
+                        .into_bytes(),
+                )
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_discovered_plain_http_key_set_is_refused_and_never_fetched() {
+        let (key, _) = key();
+        let issuer = Arc::new(Downgrading {
+            asked: std::sync::Mutex::new(Vec::new()),
+        });
+        // No jwks_url: the key set's address comes from the issuer's metadata.
+        let verifier = Verifier::with_fetch(OAuthConfig::new(ISSUER, RESOURCE), issuer.clone())
+            .expect("valid");
+        let error = verifier
+            .verify(&sign(&key, json!({})))
+            .await
+            .expect_err("no keys from a plain-http address");
+        assert_eq!(error.reason(), "jwks_unavailable");
+        let mut causes = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            causes.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        assert!(causes.contains("jwks_uri"), "{causes}");
+        assert!(causes.contains("plain http"), "{causes}");
+        let asked = issuer.asked.lock().expect("not poisoned").clone();
+        assert!(
+            asked.iter().all(|url| url.starts_with(ISSUER)),
+            "only the issuer's metadata was fetched: {asked:?}"
+        );
+    }
+
     #[tokio::test]
     async fn claims_scopes_and_leeway() {
         let (_, verifier, key) = setup(Duration::ZERO, |c| c.required_scopes = vec!["mcp".into()]);
