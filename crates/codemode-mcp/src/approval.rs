@@ -181,8 +181,31 @@ impl Sealer {
         subject: Option<&str>,
         credentials: &RequestCredentials,
     ) -> Vec<u8> {
+        Sealer::bound(b"execute", code, subject, credentials)
+    }
+
+    /// [`Sealer::binding`] for one per-operation tool call: its tool and its arguments take the
+    /// program's place (a state for another call, or for a program, does not open).
+    pub(crate) fn operation_binding(
+        tool: &str,
+        args: &serde_json::Value,
+        subject: Option<&str>,
+        credentials: &RequestCredentials,
+    ) -> Vec<u8> {
+        let call = format!("{tool}\0{args}");
+        Sealer::bound(b"operation", &call, subject, credentials)
+    }
+
+    fn bound(
+        kind: &[u8],
+        code: &str,
+        subject: Option<&str>,
+        credentials: &RequestCredentials,
+    ) -> Vec<u8> {
         let program = ring::digest::digest(&ring::digest::SHA256, code.as_bytes());
-        let mut binding = b"codemode/approval/v1\0execute\0".to_vec();
+        let mut binding = b"codemode/approval/v1\0".to_vec();
+        binding.extend_from_slice(kind);
+        binding.push(0);
         binding.extend_from_slice(program.as_ref());
         binding.push(0);
         if let Some(subject) = subject {

@@ -287,25 +287,116 @@ async fn run_tool(
             _ => (unknown_tool(name, tools), "unknown_tool"),
         },
         ToolMode::PerOperation => match tools.operations.operation_by_tool.get(name) {
-            Some(operation) => {
-                let outcome = engine
-                    .call_operation_as(
-                        operation,
-                        Value::Object(args),
-                        call.confirm,
-                        call.requester.caller,
-                        &call.requester.credentials,
-                    )
-                    .await;
-                if let Some(metrics) = &call.metrics {
-                    metrics.run(&outcome, false);
-                }
-                (outcome_result(&outcome, call.budget), run_outcome(&outcome))
-            }
+            Some(operation) => return run_operation(engine, call, name, operation, args).await,
             None => (unknown_tool(name, tools), "unknown_tool"),
         },
     };
     (result.into(), outcome)
+}
+
+/// One per-operation tool call. A client asked through `input_required` approves a call that
+/// needs it in a second round: the first answers with the approval form and a state bound to
+/// this tool, these arguments and this caller, and sends nothing; the second, carrying the
+/// state and the answer, sends the call if the answer is yes. The state opens once.
+async fn run_operation(
+    engine: &Engine,
+    call: CallContext,
+    tool: &str,
+    operation: &str,
+    args: JsonObject,
+) -> (CallToolResponse, Outcome) {
+    let args = Value::Object(args);
+    let requester = call.requester;
+    let binding = call.approval.as_ref().map(|_| {
+        Sealer::operation_binding(
+            tool,
+            &args,
+            requester.caller.as_ref().map(|c| c.subject.as_str()),
+            &requester.credentials,
+        )
+    });
+    let mut confirm = call.confirm;
+    let mut asking = None;
+    if let (Some(approval), Some(binding)) = (&call.approval, &binding) {
+        match approval.approvals(binding) {
+            Ok(approvals) => match approvals.answer {
+                Some(answer) => confirm = Some(Arc::new(Answered(answer))),
+                None => {
+                    let asked = Arc::new(Asking::default());
+                    confirm = Some(asked.clone());
+                    asking = Some(asked);
+                }
+            },
+            Err(message) => return (error_result(message).into(), "approval_refused"),
+        }
+    }
+    let outcome = engine
+        .call_operation_as(
+            operation,
+            args,
+            confirm,
+            requester.caller,
+            &requester.credentials,
+        )
+        .await;
+    if let Some(metrics) = &call.metrics {
+        metrics.run(&outcome, false);
+    }
+    let asked = asking.and_then(|asking| asking.take());
+    if let (Some(request), Some(approval), Some(binding)) = (asked, &call.approval, &binding) {
+        let paused = codemode_engine::Paused {
+            request,
+            journal: codemode_engine::Journal::default(),
+            replayed: 0,
+        };
+        return match approval.sealer.input_required(&paused, binding) {
+            Ok(input_required) => (input_required.into(), "paused"),
+            Err(message) => (error_result(message).into(), "approval_refused"),
+        };
+    }
+    (
+        outcome_result(&outcome, call.budget).into(),
+        run_outcome(&outcome),
+    )
+}
+
+/// The first round of a per-operation approval: keeps the request the policy wants approved and
+/// answers no, so nothing is sent before the user has said yes.
+#[derive(Default)]
+struct Asking(std::sync::Mutex<Option<codemode_engine::PlannedRequest>>);
+
+impl Asking {
+    fn take(&self) -> Option<codemode_engine::PlannedRequest> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl Confirm for Asking {
+    fn confirm(
+        &self,
+        request: codemode_engine::PlannedRequest,
+    ) -> std::pin::Pin<Box<dyn Future<Output = codemode_engine::Confirmation> + Send>> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(request);
+        Box::pin(std::future::ready(codemode_engine::Confirmation::Declined))
+    }
+}
+
+/// The second round: the user's answer, given to the one call that asks.
+struct Answered(codemode_engine::Confirmation);
+
+impl Confirm for Answered {
+    fn confirm(
+        &self,
+        _request: codemode_engine::PlannedRequest,
+    ) -> std::pin::Pin<Box<dyn Future<Output = codemode_engine::Confirmation> + Send>> {
+        Box::pin(std::future::ready(self.0))
+    }
 }
 
 /// Unknown names get a tool error the model can read (and the list of real names, when short).

@@ -464,6 +464,83 @@ async fn a_state_answered_twice_sends_the_approved_call_once() {
     );
 }
 
+fn delete_pet(id: &str) -> CallToolRequestParams {
+    let Value::Object(args) = json!({ "petId": id }) else {
+        unreachable!()
+    };
+    CallToolRequestParams::new("deletePet").with_arguments(args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_operation_tool_is_approved_in_a_second_round_and_sent_once() {
+    let (upstream, received) = start_counting_upstream().await;
+    let per_operation = ServerConfig {
+        mode: codemode_mcp::ToolMode::PerOperation,
+        ..ServerConfig::default()
+    };
+    let server = start_server(&upstream, per_operation).await;
+    let person = Person::new("DELETE /v1/pets/7");
+    let client = connect(&server, person.clone()).await;
+
+    // The first round asks and sends nothing.
+    let first = within("the first round", client.call_tool_once(delete_pet("7")))
+        .await
+        .expect("tools/call answers");
+    let CallToolResponse::InputRequired(input) = first else {
+        panic!("the call did not ask for approval: {first:?}");
+    };
+    let state = input.request_state.expect("a state");
+    assert!(received.lines().is_empty(), "{:?}", received.lines());
+
+    // The state is for this call: with other arguments it does not open.
+    let mut yes = InputResponses::new();
+    yes.insert(
+        "approval".into(),
+        json!({"action": "accept", "content": {"approve": true}}),
+    );
+    let other = delete_pet("8")
+        .with_input_responses(yes.clone())
+        .with_request_state(state.clone());
+    let CallToolResponse::Complete(refused) =
+        within("a foreign call", client.call_tool_once(other))
+            .await
+            .expect("answers")
+    else {
+        panic!("a state for another call was taken");
+    };
+    assert_eq!(refused.is_error, Some(true), "{}", text(&refused));
+    assert!(received.lines().is_empty(), "{:?}", received.lines());
+
+    // Approved: sent once, and the state does not open again.
+    let approved = delete_pet("7")
+        .with_input_responses(yes)
+        .with_request_state(state);
+    for round in 0..2 {
+        let CallToolResponse::Complete(result) =
+            within("the second round", client.call_tool_once(approved.clone()))
+                .await
+                .expect("answers")
+        else {
+            panic!("the second round did not complete");
+        };
+        assert_eq!(result.is_error, Some(round == 1), "{}", text(&result));
+    }
+    assert_eq!(received.lines(), ["DELETE /v1/pets/7"]);
+
+    // The MRTR client does both rounds by itself, asking the person; a no sends nothing.
+    let result = within("deletePet", client.call_tool(delete_pet("7")))
+        .await
+        .expect("answers");
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
+    let declined = connect(&server, Person::new("nothing is approved")).await;
+    let result = within("deletePet", declined.call_tool(delete_pet("9")))
+        .await
+        .expect("answers");
+    assert_eq!(result.is_error, Some(true), "{}", text(&result));
+    assert_eq!(received.lines(), ["DELETE /v1/pets/7", "DELETE /v1/pets/7"]);
+    assert_eq!(person.asked().len(), 1, "{:?}", person.asked());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_that_did_not_ask_resumes_the_run() {
     let (upstream, received) = start_counting_upstream().await;
