@@ -13,12 +13,14 @@
 //! the program (its SHA-256) and the caller (the authenticated subject, when there is one), so a
 //! state given with another program or by another user does not open.
 //!
-//! A state opens once per process: the server remembers the states it opened (by their random
-//! nonce) until they expire, so the same state and answer sent twice, by a retrying client or
-//! by someone who copied them, do not send the approved call twice. Replicas do not share that
-//! memory: a state sent to two replicas opens on each.
+//! A state opens once per process: the process remembers the states its servers opened (by
+//! their random nonce) for twice their lifetime, so the same state and answer sent twice, by a
+//! retrying client or by someone who copied them, do not send the approved call twice, whichever
+//! of the process's servers they reach. Replicas do not share that memory: a state sent to two
+//! replicas opens on each. Each caller may hold a bounded number of opened states, so one
+//! caller cannot use up the memory and block everyone's approvals.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use codemode_engine::upstream::Secret;
@@ -96,13 +98,74 @@ pub(crate) struct Sealer {
     keyed: bool,
     ttl: Duration,
     max_bytes: usize,
-    /// The nonces of the states opened in this process, with when: each opens once.
-    opened: std::sync::Mutex<HashMap<[u8; NONCE_LEN], Instant>>,
 }
 
-/// States remembered as opened at most; past this (after forgetting the expired ones), new
-/// states are refused rather than the memory growing without bound.
-const MAX_OPENED: usize = 100_000;
+/// Opened states one caller may have remembered at once; past it (after forgetting the
+/// expired ones), that caller's states are refused rather than the memory growing.
+const MAX_OPENED_PER_CALLER: usize = 10_000;
+/// Opened states remembered at once, all callers together.
+const MAX_OPENED: usize = 200_000;
+
+/// The states opened in this process, whichever of its servers opened them (servers of one
+/// process may share a key).
+static OPENED: std::sync::OnceLock<std::sync::Mutex<Opened>> = std::sync::OnceLock::new();
+
+/// The memory of opened states: each nonce until it may be forgotten, in the order opened, and
+/// how many each caller holds.
+#[derive(Default)]
+struct Opened {
+    entries: HashMap<[u8; NONCE_LEN], (Instant, String)>,
+    order: VecDeque<[u8; NONCE_LEN]>,
+    per_caller: HashMap<String, usize>,
+}
+
+impl Opened {
+    /// Marks `nonce` opened by `caller` until `forget_after`, or says why not: it was opened
+    /// before, or the caller (or everyone) holds too many.
+    fn open(
+        &mut self,
+        nonce: [u8; NONCE_LEN],
+        caller: &str,
+        now: Instant,
+        forget_after: Instant,
+    ) -> Result<(), &'static str> {
+        self.forget_expired(now);
+        if self.entries.contains_key(&nonce) {
+            return Err("it was used already (an approval is answered once)");
+        }
+        let held = self.per_caller.get(caller).copied().unwrap_or(0);
+        if held >= MAX_OPENED_PER_CALLER || self.entries.len() >= MAX_OPENED {
+            return Err("too many approvals are open on this server at once; try again later");
+        }
+        self.entries
+            .insert(nonce, (forget_after, caller.to_string()));
+        self.order.push_back(nonce);
+        *self.per_caller.entry(caller.to_string()).or_default() += 1;
+        Ok(())
+    }
+
+    /// Forgets, from the oldest, the states that may be forgotten by `now`.
+    fn forget_expired(&mut self, now: Instant) {
+        while let Some(oldest) = self.order.front() {
+            let Some((forget_after, _)) = self.entries.get(oldest) else {
+                self.order.pop_front();
+                continue;
+            };
+            if *forget_after > now {
+                break;
+            }
+            if let Some((_, caller)) = self.entries.remove(oldest)
+                && let Some(held) = self.per_caller.get_mut(&caller)
+            {
+                *held -= 1;
+                if *held == 0 {
+                    self.per_caller.remove(&caller);
+                }
+            }
+            self.order.pop_front();
+        }
+    }
+}
 
 impl Sealer {
     /// With the configured key, or a random one for this process alone (a state then opens only
@@ -136,29 +199,19 @@ impl Sealer {
             keyed,
             ttl,
             max_bytes,
-            opened: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// Marks the state with `nonce` opened, or refuses it when it was opened before.
-    fn open_once(&self, nonce: [u8; NONCE_LEN]) -> Result<(), &'static str> {
-        let mut opened = self
-            .opened
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Marks the state with `nonce` opened by `caller`, or refuses it when it was opened
+    /// before. Remembered for twice the state's lifetime: the seal's expiry is checked on the
+    /// wall clock (another replica's, with a shared key), this memory on the monotonic one.
+    fn open_once(&self, nonce: [u8; NONCE_LEN], caller: &str) -> Result<(), &'static str> {
         let now = Instant::now();
-        if opened.len() >= MAX_OPENED {
-            // An expired state no longer opens anyway: forget it.
-            opened.retain(|_, at| now.duration_since(*at) < self.ttl);
-        }
-        if opened.contains_key(&nonce) {
-            return Err("it was used already (an approval is answered once)");
-        }
-        if opened.len() >= MAX_OPENED {
-            return Err("too many approvals are open on this server at once; try again later");
-        }
-        opened.insert(nonce, now);
-        Ok(())
+        OPENED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .open(nonce, caller, now, now + self.ttl * 2)
     }
 
     fn check_keyed(&self) -> Result<(), String> {
@@ -184,15 +237,18 @@ impl Sealer {
         Sealer::bound(b"execute", code, subject, credentials)
     }
 
-    /// [`Sealer::binding`] for one per-operation tool call: its tool and its arguments take the
-    /// program's place (a state for another call, or for a program, does not open).
+    /// [`Sealer::binding`] for one per-operation tool call: its tool, its arguments and the
+    /// request the user is asked about take the program's place (a state for another call, for
+    /// a program, or for a request that changed since, after a reload, does not open).
     pub(crate) fn operation_binding(
         tool: &str,
         args: &serde_json::Value,
+        request: &codemode_engine::PlannedRequest,
         subject: Option<&str>,
         credentials: &RequestCredentials,
     ) -> Vec<u8> {
-        let call = format!("{tool}\0{args}");
+        let request = serde_json::to_string(request).unwrap_or_default();
+        let call = format!("{tool}\0{args}\0{request}");
         Sealer::bound(b"operation", &call, subject, credentials)
     }
 
@@ -291,6 +347,7 @@ impl Sealer {
         state: &str,
         responses: Option<&InputResponses>,
         binding: &[u8],
+        caller: Option<&str>,
     ) -> Result<Approvals, String> {
         self.check_keyed()?;
         let refused = |why: &str| {
@@ -326,7 +383,8 @@ impl Sealer {
             .map_err(|_| refused("its journal is not one this server reads"))?;
         let mut once = [0u8; NONCE_LEN];
         once.copy_from_slice(nonce_bytes);
-        self.open_once(once).map_err(refused)?;
+        self.open_once(once, caller.unwrap_or_default())
+            .map_err(refused)?;
         Ok(Approvals {
             journal,
             answer: responses.and_then(|r| r.get(INPUT_KEY)).map(answer),
@@ -345,9 +403,16 @@ pub(crate) struct ApprovalCall {
 impl ApprovalCall {
     /// The approvals the run gets: a fresh journal, or the one in the state the client sent back
     /// (refused, with the message to show, when it does not open).
-    pub(crate) fn approvals(&self, binding: &[u8]) -> Result<Approvals, String> {
+    /// `caller` is who asks (the token's subject), for the bound on states each may hold.
+    pub(crate) fn approvals(
+        &self,
+        binding: &[u8],
+        caller: Option<&str>,
+    ) -> Result<Approvals, String> {
         match &self.state {
-            Some(state) => self.sealer.open(state, self.responses.as_ref(), binding),
+            Some(state) => self
+                .sealer
+                .open(state, self.responses.as_ref(), binding, caller),
             None => Ok(Approvals::default()),
         }
     }
@@ -390,23 +455,40 @@ mod tests {
     }
 
     #[test]
-    fn a_state_opens_once_and_the_memory_of_opened_states_is_bounded() {
-        let long = Sealer::new(None, Duration::from_secs(600), 1 << 20);
-        assert!(long.open_once(nonce(0)).is_ok());
-        assert!(long.open_once(nonce(0)).is_err());
-        for n in 1..MAX_OPENED {
-            assert!(long.open_once(nonce(n)).is_ok());
+    fn a_state_opens_once_and_each_caller_holds_a_bounded_number() {
+        let mut opened = Opened::default();
+        let now = Instant::now();
+        let later = now + Duration::from_secs(1200);
+        assert!(opened.open(nonce(0), "ana", now, later).is_ok());
+        assert!(opened.open(nonce(0), "ana", now, later).is_err());
+        assert!(opened.open(nonce(0), "bob", now, later).is_err());
+        for n in 1..MAX_OPENED_PER_CALLER {
+            assert!(opened.open(nonce(n), "ana", now, later).is_ok());
         }
-        // Full of states that have not expired: a new one is refused, not remembered.
-        let full = long.open_once(nonce(MAX_OPENED)).unwrap_err();
+        // Ana is full; Bob is not held back by her.
+        let full = opened
+            .open(nonce(MAX_OPENED_PER_CALLER), "ana", now, later)
+            .unwrap_err();
         assert!(full.contains("too many approvals"), "{full}");
-
-        // Expired ones are forgotten to make room (they no longer open anyway).
-        let short = Sealer::new(None, Duration::ZERO, 1 << 20);
-        for n in 0..MAX_OPENED {
-            assert!(short.open_once(nonce(n)).is_ok());
-        }
-        assert!(short.open_once(nonce(MAX_OPENED)).is_ok());
+        assert!(
+            opened
+                .open(nonce(MAX_OPENED_PER_CALLER + 1), "bob", now, later)
+                .is_ok()
+        );
+        // Once hers may be forgotten, Ana opens again, and the forgotten ones are gone.
+        let after = later + Duration::from_secs(1);
+        assert!(
+            opened
+                .open(
+                    nonce(MAX_OPENED_PER_CALLER + 2),
+                    "ana",
+                    after,
+                    after + Duration::from_secs(1)
+                )
+                .is_ok()
+        );
+        assert_eq!(opened.per_caller.get("ana"), Some(&1));
+        assert!(!opened.per_caller.contains_key("bob"));
     }
 
     fn key(text: &str) -> ApprovalKey {
@@ -480,7 +562,7 @@ mod tests {
         let state = one.seal(&journal, &binding).expect("sealed");
         assert!(!state.contains("fresh-upstream-token"));
         let opened = two
-            .open(&state, None, &binding)
+            .open(&state, None, &binding, None)
             .expect("the other replica opens it");
         assert_eq!(opened.journal, journal);
         assert_eq!(opened.answer, None);
@@ -499,7 +581,9 @@ mod tests {
             ),
             (&other, binding.clone()),
         ] {
-            let refused = sealer.open(&state, None, &binding).expect_err("refused");
+            let refused = sealer
+                .open(&state, None, &binding, None)
+                .expect_err("refused");
             assert!(refused.contains("nothing was sent"), "{refused}");
         }
     }

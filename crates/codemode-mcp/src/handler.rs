@@ -296,8 +296,10 @@ async fn run_tool(
 
 /// One per-operation tool call. A client asked through `input_required` approves a call that
 /// needs it in a second round: the first answers with the approval form and a state bound to
-/// this tool, these arguments and this caller, and sends nothing; the second, carrying the
-/// state and the answer, sends the call if the answer is yes. The state opens once.
+/// this tool, these arguments, this caller and the request the user is shown, and sends
+/// nothing; the second, carrying the state and the answer, finds the request again (sending
+/// nothing), opens the state only if it is the same request, and sends it if the answer is
+/// yes. The state opens once.
 async fn run_operation(
     engine: &Engine,
     call: CallContext,
@@ -306,57 +308,75 @@ async fn run_operation(
     args: JsonObject,
 ) -> (CallToolResponse, Outcome) {
     let args = Value::Object(args);
-    let requester = call.requester;
-    let binding = call.approval.as_ref().map(|_| {
-        Sealer::operation_binding(
-            tool,
-            &args,
-            requester.caller.as_ref().map(|c| c.subject.as_str()),
-            &requester.credentials,
-        )
-    });
-    let mut confirm = call.confirm;
-    let mut asking = None;
-    if let (Some(approval), Some(binding)) = (&call.approval, &binding) {
-        match approval.approvals(binding) {
-            Ok(approvals) => match approvals.answer {
-                Some(answer) => confirm = Some(Arc::new(Answered(answer))),
-                None => {
-                    let asked = Arc::new(Asking::default());
-                    confirm = Some(asked.clone());
-                    asking = Some(asked);
-                }
-            },
-            Err(message) => return (error_result(message).into(), "approval_refused"),
-        }
-    }
-    let outcome = engine
-        .call_operation_as(
-            operation,
-            args,
-            confirm,
-            requester.caller,
-            &requester.credentials,
-        )
-        .await;
-    if let Some(metrics) = &call.metrics {
-        metrics.run(&outcome, false);
-    }
-    let asked = asking.and_then(|asking| asking.take());
-    if let (Some(request), Some(approval), Some(binding)) = (asked, &call.approval, &binding) {
+    let Some(approval) = &call.approval else {
+        let outcome = call_operation(engine, &call, operation, &args, call.confirm.clone()).await;
+        return finished(&call, &outcome);
+    };
+    // What the policy wants approved, if anything: asked for, declined, so nothing is sent.
+    let asking = Arc::new(Asking::default());
+    let first = call_operation(engine, &call, operation, &args, Some(asking.clone())).await;
+    let Some(request) = asking.take() else {
+        // Nothing to approve (any more): the call went out as it is.
+        return finished(&call, &first);
+    };
+    let subject = call.requester.caller.as_ref().map(|c| c.subject.as_str());
+    let binding =
+        Sealer::operation_binding(tool, &args, &request, subject, &call.requester.credentials);
+    let answer = match approval.approvals(&binding, subject) {
+        Ok(approvals) => approvals.answer,
+        Err(message) => return (error_result(message).into(), "approval_refused"),
+    };
+    let Some(answer) = answer else {
         let paused = codemode_engine::Paused {
             request,
             journal: codemode_engine::Journal::default(),
             replayed: 0,
         };
-        return match approval.sealer.input_required(&paused, binding) {
+        return match approval.sealer.input_required(&paused, &binding) {
             Ok(input_required) => (input_required.into(), "paused"),
             Err(message) => (error_result(message).into(), "approval_refused"),
         };
+    };
+    let outcome = call_operation(
+        engine,
+        &call,
+        operation,
+        &args,
+        Some(Arc::new(Answered(answer))),
+    )
+    .await;
+    finished(&call, &outcome)
+}
+
+async fn call_operation(
+    engine: &Engine,
+    call: &CallContext,
+    operation: &str,
+    args: &Value,
+    confirm: Option<Arc<dyn Confirm>>,
+) -> codemode_engine::ExecuteOutcome {
+    engine
+        .call_operation_as(
+            operation,
+            args.clone(),
+            confirm,
+            call.requester.caller.clone(),
+            &call.requester.credentials,
+        )
+        .await
+}
+
+/// A per-operation call's result, counted.
+fn finished(
+    call: &CallContext,
+    outcome: &codemode_engine::ExecuteOutcome,
+) -> (CallToolResponse, Outcome) {
+    if let Some(metrics) = &call.metrics {
+        metrics.run(outcome, false);
     }
     (
-        outcome_result(&outcome, call.budget).into(),
-        run_outcome(&outcome),
+        outcome_result(outcome, call.budget).into(),
+        run_outcome(outcome),
     )
 }
 
@@ -523,7 +543,8 @@ async fn run_execute(
         )
     });
     if let (Some(approval), Some(binding)) = (&call.approval, &binding) {
-        match approval.approvals(binding) {
+        let subject = request.caller.as_ref().map(|c| c.subject.as_str());
+        match approval.approvals(binding, subject) {
             Ok(approvals) => request.approvals = Some(approvals),
             Err(message) => return (error_result(message).into(), "approval_refused"),
         }

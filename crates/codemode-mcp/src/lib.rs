@@ -211,6 +211,9 @@ where
     budget::warm_up_tokenizer();
     prepare_search_answers(&engine.engine(), config.mode);
     let server = CodemodeServer::new(engine.clone(), config.mode, &config, true);
+    // Taken before the session starts, so a reload during the handshake is announced too.
+    let swaps = engine.swaps();
+    let listed = engine.snapshot().tools(config.mode);
     let running = server
         .serve((reader, writer))
         .await
@@ -218,6 +221,8 @@ where
     let announcer = tokio::spawn(announce_tool_changes(
         engine,
         config.mode,
+        swaps,
+        listed,
         running.peer().clone(),
     ));
     let ended = running.waiting().await;
@@ -231,10 +236,10 @@ where
 async fn announce_tool_changes(
     engine: EngineHandle,
     mode: ToolMode,
+    mut swaps: tokio::sync::watch::Receiver<u64>,
+    mut listed: Arc<live::ToolSet>,
     peer: rmcp::Peer<rmcp::RoleServer>,
 ) {
-    let mut swaps = engine.swaps();
-    let mut listed = engine.snapshot().tools(mode);
     while swaps.changed().await.is_ok() {
         let now = engine.snapshot().tools(mode);
         if now.tools != listed.tools && peer.notify_tool_list_changed().await.is_err() {

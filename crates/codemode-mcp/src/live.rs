@@ -140,8 +140,9 @@ impl EngineHandle {
     }
 
     /// [`EngineHandle::replace`] for a reload whose new engine took `took` to load: the
-    /// metrics count it (`codemode_spec_reloads_total{outcome="ok"}`) and
-    /// `codemode_spec_load_seconds` shows its load time from now on.
+    /// metrics count it (`codemode_spec_reloads_total{outcome="ok"}`) and, when the server
+    /// reports a load time at all ([`crate::ServerConfig::spec_load`]),
+    /// `codemode_spec_load_seconds` shows this one from now on.
     pub fn reloaded(&self, engine: Arc<Engine>, took: Duration) {
         self.replace(engine);
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX - 1);

@@ -188,7 +188,8 @@ impl Metrics {
         }
     }
 
-    /// Reads reloads from `engine` at every scrape (the first handle given is kept).
+    /// Reads reloads from `engine` at every scrape. A registry serves one server: the first
+    /// handle given is kept, later ones are ignored.
     pub(crate) fn follow(&self, engine: &crate::EngineHandle) {
         let _ = self.engine.set(engine.clone());
     }

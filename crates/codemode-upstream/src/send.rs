@@ -332,6 +332,11 @@ fn build(
         headers.insert(header::AUTHORIZATION, value);
     }
     if let Some(propagate) = &upstream.config.propagate_trace {
+        // The trace a request joins is the host's to say, not the script's: its own trace
+        // headers go, even when there is no trace to put in their place.
+        for name in ["traceparent", "tracestate"] {
+            headers.remove(name);
+        }
         propagate.inject(&tracing::Span::current(), &mut headers);
     }
     let mut outgoing = http::Request::builder()

@@ -10,8 +10,9 @@ use std::fmt;
 pub trait PropagateTrace: Send + Sync + 'static {
     /// Writes the trace context of `span` (the request's `upstream_call` span) into the
     /// headers of the request about to be sent. Called once per attempt, after the host's own
-    /// headers and credentials are in place; it may only add trace headers (`traceparent`,
-    /// `tracestate`), and must not read or log the others, which hold credentials.
+    /// headers and credentials are in place and any `traceparent` or `tracestate` the script
+    /// set removed; it may only add trace headers, and must not read or log the others, which
+    /// hold credentials.
     fn inject(&self, span: &tracing::Span, headers: &mut http::HeaderMap);
 }
 

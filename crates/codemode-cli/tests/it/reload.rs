@@ -223,9 +223,15 @@ fn metrics_count_reloads_and_show_the_last_load_time() {
             "  /b{i}:\n    get: {{operationId: get{i}, responses: {{'200': {{description: ok}}}}}}\n"
         ));
     }
-    std::fs::write(&spec_path, big).unwrap();
+    // Written beside and renamed into place: the watcher never sees a half-written file.
+    let replace = |text: &str| {
+        let next = dir.path().join("next.yaml");
+        std::fs::write(&next, text).unwrap();
+        std::fs::rename(&next, &spec_path).unwrap();
+    };
+    replace(&big);
     wait_for_line(&stderr, "spec reloaded", "the reload");
-    std::fs::write(&spec_path, "openapi: [").unwrap();
+    replace("openapi: [");
     wait_for_line(&stderr, "spec reload failed", "the failed reload");
 
     let after = scrape();
