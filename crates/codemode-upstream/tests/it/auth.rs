@@ -441,3 +441,58 @@ async fn call_records_show_the_path_sent_and_the_items_with_secrets_redacted() {
         "the request itself is not rewritten"
     );
 }
+
+/// A propagator that names one fixed trace, or none (as with no trace to continue).
+struct FixedTrace(Option<&'static str>);
+
+impl codemode_upstream::PropagateTrace for FixedTrace {
+    fn inject(&self, _span: &tracing::Span, headers: &mut codemode_upstream::http::HeaderMap) {
+        if let Some(traceparent) = self.0 {
+            headers.insert(
+                "traceparent",
+                codemode_upstream::http::HeaderValue::from_static(traceparent),
+            );
+        }
+    }
+}
+
+/// With trace propagation on, the trace a request joins is the host's: a program's own
+/// `traceparent` and `tracestate` are dropped, even when there is no trace to send instead.
+#[tokio::test]
+async fn a_programs_trace_headers_give_way_to_the_hosts() {
+    const HOSTS: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const PROGRAMS: &str = "00-11111111111111111111111111111111-2222222222222222-01";
+    for propagated in [Some(HOSTS), None] {
+        let server = TestServer::ok().await;
+        let client = client_with(&server, |c| {
+            c.propagate_trace = Some(std::sync::Arc::new(FixedTrace(propagated)));
+        });
+        client
+            .session(SessionLimits::default())
+            .call_raw(&codemode_upstream::RawRequest {
+                method: "GET".into(),
+                path: "/pets/1".into(),
+                headers: Some(json!({"traceparent": PROGRAMS, "tracestate": "vendor=forced"})),
+                ..Default::default()
+            })
+            .await
+            .expect("sent");
+        let request = server.only_request();
+        assert_eq!(request.header("traceparent"), propagated);
+        assert_eq!(request.header("tracestate"), None);
+    }
+
+    // Without propagation, a program's headers go as it set them.
+    let server = TestServer::ok().await;
+    client_with(&server, |_| {})
+        .session(SessionLimits::default())
+        .call_raw(&codemode_upstream::RawRequest {
+            method: "GET".into(),
+            path: "/pets/1".into(),
+            headers: Some(json!({"traceparent": PROGRAMS})),
+            ..Default::default()
+        })
+        .await
+        .expect("sent");
+    assert_eq!(server.only_request().header("traceparent"), Some(PROGRAMS));
+}
