@@ -23,6 +23,14 @@ paths:
     )
 }
 
+/// A temporary folder holding `shelf.yaml` with one operation, `listOld`.
+fn shelf() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("shelf.yaml");
+    std::fs::write(&spec_path, spec("listOld", "/old")).unwrap();
+    (dir, spec_path)
+}
+
 fn send(stdin: &mut std::process::ChildStdin, message: Value) {
     writeln!(stdin, "{message}").expect("the server reads stdin");
     stdin.flush().expect("flushed");
@@ -59,9 +67,7 @@ fn a_reload_swaps_the_spec_while_a_slow_run_finishes_on_the_old_one() {
     let upstream = LoopbackServer::start(|_, path| {
         http_response("200 OK", format!(r#"{{"path": "{path}"}}"#).as_bytes())
     });
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("shelf.yaml");
-    std::fs::write(&spec_path, spec("listOld", "/old")).unwrap();
+    let (_dir, spec_path) = shelf();
     let mut process = Running::spawn(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
             .args(["serve", "--watch", "--log-format", "json", "--spec"])
@@ -126,9 +132,7 @@ fn a_reload_swaps_the_spec_while_a_slow_run_finishes_on_the_old_one() {
 #[cfg(unix)]
 #[test]
 fn sighup_reloads_without_watch() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("shelf.yaml");
-    std::fs::write(&spec_path, spec("listOld", "/old")).unwrap();
+    let (_dir, spec_path) = shelf();
     let mut process = Running::spawn(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
             .args(["serve", "--log-format", "json", "--spec"])
@@ -177,9 +181,7 @@ fn metric(answer: &str, name: &str, outcome: Option<&str>) -> Option<f64> {
 /// and only a log line says so) and shows the last good reload's load time.
 #[test]
 fn metrics_count_reloads_and_show_the_last_load_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec_path = dir.path().join("shelf.yaml");
-    std::fs::write(&spec_path, spec("listOld", "/old")).unwrap();
+    let (dir, spec_path) = shelf();
     let mut process = Running::spawn(
         Command::new(env!("CARGO_BIN_EXE_codemode"))
             .args(["serve", "--watch", "--log-format", "json", "--spec"])
