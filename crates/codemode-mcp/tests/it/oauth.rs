@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::support::issuer::{Issuer, JwksMode, SigningKey, hand_made, hs256_with, now};
 use crate::support::{
-    HttpServer, PETSTORE, RecordingUpstream, build_engine, client_report, client_script, python,
-    run, start_http_on, start_recording_upstream,
+    HttpServer, PETSTORE, RecordingUpstream, build_engine, client_report, client_script, node,
+    python, run, start_http_on, start_recording_upstream,
 };
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
@@ -314,6 +314,23 @@ async fn every_bad_token_gets_401_and_nothing_goes_upstream() {
         }
     }
     assert_eq!(upstream.received(), vec!["GET /v1/pets"; 4]);
+    // The TypeScript SDK: refused with each bad token, through with a good one.
+    let ts = client_script("ts_oauth.mjs");
+    let ts = ts.to_str().expect("utf-8 path");
+    for (name, token, _) in &cases {
+        let report =
+            client_report(&run(&node(), &[ts, &url, token], Duration::from_secs(60)).await);
+        assert_eq!(report["ok"], false, "typescript {name}: {report}");
+        let error = report["error"].as_str().unwrap_or("");
+        assert!(
+            error.contains("401") || error.to_lowercase().contains("unauthorized"),
+            "typescript {name}: the SDK says why: {report}"
+        );
+    }
+    let report = client_report(&run(&node(), &[ts, &url, &good[0]], Duration::from_secs(60)).await);
+    assert_eq!(report["ok"], true, "typescript: {report}");
+    assert_eq!(report["execute"]["structured"], json!({"n": 2}), "{report}");
+    assert_eq!(upstream.received(), vec!["GET /v1/pets"; 5]);
     // The Python SDK without a token: refused too.
     let report = client_report(
         &run(
@@ -324,7 +341,7 @@ async fn every_bad_token_gets_401_and_nothing_goes_upstream() {
         .await,
     );
     assert_eq!(report["ok"], false, "{report}");
-    assert_eq!(upstream.received().len(), 4);
+    assert_eq!(upstream.received().len(), 5);
 }
 
 /// A JWKS endpoint that is down (nothing listening, or 503) or slow (past the timeout): 401
