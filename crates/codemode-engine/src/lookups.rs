@@ -125,7 +125,7 @@ fn required_body_fields<'s>(spec: &'s Spec, op: &'s Operation) -> Vec<&'s str> {
 /// `dns_record_identifier` → `dnsrecord`, `pullNumber` → `pull`; `None` for an input that is
 /// no id (`name`, `customer`, a bare `id`).
 fn resource_of(input: &str) -> Option<String> {
-    let words = words(input);
+    let words = codemode_search::words(input);
     let (last, rest) = words.split_last()?;
     if rest.is_empty() || !ID_ENDINGS.contains(&last.as_str()) {
         return None;
@@ -133,30 +133,9 @@ fn resource_of(input: &str) -> Option<String> {
     Some(singular(&rest.concat()))
 }
 
-/// Lowercase words of an identifier: split at `_`, `-`, `.` and camelCase humps.
-fn words(identifier: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for c in identifier.chars() {
-        if !c.is_ascii_alphanumeric() {
-            out.extend((!current.is_empty()).then(|| std::mem::take(&mut current)));
-            previous_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && previous_lower {
-            out.push(std::mem::take(&mut current));
-        }
-        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        current.push(c.to_ascii_lowercase());
-    }
-    out.extend((!current.is_empty()).then_some(current));
-    out
-}
-
 /// A path segment as one lowercase word (`dns_records` → `dnsrecords`).
 fn word_of(segment: &str) -> String {
-    words(segment).concat()
+    codemode_search::words(segment).concat()
 }
 
 /// A plural's singular, for matching a collection to its id (`zones` → `zone`, `policies` →

@@ -26,6 +26,15 @@ pub use steps::{MAX_STEPS, Step, split_steps};
 
 use codemode_spec::{Method, OperationId};
 
+/// The lowercase words of an identifier or a phrase, split the way the index splits them: at
+/// every symbol and at camelCase humps (`dns_record_id` → dns, record, id; `HTTPServer` → http,
+/// server). For callers that match spec names among themselves.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    text::for_each_word(text, |word| out.push(word.to_string()));
+    out
+}
+
 /// What to return from [`Index::search`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchOptions {
